@@ -1,0 +1,86 @@
+//! The API's one error type: every failure is a status and a JSON body with a message.
+
+use crate::inbox::InboxError;
+use crate::plugins::{ChannelFailure, PluginError};
+use crate::sync::SyncError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code: `not_found`, `bad_request`, `unsupported_action`, ...
+    pub code: String,
+    /// What went wrong, in words for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, "{}", self.message);
+        }
+        (self.status, Json(ErrorBody { code: self.code.into(), message: self.message })).into_response()
+    }
+}
+
+impl From<InboxError> for ApiError {
+    fn from(e: InboxError) -> Self {
+        let message = e.to_string();
+        match e {
+            InboxError::NotFound(_) => Self::not_found(message),
+            InboxError::BadRequest(_) => Self::bad_request(message),
+            InboxError::Unsupported(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_action", message),
+            InboxError::OutsideWindow(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "outside_messaging_window", message),
+            InboxError::Platform(p) => platform_error(p),
+            InboxError::Search(crate::search::SearchError::BadQuery(_)) => Self::bad_request(message),
+            InboxError::Store(_) | InboxError::Search(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
+        }
+    }
+}
+
+fn platform_error(e: PluginError) -> ApiError {
+    let message = e.to_string();
+    match e {
+        PluginError::Channel(ChannelFailure::RateLimited { .. }) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
+        PluginError::Channel(ChannelFailure::Unauthorized(_)) => ApiError::new(StatusCode::BAD_GATEWAY, "needs_reconnect", message),
+        PluginError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+        PluginError::Channel(_) => ApiError::new(StatusCode::BAD_GATEWAY, "platform_error", message),
+        _ => ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", message),
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        let message = e.to_string();
+        match e {
+            SyncError::UnknownChannel(_) | SyncError::NoWebhooks(_) | SyncError::Disabled(_) => Self::not_found(message),
+            SyncError::Unavailable(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "channel_unavailable", message),
+            // 5xx makes the platform redeliver later.
+            SyncError::Plugin(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_failed", message),
+            SyncError::Store(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_failed", message),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! `/api/v1/tickets`: list and search, open one, act on it, change it.
+
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::inbox::{ActionRequest, ActionResult, TicketPatch, TicketView};
+use crate::model::Ticket;
+use crate::plugins::Capability;
+use crate::search::TicketQuery;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+const QUEUES: [&str; 5] = ["new", "pending", "resolved", "archived", "all"];
+const KINDS: [&str; 8] = ["private_message", "group_message", "comment", "reply", "ad_comment", "post", "mention", "review"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// `new`, `pending`, `resolved`, `archived` or `all` (default).
+    pub queue: Option<String>,
+    /// Full text, in Tantivy's query syntax: `refund`, `"order late"`, `refund -paypal`, `contact:ann`.
+    pub q: Option<String>,
+    pub channel: Option<String>,
+    pub platform: Option<String>,
+    /// `private_message`, `group_message`, `comment`, `reply`, `ad_comment`, `post`, `mention`, `review`.
+    pub kind: Option<String>,
+    pub tag: Option<String>,
+    pub assignee: Option<String>,
+    pub flagged: Option<bool>,
+    /// Last message at or after this time (ms since epoch).
+    pub from: Option<i64>,
+    /// Last message before this time (ms since epoch).
+    pub to: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// A ticket as the list shows it.
+#[derive(Serialize, ToSchema)]
+pub struct TicketRow {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    pub channel_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketList {
+    /// Matching tickets in all.
+    pub total: usize,
+    pub tickets: Vec<TicketRow>,
+}
+
+/// A ticket with its messages and what can be done with it.
+#[derive(Serialize, ToSchema)]
+pub struct TicketDetail {
+    #[serde(flatten)]
+    pub view: TicketView,
+    pub channel_name: String,
+    /// The actions the channel offers, per kind of interaction.
+    pub capabilities: Vec<Capability>,
+    /// When free-form replies stop being allowed (ms), on platforms with a messaging window.
+    pub reply_window_closes_at: Option<i64>,
+}
+
+fn channel_name(state: &AppState, id: &str) -> String {
+    state.channels.get(id).map(|c| c.config.display_name.clone()).unwrap_or_else(|| id.to_string())
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", params(ListParams),
+    responses((status = 200, body = TicketList), (status = 400, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, params: Result<Query<ListParams>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let queue = p.queue.filter(|q| q != "all");
+    if let Some(q) = queue.as_deref().filter(|q| !QUEUES.contains(q)) {
+        return Err(ApiError::bad_request(format!("unknown queue `{q}`; use one of {}", QUEUES.join(", "))));
+    }
+    if let Some(k) = p.kind.as_deref().filter(|k| !KINDS.contains(k)) {
+        return Err(ApiError::bad_request(format!("unknown kind `{k}`; use one of {}", KINDS.join(", "))));
+    }
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 200"));
+    }
+    let query = TicketQuery {
+        q: p.q,
+        queue,
+        channel: p.channel,
+        platform: p.platform,
+        kind: p.kind,
+        tag: p.tag,
+        assignee: p.assignee,
+        flagged: p.flagged,
+        from: p.from,
+        to: p.to,
+        limit,
+        offset: p.offset.unwrap_or(0),
+    };
+    let (total, tickets) = state.inbox.list(&query).await?;
+    let tickets = tickets.into_iter().map(|t| TicketRow { channel_name: channel_name(&state, &t.channel), ticket: t }).collect();
+    Ok(Json(TicketList { total, tickets }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}",
+    responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<TicketDetail>, ApiError> {
+    let view = state.inbox.view(&id).await?;
+    let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin.clone());
+    let capabilities = info.as_ref().map(|p| p.info().capabilities.clone()).unwrap_or_default();
+    let reply_window_closes_at = info
+        .and_then(|p| p.info().reply_window_hours)
+        .zip(view.ticket.last_inbound_at)
+        .map(|(h, last)| last + i64::from(h) * 3_600_000);
+    Ok(Json(TicketDetail { channel_name: channel_name(&state, &view.ticket.channel), view, capabilities, reply_window_closes_at }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/actions", request_body = ActionRequest,
+    responses(
+        (status = 200, body = ActionResult),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "The channel does not offer this action here, or the messaging window is closed", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 502, description = "The platform refused", body = ErrorBody)))]
+pub async fn action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ActionRequest>, JsonRejection>,
+) -> Result<Json<ActionResult>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let ticket = state.inbox.ticket(&id).await?;
+    let channel = state.channels.for_action(&ticket.channel)?;
+    Ok(Json(state.inbox.perform(&channel, &id, req, "agent").await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch,
+    responses((status = 200, body = Ticket), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<TicketPatch>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(state.inbox.update(&id, patch, "agent").await?))
+}

@@ -1,0 +1,56 @@
+//! `helpdesk demo`: the server with emulated platforms feeding it live traffic, so a
+//! newcomer sees tickets arrive and can answer them.
+
+use crate::app::{self, Paths};
+use crate::config::{ChannelConfig, PluginsFile, SecretSource};
+use helpdesk_emulators::{telegram::TelegramEmulator, traffic};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const DEMO_TOKEN: &str = "123456:DEMO-token";
+
+pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
+    anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
+    let telegram_wasm = plugin_dir.join("telegram.wasm");
+    anyhow::ensure!(
+        telegram_wasm.exists(),
+        "{} is missing: build the plugins first (./dev demo does it)",
+        telegram_wasm.display()
+    );
+    let telegram = TelegramEmulator::start(DEMO_TOKEN).await?;
+    let channel = ChannelConfig {
+        id: "telegram".into(),
+        plugin: "telegram".into(),
+        display_name: "Telegram · @acme_support_bot".into(),
+        enabled: true,
+        poll: Some(true),
+        config: [
+            ("base_url".to_string(), toml::Value::String(telegram.base_url())),
+            ("long_poll_seconds".to_string(), toml::Value::Integer(10)),
+        ]
+        .into(),
+        secrets: [("bot_token".to_string(), SecretSource::Inline(DEMO_TOKEN.into()))].into(),
+        allowed_hosts: vec![telegram.host()],
+    };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel] };
+    // A fresh demo every run: the store is in memory, the index in a scratch directory.
+    let paths = Paths {
+        data: paths.data.join("demo"),
+        store: Some(paths.store.unwrap_or_else(|| "mem://".into())),
+        cache: Some(paths.cache.unwrap_or_else(|| paths.data.join("cache"))),
+    };
+    let _ = std::fs::remove_dir_all(paths.index_dir());
+    tokio::spawn(traffic::run(telegram.clone(), Duration::from_secs_f64(every)));
+    println!(
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}) is receiving customer messages.\n\
+         \n  Inbox:     http://{listen}/api/v1/tickets?queue=new\
+         \n  Search:    curl 'http://{listen}/api/v1/tickets?q=refund'\
+         \n  A ticket:  curl http://{listen}/api/v1/tickets/<id>\
+         \n  Reply:     curl -X POST http://{listen}/api/v1/tickets/<id>/actions -H 'content-type: application/json' -d '{{\"type\":\"reply\",\"text\":\"Hi, on it!\"}}'\
+         \n  Channels:  http://{listen}/api/v1/channels\
+         \n  What reached Telegram: {tg}/_emulator/sent\n",
+        tg = telegram.base_url()
+    );
+    app::serve(file, paths, listen).await
+}

@@ -1,0 +1,287 @@
+//! Agents' actions: on the platform (reply, like, delete, block...) through the channel's
+//! plugin, checked against what it declares; and internal ones (queue, tags, assignee, flag).
+
+use super::{Inbox, InboxError};
+use crate::model::{now_ms, stable_id, Activity, Direction, Interaction, Kind, Message, Queue, Ticket};
+use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, ReplyAction};
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// The longest reply accepted (platforms cut lower; Telegram at 4096).
+const MAX_REPLY_CHARS: usize = 10_000;
+
+/// An action on a ticket, as the API receives it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActionRequest {
+    /// `reply`, `private_reply`, `like`, `unlike`, `react`, `hide`, `unhide`, `delete`, `block`,
+    /// `unblock`, `mark_read`, `follow`, `repost`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The message acted on; defaults to the customer's newest message.
+    pub message_id: Option<String>,
+    /// The reply's text.
+    pub text: Option<String>,
+    /// The reaction, for `react`.
+    pub emoji: Option<String>,
+}
+
+/// Internal changes to a ticket; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct TicketPatch {
+    pub queue: Option<Queue>,
+    pub tags: Option<Vec<String>>,
+    /// An agent's name or email; empty to unassign.
+    pub assignee: Option<String>,
+    pub flagged: Option<bool>,
+}
+
+/// The channel an action goes through.
+pub struct ActionChannel {
+    pub id: String,
+    pub platform: String,
+    pub plugin: Arc<Plugin>,
+    pub ctx: Arc<ChannelContext>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ActionResult {
+    pub ticket: Ticket,
+    /// The message the action created (a sent reply).
+    pub message: Option<Message>,
+    pub activity: Activity,
+}
+
+fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
+    let text = || -> Result<ReplyAction, InboxError> {
+        let text = req.text.as_deref().map(str::trim).unwrap_or_default();
+        if text.is_empty() {
+            return Err(InboxError::BadRequest("a reply needs a non-empty `text`".into()));
+        }
+        if text.chars().count() > MAX_REPLY_CHARS {
+            return Err(InboxError::BadRequest(format!("a reply is limited to {MAX_REPLY_CHARS} characters")));
+        }
+        Ok(ReplyAction { text: text.to_string(), tag: None })
+    };
+    Ok(match req.kind.as_str() {
+        "reply" => Action::Reply(text()?),
+        "private_reply" => Action::PrivateReply(text()?),
+        "like" => Action::Like,
+        "unlike" => Action::Unlike,
+        "react" => Action::React(
+            req.emoji.clone().filter(|e| !e.is_empty()).ok_or_else(|| InboxError::BadRequest("`react` needs an `emoji`".into()))?,
+        ),
+        "hide" => Action::Hide,
+        "unhide" => Action::Unhide,
+        "delete" => Action::Delete,
+        "block" => Action::Block,
+        "unblock" => Action::Unblock,
+        "mark_read" => Action::MarkRead,
+        "follow" => Action::Follow,
+        "repost" => Action::Repost,
+        other => return Err(InboxError::BadRequest(format!("unknown action type `{other}`"))),
+    })
+}
+
+impl Inbox {
+    /// Perform an action on the platform and record its outcome on the ticket.
+    pub async fn perform(&self, ch: &ActionChannel, ticket_id: &str, req: ActionRequest, actor: &str) -> Result<ActionResult, InboxError> {
+        let action = parse_action(&req)?;
+        let ticket = self.ticket(ticket_id).await?;
+        let messages = self.store.ticket_messages(ticket_id).await?;
+        let target = match &req.message_id {
+            Some(id) => messages
+                .iter()
+                .find(|m| m.id == *id)
+                .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no message `{id}`")))?,
+            None => messages
+                .iter()
+                .rev()
+                .find(|m| m.direction == Direction::Inbound && !m.removed)
+                .or(messages.last())
+                .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no messages")))?,
+        };
+        let info = ch.plugin.info();
+        let capability = info.capability(target.kind);
+        if !capability.is_some_and(|c| c.actions.iter().any(|a| *a == req.kind)) {
+            let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
+            return Err(InboxError::Unsupported(format!(
+                "{} does not support `{}` on {}{}",
+                info.platform_name,
+                req.kind,
+                kind_words(target.kind),
+                notes.map(|n| format!(" ({n})")).unwrap_or_default()
+            )));
+        }
+        if let (Action::Reply(_), Some(hours), Some(last)) = (&action, info.reply_window_hours, ticket.last_inbound_at) {
+            let closes = last + i64::from(hours) * 3_600_000;
+            if now_ms() > closes {
+                return Err(InboxError::OutsideWindow(format!(
+                    "{} only allows replies within {hours} hours of the customer's last message; that window closed {} minutes ago",
+                    info.platform_name,
+                    (now_ms() - closes) / 60_000
+                )));
+            }
+        }
+        let target_for_plugin = ActionTarget {
+            kind: target.kind,
+            platform_id: target.platform_id.clone(),
+            thread_key: target.thread_key.clone(),
+            author_id: target.author.id.clone(),
+            meta: target.meta.clone(),
+        };
+        let reply_text = match &action {
+            Action::Reply(r) | Action::PrivateReply(r) => Some(r.text.clone()),
+            _ => None,
+        };
+        let outcome = ch.plugin.perform(ch.ctx.clone(), target_for_plugin, action).await;
+
+        let _write = self.write_lock.lock().await;
+        let removed = matches!(req.kind.as_str(), "delete") && outcome.is_ok();
+        let events = if removed {
+            vec![crate::model::ChannelEvent::Removed { platform_id: target.platform_id.clone() }]
+        } else {
+            Vec::new()
+        };
+        let mut w = self.load_working(&ch.id, &events, &[ticket_id.to_string()]).await?;
+        let seq = self.store.next_seq();
+        for e in events {
+            w.apply(&ch.id, &ch.platform, e, seq);
+        }
+        let (ok, detail, created) = match &outcome {
+            Ok(created) => {
+                let created = match (created.clone(), reply_text) {
+                    (Some(i), _) => Some(i),
+                    // The platform gave no message back: record what was sent.
+                    (None, Some(text)) => Some(local_reply(target, text, seq)),
+                    (None, None) => None,
+                };
+                let id = created.map(|i| w.interaction(&ch.id, &ch.platform, i, Some(ticket_id), Some(actor.to_string()), seq));
+                (true, "done".to_string(), id)
+            }
+            Err(e) => (false, e.to_string(), None),
+        };
+        let activity = Activity {
+            id: stable_id(ticket_id, &format!("activity:{seq}:{}", req.kind)),
+            ticket_id: ticket_id.to_string(),
+            at: now_ms(),
+            actor: actor.to_string(),
+            what: format!("action.{}", req.kind),
+            detail,
+            ok,
+        };
+        let message = created.and_then(|id| w.messages.get(&id).cloned());
+        self.touch_ticket(&mut w, ticket_id, seq);
+        let ticket = w.tickets.get(ticket_id).cloned().unwrap_or(ticket);
+        self.commit(w, &ch.id, None, vec![activity.clone()], seq).await?;
+        match outcome {
+            Ok(_) => Ok(ActionResult { ticket, message, activity }),
+            Err(e) => Err(map_plugin_error(e)),
+        }
+    }
+
+    /// Change a ticket's queue, tags, assignee or flag.
+    pub async fn update(&self, ticket_id: &str, patch: TicketPatch, actor: &str) -> Result<Ticket, InboxError> {
+        if let Some(tags) = &patch.tags {
+            if tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 64) {
+                return Err(InboxError::BadRequest("tags must be 1 to 64 characters".into()));
+            }
+        }
+        let _write = self.write_lock.lock().await;
+        let ticket = self.ticket(ticket_id).await?;
+        let mut w = self.load_working(&ticket.channel, &[], &[ticket_id.to_string()]).await?;
+        let seq = self.store.next_seq();
+        let t = w.tickets.get_mut(ticket_id).expect("loaded above");
+        let mut changes = Vec::new();
+        if let Some(q) = patch.queue.filter(|q| *q != t.queue) {
+            t.queue = q;
+            changes.push(format!("queue.{}", q.as_str()));
+        }
+        if let Some(mut tags) = patch.tags {
+            tags.iter_mut().for_each(|t| *t = t.trim().to_string());
+            tags.sort();
+            tags.dedup();
+            if tags != t.tags {
+                changes.push(format!("tags:{}", tags.join(",")));
+                t.tags = tags;
+            }
+        }
+        if let Some(a) = patch.assignee {
+            let a = Some(a.trim().to_string()).filter(|a| !a.is_empty());
+            if a != t.assignee {
+                changes.push(format!("assignee:{}", a.as_deref().unwrap_or("none")));
+                t.assignee = a;
+            }
+        }
+        if let Some(f) = patch.flagged.filter(|f| *f != t.flagged) {
+            t.flagged = f;
+            changes.push(if f { "flagged".into() } else { "unflagged".into() });
+        }
+        if changes.is_empty() {
+            return Ok(ticket);
+        }
+        let activities = changes
+            .iter()
+            .enumerate()
+            .map(|(n, what)| Activity {
+                id: stable_id(ticket_id, &format!("activity:{seq}:{n}")),
+                ticket_id: ticket_id.to_string(),
+                at: now_ms(),
+                actor: actor.to_string(),
+                what: what.clone(),
+                detail: String::new(),
+                ok: true,
+            })
+            .collect();
+        self.touch_ticket(&mut w, ticket_id, seq);
+        let updated = w.tickets[ticket_id].clone();
+        self.commit(w, &ticket.channel, None, activities, seq).await?;
+        Ok(updated)
+    }
+
+    fn touch_ticket(&self, w: &mut super::Working, ticket_id: &str, seq: i64) {
+        if let Some(t) = w.tickets.get_mut(ticket_id) {
+            t.seq = seq;
+            t.updated_at = now_ms();
+            w.changed_tickets.insert(ticket_id.to_string());
+        }
+    }
+}
+
+fn local_reply(target: &Message, text: String, seq: i64) -> Interaction {
+    Interaction {
+        platform_id: format!("local:{}:{seq}", target.platform_id),
+        kind: target.kind,
+        direction: Direction::Outbound,
+        thread_key: target.thread_key.clone(),
+        parent_id: Some(target.platform_id.clone()),
+        author: Default::default(),
+        text,
+        attachments: Vec::new(),
+        created_at: now_ms(),
+        edited_at: None,
+        permalink: None,
+        from_ad: false,
+        meta: Vec::new(),
+    }
+}
+
+fn map_plugin_error(e: PluginError) -> InboxError {
+    match e {
+        PluginError::Channel(ChannelFailure::Unsupported(m)) => InboxError::Unsupported(m),
+        other => InboxError::Platform(other),
+    }
+}
+
+fn kind_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::PrivateMessage => "private messages",
+        Kind::GroupMessage => "group messages",
+        Kind::Comment => "comments",
+        Kind::Reply => "replies",
+        Kind::AdComment => "ad comments",
+        Kind::Post => "posts",
+        Kind::Mention => "mentions",
+        Kind::Review => "reviews",
+    }
+}

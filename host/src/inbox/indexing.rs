@@ -1,0 +1,119 @@
+//! Keeps the search index following the store: near-real-time after each write, catch-up
+//! from the watermark on start, and full rebuilds.
+
+use crate::search::{SearchError, SearchIndex, TicketDoc};
+use crate::store::{Store, StoreError};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Tickets changed by the store write numbered `seq`.
+pub struct IndexJob {
+    pub tickets: Vec<String>,
+    pub seq: i64,
+}
+
+/// Commits are spaced at least this far apart; a change is searchable within about this long.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+/// Start the task that indexes changed tickets as the inbox writes them.
+pub fn spawn(store: Store, search: Arc<SearchIndex>) -> mpsc::UnboundedSender<IndexJob> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<IndexJob>();
+    tokio::spawn(async move {
+        let mut last_commit = Instant::now() - COMMIT_INTERVAL;
+        while let Some(first) = rx.recv().await {
+            tokio::time::sleep_until((last_commit + COMMIT_INTERVAL).into()).await;
+            let mut ids: BTreeSet<String> = first.tickets.into_iter().collect();
+            let mut seq = first.seq;
+            while let Ok(job) = rx.try_recv() {
+                ids.extend(job.tickets);
+                seq = seq.max(job.seq);
+            }
+            let ids: Vec<String> = ids.into_iter().collect();
+            let mut delay = Duration::from_millis(100);
+            // The store is local: a failure is passing, and skipping would lose the tickets
+            // from search until the next rebuild, so retry.
+            while let Err(e) = index_and_commit(&store, &search, &ids, seq).await {
+                tracing::error!("indexing failed, retrying in {delay:?}: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            last_commit = Instant::now();
+        }
+    });
+    tx
+}
+
+async fn index_and_commit(store: &Store, search: &SearchIndex, ids: &[String], seq: i64) -> Result<(), IndexingError> {
+    index_tickets(store, search, ids).await?;
+    search.commit(seq)?;
+    Ok(())
+}
+
+/// Load these tickets and their text from the store and (re)index them.
+pub async fn index_tickets(store: &Store, search: &SearchIndex, ids: &[String]) -> Result<(), IndexingError> {
+    let tickets = store.tickets(ids).await?;
+    index_loaded(store, search, tickets).await
+}
+
+async fn index_loaded(store: &Store, search: &SearchIndex, tickets: Vec<crate::model::Ticket>) -> Result<(), IndexingError> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
+    let mut texts: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (ticket, author, text) in store.ticket_texts(&ids).await? {
+        texts.entry(ticket).or_default().push((author, text));
+    }
+    let docs: Vec<TicketDoc> = tickets
+        .into_iter()
+        .map(|t| TicketDoc { texts: texts.remove(&t.id).unwrap_or_default(), ticket: t })
+        .collect();
+    search.upsert(&docs)?;
+    Ok(())
+}
+
+/// Index what the store changed after the index's watermark (after a crash or restart).
+pub async fn catch_up(store: &Store, search: &SearchIndex) -> Result<u64, IndexingError> {
+    let mut watermark = search.watermark();
+    let mut count = 0u64;
+    loop {
+        let tickets = store.tickets_changed_since(watermark, 500).await?;
+        let Some(last) = tickets.last() else { break };
+        watermark = last.seq;
+        count += tickets.len() as u64;
+        index_loaded(store, search, tickets).await?;
+    }
+    if count > 0 {
+        search.commit(watermark.max(store.current_seq()))?;
+    }
+    Ok(count)
+}
+
+/// Drop the index's content and index every ticket again. `progress` gets (done, total).
+pub async fn rebuild(store: &Store, search: &SearchIndex, progress: impl Fn(u64, u64)) -> Result<u64, IndexingError> {
+    let total = store.count("ticket").await?;
+    let watermark = store.current_seq();
+    search.clear()?;
+    let mut after: Option<String> = None;
+    let mut done = 0u64;
+    loop {
+        let page = store.tickets_page(after.as_deref(), 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        done += page.len() as u64;
+        index_loaded(store, search, page).await?;
+        progress(done, total);
+    }
+    search.commit(watermark)?;
+    Ok(done)
+}

@@ -1,0 +1,193 @@
+//! The domain: interactions become contacts, tickets and messages under the ticket rules;
+//! agents act on tickets. Every write goes through here, one at a time, so each batch is
+//! planned against what is stored and lands in one transaction.
+
+mod actions;
+pub mod indexing;
+pub mod rules;
+
+pub use actions::{ActionChannel, ActionRequest, ActionResult, TicketPatch};
+
+use crate::events::{Event, EventBus};
+use crate::model::{Activity, ChannelEvent, Contact, Message, Ticket};
+use crate::plugins::PluginError;
+use crate::search::{Hits, SearchError, SearchIndex, TicketQuery};
+use crate::store::{Store, StoreError, WriteBatch};
+use rules::Working;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// The channel does not offer this action on this kind of interaction.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The platform's messaging window is closed.
+    #[error("{0}")]
+    OutsideWindow(String),
+    #[error("the platform refused: {0}")]
+    Platform(PluginError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+fn pick<T: Clone>(ids: &std::collections::BTreeSet<String>, map: &std::collections::HashMap<String, T>) -> Vec<T> {
+    ids.iter().filter_map(|id| map.get(id).cloned()).collect()
+}
+
+/// What an ingest stored.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct IngestReport {
+    pub new_messages: usize,
+    pub changed_tickets: usize,
+}
+
+/// A ticket with everything the ticket view shows.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TicketView {
+    pub ticket: Ticket,
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    pub contact: Option<Contact>,
+    /// For comments, posts and mentions: the other tickets under the same post, newest first.
+    pub thread: Vec<Ticket>,
+    pub activity: Vec<Activity>,
+}
+
+pub struct Inbox {
+    store: Store,
+    search: Arc<SearchIndex>,
+    index_tx: mpsc::UnboundedSender<indexing::IndexJob>,
+    events: EventBus,
+    write_lock: Mutex<()>,
+}
+
+impl Inbox {
+    /// Catch the search index up with the store, then follow every write.
+    pub async fn start(store: Store, search: Arc<SearchIndex>, events: EventBus) -> Result<Self, indexing::IndexingError> {
+        if search.was_reset && store.count("ticket").await? > 0 {
+            tracing::info!("rebuilding the search index from the store");
+            indexing::rebuild(&store, &search, |_, _| {}).await?;
+        } else {
+            let n = indexing::catch_up(&store, &search).await?;
+            if n > 0 {
+                tracing::info!("search index caught up on {n} tickets");
+            }
+        }
+        let index_tx = indexing::spawn(store.clone(), search.clone());
+        Ok(Inbox { store, search, index_tx, events, write_lock: Mutex::new(()) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Store what a channel delivered, with the cursor that covers it. Safe to call with
+    /// interactions already stored: they are skipped (or updated, for edits).
+    pub async fn ingest(
+        &self,
+        channel: &str,
+        platform: &str,
+        events: Vec<ChannelEvent>,
+        cursor: Option<String>,
+    ) -> Result<IngestReport, InboxError> {
+        if events.is_empty() && cursor.is_none() {
+            return Ok(IngestReport::default());
+        }
+        let _write = self.write_lock.lock().await;
+        let mut w = self.load_working(channel, &events, &[]).await?;
+        let seq = self.store.next_seq();
+        for e in events {
+            w.apply(channel, platform, e, seq);
+        }
+        let report = IngestReport { new_messages: w.new_messages.len(), changed_tickets: w.changed_tickets.len() };
+        self.commit(w, channel, cursor, Vec::new(), seq).await?;
+        Ok(report)
+    }
+
+    /// Load what the events touch: their messages, tickets (also those of known messages)
+    /// and contacts, plus `extra_tickets`.
+    async fn load_working(&self, channel: &str, events: &[ChannelEvent], extra_tickets: &[String]) -> Result<Working, InboxError> {
+        let (message_ids, mut ticket_ids, contact_ids) = rules::ids_touched(channel, events);
+        let messages = self.store.messages(&message_ids).await?;
+        ticket_ids.extend(messages.iter().map(|m| m.ticket_id.clone()));
+        ticket_ids.extend_from_slice(extra_tickets);
+        ticket_ids.sort();
+        ticket_ids.dedup();
+        let tickets = self.store.tickets(&ticket_ids).await?;
+        let contacts = self.store.contacts(&contact_ids).await?;
+        Ok(Working::new(messages, tickets, contacts))
+    }
+
+    /// Write what `w` changed in one transaction, then index it and tell the agents.
+    /// Callers hold the write lock.
+    async fn commit(&self, w: Working, channel: &str, cursor: Option<String>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
+        let mut w = w;
+        let batch = WriteBatch {
+            channel: channel.to_string(),
+            messages: pick(&w.changed_messages, &w.messages),
+            tickets: pick(&w.changed_tickets, &w.tickets),
+            contacts: pick(&w.changed_contacts, &w.contacts),
+            activities,
+            cursor,
+        };
+        self.store.write(&batch).await?;
+        if !batch.tickets.is_empty() {
+            let _ = self.index_tx.send(indexing::IndexJob { tickets: w.changed_tickets.iter().cloned().collect(), seq });
+        }
+        for ticket in batch.tickets {
+            let newest = w
+                .new_messages
+                .iter()
+                .rev()
+                .chain(w.changed_messages.iter())
+                .find_map(|id| w.messages.get(id).filter(|m| m.ticket_id == ticket.id))
+                .cloned();
+            let event = if w.created_tickets.remove(&ticket.id) {
+                Event::TicketCreated { ticket, message: newest }
+            } else {
+                Event::TicketUpdated { ticket, message: newest }
+            };
+            self.events.publish(event);
+        }
+        Ok(())
+    }
+
+    /// Tickets matching a search, newest activity first, as stored now.
+    pub async fn list(&self, q: &TicketQuery) -> Result<(usize, Vec<Ticket>), InboxError> {
+        let Hits { total, ids } = self.search.search(q)?;
+        let mut tickets = self.store.tickets(&ids).await?;
+        // Keep the index's order.
+        tickets.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
+        Ok((total, tickets))
+    }
+
+    pub async fn ticket(&self, id: &str) -> Result<Ticket, InboxError> {
+        self.store.ticket(id).await?.ok_or_else(|| InboxError::NotFound(format!("no ticket `{id}`")))
+    }
+
+    pub async fn view(&self, id: &str) -> Result<TicketView, InboxError> {
+        let ticket = self.ticket(id).await?;
+        let messages = self.store.ticket_messages(id).await?;
+        let contact = self.store.contacts(&[ticket.contact_id.clone()]).await?.pop();
+        let thread = if ticket.kind.is_conversation() {
+            Vec::new()
+        } else {
+            let mut t = self.store.thread_tickets(&ticket.channel, &ticket.thread_key, 50).await?;
+            t.retain(|t| t.id != ticket.id);
+            t
+        };
+        let activity = self.store.ticket_activity(id).await?;
+        Ok(TicketView { ticket, messages, contact, thread, activity })
+    }
+
+    pub fn search_doc_count(&self) -> u64 {
+        self.search.doc_count()
+    }
+}

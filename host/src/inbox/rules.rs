@@ -1,0 +1,327 @@
+//! The ticket rules, as a pure function from (events, what is stored) to what to write.
+//!
+//! - A private conversation is one ticket per contact and channel; a group chat one ticket per
+//!   group; every comment, post, mention and review is its own ticket.
+//! - A platform id is stored once: a redelivery is skipped, an edit updates the message.
+//! - Queues: a customer message puts the ticket in New (from any queue); an outbound message
+//!   moves New to Pending.
+
+use crate::model::{
+    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Message, Queue, Ticket,
+};
+use std::collections::{BTreeSet, HashMap};
+
+pub const PREVIEW_CHARS: usize = 140;
+
+/// The key of the ticket an interaction belongs to.
+pub fn ticket_key(i: &Interaction) -> String {
+    if i.kind.is_conversation() {
+        return format!("thread:{}", i.thread_key);
+    }
+    match (&i.direction, &i.parent_id) {
+        // Our own answer to a comment belongs to that comment's ticket.
+        (Direction::Outbound, Some(parent)) => format!("item:{parent}"),
+        _ => format!("item:{}", i.platform_id),
+    }
+}
+
+pub fn message_id(channel: &str, platform_id: &str) -> String {
+    stable_id(channel, &format!("msg:{platform_id}"))
+}
+
+pub fn contact_id(channel: &str, author_id: &str) -> String {
+    stable_id(channel, &format!("contact:{author_id}"))
+}
+
+/// The ids a batch of events touches, to load before planning.
+pub fn ids_touched(channel: &str, events: &[ChannelEvent]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut messages, mut tickets, mut contacts) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for e in events {
+        match e {
+            ChannelEvent::Interaction(i) => {
+                messages.insert(message_id(channel, &i.platform_id));
+                tickets.insert(stable_id(channel, &ticket_key(i)));
+                contacts.insert(contact_id(channel, &i.author.id));
+            }
+            ChannelEvent::ContactBlockedUs { author, .. } => {
+                contacts.insert(contact_id(channel, &author.id));
+            }
+            ChannelEvent::Removed { platform_id } => {
+                messages.insert(message_id(channel, platform_id));
+            }
+        }
+    }
+    (messages.into_iter().collect(), tickets.into_iter().collect(), contacts.into_iter().collect())
+}
+
+/// What is stored, keyed by id; planning updates it in place and remembers what changed.
+#[derive(Default)]
+pub struct Working {
+    pub messages: HashMap<String, Message>,
+    pub tickets: HashMap<String, Ticket>,
+    pub contacts: HashMap<String, Contact>,
+    pub changed_messages: BTreeSet<String>,
+    pub changed_tickets: BTreeSet<String>,
+    pub created_tickets: BTreeSet<String>,
+    pub changed_contacts: BTreeSet<String>,
+    /// New messages, in arrival order (for live events).
+    pub new_messages: Vec<String>,
+}
+
+impl Working {
+    pub fn new(messages: Vec<Message>, tickets: Vec<Ticket>, contacts: Vec<Contact>) -> Self {
+        Working {
+            messages: messages.into_iter().map(|m| (m.id.clone(), m)).collect(),
+            tickets: tickets.into_iter().map(|t| (t.id.clone(), t)).collect(),
+            contacts: contacts.into_iter().map(|c| (c.id.clone(), c)).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Apply one event.
+    pub fn apply(&mut self, channel: &str, platform: &str, event: ChannelEvent, seq: i64) {
+        match event {
+            ChannelEvent::Interaction(i) => self.interaction(channel, platform, i, None, None, seq),
+            ChannelEvent::ContactBlockedUs { author, blocked, at } => {
+                let c = self.contact(channel, &author, at);
+                if c.blocked_us != blocked {
+                    c.blocked_us = blocked;
+                    c.updated_at = at;
+                    let id = c.id.clone();
+                    self.changed_contacts.insert(id);
+                }
+            }
+            ChannelEvent::Removed { platform_id } => {
+                let id = message_id(channel, &platform_id);
+                if let Some(m) = self.messages.get_mut(&id).filter(|m| !m.removed) {
+                    m.removed = true;
+                    m.seq = seq;
+                    let ticket = m.ticket_id.clone();
+                    self.changed_messages.insert(id);
+                    self.touch(&ticket, seq);
+                }
+            }
+        }
+    }
+
+    /// Store an interaction, into `into_ticket` when the caller knows its ticket (an agent's
+    /// reply). Returns the message id.
+    pub fn interaction(
+        &mut self,
+        channel: &str,
+        platform: &str,
+        i: Interaction,
+        into_ticket: Option<&str>,
+        sent_by: Option<String>,
+        seq: i64,
+    ) -> String {
+        let id = message_id(channel, &i.platform_id);
+        if let Some(existing) = self.messages.get_mut(&id) {
+            let edited = i.edited_at.is_some() && (existing.text != i.text || existing.attachments != i.attachments);
+            if edited {
+                existing.text = i.text;
+                existing.attachments = i.attachments;
+                existing.edited_at = i.edited_at;
+                existing.seq = seq;
+                let ticket = existing.ticket_id.clone();
+                self.changed_messages.insert(id.clone());
+                self.refresh_preview(&ticket);
+                self.touch(&ticket, seq);
+            }
+            return id;
+        }
+        let ticket_id = into_ticket.map(str::to_string).unwrap_or_else(|| stable_id(channel, &ticket_key(&i)));
+        let inbound = i.direction == Direction::Inbound;
+        if inbound {
+            self.contact(channel, &i.author, i.created_at);
+        }
+        let now = now_ms();
+        let ticket = self.tickets.entry(ticket_id.clone()).or_insert_with(|| {
+            self.created_tickets.insert(ticket_id.clone());
+            Ticket {
+                id: ticket_id.clone(),
+                channel: channel.to_string(),
+                platform: platform.to_string(),
+                kind: i.kind,
+                queue: if inbound { Queue::New } else { Queue::Pending },
+                contact_id: contact_id(channel, &i.author.id),
+                contact: i.author.clone(),
+                thread_key: i.thread_key.clone(),
+                preview: String::new(),
+                message_count: 0,
+                created_at: now,
+                updated_at: now,
+                last_message_at: i.created_at,
+                last_inbound_at: None,
+                tags: Vec::new(),
+                assignee: None,
+                flagged: false,
+                from_ad: i.from_ad,
+                seq,
+            }
+        });
+        ticket.message_count += 1;
+        if i.created_at >= ticket.last_message_at || ticket.message_count == 1 {
+            ticket.last_message_at = i.created_at;
+            ticket.preview = preview(&message_preview(&i.text, i.attachments.len()), PREVIEW_CHARS);
+        }
+        if inbound {
+            ticket.last_inbound_at = Some(ticket.last_inbound_at.unwrap_or(i.created_at).max(i.created_at));
+            ticket.queue = Queue::New;
+            if ticket.contact_id == contact_id(channel, &i.author.id) {
+                ticket.contact = i.author.clone();
+            }
+        } else if ticket.queue == Queue::New {
+            ticket.queue = Queue::Pending;
+        }
+        self.messages.insert(id.clone(), Message {
+            id: id.clone(),
+            ticket_id: ticket_id.clone(),
+            channel: channel.to_string(),
+            platform_id: i.platform_id,
+            kind: i.kind,
+            direction: i.direction,
+            thread_key: i.thread_key,
+            parent_id: i.parent_id,
+            author: i.author,
+            text: i.text,
+            attachments: i.attachments,
+            created_at: i.created_at,
+            edited_at: i.edited_at,
+            permalink: i.permalink,
+            from_ad: i.from_ad,
+            removed: false,
+            sent_by,
+            meta: i.meta,
+            seq,
+        });
+        self.changed_messages.insert(id.clone());
+        self.new_messages.push(id.clone());
+        self.touch(&ticket_id, seq);
+        id
+    }
+
+    fn contact(&mut self, channel: &str, author: &Author, at: i64) -> &mut Contact {
+        let id = contact_id(channel, &author.id);
+        let mut is_new = false;
+        let c = self.contacts.entry(id.clone()).or_insert_with(|| {
+            is_new = true;
+            Contact {
+                id: id.clone(),
+                channel: channel.to_string(),
+                author: author.clone(),
+                blocked_us: false,
+                tags: Vec::new(),
+                updated_at: at,
+            }
+        });
+        if is_new || c.author != *author {
+            c.author = author.clone();
+            c.updated_at = at;
+            self.changed_contacts.insert(id.clone());
+        }
+        self.contacts.get_mut(&id).expect("inserted above")
+    }
+
+    fn touch(&mut self, ticket_id: &str, seq: i64) {
+        if let Some(t) = self.tickets.get_mut(ticket_id) {
+            t.seq = seq;
+            t.updated_at = now_ms();
+            self.changed_tickets.insert(ticket_id.to_string());
+        }
+    }
+
+    /// After an edit, the preview shows the newest message's current text.
+    fn refresh_preview(&mut self, ticket_id: &str) {
+        let newest = self
+            .messages
+            .values()
+            .filter(|m| m.ticket_id == ticket_id)
+            .max_by_key(|m| (m.created_at, m.seq))
+            .map(|m| message_preview(&m.text, m.attachments.len()));
+        if let (Some(text), Some(t)) = (newest, self.tickets.get_mut(ticket_id)) {
+            t.preview = preview(&text, PREVIEW_CHARS);
+        }
+    }
+}
+
+fn message_preview(text: &str, attachments: usize) -> String {
+    match (text.is_empty(), attachments) {
+        (true, 0) => String::new(),
+        (true, 1) => "[attachment]".into(),
+        (true, n) => format!("[{n} attachments]"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn msg(id: &str, kind: Kind, dir: Direction, thread: &str, text: &str) -> Interaction {
+        Interaction {
+            platform_id: id.into(),
+            kind,
+            direction: dir,
+            thread_key: thread.into(),
+            parent_id: None,
+            author: Author { id: "u1".into(), name: "Ann".into(), ..Default::default() },
+            text: text.into(),
+            attachments: vec![],
+            created_at: 1000,
+            edited_at: None,
+            permalink: None,
+            from_ad: false,
+            meta: vec![],
+        }
+    }
+
+    #[test]
+    fn a_conversation_is_one_ticket_and_comments_are_one_each() {
+        let mut w = Working::default();
+        for (n, i) in [
+            msg("c:1", Kind::PrivateMessage, Direction::Inbound, "c", "hi"),
+            msg("c:2", Kind::PrivateMessage, Direction::Inbound, "c", "there"),
+            msg("p:1", Kind::Comment, Direction::Inbound, "post", "nice"),
+            msg("p:2", Kind::Comment, Direction::Inbound, "post", "bad"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            w.apply("ch", "x", ChannelEvent::Interaction(i), n as i64);
+        }
+        assert_eq!(w.tickets.len(), 3);
+        let convo = w.tickets.values().find(|t| t.kind == Kind::PrivateMessage).unwrap();
+        assert_eq!(convo.message_count, 2);
+        assert_eq!(convo.preview, "there");
+    }
+
+    #[test]
+    fn duplicates_are_skipped_and_edits_update_in_place() {
+        let mut w = Working::default();
+        let first = msg("c:1", Kind::PrivateMessage, Direction::Inbound, "c", "helo");
+        w.apply("ch", "x", ChannelEvent::Interaction(first.clone()), 1);
+        w.apply("ch", "x", ChannelEvent::Interaction(first.clone()), 2);
+        let mut edit = first;
+        edit.text = "hello".into();
+        edit.edited_at = Some(2000);
+        w.apply("ch", "x", ChannelEvent::Interaction(edit), 3);
+        assert_eq!(w.messages.len(), 1);
+        assert_eq!(w.messages.values().next().unwrap().text, "hello");
+        assert_eq!(w.tickets.values().next().unwrap().message_count, 1);
+    }
+
+    #[test]
+    fn queues_follow_who_wrote_last() {
+        let mut w = Working::default();
+        w.apply("ch", "x", ChannelEvent::Interaction(msg("c:1", Kind::PrivateMessage, Direction::Inbound, "c", "q")), 1);
+        let t = w.tickets.keys().next().unwrap().clone();
+        assert_eq!(w.tickets[&t].queue, Queue::New);
+        w.apply("ch", "x", ChannelEvent::Interaction(msg("c:2", Kind::PrivateMessage, Direction::Outbound, "c", "a")), 2);
+        assert_eq!(w.tickets[&t].queue, Queue::Pending);
+        w.tickets.get_mut(&t).unwrap().queue = Queue::Resolved;
+        w.apply("ch", "x", ChannelEvent::Interaction(msg("c:3", Kind::PrivateMessage, Direction::Inbound, "c", "q2")), 3);
+        assert_eq!(w.tickets[&t].queue, Queue::New);
+    }
+}

@@ -1,0 +1,263 @@
+//! The types that cross module lines: ids, interactions, tickets, messages, contacts.
+//! Every other module imports these; this module imports none of them.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+pub fn now_ms() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A deterministic record id: the same (channel, key) always gives the same id, so a
+/// redelivered interaction lands on the record it created the first time.
+pub fn stable_id(channel: &str, key: &str) -> String {
+    let digest = Sha256::digest(format!("{channel}\u{0}{key}").as_bytes());
+    hex::encode(&digest[..10])
+}
+
+/// The queue a ticket is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Queue {
+    /// Needs an answer.
+    New,
+    /// Answered; waiting on the customer.
+    Pending,
+    Resolved,
+    /// Put away without action.
+    Archived,
+}
+
+impl Queue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queue::New => "new",
+            Queue::Pending => "pending",
+            Queue::Resolved => "resolved",
+            Queue::Archived => "archived",
+        }
+    }
+}
+
+/// What an interaction is (mirrors the WIT `interaction-kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    PrivateMessage,
+    GroupMessage,
+    Comment,
+    Reply,
+    AdComment,
+    Post,
+    Mention,
+    Review,
+}
+
+impl Kind {
+    /// Conversational kinds thread into one ticket per conversation; the others are a
+    /// ticket each.
+    pub fn is_conversation(self) -> bool {
+        matches!(self, Kind::PrivateMessage | Kind::GroupMessage)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::PrivateMessage => "private_message",
+            Kind::GroupMessage => "group_message",
+            Kind::Comment => "comment",
+            Kind::Reply => "reply",
+            Kind::AdComment => "ad_comment",
+            Kind::Post => "post",
+            Kind::Mention => "mention",
+            Kind::Review => "review",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Author {
+    pub id: String,
+    pub name: String,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    pub profile_url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Attachment {
+    /// image, video, audio, file, sticker, location or other.
+    pub kind: String,
+    pub platform_id: Option<String>,
+    pub url: Option<String>,
+    pub mime_type: Option<String>,
+    pub name: Option<String>,
+    pub size: Option<u64>,
+}
+
+/// A normalised interaction as a plugin delivered it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub platform_id: String,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub thread_key: String,
+    pub parent_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub created_at: Millis,
+    pub edited_at: Option<Millis>,
+    pub permalink: Option<String>,
+    pub from_ad: bool,
+    pub meta: Vec<(String, String)>,
+}
+
+/// Something a channel reported.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChannelEvent {
+    Interaction(Interaction),
+    /// The contact blocked (true) or unblocked (false) the brand's account.
+    ContactBlockedUs { author: Author, blocked: bool, at: Millis },
+    /// An interaction was removed on the platform.
+    Removed { platform_id: String },
+}
+
+/// A ticket: one unit of work in the inbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ticket {
+    pub id: String,
+    pub channel: String,
+    pub platform: String,
+    pub kind: Kind,
+    pub queue: Queue,
+    pub contact_id: String,
+    pub contact: Author,
+    pub thread_key: String,
+    /// The newest message's text, shortened.
+    pub preview: String,
+    pub message_count: u64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_message_at: Millis,
+    /// When the customer last wrote (for messaging windows).
+    pub last_inbound_at: Option<Millis>,
+    pub tags: Vec<String>,
+    pub assignee: Option<String>,
+    pub flagged: bool,
+    pub from_ad: bool,
+    /// The store's change counter when the ticket last changed (the search watermark).
+    pub seq: i64,
+}
+
+/// One message of a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: String,
+    pub ticket_id: String,
+    pub channel: String,
+    pub platform_id: String,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub thread_key: String,
+    pub parent_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub created_at: Millis,
+    pub edited_at: Option<Millis>,
+    pub permalink: Option<String>,
+    pub from_ad: bool,
+    /// Removed on the platform (deleted, unsent); kept for the record.
+    pub removed: bool,
+    /// The agent who sent it, for replies sent from the helpdesk.
+    pub sent_by: Option<String>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub meta: Vec<(String, String)>,
+    /// Arrival order within the store.
+    pub seq: i64,
+}
+
+/// A person writing to the brand on one channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub id: String,
+    pub channel: String,
+    pub author: Author,
+    /// They blocked the brand's account (e.g. blocked the Telegram bot).
+    pub blocked_us: bool,
+    pub tags: Vec<String>,
+    pub updated_at: Millis,
+}
+
+/// An entry of a ticket's history: actions, status changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Activity {
+    pub id: String,
+    pub ticket_id: String,
+    pub at: Millis,
+    /// Who did it: an agent, or `system`.
+    pub actor: String,
+    /// e.g. `action.reply`, `queue.resolved`.
+    pub what: String,
+    /// The outcome in words (the platform's error, if it failed).
+    pub detail: String,
+    pub ok: bool,
+}
+
+/// Shorten `text` to at most `max` characters for previews.
+pub fn preview(text: &str, max: usize) -> String {
+    let mut s: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        s.push('…');
+    }
+    s
+}
+
+/// How a channel is doing, as admins see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Starting,
+    Ok,
+    /// Failing: see `last_error`; retried with backoff.
+    Degraded,
+    /// The platform refused the credentials: an admin must reconnect the channel.
+    NeedsReconnect,
+    Disabled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChannelHealth {
+    pub state: HealthState,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<Millis>,
+    pub last_ok_at: Option<Millis>,
+    /// When the channel last delivered an interaction.
+    pub last_activity_at: Option<Millis>,
+    pub consecutive_failures: u32,
+    pub next_retry_at: Option<Millis>,
+}
+
+impl ChannelHealth {
+    pub fn new(state: HealthState) -> Self {
+        ChannelHealth {
+            state,
+            last_error: None,
+            last_error_at: None,
+            last_ok_at: None,
+            last_activity_at: None,
+            consecutive_failures: 0,
+            next_retry_at: None,
+        }
+    }
+}

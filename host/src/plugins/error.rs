@@ -1,0 +1,44 @@
+//! Why a plugin call failed, in words an admin understands.
+
+/// The plugin's own `channel-error`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChannelFailure {
+    #[error("the platform refused the credentials: {0}")]
+    Unauthorized(String),
+    #[error("rate limited by the platform for {}s: {message}", retry_after_ms.div_ceil(1000))]
+    RateLimited { retry_after_ms: u64, message: String },
+    #[error("the channel is misconfigured: {0}")]
+    InvalidConfig(String),
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+    #[error("not supported: {0}")]
+    Unsupported(String),
+}
+
+/// A failed call into a plugin.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PluginError {
+    #[error("{0}")]
+    Channel(#[from] ChannelFailure),
+    #[error("the plugin crashed: {0}")]
+    Trap(String),
+    #[error("the plugin used more than its {0} s CPU budget (an endless loop?) and was stopped")]
+    CpuBudget(u64),
+    #[error("the plugin did not finish within {0} s and was stopped")]
+    Timeout(u64),
+    #[error("the plugin tried to use more than its {0} MiB memory limit and was stopped")]
+    Memory(u64),
+    #[error("the plugin cannot be loaded: {0}")]
+    Load(String),
+    #[error("too many plugin calls at once; try again shortly")]
+    Busy,
+}
+
+impl PluginError {
+    /// Failures of the plugin itself (not the platform): the channel is degraded.
+    pub fn is_plugin_fault(&self) -> bool {
+        !matches!(self, PluginError::Channel(_) | PluginError::Busy)
+    }
+}

@@ -1,0 +1,109 @@
+//! The sandbox every plugin call runs in: one shared engine (epoch interruption, pooling
+//! allocator), and per call a fresh store with a memory limit and a CPU budget.
+
+use super::ChannelContext;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The limits of one plugin call.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Linear memory a plugin instance may grow to.
+    pub memory_bytes: usize,
+    /// Time the guest may spend computing in one call (time waiting on host imports such as
+    /// HTTP is not counted).
+    pub cpu_budget: Duration,
+    /// Instances alive at once across all channels.
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 64 << 20, cpu_budget: Duration::from_secs(5), max_instances: 256 }
+    }
+}
+
+/// How often the epoch advances: the granularity of the CPU budget.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+pub fn engine(limits: &Limits) -> wasmtime::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_instances)
+        .total_core_instances(limits.max_instances * 4)
+        .total_memories(limits.max_instances * 2)
+        .total_tables(limits.max_instances * 4)
+        .max_memory_size(limits.memory_bytes);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .async_support(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config)?;
+    // The ticker holds only a weak handle, so it ends with the engine.
+    let weak = engine.weak();
+    std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    })?;
+    Ok(engine)
+}
+
+/// What a plugin instance's store holds.
+pub struct HostState {
+    pub channel: Arc<ChannelContext>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    started: Instant,
+    /// Time spent in host imports during this call.
+    pub host_time: Duration,
+    pub http_requests: u32,
+    /// Set when the CPU budget stopped the call.
+    pub cpu_exceeded: bool,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// A fresh store for one call of `channel`'s plugin.
+pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>, limits: &Limits) -> Store<HostState> {
+    // No preopened directories, no environment, no arguments, no sockets, no inherited stdio:
+    // the WASI interfaces exist (Rust's std links them) but grant nothing.
+    let mut wasi = WasiCtx::builder();
+    wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    let state = HostState {
+        channel,
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
+        started: Instant::now(),
+        host_time: Duration::ZERO,
+        http_requests: 0,
+        cpu_exceeded: false,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    let budget = limits.cpu_budget;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        let state = ctx.data_mut();
+        let guest_time = state.started.elapsed().saturating_sub(state.host_time);
+        if guest_time > budget {
+            state.cpu_exceeded = true;
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        // Yield to the executor at every tick so one busy plugin cannot starve the others.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}

@@ -1,0 +1,176 @@
+//! Tantivy: the derived full-text and filter index of tickets. Always rebuildable from the
+//! store; each commit records the store change number (`seq`) it covers, so after a crash
+//! the index catches up from there.
+
+mod query;
+mod schema;
+
+pub use query::{BadQuery, TicketQuery};
+
+use crate::model::Ticket;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::schema::Value;
+use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    BadQuery(#[from] BadQuery),
+}
+
+/// A ticket with the text to index.
+pub struct TicketDoc {
+    pub ticket: Ticket,
+    /// (author name, text) of each message.
+    pub texts: Vec<(String, String)>,
+}
+
+/// One page of results.
+pub struct Hits {
+    pub total: usize,
+    pub ids: Vec<String>,
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: schema::Fields,
+    /// True when the index was missing or unreadable and was created empty.
+    pub was_reset: bool,
+}
+
+const WRITER_MEMORY: usize = 64 << 20;
+
+impl SearchIndex {
+    /// Open the index in `dir`, or create it. An unreadable index (corrupted, or from another
+    /// schema) is moved aside and recreated empty: the caller rebuilds it from the store.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        let (schema, fields) = schema::build();
+        std::fs::create_dir_all(dir)?;
+        let (index, was_reset) = match try_open(dir, &schema) {
+            Ok(Some(index)) => (index, false),
+            Ok(None) => (Index::create_in_dir(dir, schema)?, true),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "search index unreadable ({e}); rebuilding it from the store");
+                let aside = aside_path(dir);
+                std::fs::rename(dir, &aside)?;
+                std::fs::create_dir_all(dir)?;
+                let _ = std::fs::remove_dir_all(&aside);
+                (Index::create_in_dir(dir, schema)?, true)
+            }
+        };
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let writer = index.writer(WRITER_MEMORY)?;
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, was_reset })
+    }
+
+    /// The store change number the last commit covers.
+    pub fn watermark(&self) -> i64 {
+        self.index.load_metas().ok().and_then(|m| m.payload).and_then(|p| p.parse().ok()).unwrap_or(0)
+    }
+
+    /// Add or replace tickets (visible after `commit`).
+    pub fn upsert(&self, docs: &[TicketDoc]) -> Result<(), SearchError> {
+        let f = &self.fields;
+        let writer = self.writer.lock().expect("index writer lock");
+        for d in docs {
+            let t = &d.ticket;
+            writer.delete_term(Term::from_field_text(f.id, &t.id));
+            let mut doc = doc!(
+                f.id => t.id.as_str(),
+                f.channel => t.channel.as_str(),
+                f.platform => t.platform.as_str(),
+                f.kind => t.kind.as_str(),
+                f.queue => t.queue.as_str(),
+                f.flagged => if t.flagged { "true" } else { "false" },
+                f.last_message_at => t.last_message_at,
+                f.created_at => t.created_at,
+            );
+            doc.add_text(f.contact, &t.contact.name);
+            if let Some(h) = &t.contact.handle {
+                doc.add_text(f.contact, h);
+            }
+            if let Some(a) = &t.assignee {
+                doc.add_text(f.assignee, a);
+            }
+            for tag in &t.tags {
+                doc.add_text(f.tags, tag);
+            }
+            for (author, text) in &d.texts {
+                doc.add_text(f.text, author);
+                doc.add_text(f.text, text);
+            }
+            writer.add_document(doc)?;
+        }
+        Ok(())
+    }
+
+    /// Make everything added so far searchable, recording the store change number it covers.
+    pub fn commit(&self, watermark: i64) -> Result<(), SearchError> {
+        {
+            let mut writer = self.writer.lock().expect("index writer lock");
+            let mut prepared = writer.prepare_commit()?;
+            prepared.set_payload(&watermark.to_string());
+            prepared.commit()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Remove every document (before a rebuild).
+    pub fn clear(&self) -> Result<(), SearchError> {
+        self.writer.lock().expect("index writer lock").delete_all_documents()?;
+        Ok(())
+    }
+
+    pub fn doc_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Matching ticket ids, newest activity first.
+    pub fn search(&self, q: &TicketQuery) -> Result<Hits, SearchError> {
+        let query = query::build(&self.index, &self.fields, q)?;
+        let searcher = self.reader.searcher();
+        let top = TopDocs::with_limit(q.limit.max(1))
+            .and_offset(q.offset)
+            .order_by_fast_field::<i64>("last_message_at", Order::Desc);
+        let (docs, total) = searcher.search(&query, &(top, Count))?;
+        let mut ids = Vec::with_capacity(docs.len());
+        for (_, addr) in docs {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_string());
+            }
+        }
+        Ok(Hits { total, ids })
+    }
+}
+
+/// The existing index in `dir`, `None` if there is none; an error if it cannot be read whole.
+fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>, SearchError> {
+    let directory = tantivy::directory::MmapDirectory::open(dir)
+        .map_err(|e| tantivy::TantivyError::SystemError(e.to_string()))?;
+    if !Index::exists(&directory)? {
+        return Ok(None);
+    }
+    let index = Index::open(directory)?;
+    if index.schema() != *schema {
+        return Err(tantivy::TantivyError::SchemaError("the index has another schema".into()).into());
+    }
+    // Opening a searcher reads every segment: a damaged file fails here, not mid-query.
+    index.reader()?.searcher();
+    Ok(Some(index))
+}
+
+fn aside_path(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".broken-{}", std::process::id()));
+    dir.with_file_name(name)
+}

@@ -1,0 +1,71 @@
+//! Agents' searches: a Tantivy query string plus exact filters, newest first.
+
+use super::schema::Fields;
+use std::ops::Bound;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Index, Term};
+
+/// What an agent asked for.
+#[derive(Debug, Default, Clone)]
+pub struct TicketQuery {
+    /// Tantivy query syntax over text and contact: `refund`, `"order late"`, `refund AND -paypal`.
+    pub q: Option<String>,
+    pub queue: Option<String>,
+    pub channel: Option<String>,
+    pub platform: Option<String>,
+    pub kind: Option<String>,
+    pub tag: Option<String>,
+    pub assignee: Option<String>,
+    pub flagged: Option<bool>,
+    /// Last message at or after (ms).
+    pub from: Option<i64>,
+    /// Last message before (ms).
+    pub to: Option<i64>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("bad search query: {0}")]
+pub struct BadQuery(pub String);
+
+pub fn build(index: &Index, f: &Fields, tq: &TicketQuery) -> Result<Box<dyn Query>, BadQuery> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(q) = tq.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let mut parser = QueryParser::for_index(index, vec![f.text, f.contact]);
+        // Agents expect every word to matter: `refund late` finds tickets with both.
+        parser.set_conjunction_by_default();
+        clauses.push((Occur::Must, parser.parse_query(q).map_err(|e| BadQuery(e.to_string()))?));
+    }
+    let term = |field, value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    };
+    for (field, value) in [
+        (f.queue, &tq.queue),
+        (f.channel, &tq.channel),
+        (f.platform, &tq.platform),
+        (f.kind, &tq.kind),
+        (f.tags, &tq.tag),
+        (f.assignee, &tq.assignee),
+    ] {
+        if let Some(v) = value {
+            clauses.push((Occur::Must, term(field, v)));
+        }
+    }
+    if let Some(flagged) = tq.flagged {
+        clauses.push((Occur::Must, term(f.flagged, if flagged { "true" } else { "false" })));
+    }
+    if tq.from.is_some() || tq.to.is_some() {
+        let bound = |v: Option<i64>, incl: bool| match v {
+            Some(v) if incl => Bound::Included(Term::from_field_i64(f.last_message_at, v)),
+            Some(v) => Bound::Excluded(Term::from_field_i64(f.last_message_at, v)),
+            None => Bound::Unbounded,
+        };
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(tq.from, true), bound(tq.to, false)))));
+    }
+    if clauses.is_empty() {
+        return Ok(Box::new(AllQuery));
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
+}

@@ -1,0 +1,40 @@
+//! The index schema: one document per ticket, with all its text and its filter fields.
+
+use tantivy::schema::{Field, Schema, FAST, INDEXED, STORED, STRING, TEXT};
+
+#[derive(Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub channel: Field,
+    pub platform: Field,
+    pub kind: Field,
+    pub queue: Field,
+    pub tags: Field,
+    pub assignee: Field,
+    pub flagged: Field,
+    /// Contact name and handle.
+    pub contact: Field,
+    /// Every message's text and author name.
+    pub text: Field,
+    pub last_message_at: Field,
+    pub created_at: Field,
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        channel: b.add_text_field("channel", STRING),
+        platform: b.add_text_field("platform", STRING),
+        kind: b.add_text_field("kind", STRING),
+        queue: b.add_text_field("queue", STRING),
+        tags: b.add_text_field("tag", STRING),
+        assignee: b.add_text_field("assignee", STRING),
+        flagged: b.add_text_field("flagged", STRING),
+        contact: b.add_text_field("contact", TEXT),
+        text: b.add_text_field("text", TEXT),
+        last_message_at: b.add_i64_field("last_message_at", INDEXED | FAST),
+        created_at: b.add_i64_field("created_at", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}

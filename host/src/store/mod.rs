@@ -1,0 +1,265 @@
+//! SurrealDB, the source of truth: schema, the one-transaction batch write, and queries.
+//!
+//! Every record is keyed by a deterministic id (see `model::stable_id`), so writing an
+//! interaction twice writes the same record. `seq` is a change counter: every ticket and
+//! message written in a batch carries the batch's number, which the search index uses as
+//! its watermark.
+
+mod kv;
+
+use crate::model::{Activity, Contact, Message, Ticket};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicI64, Ordering};
+use surrealdb::engine::any::Any;
+use surrealdb::types::RecordId;
+use surrealdb::Surreal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] surrealdb::Error),
+    #[error("stored data could not be read: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("cannot open the store at `{url}`: {message}")]
+    Open { url: String, message: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+const SCHEMA: &str = "
+DEFINE TABLE IF NOT EXISTS ticket SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS ticket_seq ON ticket FIELDS seq;
+DEFINE INDEX IF NOT EXISTS ticket_thread ON ticket FIELDS channel, thread_key;
+DEFINE TABLE IF NOT EXISTS message SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS message_ticket ON message FIELDS ticket_id;
+DEFINE INDEX IF NOT EXISTS message_seq ON message FIELDS seq;
+DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
+DEFINE TABLE IF NOT EXISTS channel_state SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS kv SCHEMALESS;
+";
+
+/// Everything one ingest batch or agent action changes, written in one transaction.
+#[derive(Default, Debug)]
+pub struct WriteBatch {
+    pub channel: String,
+    pub messages: Vec<Message>,
+    pub tickets: Vec<Ticket>,
+    pub contacts: Vec<Contact>,
+    pub activities: Vec<Activity>,
+    /// The poll cursor covering this batch, saved with it.
+    pub cursor: Option<String>,
+}
+
+impl WriteBatch {
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.tickets.is_empty()
+            && self.contacts.is_empty()
+            && self.activities.is_empty()
+            && self.cursor.is_none()
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Surreal<Any>,
+    seq: std::sync::Arc<AtomicI64>,
+}
+
+impl Store {
+    /// Open `url`: `surrealkv://DIR` (embedded, on disk), `mem://` (tests), or a server.
+    pub async fn open(url: &str) -> Result<Self> {
+        let open_err = |e: surrealdb::Error| StoreError::Open { url: url.to_string(), message: e.to_string() };
+        let db = surrealdb::engine::any::connect(url).await.map_err(open_err)?;
+        db.use_ns("helpdesk").use_db("helpdesk").await.map_err(open_err)?;
+        db.query(SCHEMA).await?.check()?;
+        let store = Store { db, seq: Default::default() };
+        let mut r = store
+            .db
+            .query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1; SELECT VALUE seq FROM message ORDER BY seq DESC LIMIT 1;")
+            .await?
+            .check()?;
+        let a: Vec<i64> = r.take(0)?;
+        let b: Vec<i64> = r.take(1)?;
+        store.seq.store(a.into_iter().chain(b).max().unwrap_or(0), Ordering::SeqCst);
+        Ok(store)
+    }
+
+    /// The next change number. Writers take one per batch.
+    pub fn next_seq(&self) -> i64 {
+        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The newest change number handed out.
+    pub fn current_seq(&self) -> i64 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    /// Write a batch atomically: its records and its cursor, or nothing.
+    pub async fn write(&self, batch: &WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut q = String::from("BEGIN TRANSACTION;\n");
+        for table in ["message", "ticket", "contact", "activity"] {
+            q.push_str(&format!("FOR $r IN ${table} {{ UPSERT type::record('{table}', $r.id) CONTENT $r.doc; }};\n"));
+        }
+        if batch.cursor.is_some() {
+            q.push_str("UPSERT type::record('channel_state', $channel) MERGE { cursor: $cursor };\n");
+        }
+        q.push_str("COMMIT TRANSACTION;");
+        let vars = json!({
+            "message": rows(&batch.messages, |m| &m.id)?,
+            "ticket": rows(&batch.tickets, |t| &t.id)?,
+            "contact": rows(&batch.contacts, |c| &c.id)?,
+            "activity": rows(&batch.activities, |a| &a.id)?,
+            "channel": batch.channel,
+            "cursor": batch.cursor,
+        });
+        self.db.query(q).bind(vars).await?.check()?;
+        Ok(())
+    }
+
+    pub async fn messages(&self, ids: &[String]) -> Result<Vec<Message>> {
+        self.by_ids("message", ids).await
+    }
+
+    pub async fn tickets(&self, ids: &[String]) -> Result<Vec<Ticket>> {
+        self.by_ids("ticket", ids).await
+    }
+
+    pub async fn contacts(&self, ids: &[String]) -> Result<Vec<Contact>> {
+        self.by_ids("contact", ids).await
+    }
+
+    pub async fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
+        Ok(self.tickets(&[id.to_string()]).await?.pop())
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Option<Message>> {
+        Ok(self.messages(&[id.to_string()]).await?.pop())
+    }
+
+    /// A ticket's messages, oldest first.
+    pub async fn ticket_messages(&self, ticket_id: &str) -> Result<Vec<Message>> {
+        self.select(
+            "SELECT *, record::id(id) AS id FROM message WHERE ticket_id = $t ORDER BY created_at, seq",
+            ("t", ticket_id.to_string()),
+        )
+        .await
+    }
+
+    /// The other tickets of a post or thread (a comment's siblings), newest first.
+    pub async fn thread_tickets(&self, channel: &str, thread_key: &str, limit: usize) -> Result<Vec<Ticket>> {
+        let mut r = self
+            .db
+            .query("SELECT *, record::id(id) AS id FROM ticket WHERE channel = $c AND thread_key = $k ORDER BY last_message_at DESC LIMIT $n")
+            .bind(("c", channel.to_string()))
+            .bind(("k", thread_key.to_string()))
+            .bind(("n", limit as i64))
+            .await?
+            .check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
+    pub async fn ticket_activity(&self, ticket_id: &str) -> Result<Vec<Activity>> {
+        self.select("SELECT *, record::id(id) AS id FROM activity WHERE ticket_id = $t ORDER BY at", ("t", ticket_id.to_string()))
+            .await
+    }
+
+    /// Tickets changed after `seq`, in change order (for the search index to catch up).
+    pub async fn tickets_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<Ticket>> {
+        let mut r = self
+            .db
+            .query("SELECT *, record::id(id) AS id FROM ticket WHERE seq > $s ORDER BY seq LIMIT $n")
+            .bind(("s", seq))
+            .bind(("n", limit as i64))
+            .await?
+            .check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
+    /// Every ticket, a page at a time in id order (for rebuilding the index).
+    pub async fn tickets_page(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<Ticket>> {
+        let mut r = self
+            .db
+            .query("SELECT *, record::id(id) AS id FROM ticket WHERE $after = NONE OR id > type::record('ticket', $after) ORDER BY id LIMIT $n")
+            .bind(("after", after_id.map(str::to_string)))
+            .bind(("n", limit as i64))
+            .await?
+            .check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
+    pub async fn count(&self, table: &str) -> Result<u64> {
+        let mut r = self.db.query(format!("SELECT VALUE count() FROM {table} GROUP ALL")).await?.check()?;
+        let v: Vec<i64> = r.take(0)?;
+        Ok(v.first().copied().unwrap_or(0) as u64)
+    }
+
+    /// The text of every message of these tickets, for the search index: (ticket, author, text).
+    pub async fn ticket_texts(&self, ticket_ids: &[String]) -> Result<Vec<(String, String, String)>> {
+        let mut r = self
+            .db
+            .query("SELECT ticket_id, author.name AS author, text FROM message WHERE ticket_id IN $ids AND removed = false")
+            .bind(("ids", ticket_ids.to_vec()))
+            .await?
+            .check()?;
+        let rows: Vec<Value> = r.take(0)?;
+        Ok(rows
+            .into_iter()
+            .map(|v| {
+                let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                (s("ticket_id"), s("author"), s("text"))
+            })
+            .collect())
+    }
+
+    /// The saved poll cursor of a channel.
+    pub async fn cursor(&self, channel: &str) -> Result<Option<String>> {
+        let mut r = self
+            .db
+            .query("SELECT VALUE cursor FROM type::record('channel_state', $c)")
+            .bind(("c", channel.to_string()))
+            .await?
+            .check()?;
+        let v: Vec<Option<String>> = r.take(0)?;
+        Ok(v.into_iter().flatten().next())
+    }
+
+    async fn by_ids<T: DeserializeOwned>(&self, table: &str, ids: &[String]) -> Result<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<RecordId> = ids.iter().map(|id| RecordId::new(table, id.as_str())).collect();
+        self.select("SELECT *, record::id(id) AS id FROM $ids", ("ids", ids)).await
+    }
+
+    async fn select<T: DeserializeOwned, V: surrealdb::types::SurrealValue>(&self, q: &str, var: (&str, V)) -> Result<Vec<T>> {
+        let mut r = self.db.query(q.to_string()).bind((var.0.to_string(), var.1)).await?.check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+}
+
+fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
+    rows.into_iter().map(|v| serde_json::from_value(v).map_err(StoreError::from)).collect()
+}
+
+/// `[{id, doc}]` with the id taken out of the document (it becomes the record id).
+fn rows<T: Serialize>(items: &[T], id: impl Fn(&T) -> &String) -> Result<Value> {
+    items
+        .iter()
+        .map(|item| {
+            let mut doc = serde_json::to_value(item)?;
+            if let Some(obj) = doc.as_object_mut() {
+                obj.remove("id");
+            }
+            Ok(json!({ "id": id(item), "doc": doc }))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Value::Array)
+}

@@ -1,0 +1,190 @@
+//! Drives the channels: loads each enabled channel's plugin, runs its poll loop, dispatches
+//! its webhooks, and keeps its health.
+
+mod health;
+mod poll;
+
+use crate::config::{ChannelConfig, PluginsFile};
+use crate::events::EventBus;
+use crate::inbox::{ActionChannel, Inbox};
+use crate::model::{ChannelHealth, HealthState};
+use crate::plugins::{Capability, ChannelContext, KvBackend, Plugin, PluginError, Runtime, WebhookOutcome, WebhookRequest};
+use crate::store::Store;
+use health::HealthCell;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no channel `{0}`")]
+    UnknownChannel(String),
+    #[error("channel `{0}` is disabled")]
+    Disabled(String),
+    #[error("channel `{0}` does not receive webhooks")]
+    NoWebhooks(String),
+    #[error("channel `{0}` is not available: {1}")]
+    Unavailable(String, String),
+    #[error("channel `{0}`: {1}")]
+    Plugin(String, PluginError),
+    #[error("channel `{0}`: storing failed: {1}")]
+    Store(String, crate::inbox::InboxError),
+}
+
+/// One configured channel at run time.
+pub struct ChannelRuntime {
+    pub config: ChannelConfig,
+    /// `None` when disabled or when loading failed (the reason is in the health).
+    pub plugin: Option<Arc<Plugin>>,
+    pub ctx: Arc<ChannelContext>,
+    pub health: HealthCell,
+}
+
+/// A channel as the API lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelSummary {
+    pub id: String,
+    pub display_name: String,
+    pub plugin: String,
+    pub enabled: bool,
+    /// From the plugin's `describe` (absent if it did not load).
+    pub platform: Option<String>,
+    pub platform_name: Option<String>,
+    pub polls: bool,
+    pub webhooks: bool,
+    /// Where the platform should deliver webhooks (relative to the server).
+    pub webhook_path: String,
+    pub reply_window_hours: Option<u32>,
+    pub capabilities: Vec<Capability>,
+    pub health: ChannelHealth,
+}
+
+pub struct Channels {
+    map: BTreeMap<String, Arc<ChannelRuntime>>,
+    inbox: Arc<Inbox>,
+}
+
+impl Channels {
+    /// Load every channel and start the poll loops. A channel that fails to load is kept,
+    /// marked degraded with the reason; the others run.
+    pub async fn start(file: &PluginsFile, runtime: &Runtime, inbox: Arc<Inbox>, store: Store, events: EventBus) -> Arc<Self> {
+        let mut map = BTreeMap::new();
+        for config in &file.channels {
+            let kv: Arc<dyn KvBackend> = Arc::new(store.clone());
+            let loaded = if config.enabled { Some(Self::load(file, config, runtime, kv.clone()).await) } else { None };
+            let (plugin, ctx, health) = match loaded {
+                None => (
+                    None,
+                    runtime.channel_context(config, BTreeMap::new(), kv),
+                    HealthCell::new(&config.id, HealthState::Disabled, events.clone()),
+                ),
+                Some(Ok((plugin, ctx))) => {
+                    (Some(plugin), ctx, HealthCell::new(&config.id, HealthState::Starting, events.clone()))
+                }
+                Some(Err(reason)) => {
+                    let h = HealthCell::new(&config.id, HealthState::Starting, events.clone());
+                    h.failed(HealthState::Degraded, reason, None);
+                    (None, runtime.channel_context(config, BTreeMap::new(), kv), h)
+                }
+            };
+            if let Some(p) = &plugin {
+                tracing::info!(channel = %config.id, platform = %p.info().platform, "channel loaded");
+                if p.info().webhooks && !config.poll.unwrap_or(p.info().polls) {
+                    health.ok(false);
+                }
+            }
+            map.insert(config.id.clone(), Arc::new(ChannelRuntime { config: config.clone(), plugin, ctx, health }));
+        }
+        let channels = Arc::new(Channels { map, inbox: inbox.clone() });
+        for ch in channels.map.values() {
+            let polls = ch.plugin.as_ref().is_some_and(|p| ch.config.poll.unwrap_or(p.info().polls) && p.info().polls);
+            if polls {
+                tokio::spawn(poll::run(ch.clone(), inbox.clone()));
+            }
+        }
+        channels
+    }
+
+    async fn load(
+        file: &PluginsFile,
+        config: &ChannelConfig,
+        runtime: &Runtime,
+        kv: Arc<dyn KvBackend>,
+    ) -> Result<(Arc<Plugin>, Arc<ChannelContext>), String> {
+        let secrets = config.resolve_secrets().map_err(|e| e.to_string())?;
+        let plugin = runtime.load(&file.plugin_path(config)).await.map_err(|e| e.to_string())?;
+        Ok((plugin, runtime.channel_context(config, secrets, kv)))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<ChannelRuntime>> {
+        self.map.get(id)
+    }
+
+    pub fn list(&self) -> Vec<ChannelSummary> {
+        self.map.values().map(|ch| ch.summary()).collect()
+    }
+
+    /// The channel an action on a ticket of `channel_id` goes through.
+    pub fn for_action(&self, channel_id: &str) -> Result<ActionChannel, SyncError> {
+        let ch = self.map.get(channel_id).ok_or_else(|| SyncError::UnknownChannel(channel_id.into()))?;
+        if !ch.config.enabled {
+            return Err(SyncError::Disabled(channel_id.into()));
+        }
+        let plugin = ch
+            .plugin
+            .clone()
+            .ok_or_else(|| SyncError::Unavailable(channel_id.into(), ch.health.get().last_error.unwrap_or_default()))?;
+        Ok(ActionChannel { id: channel_id.into(), platform: plugin.info().platform.clone(), plugin, ctx: ch.ctx.clone() })
+    }
+
+    /// Hand a webhook delivery to the channel's plugin and store what it carried before
+    /// answering, so the platform redelivers anything we failed to store.
+    pub async fn webhook(&self, id: &str, req: WebhookRequest) -> Result<WebhookOutcome, SyncError> {
+        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        if !ch.config.enabled {
+            return Err(SyncError::Disabled(id.into()));
+        }
+        let plugin = ch.plugin.as_ref().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
+        if !plugin.info().webhooks {
+            return Err(SyncError::NoWebhooks(id.into()));
+        }
+        let mut outcome = match plugin.handle_webhook(ch.ctx.clone(), req).await {
+            Ok(o) => o,
+            Err(e) => {
+                ch.health.plugin_failed(&e, None);
+                return Err(SyncError::Plugin(id.into(), e));
+            }
+        };
+        let events = std::mem::take(&mut outcome.events);
+        if !events.is_empty() {
+            let report = self
+                .inbox
+                .ingest(id, &plugin.info().platform, events, None)
+                .await
+                .map_err(|e| SyncError::Store(id.into(), e))?;
+            ch.health.ok(report.new_messages > 0);
+        }
+        Ok(outcome)
+    }
+}
+
+impl ChannelRuntime {
+    pub fn summary(&self) -> ChannelSummary {
+        let info = self.plugin.as_ref().map(|p| p.info());
+        ChannelSummary {
+            id: self.config.id.clone(),
+            display_name: self.config.display_name.clone(),
+            plugin: self.config.plugin.clone(),
+            enabled: self.config.enabled,
+            platform: info.map(|i| i.platform.clone()),
+            platform_name: info.map(|i| i.platform_name.clone()),
+            polls: info.is_some_and(|i| i.polls && self.config.poll.unwrap_or(true)),
+            webhooks: info.is_some_and(|i| i.webhooks),
+            webhook_path: format!("/webhooks/{}", self.config.id),
+            reply_window_hours: info.and_then(|i| i.reply_window_hours),
+            capabilities: info.map(|i| i.capabilities.clone()).unwrap_or_default(),
+            health: self.health.get(),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! One poll loop per channel: fetch with the saved cursor, store the page with its cursor,
+//! wait as the plugin asks; back off on failures and pause as long as a rate limit says.
+
+use super::ChannelRuntime;
+use crate::inbox::Inbox;
+use crate::plugins::{ChannelFailure, PluginError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// A plugin asking to be called again at once, having waited for nothing and found nothing,
+/// is called again after this instead: no hot loop.
+const IDLE_FLOOR: Duration = Duration::from_secs(1);
+
+/// Exponential backoff with jitter.
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new() -> Self {
+        Backoff { next: MIN_BACKOFF }
+    }
+    pub fn reset(&mut self) {
+        self.next = MIN_BACKOFF;
+    }
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        d.mul_f64(0.8 + fastrand::f64() * 0.4)
+    }
+}
+
+pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
+    let Some(plugin) = ch.plugin.clone() else { return };
+    let id = ch.config.id.clone();
+    let platform = plugin.info().platform.clone();
+    let mut backoff = Backoff::new();
+    loop {
+        let cursor = match inbox.store().cursor(&id).await {
+            Ok(c) => c,
+            Err(e) => {
+                let d = backoff.next_delay();
+                ch.health.failed(crate::model::HealthState::Degraded, format!("cannot read the cursor: {e}"), Some(d));
+                tokio::time::sleep(d).await;
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let wait = match plugin.fetch(ch.ctx.clone(), cursor).await {
+            Ok(page) => {
+                let found = page.events.len();
+                match inbox.ingest(&id, &platform, page.events, page.next_cursor).await {
+                    Ok(report) => {
+                        ch.health.ok(report.new_messages > 0);
+                        backoff.reset();
+                        if page.poll_after.is_zero() && found == 0 && started.elapsed() < Duration::from_millis(500) {
+                            IDLE_FLOOR
+                        } else {
+                            page.poll_after
+                        }
+                    }
+                    Err(e) => {
+                        let d = backoff.next_delay();
+                        ch.health.failed(crate::model::HealthState::Degraded, format!("storing failed: {e}"), Some(d));
+                        d
+                    }
+                }
+            }
+            Err(PluginError::Channel(ChannelFailure::RateLimited { retry_after_ms, message })) => {
+                let d = Duration::from_millis(retry_after_ms).max(MIN_BACKOFF);
+                let e = PluginError::Channel(ChannelFailure::RateLimited { retry_after_ms, message });
+                ch.health.plugin_failed(&e, Some(d));
+                d
+            }
+            Err(e) => {
+                let d = backoff.next_delay();
+                ch.health.plugin_failed(&e, Some(d));
+                d
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}

@@ -1,0 +1,117 @@
+//! Telegram Bot API channel: long-polls `getUpdates` or receives webhooks, and replies,
+//! reacts, deletes and bans through the Bot API.
+
+mod api;
+mod update;
+
+use helpdesk_plugin_sdk::prelude::*;
+use serde_json::json;
+
+struct Telegram;
+
+const PRIVATE_NOTE: &str = "Telegram bots cannot block users in private chats (the user can block the bot)";
+
+impl Channel for Telegram {
+    fn describe() -> ChannelInfo {
+        use ActionKind::*;
+        let cap = |kind, actions: &[ActionKind], notes: &[&str]| Capability {
+            kind,
+            actions: actions.to_vec(),
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+        };
+        ChannelInfo {
+            platform: "telegram".into(),
+            platform_name: "Telegram".into(),
+            capabilities: vec![
+                cap(InteractionKind::PrivateMessage, &[Reply, Like, Unlike, React, Delete], &[
+                    PRIVATE_NOTE,
+                    "Messages can be deleted for 48 hours after they were sent",
+                ]),
+                cap(InteractionKind::GroupMessage, &[Reply, Like, Unlike, React, Delete, Block], &[
+                    "Deleting and banning need the bot to be an admin of the group",
+                ]),
+                cap(InteractionKind::Post, &[Reply, Like, Unlike, React, Delete], &[
+                    "Channel posts are answered in the channel; the bot must be an admin",
+                ]),
+            ],
+            polls: true,
+            webhooks: true,
+            reply_window_hours: None,
+            config_keys: vec!["base_url".into(), "long_poll_seconds".into()],
+            secret_names: vec!["bot_token".into(), "webhook_secret".into()],
+        }
+    }
+
+    fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
+        let offset: Option<i64> = match cursor.as_deref() {
+            Some(c) => Some(c.parse().map_err(|_| err::permanent(format!("bad cursor `{c}`")))?),
+            None => None,
+        };
+        let long_poll: u32 = config_or("long_poll_seconds", "25")
+            .parse()
+            .map_err(|_| err::invalid_config("long_poll_seconds must be a whole number of seconds"))?;
+        let mut params = json!({ "timeout": long_poll, "limit": 100 });
+        if let Some(offset) = offset {
+            params["offset"] = json!(offset);
+        }
+        let updates: Vec<serde_json::Value> =
+            api::call_with_timeout("getUpdates", &params, (long_poll + 10) * 1000)?;
+        let next = updates.iter().filter_map(|u| u["update_id"].as_i64()).max().map(|id| (id + 1).to_string());
+        let events = updates.iter().flat_map(update::events).collect();
+        Ok(Page { events, next_cursor: next, poll_after_ms: if long_poll == 0 { 1000 } else { 0 } })
+    }
+
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        let expected = require_secret("webhook_secret")?;
+        match request.header("x-telegram-bot-api-secret-token") {
+            Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => {}
+            _ => return Ok(WebhookOutcome::reject(401, "wrong or missing X-Telegram-Bot-Api-Secret-Token")),
+        }
+        let Ok(update) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+            return Ok(WebhookOutcome::reject(400, "the body is not a Telegram Update"));
+        };
+        Ok(WebhookOutcome::accept(update::events(&update)))
+    }
+
+    fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
+        let (chat_id, message_id) = update::split_id(&target.platform_id)
+            .ok_or_else(|| err::permanent(format!("`{}` is not a Telegram message id", target.platform_id)))?;
+        let react = |emoji: Option<&str>| {
+            let reaction: Vec<_> = emoji.map(|e| json!({"type": "emoji", "emoji": e})).into_iter().collect();
+            api::call::<serde_json::Value>(
+                "setMessageReaction",
+                &json!({"chat_id": chat_id, "message_id": message_id, "reaction": reaction}),
+            )
+        };
+        let created = match action {
+            Action::Reply(reply) => {
+                let sent: serde_json::Value = api::call("sendMessage", &json!({
+                    "chat_id": chat_id,
+                    "text": reply.text,
+                    "reply_parameters": {"message_id": message_id, "allow_sending_without_reply": true},
+                }))?;
+                update::interaction(&sent, None, Direction::Outbound)
+            }
+            Action::Like => react(Some("👍")).map(|_| None)?,
+            Action::React(emoji) => react(Some(&emoji)).map(|_| None)?,
+            Action::Unlike => react(None).map(|_| None)?,
+            Action::Delete => {
+                api::call::<serde_json::Value>("deleteMessage", &json!({"chat_id": chat_id, "message_id": message_id}))?;
+                None
+            }
+            Action::Block if target.kind == InteractionKind::GroupMessage => {
+                api::call::<serde_json::Value>("banChatMember", &json!({"chat_id": chat_id, "user_id": target.author_id}))?;
+                None
+            }
+            Action::Block => return Err(err::unsupported(PRIVATE_NOTE)),
+            _ => return Err(err::unsupported("Telegram's Bot API has no such action")),
+        };
+        Ok(ActionOutcome { created })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+export_channel!(Telegram);

@@ -1,0 +1,211 @@
+//! The test harness: runs the real `helpdesk` binary against emulated platforms and talks to
+//! it over HTTP like any client.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub use helpdesk_emulators::telegram::{TelegramEmulator, User};
+
+pub const TOKEN: &str = "4242:TEST-token";
+pub const SECRET: &str = "s3cret-Token_1";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_helpdesk")
+}
+
+/// Where the compiled plugins are (`./dev test` builds them).
+pub fn plugin_dir() -> PathBuf {
+    let dir = std::env::var_os("HELPDESK_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist"));
+    assert!(dir.join("telegram.wasm").exists(), "{} has no telegram.wasm: run ./dev plugins", dir.display());
+    dir
+}
+
+/// Compiled plugins are cached across the test servers of a run.
+pub fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("helpdesk-test-plugin-cache")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real-payloads").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A `[[channel]]` table for a Telegram channel on `emu`.
+pub fn telegram_channel(id: &str, emu: &TelegramEmulator, poll: bool, token: &str) -> String {
+    format!(
+        r#"
+[[channel]]
+id = "{id}"
+plugin = "telegram"
+display_name = "Telegram {id}"
+poll = {poll}
+allowed_hosts = ["{host}"]
+[channel.config]
+base_url = "{base}"
+long_poll_seconds = 2
+[channel.secrets]
+bot_token = "{token}"
+webhook_secret = "{SECRET}"
+"#,
+        host = emu.host(),
+        base = emu.base_url(),
+    )
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data: tempfile::TempDir,
+    pub config: PathBuf,
+    http: reqwest::Client,
+}
+
+pub struct Options {
+    /// `mem://` or None for the embedded on-disk store in the data dir.
+    pub store: Option<String>,
+}
+
+impl Server {
+    /// Start `helpdesk serve` with these channel tables and an in-memory store.
+    pub async fn start(channels: &str) -> Server {
+        Self::start_with(channels, Options { store: Some("mem://".into()) }, None).await
+    }
+
+    /// Start with options, reusing `data` when given (a restart).
+    pub async fn start_with(channels: &str, opts: Options, data: Option<tempfile::TempDir>) -> Server {
+        let data = data.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let config = data.path().join("plugins.toml");
+        std::fs::write(&config, format!("plugin_dir = \"{}\"\n{channels}", plugin_dir().display())).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(data.path())
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--cache-dir")
+            .arg(cache_dir())
+            .env("RUST_LOG", "info,tantivy=warn,surrealdb=warn,tower_http=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(store) = &opts.store {
+            cmd.arg("--store").arg(store);
+        }
+        let mut child = cmd.spawn().expect("start helpdesk");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("helpdesk listening on ") {
+                    return url.to_string();
+                }
+            }
+            panic!("helpdesk exited before listening");
+        })
+        .await
+        .expect("helpdesk did not start within 120 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server { child, base, data, config, http: reqwest::Client::new() }
+    }
+
+    /// Stop the server (SIGKILL) and hand back its data dir.
+    pub async fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().await.unwrap();
+        let data = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.data, data)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(self.url(path)).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.patch(self.url(path)).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST a raw webhook body with an optional secret header; returns the status.
+    pub async fn webhook(&self, channel: &str, body: Vec<u8>, secret: Option<&str>) -> u16 {
+        let mut r = self.http.post(self.url(&format!("/webhooks/{channel}"))).header("content-type", "application/json").body(body);
+        if let Some(s) = secret {
+            r = r.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        r.send().await.unwrap().status().as_u16()
+    }
+
+    /// Tickets matching a query string (`queue=new&q=word`).
+    pub async fn tickets(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/v1/tickets?{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["tickets"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Poll `tickets(query)` until `n` tickets match or `timeout` passes.
+    pub async fn wait_tickets(&self, query: &str, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let t = self.tickets(query).await;
+            if t.len() >= n || Instant::now() > deadline {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn ticket(&self, id: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/tickets/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn channel(&self, id: &str) -> Value {
+        let (_, body) = self.get("/api/v1/channels").await;
+        body.as_array().unwrap().iter().find(|c| c["id"] == id).cloned().unwrap()
+    }
+
+    /// Wait until `f(value)` holds for the channel's summary.
+    pub async fn wait_channel(&self, id: &str, timeout: Duration, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let c = self.channel(id).await;
+            if f(&c) || Instant::now() > deadline {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Wait for `cond` to hold, polling.
+pub async fn eventually<F, Fut>(timeout: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -1,0 +1,483 @@
+//! The Telegram Bot API on loopback: `{base}/bot{token}/{method}`.
+//!
+//! Faithful where the connector depends on it: `getUpdates` offset confirmation, long polling,
+//! 409 while a webhook is set or when another poller takes over, webhook delivery with
+//! `X-Telegram-Bot-Api-Secret-Token` (redelivered until answered 2xx), the error envelope,
+//! and 429 with `retry_after` on demand. Every method call is recorded for assertions.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// The bot the emulator plays.
+pub const BOT_ID: i64 = 7_000_000_001;
+
+/// A method call the emulator received.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub params: Value,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    updates: VecDeque<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    /// Messages by (chat, message id), for replies, reactions and deletions.
+    messages: HashMap<(i64, i64), Value>,
+    chats: HashMap<i64, Value>,
+    webhook: Option<(String, Option<String>)>,
+    calls: Vec<Call>,
+    failures: HashMap<String, VecDeque<(u16, Value)>>,
+    blocked: HashSet<i64>,
+    poll_generation: u64,
+    webhook_deliveries: u64,
+}
+
+struct Shared {
+    token: String,
+    inner: Mutex<Inner>,
+    /// Wakes long polls and the webhook sender.
+    changed: Notify,
+    http: reqwest::Client,
+}
+
+/// A running emulator. Dropping it does not stop the server (it ends with the runtime).
+#[derive(Clone)]
+pub struct TelegramEmulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+}
+
+/// A person writing to the bot.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+}
+
+impl User {
+    pub fn new(id: i64, first_name: &str, last_name: Option<&str>, username: Option<&str>) -> Self {
+        User { id, first_name: first_name.into(), last_name: last_name.map(Into::into), username: username.map(Into::into) }
+    }
+    fn json(&self) -> Value {
+        let mut u = json!({"id": self.id, "is_bot": false, "first_name": self.first_name, "language_code": "en"});
+        if let Some(l) = &self.last_name {
+            u["last_name"] = json!(l);
+        }
+        if let Some(n) = &self.username {
+            u["username"] = json!(n);
+        }
+        u
+    }
+    fn private_chat(&self) -> Value {
+        let mut c = self.json();
+        c.as_object_mut().map(|o| {
+            o.remove("is_bot");
+            o.remove("language_code");
+        });
+        c["type"] = json!("private");
+        c
+    }
+}
+
+impl TelegramEmulator {
+    /// Start on 127.0.0.1 (a free port) with this bot token.
+    pub async fn start(token: &str) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            token: token.to_string(),
+            inner: Mutex::new(Inner { next_update_id: 100_000, next_message_id: 1, ..Default::default() }),
+            changed: Notify::new(),
+            http: reqwest::Client::new(),
+        });
+        let app = Router::new()
+            .route("/_emulator/sent", get(sent_view))
+            .route("/{bot}/{method}", any(method))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        tokio::spawn(deliver_webhooks(shared.clone()));
+        Ok(TelegramEmulator { shared, addr })
+    }
+
+    /// The Bot API base URL, e.g. `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The `allowed_hosts` entry for this emulator.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.shared.inner.lock().expect("emulator lock")
+    }
+
+    /// Queue an update (its `update_id` is assigned). Returns the update id.
+    pub fn push_update(&self, mut update: Value) -> i64 {
+        let id = {
+            let mut inner = self.lock();
+            inner.next_update_id += 1;
+            let id = inner.next_update_id;
+            update["update_id"] = json!(id);
+            for key in ["message", "edited_message", "channel_post", "edited_channel_post"] {
+                if let Some(m) = update.get(key) {
+                    if let (Some(chat), Some(mid)) = (m["chat"]["id"].as_i64(), m["message_id"].as_i64()) {
+                        inner.chats.insert(chat, m["chat"].clone());
+                        inner.messages.insert((chat, mid), m.clone());
+                    }
+                }
+            }
+            inner.updates.push_back(update);
+            id
+        };
+        self.shared.changed.notify_waiters();
+        id
+    }
+
+    fn new_message_id(&self) -> i64 {
+        let mut inner = self.lock();
+        inner.next_message_id += 1;
+        inner.next_message_id
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() as i64
+    }
+
+    /// A private text message from `user`. Returns its message id.
+    pub fn private_text(&self, user: &User, text: &str) -> i64 {
+        let id = self.new_message_id();
+        self.push_update(json!({"message": {
+            "message_id": id, "from": user.json(), "chat": user.private_chat(), "date": Self::now(), "text": text
+        }}));
+        id
+    }
+
+    /// A private photo with a caption.
+    pub fn private_photo(&self, user: &User, caption: &str) -> i64 {
+        let id = self.new_message_id();
+        let size = |w: i64, fid: &str| json!({"file_id": fid, "file_unique_id": format!("u{fid}"), "file_size": w * 90, "width": w, "height": w});
+        self.push_update(json!({"message": {
+            "message_id": id, "from": user.json(), "chat": user.private_chat(), "date": Self::now(),
+            "photo": [size(90, &format!("small{id}")), size(800, &format!("large{id}"))], "caption": caption
+        }}));
+        id
+    }
+
+    /// A message in a group chat.
+    pub fn group_text(&self, group_id: i64, title: &str, user: &User, text: &str) -> i64 {
+        let id = self.new_message_id();
+        self.push_update(json!({"message": {
+            "message_id": id, "from": user.json(),
+            "chat": {"id": group_id, "title": title, "type": "supergroup", "username": title.to_lowercase().replace(' ', "_")},
+            "date": Self::now(), "text": text
+        }}));
+        id
+    }
+
+    /// A post in a channel the bot administers.
+    pub fn channel_post(&self, channel_id: i64, title: &str, text: &str) -> i64 {
+        let id = self.new_message_id();
+        let chat = json!({"id": channel_id, "title": title, "type": "channel", "username": title.to_lowercase().replace(' ', "_")});
+        self.push_update(json!({"channel_post": {
+            "message_id": id, "sender_chat": chat, "chat": chat, "date": Self::now(), "text": text
+        }}));
+        id
+    }
+
+    /// The user edits a message they sent earlier.
+    pub fn edit_private_text(&self, user: &User, message_id: i64, text: &str) {
+        self.push_update(json!({"edited_message": {
+            "message_id": message_id, "from": user.json(), "chat": user.private_chat(),
+            "date": Self::now() - 5, "edit_date": Self::now(), "text": text
+        }}));
+    }
+
+    /// The user blocks the bot: a `my_chat_member` update, and 403 on later sends.
+    pub fn block_bot(&self, user: &User) {
+        self.lock().blocked.insert(user.id);
+        self.push_update(json!({"my_chat_member": {
+            "chat": user.private_chat(), "from": user.json(), "date": Self::now(),
+            "old_chat_member": {"user": {"id": BOT_ID, "is_bot": true, "first_name": "Support"}, "status": "member"},
+            "new_chat_member": {"user": {"id": BOT_ID, "is_bot": true, "first_name": "Support"}, "status": "kicked", "until_date": 0}
+        }}));
+    }
+
+    /// The next `method` call fails with this status and Telegram's error envelope.
+    pub fn fail_next(&self, method: &str, status: u16, description: &str, retry_after: Option<u64>) {
+        let mut body = json!({"ok": false, "error_code": status, "description": description});
+        if let Some(s) = retry_after {
+            body["parameters"] = json!({"retry_after": s});
+        }
+        self.lock().failures.entry(method.to_lowercase()).or_default().push_back((status, body));
+    }
+
+    /// Every call of `method` so far.
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.lock().calls.iter().filter(|c| c.method.eq_ignore_ascii_case(method)).cloned().collect()
+    }
+
+    /// Updates not yet confirmed by an offset (or, with a webhook, not yet delivered).
+    pub fn pending_updates(&self) -> usize {
+        self.lock().updates.len()
+    }
+
+    pub fn webhook_deliveries(&self) -> u64 {
+        self.lock().webhook_deliveries
+    }
+
+    /// Wait until `method` has been called `n` times (or the timeout passes).
+    pub async fn wait_calls(&self, method: &str, n: usize, timeout: Duration) -> Vec<Call> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let calls = self.calls(method);
+            if calls.len() >= n || Instant::now() > deadline {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn ok(result: Value) -> Response {
+    Json(json!({"ok": true, "result": result})).into_response()
+}
+
+fn error(status: u16, description: &str) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (code, Json(json!({"ok": false, "error_code": status, "description": description}))).into_response()
+}
+
+/// Parameters from the query string, a form or a JSON body (Telegram accepts each).
+fn params(query: HashMap<String, String>, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+    let mut p: serde_json::Map<String, Value> =
+        query.into_iter().map(|(k, v)| (k, serde_json::from_str(&v).unwrap_or(Value::String(v)))).collect();
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !body.is_empty() {
+        if ct.starts_with("application/json") {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(o)) => p.extend(o),
+                _ => return Err(error(400, "Bad Request: can't parse JSON object")),
+            }
+        } else if ct.starts_with("application/x-www-form-urlencoded") {
+            for pair in String::from_utf8_lossy(body).split('&') {
+                if let Some((k, v)) = pair.split_once('=') {
+                    let v = v.replace('+', " ");
+                    p.insert(k.to_string(), serde_json::from_str(&v).unwrap_or(Value::String(v)));
+                }
+            }
+        }
+    }
+    Ok(Value::Object(p))
+}
+
+async fn method(
+    State(s): State<Arc<Shared>>,
+    Path((bot, method)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return error(401, "Unauthorized");
+    }
+    let p = match params(query, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let name = method.to_lowercase();
+    {
+        let mut inner = s.inner.lock().expect("emulator lock");
+        inner.calls.push(Call { method: method.clone(), params: p.clone(), at: Instant::now() });
+        if let Some((status, body)) = inner.failures.get_mut(&name).and_then(|q| q.pop_front()) {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            return (code, Json(body)).into_response();
+        }
+    }
+    match name.as_str() {
+        "getme" => ok(bot_user()),
+        "getupdates" => get_updates(&s, &p).await,
+        "setwebhook" => {
+            let url = p["url"].as_str().unwrap_or_default().to_string();
+            let secret = p["secret_token"].as_str().map(str::to_string);
+            if let Some(sec) = &secret {
+                if sec.is_empty() || sec.len() > 256 || !sec.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                    return error(400, "Bad Request: secret token contains unallowed characters");
+                }
+            }
+            s.inner.lock().expect("emulator lock").webhook = if url.is_empty() { None } else { Some((url, secret)) };
+            s.changed.notify_waiters();
+            ok(json!(true))
+        }
+        "deletewebhook" => {
+            s.inner.lock().expect("emulator lock").webhook = None;
+            ok(json!(true))
+        }
+        "getwebhookinfo" => {
+            let inner = s.inner.lock().expect("emulator lock");
+            let url = inner.webhook.as_ref().map(|w| w.0.clone()).unwrap_or_default();
+            ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": inner.updates.len()}))
+        }
+        "sendmessage" => send_message(&s, &p),
+        "setmessagereaction" => {
+            let key = (p["chat_id"].as_i64().unwrap_or_default(), p["message_id"].as_i64().unwrap_or_default());
+            if !s.inner.lock().expect("emulator lock").messages.contains_key(&key) {
+                return error(400, "Bad Request: message to react not found");
+            }
+            ok(json!(true))
+        }
+        "deletemessage" => {
+            let key = (p["chat_id"].as_i64().unwrap_or_default(), p["message_id"].as_i64().unwrap_or_default());
+            match s.inner.lock().expect("emulator lock").messages.remove(&key) {
+                Some(_) => ok(json!(true)),
+                None => error(400, "Bad Request: message to delete not found"),
+            }
+        }
+        "banchatmember" => {
+            let chat = p["chat_id"].as_i64().unwrap_or_default();
+            let inner = s.inner.lock().expect("emulator lock");
+            match inner.chats.get(&chat).and_then(|c| c["type"].as_str()) {
+                Some("supergroup" | "group" | "channel") => ok(json!(true)),
+                Some(_) => error(400, "Bad Request: method is available for supergroup and channel chats only"),
+                None => error(400, "Bad Request: chat not found"),
+            }
+        }
+        _ => error(404, "Not Found"),
+    }
+}
+
+fn bot_user() -> Value {
+    json!({"id": BOT_ID, "is_bot": true, "first_name": "Acme Support", "username": "acme_support_bot"})
+}
+
+fn send_message(s: &Shared, p: &Value) -> Response {
+    let Some(chat_id) = p["chat_id"].as_i64() else { return error(400, "Bad Request: chat_id is empty") };
+    let text = p["text"].as_str().unwrap_or_default();
+    if text.is_empty() {
+        return error(400, "Bad Request: message text is empty");
+    }
+    if text.chars().count() > 4096 {
+        return error(400, "Bad Request: message is too long");
+    }
+    let mut inner = s.inner.lock().expect("emulator lock");
+    if inner.blocked.contains(&chat_id) {
+        return error(403, "Forbidden: bot was blocked by the user");
+    }
+    let Some(chat) = inner.chats.get(&chat_id).cloned() else { return error(400, "Bad Request: chat not found") };
+    inner.next_message_id += 1;
+    let id = inner.next_message_id;
+    let mut message = json!({
+        "message_id": id, "from": bot_user(), "chat": chat,
+        "date": TelegramEmulator::now(), "text": text
+    });
+    if let Some(reply_to) = p["reply_parameters"]["message_id"].as_i64() {
+        if let Some(original) = inner.messages.get(&(chat_id, reply_to)) {
+            message["reply_to_message"] = original.clone();
+        }
+    }
+    inner.messages.insert((chat_id, id), message.clone());
+    ok(message)
+}
+
+async fn get_updates(s: &Shared, p: &Value) -> Response {
+    let offset = p["offset"].as_i64();
+    let limit = p["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
+    let timeout = Duration::from_secs(p["timeout"].as_u64().unwrap_or(0).min(50));
+    let generation = {
+        let mut inner = s.inner.lock().expect("emulator lock");
+        if inner.webhook.is_some() {
+            return error(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+        }
+        inner.poll_generation += 1;
+        // Confirm everything before the offset.
+        match offset {
+            Some(o) if o >= 0 => inner.updates.retain(|u| u["update_id"].as_i64().unwrap_or_default() >= o),
+            Some(o) => {
+                let keep = o.unsigned_abs() as usize;
+                while inner.updates.len() > keep {
+                    inner.updates.pop_front();
+                }
+            }
+            None => {}
+        }
+        inner.poll_generation
+    };
+    // A newer getUpdates ends this one with 409, as Telegram does.
+    s.changed.notify_waiters();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let notified = s.changed.notified();
+        {
+            let inner = s.inner.lock().expect("emulator lock");
+            if inner.poll_generation != generation {
+                return error(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+            }
+            let batch: Vec<Value> = inner.updates.iter().take(limit).cloned().collect();
+            if !batch.is_empty() || tokio::time::Instant::now() >= deadline {
+                return ok(Value::Array(batch));
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, notified).await;
+    }
+}
+
+async fn deliver_webhooks(s: Arc<Shared>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let notified = s.changed.notified();
+        let next = {
+            let inner = s.inner.lock().expect("emulator lock");
+            inner.webhook.clone().and_then(|w| inner.updates.front().cloned().map(|u| (w, u)))
+        };
+        let Some(((url, secret), update)) = next else {
+            let _ = tokio::time::timeout(Duration::from_millis(500), notified).await;
+            continue;
+        };
+        let mut req = s.http.post(&url).json(&update).timeout(Duration::from_secs(30));
+        if let Some(secret) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        let delivered = matches!(req.send().await, Ok(r) if r.status().is_success());
+        let mut inner = s.inner.lock().expect("emulator lock");
+        inner.webhook_deliveries += 1;
+        if delivered {
+            backoff = Duration::from_millis(100);
+            let id = update["update_id"].as_i64();
+            inner.updates.retain(|u| u["update_id"].as_i64() != id);
+        } else {
+            drop(inner);
+            // Telegram keeps an undelivered update and retries it later.
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+async fn sent_view(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let inner = s.inner.lock().expect("emulator lock");
+    let sent: Vec<Value> = inner
+        .calls
+        .iter()
+        .filter(|c| !c.method.eq_ignore_ascii_case("getUpdates"))
+        .map(|c| json!({"method": c.method, "params": c.params}))
+        .collect();
+    Json(json!({"calls": sent}))
+}

@@ -1,0 +1,92 @@
+//! A steady, realistic flow of customer traffic for `helpdesk demo`: multilingual questions,
+//! follow-ups in the same conversation, edits, photos, group chatter and channel posts.
+
+use crate::telegram::{TelegramEmulator, User};
+use std::time::Duration;
+
+const PEOPLE: &[(i64, &str, Option<&str>, Option<&str>)] = &[
+    (5101, "Ana", Some("García"), Some("anagarcia")),
+    (5102, "Lukas", Some("Becker"), Some("lukasb")),
+    (5103, "Priya", Some("Nair"), None),
+    (5104, "Chloé", Some("Martin"), Some("chloe_m")),
+    (5105, "João", Some("Silva"), Some("joaosilva")),
+    (5106, "Emily", Some("Clark"), Some("emclark")),
+    (5107, "Kenji", Some("Sato"), None),
+    (5108, "Olu", Some("Adeyemi"), Some("olu_a")),
+    (5109, "Marta", Some("Kowalska"), Some("martak")),
+    (5110, "Omar", None, Some("omar_h")),
+];
+
+const FIRST: &[&str] = &[
+    "Hi! My order #48213 still hasn't arrived, it's been 9 days. Can you check?",
+    "Hola, ¿puedo cambiar la talla de mi pedido? Pedí una M y necesito una L.",
+    "Hallo, ich wurde zweimal belastet für dieselbe Bestellung. Bitte um Rückerstattung.",
+    "Bonjour, le code promo WELCOME10 ne fonctionne pas au moment du paiement.",
+    "Olá! Vocês entregam em Portugal? Não encontro a opção no checkout.",
+    "The app keeps logging me out every time I close it. iPhone 15, latest iOS.",
+    "こんにちは、注文をキャンセルしたいのですが、どうすればいいですか？",
+    "Do you have the blue backpack back in stock? It's been sold out for weeks.",
+    "Cześć, paczka przyszła uszkodzona. Co mam zrobić?",
+    "I'd like a refund for order #47750, the jacket doesn't fit.",
+    "Can I change the delivery address? I'm moving next week.",
+    "Your courier left my parcel at the wrong door and now it's gone.",
+];
+
+const FOLLOW_UP: &[&str] = &[
+    "Any update on this?",
+    "Thanks! Also, is express shipping available?",
+    "Here is my order number: #48213",
+    "Still waiting for an answer 🙁",
+    "Perfect, that worked. Thank you!",
+    "¿Hay alguna novedad?",
+    "Danke für die schnelle Antwort!",
+];
+
+const GROUP: &[&str] = &[
+    "Does anyone know when the winter collection drops?",
+    "Is the discount code for members still valid?",
+    "Support answered me in 5 minutes, impressed 👏",
+];
+
+const POSTS: &[&str] = &[
+    "📦 Holiday shipping deadlines are live — order by Dec 18 for delivery before Christmas.",
+    "New in: the recycled-wool collection. Questions? Message @acme_support_bot.",
+];
+
+/// Send traffic through `emu` roughly every `every`, forever.
+pub async fn run(emu: TelegramEmulator, every: Duration) {
+    let people: Vec<User> = PEOPLE.iter().map(|(id, f, l, u)| User::new(*id, f, *l, *u)).collect();
+    let mut sent: Vec<(usize, i64)> = Vec::new();
+    let mut step = 0usize;
+    loop {
+        let who = fastrand::usize(..people.len());
+        let user = &people[who];
+        match fastrand::u8(..100) {
+            0..=49 => {
+                let id = emu.private_text(user, FIRST[fastrand::usize(..FIRST.len())]);
+                sent.push((who, id));
+            }
+            50..=69 => {
+                emu.private_text(user, FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())]);
+            }
+            70..=77 => {
+                let id = emu.private_photo(user, "This is what arrived — see the torn box");
+                sent.push((who, id));
+            }
+            78..=85 => {
+                if let Some(&(w, id)) = sent.last() {
+                    emu.edit_private_text(&people[w], id, &format!("{} (edited: order #4{:04})", FIRST[w % FIRST.len()], fastrand::u16(..9999)));
+                }
+            }
+            86..=95 => {
+                emu.group_text(-100_200_300, "Acme Community", user, GROUP[fastrand::usize(..GROUP.len())]);
+            }
+            _ => {
+                emu.channel_post(-100_999_000, "Acme News", POSTS[step % POSTS.len()]);
+            }
+        }
+        step += 1;
+        let jitter = 0.5 + fastrand::f64();
+        tokio::time::sleep(every.mul_f64(jitter)).await;
+    }
+}
