@@ -183,8 +183,11 @@ pub struct Message {
     pub sent_by: Option<String>,
     #[schema(value_type = Vec<Vec<String>>)]
     pub meta: Vec<(String, String)>,
-    /// Arrival order within the store.
+    /// The store change that wrote it.
     pub seq: i64,
+    /// Arrival order within that change: orders messages the platform dated the same second.
+    #[serde(default)]
+    pub ordinal: u32,
 }
 
 /// A person writing to the brand on one channel.

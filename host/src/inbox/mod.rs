@@ -186,8 +186,4 @@ impl Inbox {
         let activity = self.store.ticket_activity(id).await?;
         Ok(TicketView { ticket, messages, contact, thread, activity })
     }
-
-    pub fn search_doc_count(&self) -> u64 {
-        self.search.doc_count()
-    }
 }

@@ -81,7 +81,9 @@ impl Working {
     /// Apply one event.
     pub fn apply(&mut self, channel: &str, platform: &str, event: ChannelEvent, seq: i64) {
         match event {
-            ChannelEvent::Interaction(i) => self.interaction(channel, platform, i, None, None, seq),
+            ChannelEvent::Interaction(i) => {
+                self.interaction(channel, platform, i, None, None, seq);
+            }
             ChannelEvent::ContactBlockedUs { author, blocked, at } => {
                 let c = self.contact(channel, &author, at);
                 if c.blocked_us != blocked {
@@ -194,6 +196,7 @@ impl Working {
             sent_by,
             meta: i.meta,
             seq,
+            ordinal: self.new_messages.len() as u32,
         });
         self.changed_messages.insert(id.clone());
         self.new_messages.push(id.clone());
@@ -237,7 +240,7 @@ impl Working {
             .messages
             .values()
             .filter(|m| m.ticket_id == ticket_id)
-            .max_by_key(|m| (m.created_at, m.seq))
+            .max_by_key(|m| (m.created_at, m.seq, m.ordinal))
             .map(|m| message_preview(&m.text, m.attachments.len()));
         if let (Some(text), Some(t)) = (newest, self.tickets.get_mut(ticket_id)) {
             t.preview = preview(&text, PREVIEW_CHARS);

@@ -35,10 +35,3 @@ pub enum PluginError {
     #[error("too many plugin calls at once; try again shortly")]
     Busy,
 }
-
-impl PluginError {
-    /// Failures of the plugin itself (not the platform): the channel is degraded.
-    pub fn is_plugin_fault(&self) -> bool {
-        !matches!(self, PluginError::Channel(_) | PluginError::Busy)
-    }
-}

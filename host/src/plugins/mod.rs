@@ -22,7 +22,7 @@ use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::Engine;
 
-pub use bindings::wit::{Action, ActionKind, Reply as ReplyAction};
+pub use bindings::wit::{Action, Reply as ReplyAction};
 
 /// Durable per-channel key-value state for plugins (implemented by the store).
 #[async_trait::async_trait]
@@ -212,7 +212,7 @@ impl Runtime {
     }
 }
 
-fn root_cause(e: &anyhow::Error) -> String {
+fn root_cause(e: &wasmtime::Error) -> String {
     e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
 
@@ -273,7 +273,7 @@ impl Plugin {
         }
     }
 
-    fn classify(&self, e: anyhow::Error, cpu_exceeded: bool) -> PluginError {
+    fn classify(&self, e: wasmtime::Error, cpu_exceeded: bool) -> PluginError {
         if cpu_exceeded {
             return PluginError::CpuBudget(self.limits.cpu_budget.as_secs());
         }

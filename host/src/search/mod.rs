@@ -157,7 +157,7 @@ impl SearchIndex {
 fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index>, SearchError> {
     let directory = tantivy::directory::MmapDirectory::open(dir)
         .map_err(|e| tantivy::TantivyError::SystemError(e.to_string()))?;
-    if !Index::exists(&directory)? {
+    if !Index::exists(&directory).map_err(|e| tantivy::TantivyError::SystemError(e.to_string()))? {
         return Ok(None);
     }
     let index = Index::open(directory)?;

@@ -13,8 +13,8 @@ impl KvBackend for Store {
             .bind(("id", stable_id(channel, key)))
             .await
             .and_then(|r| r.check());
-        let hex_value: Vec<String> = r.ok()?.take(0).ok()?;
-        hex::decode(hex_value.first()?).ok()
+        let hex_value: Vec<serde_json::Value> = r.ok()?.take(0).ok()?;
+        hex::decode(hex_value.first()?.as_str()?).ok()
     }
 
     async fn set(&self, channel: &str, key: &str, value: Vec<u8>) -> Result<(), String> {

@@ -83,9 +83,10 @@ impl Store {
             .query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1; SELECT VALUE seq FROM message ORDER BY seq DESC LIMIT 1;")
             .await?
             .check()?;
-        let a: Vec<i64> = r.take(0)?;
-        let b: Vec<i64> = r.take(1)?;
-        store.seq.store(a.into_iter().chain(b).max().unwrap_or(0), Ordering::SeqCst);
+        let a: Vec<Value> = r.take(0)?;
+        let b: Vec<Value> = r.take(1)?;
+        let max = a.iter().chain(&b).filter_map(Value::as_i64).max().unwrap_or(0);
+        store.seq.store(max, Ordering::SeqCst);
         Ok(store)
     }
 
@@ -140,14 +141,10 @@ impl Store {
         Ok(self.tickets(&[id.to_string()]).await?.pop())
     }
 
-    pub async fn message(&self, id: &str) -> Result<Option<Message>> {
-        Ok(self.messages(&[id.to_string()]).await?.pop())
-    }
-
     /// A ticket's messages, oldest first.
     pub async fn ticket_messages(&self, ticket_id: &str) -> Result<Vec<Message>> {
         self.select(
-            "SELECT *, record::id(id) AS id FROM message WHERE ticket_id = $t ORDER BY created_at, seq",
+            "SELECT *, record::id(id) AS id FROM message WHERE ticket_id = $t ORDER BY created_at, seq, ordinal",
             ("t", ticket_id.to_string()),
         )
         .await
@@ -197,8 +194,8 @@ impl Store {
 
     pub async fn count(&self, table: &str) -> Result<u64> {
         let mut r = self.db.query(format!("SELECT VALUE count() FROM {table} GROUP ALL")).await?.check()?;
-        let v: Vec<i64> = r.take(0)?;
-        Ok(v.first().copied().unwrap_or(0) as u64)
+        let v: Vec<Value> = r.take(0)?;
+        Ok(v.first().and_then(Value::as_u64).unwrap_or(0))
     }
 
     /// The text of every message of these tickets, for the search index: (ticket, author, text).
@@ -227,8 +224,8 @@ impl Store {
             .bind(("c", channel.to_string()))
             .await?
             .check()?;
-        let v: Vec<Option<String>> = r.take(0)?;
-        Ok(v.into_iter().flatten().next())
+        let v: Vec<Value> = r.take(0)?;
+        Ok(v.into_iter().find_map(|c| c.as_str().map(str::to_string)))
     }
 
     async fn by_ids<T: DeserializeOwned>(&self, table: &str, ids: &[String]) -> Result<Vec<T>> {

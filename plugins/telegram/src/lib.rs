@@ -100,7 +100,8 @@ impl Channel for Telegram {
                 None
             }
             Action::Block if target.kind == InteractionKind::GroupMessage => {
-                api::call::<serde_json::Value>("banChatMember", &json!({"chat_id": chat_id, "user_id": target.author_id}))?;
+                let user_id: i64 = target.author_id.parse().map_err(|_| err::permanent("the author is a chat, not a user"))?;
+                api::call::<serde_json::Value>("banChatMember", &json!({"chat_id": chat_id, "user_id": user_id}))?;
                 None
             }
             Action::Block => return Err(err::unsupported(PRIVATE_NOTE)),

@@ -456,14 +456,17 @@ async fn deliver_webhooks(s: Arc<Shared>) {
             req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
         }
         let delivered = matches!(req.send().await, Ok(r) if r.status().is_success());
-        let mut inner = s.inner.lock().expect("emulator lock");
-        inner.webhook_deliveries += 1;
+        {
+            let mut inner = s.inner.lock().expect("emulator lock");
+            inner.webhook_deliveries += 1;
+            if delivered {
+                let id = update["update_id"].as_i64();
+                inner.updates.retain(|u| u["update_id"].as_i64() != id);
+            }
+        }
         if delivered {
             backoff = Duration::from_millis(100);
-            let id = update["update_id"].as_i64();
-            inner.updates.retain(|u| u["update_id"].as_i64() != id);
         } else {
-            drop(inner);
             // Telegram keeps an undelivered update and retries it later.
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));

@@ -1,0 +1,69 @@
+//! The command line: plugin check, reindex, and a restart with the on-disk store.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+#[test]
+fn plugin_check_describes_a_channel_plugin() {
+    let out = Command::new(bin()).args(["plugin", "check"]).arg(plugin_dir().join("telegram.wasm")).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Telegram"), "{stdout}");
+    assert!(stdout.contains("polling and webhooks"), "{stdout}");
+    assert!(stdout.contains("cannot block users in private chats"), "{stdout}");
+}
+
+#[test]
+fn plugin_check_refuses_what_is_not_a_channel_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("text.wasm", b"hello", "not WebAssembly"),
+        // A core module (the 8-byte header of an empty one) is not a component.
+        ("core.wasm", b"\0asm\x01\0\0\0", "not a valid WebAssembly component"),
+        ("missing.wasm", b"", "cannot read"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        if !bytes.is_empty() {
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let out = Command::new(bin()).args(["plugin", "check"]).arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} was accepted");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn restart_keeps_everything_and_reindex_rebuilds_search() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channel = telegram_channel("tg", &emu, true, TOKEN);
+    let disk = || Options { store: None };
+    let server = Server::start_with(&channel, disk(), None).await;
+    let user = User::new(77, "Rita", None, Some("rita"));
+    emu.private_text(&user, "first before restart");
+    assert_eq!(server.wait_tickets("q=first", 1, Duration::from_secs(20)).await.len(), 1);
+    let data = server.kill().await;
+
+    // Messages sent while the server is down arrive after the restart, once.
+    emu.private_text(&user, "second while down");
+    let index = data.path().join("index");
+    std::fs::remove_dir_all(&index).unwrap();
+    std::fs::create_dir_all(&index).unwrap();
+    std::fs::write(index.join("meta.json"), b"{ corrupted").unwrap();
+    let server = Server::start_with(&channel, disk(), Some(data)).await;
+    let found = server.wait_tickets("q=second", 1, Duration::from_secs(20)).await;
+    assert_eq!(found.len(), 1, "the message sent while down arrived");
+    assert_eq!(server.tickets("q=first").await.len(), 1, "the corrupted index was rebuilt from the store");
+    let view = server.ticket(found[0]["id"].as_str().unwrap()).await;
+    assert_eq!(view["messages"].as_array().unwrap().len(), 2, "nothing doubled");
+    let data = server.kill().await;
+
+    let out = Command::new(bin()).arg("reindex").arg("--data").arg(data.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("reindexed 1 tickets"), "{stdout}");
+}

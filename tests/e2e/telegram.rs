@@ -1,0 +1,388 @@
+//! Telegram end to end: the real `helpdesk` server running the real compiled plugin against
+//! the Telegram Bot API emulator.
+
+mod support;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn ann() -> User {
+    User::new(9001, "Ann", Some("Lee"), Some("annlee"))
+}
+
+async fn poll_server() -> (TelegramEmulator, Server) {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    (emu, server)
+}
+
+#[tokio::test]
+async fn a_message_becomes_a_searchable_ticket_and_a_reply_reaches_telegram() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    let first = emu.private_text(&user, "Where is my parcel? Order 4821 is late");
+
+    let found = server.wait_tickets("queue=new", 1, WAIT).await;
+    assert_eq!(found.len(), 1, "the message should arrive in New");
+    let t = &found[0];
+    assert_eq!(t["kind"], "private_message");
+    assert_eq!(t["platform"], "telegram");
+    assert_eq!(t["channel_name"], "Telegram tg");
+    assert_eq!(t["contact"]["name"], "Ann Lee");
+    assert_eq!(t["contact"]["handle"], "annlee");
+    assert_eq!(t["preview"], "Where is my parcel? Order 4821 is late");
+    let id = t["id"].as_str().unwrap().to_string();
+
+    // Findable by a word of its text, and by the contact's name.
+    assert_eq!(server.wait_tickets("q=parcel", 1, WAIT).await.len(), 1);
+    assert_eq!(server.tickets("q=ann").await.len(), 1);
+    assert_eq!(server.tickets("q=refund").await.len(), 0);
+
+    // The agent replies: the emulator receives it as a reply to the customer's message.
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "It ships today!"})).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["ticket"]["queue"], "pending");
+    let sent = emu.calls("sendMessage");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].params["chat_id"], json!(user.id));
+    assert_eq!(sent[0].params["text"], "It ships today!");
+    assert_eq!(sent[0].params["reply_parameters"]["message_id"], json!(first));
+
+    let view = server.ticket(&id).await;
+    assert_eq!(view["ticket"]["queue"], "pending");
+    let msgs = view["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1]["direction"], "outbound");
+    assert_eq!(msgs[1]["text"], "It ships today!");
+    assert_eq!(view["activity"][0]["what"], "action.reply");
+    assert_eq!(server.wait_tickets("queue=pending", 1, WAIT).await.len(), 1);
+
+    // The customer writes again: same ticket, back to New, the list shows the newest.
+    emu.private_text(&user, "Thanks, and can I change the address?");
+    assert!(eventually(WAIT, || async { server.ticket(&id).await["ticket"]["queue"] == "new" }).await);
+    let view = server.ticket(&id).await;
+    assert_eq!(view["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(view["ticket"]["preview"], "Thanks, and can I change the address?");
+    let all = server.wait_tickets("q=address", 1, WAIT).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["id"], id.as_str());
+    assert_eq!(server.tickets("queue=all").await.len(), 1, "a conversation is one ticket");
+}
+
+#[tokio::test]
+async fn groups_channels_and_people_get_the_right_tickets() {
+    let (emu, server) = poll_server().await;
+    let (a, b) = (ann(), User::new(9002, "Bo", None, None));
+    emu.private_text(&a, "hello from ann");
+    emu.private_text(&b, "hello from bo");
+    emu.group_text(-1001, "Acme Fans", &a, "group hello one");
+    emu.group_text(-1001, "Acme Fans", &b, "group hello two");
+    emu.channel_post(-2002, "Acme News", "Big sale tomorrow");
+    emu.private_photo(&b, "the broken box");
+
+    let all = server.wait_tickets("queue=all", 4, WAIT).await;
+    assert_eq!(all.len(), 4, "{all:#?}");
+    let kinds = |k: &str| all.iter().filter(|t| t["kind"] == k).count();
+    assert_eq!(kinds("private_message"), 2, "one ticket per person");
+    assert_eq!(kinds("group_message"), 1, "one ticket per group");
+    assert_eq!(kinds("post"), 1);
+    assert!(eventually(WAIT, || async { server.tickets("q=broken").await.len() == 1 }).await);
+    let bo = server.tickets("q=broken").await;
+    let view = server.ticket(bo[0]["id"].as_str().unwrap()).await;
+    let photo = &view["messages"][1];
+    assert_eq!(photo["text"], "the broken box");
+    assert_eq!(photo["attachments"][0]["kind"], "image");
+    assert!(photo["attachments"][0]["platform_id"].as_str().unwrap().starts_with("large"), "the largest size is kept");
+    assert_eq!(server.tickets("kind=group_message").await.len(), 1);
+    let group = server.tickets("kind=group_message").await;
+    let gview = server.ticket(group[0]["id"].as_str().unwrap()).await;
+    assert_eq!(gview["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(gview["messages"][0]["permalink"].as_str().unwrap().starts_with("https://t.me/acme_fans/"), true);
+}
+
+#[tokio::test]
+async fn an_edit_updates_the_stored_message_instead_of_adding_one() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    let id = emu.private_text(&user, "my order numbr is 1234");
+    server.wait_tickets("queue=new", 1, WAIT).await;
+    emu.edit_private_text(&user, id, "my order number is 5678");
+    assert!(eventually(WAIT, || async { server.tickets("q=5678").await.len() == 1 }).await, "the edit is searchable");
+    let t = server.tickets("queue=all").await;
+    assert_eq!(t.len(), 1);
+    let view = server.ticket(t[0]["id"].as_str().unwrap()).await;
+    let msgs = view["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 1, "an edit is not a new message");
+    assert_eq!(msgs[0]["text"], "my order number is 5678");
+    assert!(msgs[0]["edited_at"].is_i64());
+    assert_eq!(server.tickets("q=numbr").await.len(), 0, "the old text is gone from search");
+}
+
+#[tokio::test]
+async fn the_same_message_by_webhook_and_by_poll_is_stored_once() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    let mid = emu.private_text(&user, "delivered twice");
+    server.wait_tickets("queue=all", 1, WAIT).await;
+    // The same message also arrives by webhook, several times at once.
+    let update = json!({"update_id": 1, "message": {
+        "message_id": mid, "from": {"id": user.id, "is_bot": false, "first_name": "Ann", "last_name": "Lee", "username": "annlee"},
+        "chat": {"id": user.id, "type": "private", "first_name": "Ann"}, "date": 1_700_000_000, "text": "delivered twice"}});
+    let body = serde_json::to_vec(&update).unwrap();
+    let posts = (0..8).map(|_| server.webhook("tg", body.clone(), Some(SECRET)));
+    for status in futures::future::join_all(posts).await {
+        assert_eq!(status, 200);
+    }
+    let t = server.tickets("queue=all").await;
+    assert_eq!(t.len(), 1);
+    let view = server.ticket(t[0]["id"].as_str().unwrap()).await;
+    assert_eq!(view["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(view["ticket"]["message_count"], 1);
+}
+
+#[tokio::test]
+async fn webhooks_with_a_wrong_or_missing_secret_store_nothing() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, false, TOKEN)).await;
+    let body = fixture("telegram-message-text-chatwoot.json");
+    assert_eq!(server.webhook("tg", body.clone(), Some("wrong")).await, 401);
+    assert_eq!(server.webhook("tg", body.clone(), None).await, 401);
+    assert_eq!(server.webhook("tg", b"not json".to_vec(), Some(SECRET)).await, 400);
+    assert_eq!(server.webhook("nope", body.clone(), Some(SECRET)).await, 404);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(server.tickets("queue=all").await.len(), 0);
+    assert_eq!(server.webhook("tg", body, Some(SECRET)).await, 200);
+    assert_eq!(server.wait_tickets("queue=all", 1, WAIT).await.len(), 1);
+}
+
+#[tokio::test]
+async fn telegram_delivers_by_webhook_with_its_secret_token() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, false, TOKEN)).await;
+    // As an admin would: register the webhook with Telegram.
+    let r = reqwest::Client::new()
+        .post(format!("{}/bot{TOKEN}/setWebhook", emu.base_url()))
+        .json(&json!({"url": server.url("/webhooks/tg"), "secret_token": SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    emu.private_text(&ann(), "sent through the webhook");
+    assert_eq!(server.wait_tickets("q=webhook", 1, WAIT).await.len(), 1);
+    assert!(eventually(WAIT, || async { emu.pending_updates() == 0 }).await, "the delivery was acknowledged");
+    assert!(emu.calls("getUpdates").is_empty(), "a webhook channel does not poll");
+}
+
+#[tokio::test]
+async fn every_captured_telegram_payload_is_handled() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let fixtures = [
+        "telegram-message-text-chatwoot.json",
+        "telegram-message-sticker-chatwoot.json",
+        "telegram-message-video-chatwoot.json",
+        "telegram-edited-message.json",
+    ];
+    // One channel per payload: several reuse the same chat and message id.
+    let channels: String = (0..fixtures.len()).map(|n| telegram_channel(&format!("fx{n}"), &emu, false, TOKEN)).collect();
+    let server = Server::start(&channels).await;
+    for (n, f) in fixtures.iter().enumerate() {
+        assert_eq!(server.webhook(&format!("fx{n}"), fixture(f), Some(SECRET)).await, 200, "{f}");
+    }
+    let message = |channel: &'static str| {
+        let server = &server;
+        async move {
+            let t = server.wait_tickets(&format!("channel={channel}"), 1, WAIT).await;
+            assert_eq!(t.len(), 1, "{channel}");
+            server.ticket(t[0]["id"].as_str().unwrap()).await["messages"][0].clone()
+        }
+    };
+    let text = message("fx0").await;
+    assert_eq!(text["text"], "test");
+    assert_eq!(text["author"]["name"], "Sojan Jose");
+    let sticker = message("fx1").await;
+    assert_eq!(sticker["attachments"][0]["kind"], "sticker");
+    assert_eq!(sticker["attachments"][0]["name"], "👍");
+    let video = message("fx2").await;
+    assert_eq!(video["attachments"][0]["kind"], "video");
+    assert_eq!(video["attachments"][0]["mime_type"], "video/mp4");
+    assert_eq!(video["attachments"][0]["name"], "IMG_2170.MOV");
+    let edited = message("fx3").await;
+    assert_eq!(edited["text"], "updated message");
+    assert_eq!(edited["edited_at"], json!(1_680_088_056_000i64));
+    // Large ids (beyond 32 bits) survive.
+    assert_eq!(edited["platform_id"], "517123213211248:48");
+}
+
+#[tokio::test]
+async fn a_user_blocking_the_bot_is_recorded_on_the_contact_without_a_ticket() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    emu.private_text(&user, "bye");
+    let t = server.wait_tickets("queue=all", 1, WAIT).await;
+    let id = t[0]["id"].as_str().unwrap().to_string();
+    emu.block_bot(&user);
+    assert!(eventually(WAIT, || async { server.ticket(&id).await["contact"]["blocked_us"] == true }).await);
+    assert_eq!(server.tickets("queue=all").await.len(), 1, "no ticket for a block");
+    let (status, body) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "hello?"})).await;
+    assert_eq!(status, 502);
+    assert!(body["message"].as_str().unwrap().contains("blocked the bot"), "{body}");
+    let view = server.ticket(&id).await;
+    let activity = view["activity"].as_array().unwrap();
+    assert_eq!(activity.last().unwrap()["ok"], false, "the failure is recorded on the ticket");
+}
+
+#[tokio::test]
+async fn actions_reach_telegram_and_unsupported_ones_are_refused() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    let mid = emu.private_text(&user, "please like this");
+    emu.group_text(-1001, "Acme Fans", &user, "spam spam spam");
+    let all = server.wait_tickets("queue=all", 2, WAIT).await;
+    let private = all.iter().find(|t| t["kind"] == "private_message").unwrap()["id"].as_str().unwrap().to_string();
+    let group = all.iter().find(|t| t["kind"] == "group_message").unwrap()["id"].as_str().unwrap().to_string();
+    let act = |id: &str, body: Value| server.post(format!("/api/v1/tickets/{id}/actions"), body);
+
+    let (s, b) = act(&private, json!({"type": "like"})).await;
+    assert_eq!(s, 200, "{b}");
+    let r = emu.calls("setMessageReaction");
+    assert_eq!(r[0].params["message_id"], json!(mid));
+    assert_eq!(r[0].params["reaction"][0]["emoji"], "👍");
+
+    let (s, b) = act(&private, json!({"type": "block"})).await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("private chats"), "{b}");
+    let (s, b) = act(&private, json!({"type": "hide"})).await;
+    assert_eq!(s, 422, "{b}");
+    let (s, _) = act(&private, json!({"type": "reply", "text": "  "})).await;
+    assert_eq!(s, 400);
+    let (s, _) = act(&private, json!({"type": "teleport"})).await;
+    assert_eq!(s, 400);
+    let (s, _) = act("nonexistent", json!({"type": "like"})).await;
+    assert_eq!(s, 404);
+    let r = reqwest::Client::new().post(server.url(&format!("/api/v1/tickets/{private}/actions"))).body("{").header("content-type", "application/json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["message"].is_string());
+
+    let (s, b) = act(&group, json!({"type": "block"})).await;
+    assert_eq!(s, 200, "{b}");
+    let ban = emu.calls("banChatMember");
+    assert_eq!(ban[0].params["chat_id"], json!(-1001));
+    assert_eq!(ban[0].params["user_id"], json!(user.id));
+
+    let (s, b) = act(&group, json!({"type": "delete"})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(emu.calls("deleteMessage").len(), 1);
+    let view = server.ticket(&group).await;
+    assert_eq!(view["messages"][0]["removed"], true);
+    // The platform's own refusal is shown in words.
+    let (s, b) = act(&group, json!({"type": "delete", "message_id": view["messages"][0]["id"]})).await;
+    assert_eq!(s, 502);
+    assert!(b["message"].as_str().unwrap().contains("message to delete not found"), "{b}");
+
+    // The ticket view says what the channel offers.
+    let caps = view["capabilities"].as_array().unwrap();
+    let pm = caps.iter().find(|c| c["kind"] == "private_message").unwrap();
+    assert!(!pm["actions"].as_array().unwrap().contains(&json!("block")));
+}
+
+#[tokio::test]
+async fn internal_changes_move_queues_and_filter() {
+    let (emu, server) = poll_server().await;
+    emu.private_text(&ann(), "status change please");
+    let t = server.wait_tickets("queue=new", 1, WAIT).await;
+    let id = t[0]["id"].as_str().unwrap().to_string();
+    let (s, b) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"tags": ["vip", "billing"], "flagged": true, "assignee": "sam"})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["tags"], json!(["billing", "vip"]));
+    assert_eq!(server.wait_tickets("tag=vip&flagged=true&assignee=sam", 1, WAIT).await.len(), 1);
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"queue": "resolved"})).await;
+    assert_eq!(s, 200);
+    assert_eq!(server.wait_tickets("queue=resolved", 1, WAIT).await.len(), 1);
+    assert!(eventually(WAIT, || async { server.tickets("queue=new").await.is_empty() }).await);
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"queue": "nowhere"})).await;
+    assert_eq!(s, 400);
+    let activity = server.ticket(&id).await["activity"].as_array().unwrap().len();
+    assert!(activity >= 4, "every change is in the history");
+}
+
+#[tokio::test]
+async fn bad_queries_get_a_clear_400() {
+    let (_emu, server) = poll_server().await;
+    for q in ["q=text:(", "queue=someday", "kind=tweet", "limit=0", "flagged=maybe"] {
+        let (status, body) = server.get(&format!("/api/v1/tickets?{q}")).await;
+        assert_eq!(status, 400, "{q}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{q}: {body}");
+    }
+    let (status, _) = server.get("/api/v1/nothing-here").await;
+    assert_eq!(status, 404);
+    let (status, doc) = server.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in ["/api/v1/tickets", "/api/v1/tickets/{id}", "/api/v1/tickets/{id}/actions", "/api/v1/channels"] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
+}
+
+#[tokio::test]
+async fn new_tickets_are_pushed_over_the_websocket() {
+    let (emu, server) = poll_server().await;
+    let ws_url = server.url("/api/v1/events").replacen("http", "ws", 1);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("hello"));
+    emu.private_text(&ann(), "live please");
+    let event: Value = tokio::time::timeout(WAIT, async {
+        loop {
+            let msg = ws.next().await.unwrap().unwrap();
+            let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+            if v["type"] == "ticket_created" {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("a ticket_created event");
+    assert_eq!(event["ticket"]["preview"], "live please");
+    assert_eq!(event["message"]["text"], "live please");
+}
+
+#[tokio::test]
+async fn rate_limits_pause_polling_and_show_in_health() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    emu.fail_next("getUpdates", 429, "Too Many Requests: retry after 3", Some(3));
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let ch = server.wait_channel("tg", WAIT, |c| c["health"]["last_error"].is_string()).await;
+    assert!(ch["health"]["last_error"].as_str().unwrap().contains("rate limited"), "{ch}");
+    emu.private_text(&ann(), "after the pause");
+    assert_eq!(server.wait_tickets("queue=all", 1, WAIT).await.len(), 1);
+    let calls = emu.calls("getUpdates");
+    let gap = calls[1].at - calls[0].at;
+    assert!(gap >= Duration::from_millis(2900), "polled again after {gap:?}, before retry_after");
+    assert_eq!(server.channel("tg").await["health"]["state"], "ok");
+}
+
+#[tokio::test]
+async fn a_refused_token_asks_for_a_reconnect() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, "9999:WRONG")).await;
+    let ch = server.wait_channel("tg", WAIT, |c| c["health"]["state"] == "needs_reconnect").await;
+    assert_eq!(ch["health"]["state"], "needs_reconnect", "{ch}");
+    assert!(!ch["health"]["last_error"].as_str().unwrap().contains("9999"), "the token is not shown");
+}
+
+#[tokio::test]
+async fn a_webhook_left_set_is_explained_in_health() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/bot{TOKEN}/setWebhook", emu.base_url()))
+        .json(&json!({"url": "http://127.0.0.1:9/elsewhere"}))
+        .send()
+        .await
+        .unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let ch = server.wait_channel("tg", WAIT, |c| c["health"]["state"] == "degraded").await;
+    assert!(ch["health"]["last_error"].as_str().unwrap().contains("webhook"), "{ch}");
+}
