@@ -386,3 +386,16 @@ async fn a_webhook_left_set_is_explained_in_health() {
     let ch = server.wait_channel("tg", WAIT, |c| c["health"]["state"] == "degraded").await;
     assert!(ch["health"]["last_error"].as_str().unwrap().contains("webhook"), "{ch}");
 }
+
+#[tokio::test]
+async fn a_plugin_cannot_reach_a_host_it_was_not_granted() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    // Pointed at the emulator, but only granted Telegram's real host.
+    let channel = telegram_channel("tg", &emu, true, TOKEN).replace(&format!("[\"{}\"]", emu.host()), "[\"api.telegram.org\"]");
+    let server = Server::start(&channel).await;
+    let ch = server.wait_channel("tg", WAIT, |c| c["health"]["state"] == "degraded").await;
+    let error = ch["health"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("127.0.0.1") && error.contains("allowed_hosts"), "{ch}");
+    assert!(emu.calls("getUpdates").is_empty(), "no request left the sandbox");
+    assert!(ch["health"]["next_retry_at"].is_i64(), "retried later, with backoff");
+}

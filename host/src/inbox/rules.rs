@@ -7,7 +7,7 @@
 //!   moves New to Pending.
 
 use crate::model::{
-    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Message, Queue, Ticket,
+    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Kind, Message, Queue, Ticket,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -170,7 +170,10 @@ impl Working {
         if inbound {
             ticket.last_inbound_at = Some(ticket.last_inbound_at.unwrap_or(i.created_at).max(i.created_at));
             ticket.queue = Queue::New;
-            if ticket.contact_id == contact_id(channel, &i.author.id) {
+            // A group's ticket shows who spoke last; a person's ticket keeps up with their profile.
+            let author_contact = contact_id(channel, &i.author.id);
+            if ticket.kind == Kind::GroupMessage || ticket.contact_id == author_contact {
+                ticket.contact_id = author_contact;
                 ticket.contact = i.author.clone();
             }
         } else if ticket.queue == Queue::New {
@@ -260,7 +263,6 @@ fn message_preview(text: &str, attachments: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
 
     fn msg(id: &str, kind: Kind, dir: Direction, thread: &str, text: &str) -> Interaction {
         Interaction {
@@ -298,6 +300,17 @@ mod tests {
         let convo = w.tickets.values().find(|t| t.kind == Kind::PrivateMessage).unwrap();
         assert_eq!(convo.message_count, 2);
         assert_eq!(convo.preview, "there");
+    }
+
+    #[test]
+    fn a_group_ticket_shows_who_spoke_last() {
+        let mut w = Working::default();
+        let mut second = msg("g:2", Kind::GroupMessage, Direction::Inbound, "g", "two");
+        second.author = Author { id: "u2".into(), name: "Bo".into(), ..Default::default() };
+        w.apply("ch", "x", ChannelEvent::Interaction(msg("g:1", Kind::GroupMessage, Direction::Inbound, "g", "one")), 1);
+        w.apply("ch", "x", ChannelEvent::Interaction(second), 2);
+        assert_eq!(w.tickets.len(), 1);
+        assert_eq!(w.tickets.values().next().unwrap().contact.name, "Bo");
     }
 
     #[test]
