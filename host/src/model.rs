@@ -105,7 +105,7 @@ pub struct Attachment {
 }
 
 /// A normalised interaction as a plugin delivered it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Interaction {
     pub platform_id: String,
     pub kind: Kind,
@@ -119,6 +119,8 @@ pub struct Interaction {
     pub edited_at: Option<Millis>,
     pub permalink: Option<String>,
     pub from_ad: bool,
+    /// Platform details the plugin needs back for actions.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub meta: Vec<(String, String)>,
 }
 
@@ -159,30 +161,18 @@ pub struct Ticket {
     pub seq: i64,
 }
 
-/// One message of a ticket.
+/// One message of a ticket: the interaction as delivered, and where it is filed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: String,
     pub ticket_id: String,
     pub channel: String,
-    pub platform_id: String,
-    pub kind: Kind,
-    pub direction: Direction,
-    pub thread_key: String,
-    pub parent_id: Option<String>,
-    pub author: Author,
-    pub text: String,
-    pub attachments: Vec<Attachment>,
-    pub created_at: Millis,
-    pub edited_at: Option<Millis>,
-    pub permalink: Option<String>,
-    pub from_ad: bool,
+    #[serde(flatten)]
+    pub interaction: Interaction,
     /// Removed on the platform (deleted, unsent); kept for the record.
     pub removed: bool,
     /// The agent who sent it, for replies sent from the helpdesk.
     pub sent_by: Option<String>,
-    #[schema(value_type = Vec<Vec<String>>)]
-    pub meta: Vec<(String, String)>,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.

@@ -9,33 +9,11 @@ use crate::search::TicketQuery;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 const QUEUES: [&str; 5] = ["new", "pending", "resolved", "archived", "all"];
 const KINDS: [&str; 8] = ["private_message", "group_message", "comment", "reply", "ad_comment", "post", "mention", "review"];
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ListParams {
-    /// `new`, `pending`, `resolved`, `archived` or `all` (default).
-    pub queue: Option<String>,
-    /// Full text, in Tantivy's query syntax: `refund`, `"order late"`, `refund -paypal`, `contact:ann`.
-    pub q: Option<String>,
-    pub channel: Option<String>,
-    pub platform: Option<String>,
-    /// `private_message`, `group_message`, `comment`, `reply`, `ad_comment`, `post`, `mention`, `review`.
-    pub kind: Option<String>,
-    pub tag: Option<String>,
-    pub assignee: Option<String>,
-    pub flagged: Option<bool>,
-    /// Last message at or after this time (ms since epoch).
-    pub from: Option<i64>,
-    /// Last message before this time (ms since epoch).
-    pub to: Option<i64>,
-    /// Page size, 1 to 200 (default 50).
-    pub limit: Option<usize>,
-    pub offset: Option<usize>,
-}
 
 /// A ticket as the list shows it.
 #[derive(Serialize, ToSchema)]
@@ -68,35 +46,19 @@ fn channel_name(state: &AppState, id: &str) -> String {
     state.channels.get(id).map(|c| c.config.display_name.clone()).unwrap_or_else(|| id.to_string())
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery),
     responses((status = 200, body = TicketList), (status = 400, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, params: Result<Query<ListParams>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let queue = p.queue.filter(|q| q != "all");
-    if let Some(q) = queue.as_deref().filter(|q| !QUEUES.contains(q)) {
+pub async fn list(State(state): State<AppState>, params: Result<Query<TicketQuery>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
+    let Query(query) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(q) = query.queue.as_deref().filter(|q| !QUEUES.contains(q)) {
         return Err(ApiError::bad_request(format!("unknown queue `{q}`; use one of {}", QUEUES.join(", "))));
     }
-    if let Some(k) = p.kind.as_deref().filter(|k| !KINDS.contains(k)) {
+    if let Some(k) = query.kind.as_deref().filter(|k| !KINDS.contains(k)) {
         return Err(ApiError::bad_request(format!("unknown kind `{k}`; use one of {}", KINDS.join(", "))));
     }
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 200"));
+    if query.limit.is_some_and(|l| !(1..=TicketQuery::MAX_LIMIT).contains(&l)) {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {}", TicketQuery::MAX_LIMIT)));
     }
-    let query = TicketQuery {
-        q: p.q,
-        queue,
-        channel: p.channel,
-        platform: p.platform,
-        kind: p.kind,
-        tag: p.tag,
-        assignee: p.assignee,
-        flagged: p.flagged,
-        from: p.from,
-        to: p.to,
-        limit,
-        offset: p.offset.unwrap_or(0),
-    };
     let (total, tickets) = state.inbox.list(&query).await?;
     let tickets = tickets.into_iter().map(|t| TicketRow { channel_name: channel_name(&state, &t.channel), ticket: t }).collect();
     Ok(Json(TicketList { total, tickets }))

@@ -97,11 +97,12 @@ impl Inbox {
             None => messages
                 .iter()
                 .rev()
-                .find(|m| m.direction == Direction::Inbound && !m.removed)
+                .find(|m| m.interaction.direction == Direction::Inbound && !m.removed)
                 .or(messages.last())
                 .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no messages")))?,
         };
         let info = ch.plugin.info();
+        let target = &target.interaction;
         let capability = info.capability(target.kind);
         if !capability.is_some_and(|c| c.actions.iter().any(|a| *a == req.kind)) {
             let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
@@ -248,7 +249,7 @@ impl Inbox {
     }
 }
 
-fn local_reply(target: &Message, text: String, seq: i64) -> Interaction {
+fn local_reply(target: &Interaction, text: String, seq: i64) -> Interaction {
     Interaction {
         platform_id: format!("local:{}:{seq}", target.platform_id),
         kind: target.kind,

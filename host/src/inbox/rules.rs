@@ -119,11 +119,12 @@ impl Working {
     ) -> String {
         let id = message_id(channel, &i.platform_id);
         if let Some(existing) = self.messages.get_mut(&id) {
-            let edited = i.edited_at.is_some() && (existing.text != i.text || existing.attachments != i.attachments);
+            let known = &mut existing.interaction;
+            let edited = i.edited_at.is_some() && (known.text != i.text || known.attachments != i.attachments);
             if edited {
-                existing.text = i.text;
-                existing.attachments = i.attachments;
-                existing.edited_at = i.edited_at;
+                known.text = i.text;
+                known.attachments = i.attachments;
+                known.edited_at = i.edited_at;
                 existing.seq = seq;
                 let ticket = existing.ticket_id.clone();
                 self.changed_messages.insert(id.clone());
@@ -179,27 +180,16 @@ impl Working {
         } else if ticket.queue == Queue::New {
             ticket.queue = Queue::Pending;
         }
+        let ordinal = self.new_messages.len() as u32;
         self.messages.insert(id.clone(), Message {
             id: id.clone(),
             ticket_id: ticket_id.clone(),
             channel: channel.to_string(),
-            platform_id: i.platform_id,
-            kind: i.kind,
-            direction: i.direction,
-            thread_key: i.thread_key,
-            parent_id: i.parent_id,
-            author: i.author,
-            text: i.text,
-            attachments: i.attachments,
-            created_at: i.created_at,
-            edited_at: i.edited_at,
-            permalink: i.permalink,
-            from_ad: i.from_ad,
+            interaction: i,
             removed: false,
             sent_by,
-            meta: i.meta,
             seq,
-            ordinal: self.new_messages.len() as u32,
+            ordinal,
         });
         self.changed_messages.insert(id.clone());
         self.new_messages.push(id.clone());
@@ -243,8 +233,8 @@ impl Working {
             .messages
             .values()
             .filter(|m| m.ticket_id == ticket_id)
-            .max_by_key(|m| (m.created_at, m.seq, m.ordinal))
-            .map(|m| message_preview(&m.text, m.attachments.len()));
+            .max_by_key(|m| (m.interaction.created_at, m.seq, m.ordinal))
+            .map(|m| message_preview(&m.interaction.text, m.interaction.attachments.len()));
         if let (Some(text), Some(t)) = (newest, self.tickets.get_mut(ticket_id)) {
             t.preview = preview(&text, PREVIEW_CHARS);
         }
@@ -324,7 +314,7 @@ mod tests {
         edit.edited_at = Some(2000);
         w.apply("ch", "x", ChannelEvent::Interaction(edit), 3);
         assert_eq!(w.messages.len(), 1);
-        assert_eq!(w.messages.values().next().unwrap().text, "hello");
+        assert_eq!(w.messages.values().next().unwrap().interaction.text, "hello");
         assert_eq!(w.tickets.values().next().unwrap().message_count, 1);
     }
 

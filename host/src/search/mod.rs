@@ -138,8 +138,8 @@ impl SearchIndex {
     pub fn search(&self, q: &TicketQuery) -> Result<Hits, SearchError> {
         let query = query::build(&self.index, &self.fields, q)?;
         let searcher = self.reader.searcher();
-        let top = TopDocs::with_limit(q.limit.max(1))
-            .and_offset(q.offset)
+        let top = TopDocs::with_limit(q.limit.unwrap_or(TicketQuery::DEFAULT_LIMIT).clamp(1, TicketQuery::MAX_LIMIT))
+            .and_offset(q.offset.unwrap_or(0))
             .order_by_fast_field::<i64>("last_message_at", Order::Desc);
         let (docs, total) = searcher.search(&query, &(top, Count))?;
         let mut ids = Vec::with_capacity(docs.len());

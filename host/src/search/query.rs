@@ -6,24 +6,33 @@ use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQue
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, Term};
 
-/// What an agent asked for.
-#[derive(Debug, Default, Clone)]
+/// What an agent asked for: the query string of `GET /api/v1/tickets`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 pub struct TicketQuery {
-    /// Tantivy query syntax over text and contact: `refund`, `"order late"`, `refund AND -paypal`.
+    /// Full text in Tantivy's query syntax over messages and contact: `refund`, `"order late"`,
+    /// `refund -paypal`, `contact:ann`.
     pub q: Option<String>,
+    /// `new`, `pending`, `resolved`, `archived` or `all` (default).
     pub queue: Option<String>,
     pub channel: Option<String>,
     pub platform: Option<String>,
+    /// `private_message`, `group_message`, `comment`, `reply`, `ad_comment`, `post`, `mention`, `review`.
     pub kind: Option<String>,
     pub tag: Option<String>,
     pub assignee: Option<String>,
     pub flagged: Option<bool>,
-    /// Last message at or after (ms).
+    /// Last message at or after this time (ms since epoch).
     pub from: Option<i64>,
-    /// Last message before (ms).
+    /// Last message before this time (ms since epoch).
     pub to: Option<i64>,
-    pub limit: usize,
-    pub offset: usize,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+impl TicketQuery {
+    pub const DEFAULT_LIMIT: usize = 50;
+    pub const MAX_LIMIT: usize = 200;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +51,7 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery) -> Result<Box<dyn Quer
         Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
     };
     for (field, value) in [
-        (f.queue, &tq.queue),
+        (f.queue, &tq.queue.clone().filter(|q| q != "all")),
         (f.channel, &tq.channel),
         (f.platform, &tq.platform),
         (f.kind, &tq.kind),
