@@ -127,8 +127,7 @@ impl Inbox {
 
     /// Write what `w` changed in one transaction, then index it and tell the agents.
     /// Callers hold the write lock.
-    async fn commit(&self, w: Working, channel: &str, cursor: Option<String>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
-        let mut w = w;
+    async fn commit(&self, mut w: Working, channel: &str, cursor: Option<String>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
         let batch = WriteBatch {
             channel: channel.to_string(),
             messages: pick(&w.changed_messages, &w.messages),
