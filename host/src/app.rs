@@ -3,7 +3,7 @@
 use crate::config::PluginsFile;
 use crate::events::EventBus;
 use crate::inbox::{indexing, Inbox};
-use crate::plugins::{Limits, Runtime};
+use crate::plugins::Runtime;
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::sync::Channels;
@@ -45,7 +45,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr) -> anyho
     let search = Arc::new(SearchIndex::open(&paths.index_dir())?);
     let events = EventBus::default();
     let inbox = Arc::new(Inbox::start(store.clone(), search, events.clone()).await?);
-    let runtime = Runtime::new(Some(paths.cache_dir()), Limits::default())?;
+    let runtime = Runtime::new(Some(paths.cache_dir()))?;
     let channels = Channels::start(&file, &runtime, inbox.clone(), store, events.clone()).await;
     let app = crate::api::router(crate::api::AppState { inbox, channels, events });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -77,7 +77,7 @@ pub async fn reindex(paths: &Paths) -> anyhow::Result<()> {
 
 /// Load a component and print what it describes.
 pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
-    let runtime = Runtime::new(None, Limits::default())?;
+    let runtime = Runtime::new(None)?;
     let plugin = runtime.load(path).await.with_context(|| format!("{} was refused", path.display()))?;
     let info = plugin.info();
     println!("{}: a channel plugin for {} ({})", path.display(), info.platform_name, info.platform);

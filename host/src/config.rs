@@ -45,6 +45,20 @@ pub struct ChannelConfig {
     /// Hosts the plugin may reach: `api.telegram.org`, `127.0.0.1:8081`, `*.facebook.com`.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub limits: ChannelLimits,
+}
+
+/// Sandbox limits for one channel's plugin calls (`[channel.limits]`); defaults when absent.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelLimits {
+    /// Guest CPU time per call, in ms (time waiting on the host, e.g. HTTP, is not counted).
+    pub cpu_ms: Option<u64>,
+    /// Linear memory per instance, in MiB (at most 256).
+    pub memory_mb: Option<u64>,
+    /// Wall time for a webhook or an action, in ms.
+    pub timeout_ms: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -83,6 +97,12 @@ impl PluginsFile {
             }
             if ch.display_name.trim().is_empty() || ch.display_name.chars().count() > 255 {
                 return Err(format!("channel `{}`: display_name must be 1 to 255 characters", ch.id));
+            }
+            if ch.limits.memory_mb.is_some_and(|m| m == 0 || m > 256) {
+                return Err(format!("channel `{}`: limits.memory_mb must be 1 to 256", ch.id));
+            }
+            if ch.limits.cpu_ms == Some(0) || ch.limits.timeout_ms == Some(0) {
+                return Err(format!("channel `{}`: limits must be positive", ch.id));
             }
         }
         Ok(file)

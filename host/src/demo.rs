@@ -32,6 +32,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         .into(),
         secrets: [("bot_token".to_string(), SecretSource::Inline(DEMO_TOKEN.into()))].into(),
         allowed_hosts: vec![telegram.host()],
+        limits: Default::default(),
     };
     let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.

@@ -1,18 +1,7 @@
 //! The `helpdesk` binary: serve, demo, reindex, plugin check.
 
-mod api;
-mod app;
-mod config;
-mod demo;
-mod events;
-mod inbox;
-mod model;
-mod plugins;
-mod search;
-mod store;
-mod sync;
-
 use anyhow::Context;
+use helpdesk::{app, config, demo};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -87,7 +76,17 @@ enum PluginCommand {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tantivy=warn,surrealdb=warn".into()))
         .with_writer(std::io::stderr)

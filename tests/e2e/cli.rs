@@ -67,3 +67,17 @@ async fn restart_keeps_everything_and_reindex_rebuilds_search() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("reindexed 1 tickets"), "{stdout}");
 }
+
+#[test]
+fn plugin_check_refuses_another_contract_version_or_world() {
+    let check = |name: &str| {
+        let out = Command::new(bin()).args(["plugin", "check"]).arg(test_plugin_dir().join(name)).output().unwrap();
+        assert!(!out.status.success(), "{name} was accepted");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let v2 = check("wrongversion.wasm");
+    assert!(v2.contains("built against helpdesk:channel@0.2.0") && v2.contains("runs helpdesk:channel@0.1.0"), "{v2}");
+    let other = check("notachannel.wasm");
+    assert!(other.contains("does not export the `channel` world") && other.contains("describe"), "{other}");
+    assert_eq!(other.lines().count(), 1, "one clear line, no backtrace: {other}");
+}

@@ -28,7 +28,7 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox."),
-    paths(tickets::list, tickets::get, tickets::action, tickets::update, channels::list),
+    paths(tickets::list, tickets::get, tickets::action, tickets::update, channels::list, channels::status),
     components(schemas(crate::events::Event))
 )]
 struct ApiDoc;
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/actions", post(tickets::action))
         .route("/channels", get(channels::list))
+        .route("/status", get(channels::status))
         .route("/events", get(events::subscribe))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found("no such API route") });

@@ -60,6 +60,19 @@ pub struct TicketView {
     pub activity: Vec<Activity>,
 }
 
+/// Counts that show the store and the search index agree.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Status {
+    pub tickets: u64,
+    pub messages: u64,
+    /// The store's newest change number.
+    pub store_seq: i64,
+    /// Documents in the search index (one per ticket).
+    pub indexed_tickets: u64,
+    /// The store change number the index has caught up to.
+    pub index_watermark: i64,
+}
+
 pub struct Inbox {
     store: Store,
     search: Arc<SearchIndex>,
@@ -165,6 +178,16 @@ impl Inbox {
         // Keep the index's order.
         tickets.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
         Ok((total, tickets))
+    }
+
+    pub async fn status(&self) -> Result<Status, InboxError> {
+        Ok(Status {
+            tickets: self.store.count("ticket").await?,
+            messages: self.store.count("message").await?,
+            store_seq: self.store.current_seq(),
+            indexed_tickets: self.search.doc_count(),
+            index_watermark: self.search.watermark(),
+        })
     }
 
     pub async fn ticket(&self, id: &str) -> Result<Ticket, InboxError> {

@@ -24,12 +24,14 @@ pub enum PluginError {
     Channel(#[from] ChannelFailure),
     #[error("the plugin crashed: {0}")]
     Trap(String),
-    #[error("the plugin used more than its {0} s CPU budget (an endless loop?) and was stopped")]
+    #[error("the plugin computed for longer than its {0} ms CPU budget (an endless loop?) and was stopped")]
     CpuBudget(u64),
-    #[error("the plugin did not finish within {0} s and was stopped")]
+    #[error("the plugin did not answer within {0} s and was stopped")]
     Timeout(u64),
     #[error("the plugin tried to use more than its {0} MiB memory limit and was stopped")]
     Memory(u64),
+    #[error("the plugin returned malformed data: {0}")]
+    Malformed(String),
     #[error("the plugin cannot be loaded: {0}")]
     Load(String),
     #[error("too many plugin calls at once; try again shortly")]

@@ -33,7 +33,7 @@ impl HostState {
         use http::HttpError as E;
         self.http_requests += 1;
         if self.http_requests > MAX_REQUESTS_PER_CALL {
-            return Err(E::NotAllowed(format!("more than {MAX_REQUESTS_PER_CALL} requests in one call")));
+            return Err(E::LimitExceeded(format!("more than {MAX_REQUESTS_PER_CALL} HTTP requests in one call")));
         }
         let url = reqwest::Url::parse(&req.url).map_err(|e| E::InvalidRequest(format!("bad URL `{}`: {e}", req.url)))?;
         if !matches!(url.scheme(), "http" | "https") {

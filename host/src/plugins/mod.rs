@@ -6,6 +6,7 @@ mod convert;
 mod error;
 mod imports;
 mod sandbox;
+mod validate;
 
 pub use convert::action_kind_name;
 pub use error::{ChannelFailure, PluginError};
@@ -35,6 +36,7 @@ pub trait KvBackend: Send + Sync {
 /// What a channel's plugin may see and reach.
 pub struct ChannelContext {
     pub id: String,
+    pub limits: Limits,
     pub config: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, String>,
     allowed_hosts: Vec<String>,
@@ -112,13 +114,12 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<sandbox::HostState>,
     cache_dir: Option<PathBuf>,
-    limits: Limits,
     http: reqwest::Client,
 }
 
 impl Runtime {
-    pub fn new(cache_dir: Option<PathBuf>, limits: Limits) -> anyhow::Result<Self> {
-        let engine = sandbox::engine(&limits)?;
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let engine = sandbox::engine()?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Channel::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
@@ -126,7 +127,7 @@ impl Runtime {
             std::fs::create_dir_all(dir)?;
         }
         let http = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90)).build()?;
-        Ok(Runtime { engine, linker, cache_dir, limits, http })
+        Ok(Runtime { engine, linker, cache_dir, http })
     }
 
     /// Load a component file, check it implements the channel world, and ask what it is.
@@ -137,6 +138,7 @@ impl Runtime {
 
     pub async fn load_bytes(&self, wasm: &[u8]) -> Result<Arc<Plugin>, PluginError> {
         let component = self.compile_cached(wasm)?;
+        self.check_contract_version(&component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             PluginError::Load(format!(
                 "it does not target this host's contract (helpdesk:channel@0.1.0, world `channel`): {}",
@@ -146,9 +148,10 @@ impl Runtime {
         let pre = ChannelPre::new(pre).map_err(|e| {
             PluginError::Load(format!("it does not export the `channel` world of helpdesk:channel@0.1.0: {}", root_cause(&e)))
         })?;
-        let mut plugin = Plugin { pre, info: None, limits: self.limits, engine: self.engine.clone() };
+        let mut plugin = Plugin { pre, info: None, engine: self.engine.clone() };
         let probe = Arc::new(ChannelContext {
             id: "plugin-check".into(),
+            limits: Limits::default(),
             config: BTreeMap::new(),
             secrets: BTreeMap::new(),
             allowed_hosts: Vec::new(),
@@ -156,6 +159,7 @@ impl Runtime {
             kv: Arc::new(NoKv),
         });
         let info = plugin.call(probe, Duration::from_secs(10), |b, s| Box::pin(async move { b.call_describe(s).await })).await?;
+        validate_info(&info).map_err(PluginError::Malformed)?;
         plugin.info = Some(describe_info(info));
         Ok(Arc::new(plugin))
     }
@@ -169,12 +173,29 @@ impl Runtime {
     ) -> Arc<ChannelContext> {
         Arc::new(ChannelContext {
             id: channel.id.clone(),
+            limits: Limits::for_channel(&channel.limits),
             config: channel.config_strings(),
             secrets,
             allowed_hosts: channel.allowed_hosts.clone(),
             http: self.http.clone(),
             kv,
         })
+    }
+
+    /// A component built against another version of the contract says so in its import names
+    /// (`helpdesk:channel/http@0.2.0`): name both versions rather than a missing function.
+    fn check_contract_version(&self, component: &Component) -> Result<(), PluginError> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(&self.engine) {
+            if let Some(version) = name.strip_prefix("helpdesk:channel/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v) {
+                if !contract_compatible(version) {
+                    return Err(PluginError::Load(format!(
+                        "it was built against helpdesk:channel@{version}; this host runs helpdesk:channel@{CONTRACT_VERSION}"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Compiling is the slow part of loading: reuse machine code compiled earlier by an
@@ -212,6 +233,20 @@ impl Runtime {
     }
 }
 
+/// The contract version this host implements (`wit/channel.wit`).
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Semver compatibility as wasmtime's linker applies it: same major, or for 0.x the same minor.
+fn contract_compatible(version: &str) -> bool {
+    let parts = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX)).collect::<Vec<_>>();
+    let (ours, theirs) = (parts(CONTRACT_VERSION), parts(version));
+    match (ours.as_slice(), theirs.as_slice()) {
+        ([0, a, ..], [0, b, ..]) => a == b,
+        ([a, ..], [b, ..]) => a == b,
+        _ => false,
+    }
+}
+
 fn root_cause(e: &wasmtime::Error) -> String {
     e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
@@ -241,7 +276,6 @@ fn describe_info(i: wit::ChannelInfo) -> PluginInfo {
 pub struct Plugin {
     pre: ChannelPre<sandbox::HostState>,
     info: Option<PluginInfo>,
-    limits: Limits,
     engine: Engine,
 }
 
@@ -259,60 +293,42 @@ impl Plugin {
         timeout: Duration,
         f: impl for<'a> FnOnce(&'a Channel, &'a mut wasmtime::Store<sandbox::HostState>) -> CallFuture<'a, T> + Send,
     ) -> Result<T, PluginError> {
-        let mut store = sandbox::new_store(&self.engine, channel, &self.limits);
+        let limits = channel.limits;
+        let mut store = sandbox::new_store(&self.engine, channel);
         let run = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             f(&instance, &mut store).await
         };
-        let result = tokio::time::timeout(timeout, run).await;
-        let cpu_exceeded = store.data().cpu_exceeded;
-        match result {
+        match tokio::time::timeout(timeout, run).await {
             Err(_) => Err(PluginError::Timeout(timeout.as_secs())),
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.classify(e, cpu_exceeded)),
+            Ok(Err(e)) => Err(classify(e, store.data(), &limits)),
         }
-    }
-
-    fn classify(&self, e: wasmtime::Error, cpu_exceeded: bool) -> PluginError {
-        if cpu_exceeded {
-            return PluginError::CpuBudget(self.limits.cpu_budget.as_secs());
-        }
-        let text = root_cause(&e);
-        if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
-            return PluginError::Memory((self.limits.memory_bytes >> 20) as u64);
-        }
-        if text.contains("pooling") || text.contains("maximum concurrent") {
-            return PluginError::Busy;
-        }
-        let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string());
-        PluginError::Trap(trap.unwrap_or_else(|| text.lines().next().unwrap_or_default().to_string()))
     }
 
     pub async fn fetch(&self, ch: Arc<ChannelContext>, cursor: Option<String>) -> Result<Page, PluginError> {
         // Long polls wait on the platform for up to the HTTP maximum.
+        let timeout = ch.limits.timeout.max(Duration::from_secs(150));
         let page = self
-            .call(ch, Duration::from_secs(150), move |b, s| Box::pin(async move { b.call_fetch(s, cursor.as_deref()).await }))
+            .call(ch, timeout, move |b, s| Box::pin(async move { b.call_fetch(s, cursor.as_deref()).await }))
             .await?
             .map_err(ChannelFailure::from)?;
-        Ok(Page {
-            events: page.events.into_iter().map(Into::into).collect(),
-            next_cursor: page.next_cursor,
-            poll_after: Duration::from_millis(page.poll_after_ms.into()),
-        })
+        validate::cursor(page.next_cursor.as_deref()).map_err(PluginError::Malformed)?;
+        let events: Vec<ChannelEvent> = page.events.into_iter().map(Into::into).collect();
+        validate::events(&events).map_err(PluginError::Malformed)?;
+        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()) })
     }
 
     pub async fn handle_webhook(&self, ch: Arc<ChannelContext>, req: WebhookRequest) -> Result<WebhookOutcome, PluginError> {
         let req = wit::HttpRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
+        let timeout = ch.limits.timeout;
         let out = self
-            .call(ch, Duration::from_secs(15), move |b, s| Box::pin(async move { b.call_handle_webhook(s, &req).await }))
+            .call(ch, timeout, move |b, s| Box::pin(async move { b.call_handle_webhook(s, &req).await }))
             .await?
             .map_err(ChannelFailure::from)?;
-        Ok(WebhookOutcome {
-            status: out.response.status,
-            headers: out.response.headers,
-            body: out.response.body,
-            events: out.events.into_iter().map(Into::into).collect(),
-        })
+        let events: Vec<ChannelEvent> = out.events.into_iter().map(Into::into).collect();
+        validate::events(&events).map_err(PluginError::Malformed)?;
+        Ok(WebhookOutcome { status: out.response.status, headers: out.response.headers, body: out.response.body, events })
     }
 
     pub async fn perform(&self, ch: Arc<ChannelContext>, target: ActionTarget, action: Action) -> Result<Option<Interaction>, PluginError> {
@@ -323,12 +339,50 @@ impl Plugin {
             author_id: target.author_id,
             meta: target.meta,
         };
+        let timeout = ch.limits.timeout;
         let out = self
-            .call(ch, Duration::from_secs(60), move |b, s| Box::pin(async move { b.call_perform(s, &target, &action).await }))
+            .call(ch, timeout, move |b, s| Box::pin(async move { b.call_perform(s, &target, &action).await }))
             .await?
             .map_err(ChannelFailure::from)?;
-        Ok(out.created.map(Into::into))
+        let created: Option<Interaction> = out.created.map(Into::into);
+        if let Some(i) = &created {
+            validate::interaction(i).map_err(PluginError::Malformed)?;
+        }
+        Ok(created)
     }
+}
+
+/// Why a call failed, in words: the CPU budget, the memory limit, or the guest's own panic
+/// message (Rust writes it to stderr before trapping).
+fn classify(e: wasmtime::Error, state: &sandbox::HostState, limits: &Limits) -> PluginError {
+    if state.cpu_exceeded {
+        return PluginError::CpuBudget(limits.cpu_budget.as_millis() as u64);
+    }
+    let text = root_cause(&e);
+    // The limiter's trap, or Rust's own report when an allocation fails without one.
+    let stderr = String::from_utf8_lossy(&state.stderr.contents()).to_string();
+    if text.contains("forcing trap when growing memory") || stderr.contains("memory allocation of") {
+        return PluginError::Memory((limits.memory_bytes >> 20) as u64);
+    }
+    if text.contains("pooling") || text.contains("maximum concurrent") {
+        return PluginError::Busy;
+    }
+    let panic = stderr
+        .split_once("panicked at ")
+        .map(|(_, rest)| rest.lines().take(2).collect::<Vec<_>>().join(" ").trim().to_string());
+    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string());
+    let what = trap.unwrap_or_else(|| text.lines().next().unwrap_or_default().to_string());
+    PluginError::Trap(match panic {
+        Some(p) => format!("it panicked at {p}"),
+        None => what,
+    })
+}
+
+fn validate_info(info: &wit::ChannelInfo) -> Result<(), String> {
+    if info.platform.is_empty() || info.platform.len() > 64 || info.platform_name.len() > 255 {
+        return Err("describe() returned an empty or oversized platform name".into());
+    }
+    Ok(())
 }
 
 struct NoKv;

@@ -6,36 +6,55 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// The limits of one plugin call.
+/// The limits of one plugin call, per channel (`[channel.limits]` in plugins.toml).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Linear memory a plugin instance may grow to.
+    /// Linear memory a plugin instance may grow to (at most `MAX_MEMORY_BYTES`).
     pub memory_bytes: usize,
     /// Time the guest may spend computing in one call (time waiting on host imports such as
     /// HTTP is not counted).
     pub cpu_budget: Duration,
-    /// Instances alive at once across all channels.
-    pub max_instances: u32,
+    /// Wall time for a webhook or an action; fetches get more, for long polls.
+    pub timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 << 20, cpu_budget: Duration::from_secs(5), max_instances: 256 }
+        Limits { memory_bytes: 64 << 20, cpu_budget: Duration::from_secs(5), timeout: Duration::from_secs(15) }
     }
 }
+
+impl Limits {
+    pub fn for_channel(c: &crate::config::ChannelLimits) -> Self {
+        let d = Limits::default();
+        Limits {
+            memory_bytes: c.memory_mb.map(|m| (m as usize) << 20).unwrap_or(d.memory_bytes).min(MAX_MEMORY_BYTES),
+            cpu_budget: c.cpu_ms.map(Duration::from_millis).unwrap_or(d.cpu_budget),
+            timeout: c.timeout_ms.map(Duration::from_millis).unwrap_or(d.timeout),
+        }
+    }
+}
+
+/// The most memory any instance can get: the size of a pooling allocator slot.
+pub const MAX_MEMORY_BYTES: usize = 256 << 20;
+/// Plugin instances alive at once across all channels.
+pub const MAX_INSTANCES: u32 = 256;
+/// What a plugin writes to stderr (a panic message) is kept up to this size for the error.
+const STDERR_CAPACITY: usize = 8 << 10;
 
 /// How often the epoch advances: the granularity of the CPU budget.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-pub fn engine(limits: &Limits) -> wasmtime::Result<Engine> {
+pub fn engine() -> wasmtime::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(limits.max_instances)
-        .total_core_instances(limits.max_instances * 4)
-        .total_memories(limits.max_instances * 2)
-        .total_tables(limits.max_instances * 4)
-        .max_memory_size(limits.memory_bytes);
+    pool.total_component_instances(MAX_INSTANCES)
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES * 2)
+        .total_tables(MAX_INSTANCES * 4)
+        .max_memory_size(MAX_MEMORY_BYTES);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -66,6 +85,8 @@ pub struct HostState {
     pub http_requests: u32,
     /// Set when the CPU budget stopped the call.
     pub cpu_exceeded: bool,
+    /// The guest's stderr, where a Rust panic writes its message.
+    pub stderr: MemoryOutputPipe,
 }
 
 impl WasiView for HostState {
@@ -75,11 +96,13 @@ impl WasiView for HostState {
 }
 
 /// A fresh store for one call of `channel`'s plugin.
-pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>, limits: &Limits) -> Store<HostState> {
+pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostState> {
+    let limits = channel.limits;
     // No preopened directories, no environment, no arguments, no sockets, no inherited stdio:
     // the WASI interfaces exist (Rust's std links them) but grant nothing.
+    let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let mut wasi = WasiCtx::builder();
-    wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).stderr(stderr.clone());
     let state = HostState {
         channel,
         wasi: wasi.build(),
@@ -89,6 +112,7 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>, limits: &Limits)
         host_time: Duration::ZERO,
         http_requests: 0,
         cpu_exceeded: false,
+        stderr,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);

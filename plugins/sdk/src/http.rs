@@ -57,6 +57,7 @@ impl Request {
             HttpError::Connection(m) => err::transient(format!("connection failed: {m}")),
             HttpError::TooLarge => err::permanent("the platform's answer was too large"),
             HttpError::InvalidRequest(m) => err::permanent(format!("invalid request: {m}")),
+            HttpError::LimitExceeded(m) => err::permanent(format!("stopped by the host: {m}")),
         })?;
         Ok(Response { status: resp.status, headers: resp.headers, body: resp.body })
     }

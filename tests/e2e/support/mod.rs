@@ -27,6 +27,15 @@ pub fn plugin_dir() -> PathBuf {
     dir
 }
 
+/// Where the test plugins (hostile, wrong contract) are.
+pub fn test_plugin_dir() -> PathBuf {
+    let dir = std::env::var_os("HELPDESK_TEST_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/dist"));
+    assert!(dir.join("hostile.wasm").exists(), "{} has no hostile.wasm: run ./dev test", dir.display());
+    dir
+}
+
 /// Compiled plugins are cached across the test servers of a run.
 pub fn cache_dir() -> PathBuf {
     std::env::temp_dir().join("helpdesk-test-plugin-cache")
@@ -121,6 +130,21 @@ impl Server {
         self.child.kill().await.unwrap();
         let data = tempfile::tempdir().unwrap();
         std::mem::replace(&mut self.data, data)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("server running")
+    }
+
+    /// Resident memory of the server process, in MiB.
+    pub fn rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap();
+        kb / 1024
     }
 
     pub fn url(&self, path: &str) -> String {
