@@ -41,7 +41,7 @@ fn plugin_check_refuses_what_is_not_a_channel_plugin() {
 async fn restart_keeps_everything_and_reindex_rebuilds_search() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let channel = telegram_channel("tg", &emu, true, TOKEN);
-    let disk = || Options { store: None };
+    let disk = Options::disk;
     let server = Server::start_with(&channel, disk(), None).await;
     let user = User::new(77, "Rita", None, Some("rita"));
     emu.private_text(&user, "first before restart");

@@ -193,9 +193,9 @@ impl Store {
     }
 
     pub async fn count(&self, table: &str) -> Result<u64> {
-        let mut r = self.db.query(format!("SELECT VALUE count() FROM {table} GROUP ALL")).await?.check()?;
+        let mut r = self.db.query(format!("SELECT count() AS n FROM {table} GROUP ALL")).await?.check()?;
         let v: Vec<Value> = r.take(0)?;
-        Ok(v.first().and_then(Value::as_u64).unwrap_or(0))
+        Ok(v.first().and_then(|row| row["n"].as_u64()).unwrap_or(0))
     }
 
     /// The text of every message of these tickets, for the search index: (ticket, author, text).
@@ -264,4 +264,17 @@ fn rows<T: Serialize>(items: &[T], id: impl Fn(&T) -> &String) -> Result<Value> 
         })
         .collect::<Result<Vec<_>>>()
         .map(Value::Array)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn counts_what_was_written() {
+        let store = Store::open("mem://").await.unwrap();
+        assert_eq!(store.count("ticket").await.unwrap(), 0);
+        store.db.query("CREATE ticket:a SET seq = 1; CREATE ticket:b SET seq = 2;").await.unwrap().check().unwrap();
+        assert_eq!(store.count("ticket").await.unwrap(), 2);
+    }
 }

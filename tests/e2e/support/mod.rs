@@ -79,12 +79,26 @@ pub struct Server {
 pub struct Options {
     /// `mem://` or None for the embedded on-disk store in the data dir.
     pub store: Option<String>,
+    /// A fixed listen address (for webhooks that must find the server after a restart).
+    pub listen: Option<String>,
+}
+
+impl Options {
+    /// The embedded on-disk store, as in production.
+    pub fn disk() -> Self {
+        Options { store: None, listen: None }
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Server {
     /// Start `helpdesk serve` with these channel tables and an in-memory store.
     pub async fn start(channels: &str) -> Server {
-        Self::start_with(channels, Options { store: Some("mem://".into()) }, None).await
+        Self::start_with(channels, Options { store: Some("mem://".into()), listen: None }, None).await
     }
 
     /// Start with options, reusing `data` when given (a restart).
@@ -99,7 +113,7 @@ impl Server {
             .arg("--data")
             .arg(data.path())
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(opts.listen.as_deref().unwrap_or("127.0.0.1:0"))
             .arg("--cache-dir")
             .arg(cache_dir())
             .env("RUST_LOG", "info,tantivy=warn,surrealdb=warn,tower_http=warn")
@@ -176,6 +190,12 @@ impl Server {
     }
 
     /// Tickets matching a query string (`queue=new&q=word`).
+    pub async fn status(&self) -> Value {
+        let (status, body) = self.get("/api/v1/status").await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     pub async fn tickets(&self, query: &str) -> Vec<Value> {
         let (status, body) = self.get(&format!("/api/v1/tickets?{query}")).await;
         assert_eq!(status, 200, "{body}");
