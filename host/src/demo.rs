@@ -3,7 +3,7 @@
 
 use crate::app::{self, Paths};
 use crate::config::{ChannelConfig, PluginsFile, SecretSource};
-use helpdesk_emulators::{telegram::TelegramEmulator, traffic};
+use helpdesk_testkit::{telegram::TelegramEmulator, traffic};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,15 +1,29 @@
 //! The test harness: runs the real `helpdesk` binary against emulated platforms and talks to
 //! it over HTTP like any client.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-pub use helpdesk_emulators::telegram::{TelegramEmulator, User};
+pub use helpdesk_testkit::server::{free_port, Options, Server};
+pub use helpdesk_testkit::telegram::{TelegramEmulator, User};
+
+/// Start the real `helpdesk` binary serving `channels`, with the test plugin dir and cache.
+pub trait Launch: Sized {
+    async fn start(channels: &str) -> Self;
+    async fn start_with(channels: &str, opts: Options, data: Option<tempfile::TempDir>) -> Self;
+}
+
+impl Launch for Server {
+    async fn start(channels: &str) -> Self {
+        Self::start_with(channels, Options::memory(), None).await
+    }
+
+    async fn start_with(channels: &str, opts: Options, data: Option<tempfile::TempDir>) -> Self {
+        let config = format!("plugin_dir = \"{}\"\n{channels}", plugin_dir().display());
+        Server::spawn(bin().as_ref(), &config, &cache_dir(), opts, data).await
+    }
+}
 
 pub const TOKEN: &str = "4242:TEST-token";
 pub const SECRET: &str = "s3cret-Token_1";
@@ -66,176 +80,6 @@ webhook_secret = "{SECRET}"
         host = emu.host(),
         base = emu.base_url(),
     )
-}
-
-pub struct Server {
-    child: Child,
-    pub base: String,
-    pub data: tempfile::TempDir,
-    pub config: PathBuf,
-    http: reqwest::Client,
-}
-
-pub struct Options {
-    /// `mem://` or None for the embedded on-disk store in the data dir.
-    pub store: Option<String>,
-    /// A fixed listen address (for webhooks that must find the server after a restart).
-    pub listen: Option<String>,
-}
-
-impl Options {
-    /// The embedded on-disk store, as in production.
-    pub fn disk() -> Self {
-        Options { store: None, listen: None }
-    }
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Server {
-    /// Start `helpdesk serve` with these channel tables and an in-memory store.
-    pub async fn start(channels: &str) -> Server {
-        Self::start_with(channels, Options { store: Some("mem://".into()), listen: None }, None).await
-    }
-
-    /// Start with options, reusing `data` when given (a restart).
-    pub async fn start_with(channels: &str, opts: Options, data: Option<tempfile::TempDir>) -> Server {
-        let data = data.unwrap_or_else(|| tempfile::tempdir().unwrap());
-        let config = data.path().join("plugins.toml");
-        std::fs::write(&config, format!("plugin_dir = \"{}\"\n{channels}", plugin_dir().display())).unwrap();
-        let mut cmd = Command::new(bin());
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .arg("--data")
-            .arg(data.path())
-            .arg("--listen")
-            .arg(opts.listen.as_deref().unwrap_or("127.0.0.1:0"))
-            .arg("--cache-dir")
-            .arg(cache_dir())
-            .env("RUST_LOG", "info,tantivy=warn,surrealdb=warn,tower_http=warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        if let Some(store) = &opts.store {
-            cmd.arg("--store").arg(store);
-        }
-        let mut child = cmd.spawn().expect("start helpdesk");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = tokio::time::timeout(Duration::from_secs(120), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(url) = line.strip_prefix("helpdesk listening on ") {
-                    return url.to_string();
-                }
-            }
-            panic!("helpdesk exited before listening");
-        })
-        .await
-        .expect("helpdesk did not start within 120 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server { child, base, data, config, http: reqwest::Client::new() }
-    }
-
-    /// Stop the server (SIGKILL) and hand back its data dir.
-    pub async fn kill(mut self) -> tempfile::TempDir {
-        self.child.kill().await.unwrap();
-        let data = tempfile::tempdir().unwrap();
-        std::mem::replace(&mut self.data, data)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id().expect("server running")
-    }
-
-    /// Resident memory of the server process, in MiB.
-    pub fn rss_mib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap();
-        kb / 1024
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(self.url(path)).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn post(&self, path: impl Into<String>, body: Value) -> (u16, Value) {
-        let r = self.http.post(self.url(&path.into())).json(&body).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.patch(self.url(path)).json(&body).send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// POST a raw webhook body with an optional secret header; returns the status.
-    pub async fn webhook(&self, channel: &str, body: Vec<u8>, secret: Option<&str>) -> u16 {
-        let mut r = self.http.post(self.url(&format!("/webhooks/{channel}"))).header("content-type", "application/json").body(body);
-        if let Some(s) = secret {
-            r = r.header("X-Telegram-Bot-Api-Secret-Token", s);
-        }
-        r.send().await.unwrap().status().as_u16()
-    }
-
-    /// Tickets matching a query string (`queue=new&q=word`).
-    pub async fn status(&self) -> Value {
-        let (status, body) = self.get("/api/v1/status").await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    pub async fn tickets(&self, query: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/api/v1/tickets?{query}")).await;
-        assert_eq!(status, 200, "{body}");
-        body["tickets"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// Poll `tickets(query)` until `n` tickets match or `timeout` passes.
-    pub async fn wait_tickets(&self, query: &str, n: usize, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let t = self.tickets(query).await;
-            if t.len() >= n || Instant::now() > deadline {
-                return t;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    pub async fn ticket(&self, id: &str) -> Value {
-        let (status, body) = self.get(&format!("/api/v1/tickets/{id}")).await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    pub async fn channel(&self, id: &str) -> Value {
-        let (_, body) = self.get("/api/v1/channels").await;
-        body.as_array().unwrap().iter().find(|c| c["id"] == id).cloned().unwrap()
-    }
-
-    /// Wait until `f(value)` holds for the channel's summary.
-    pub async fn wait_channel(&self, id: &str, timeout: Duration, f: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let c = self.channel(id).await;
-            if f(&c) || Instant::now() > deadline {
-                return c;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 /// Wait for `cond` to hold, polling.

@@ -2,4 +2,5 @@
 //! (shared/reference/platform-apis.md), for the end-to-end tests and `helpdesk demo`.
 
 pub mod telegram;
+pub mod server;
 pub mod traffic;
