@@ -62,10 +62,15 @@ async fn restart_keeps_everything_and_reindex_rebuilds_search() {
     assert_eq!(view["messages"].as_array().unwrap().len(), 2, "nothing doubled");
     let data = server.kill().await;
 
+    // A deleted index directory: `helpdesk reindex` rebuilds it from the store.
+    std::fs::remove_dir_all(data.path().join("index")).unwrap();
     let out = Command::new(bin()).arg("reindex").arg("--data").arg(data.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("reindexed 1 tickets"), "{stdout}");
+    assert!(stdout.contains("reindexed 1 tickets; the index holds 1 documents"), "{stdout}");
+    let server = Server::start_with(&channel, disk(), Some(data)).await;
+    assert_eq!(server.tickets("q=second").await.len(), 1, "the rebuilt index serves search at once");
+    assert_eq!(server.status().await["indexed_tickets"], 1);
 }
 
 #[test]

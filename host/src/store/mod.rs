@@ -90,6 +90,11 @@ impl Store {
         Ok(store)
     }
 
+    /// The database itself, for tools (benchmarks, migrations) that need plain SurrealQL.
+    pub fn raw(&self) -> &Surreal<Any> {
+        &self.db
+    }
+
     /// The next change number. Writers take one per batch.
     pub fn next_seq(&self) -> i64 {
         self.seq.fetch_add(1, Ordering::SeqCst) + 1

@@ -62,24 +62,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 /// A `[[channel]]` table for a Telegram channel on `emu`.
 pub fn telegram_channel(id: &str, emu: &TelegramEmulator, poll: bool, token: &str) -> String {
-    format!(
-        r#"
-[[channel]]
-id = "{id}"
-plugin = "telegram"
-display_name = "Telegram {id}"
-poll = {poll}
-allowed_hosts = ["{host}"]
-[channel.config]
-base_url = "{base}"
-long_poll_seconds = 2
-[channel.secrets]
-bot_token = "{token}"
-webhook_secret = "{SECRET}"
-"#,
-        host = emu.host(),
-        base = emu.base_url(),
-    )
+    emu.channel_toml(id, poll, token, SECRET)
 }
 
 /// Wait for `cond` to hold, polling.

@@ -1,0 +1,149 @@
+//! `helpdesk-bench`: one run, every figure, printed as the tables of docs/benchmarks.md.
+//! `./dev bench` builds everything optimised, starts PostgreSQL and runs it.
+
+mod env;
+mod ingest;
+mod live;
+mod open;
+mod plugin;
+mod postgres;
+mod search;
+mod stats;
+mod workload;
+
+use clap::Parser;
+use stats::{ms, rate};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+struct Args {
+    /// Tickets in the search workload.
+    #[arg(long, default_value_t = 50_000)]
+    tickets: usize,
+    /// Messages in the search workload.
+    #[arg(long, default_value_t = 500_000)]
+    messages: usize,
+    /// The full-size run: 1M tickets, 10M messages.
+    #[arg(long)]
+    full: bool,
+    /// Interactions pushed through the whole pipeline.
+    #[arg(long, default_value_t = 20_000)]
+    ingest: usize,
+    #[arg(long, default_value_t = 1_000)]
+    ws_clients: usize,
+    #[arg(long, default_value_t = 100)]
+    live_events: usize,
+    #[arg(long, default_value_t = 10_000)]
+    open_messages: usize,
+    #[arg(long, default_value_t = 50)]
+    channels: usize,
+    #[arg(long, default_value_t = 30)]
+    reps: usize,
+    /// A PostgreSQL connection string; without it the PostgreSQL columns are skipped.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// The `helpdesk` binary (default: next to this one).
+    #[arg(long)]
+    helpdesk: Option<PathBuf>,
+    #[arg(long, default_value = "plugins/dist")]
+    plugin_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if args.full {
+        (args.tickets, args.messages) = (1_000_000, 10_000_000);
+    }
+    let helpdesk = match args.helpdesk.clone() {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("helpdesk"),
+    };
+    let env = env::Env { helpdesk, plugin_dir: args.plugin_dir.canonicalize()?, cache: tempfile::tempdir()? };
+    let mut report = String::new();
+    let mut line = |s: String| {
+        println!("{s}");
+        report.push_str(&s);
+        report.push('\n');
+    };
+
+    let i = ingest::run(&env, args.ingest).await?;
+    let ceiling = i.raw_surreal.max(i.raw_tantivy);
+    line(format!("\n## Ingestion ({} interactions)\n\n| path | rate |\n|---|---|", i.n));
+    line(format!("| end to end: Telegram emulator → plugin → inbox → SurrealDB → Tantivy → searchable | {} |", rate(i.n, i.end_to_end)));
+    line(format!("| raw: bulk INSERT into SurrealDB (surrealkv), 1,000 per statement | {} |", rate(i.n, i.raw_surreal)));
+    line(format!("| raw: Tantivy add + one commit | {} |", rate(i.n, i.raw_tantivy)));
+    line(format!("| ratio end to end / slower raw ceiling | {:.2} |", ceiling.as_secs_f64() / i.end_to_end.as_secs_f64()));
+
+    let w = workload::generate(args.tickets, args.messages, 1);
+    let loaded = search::load(&w).await?;
+    let surreal_fts = search::surreal_define_fts(&loaded).await?;
+    let pg = match &args.postgres {
+        Some(conn) => {
+            let client = postgres::connect(conn).await?;
+            let times = postgres::load(&client, &w).await?;
+            Some((client, times))
+        }
+        None => None,
+    };
+    line(format!(
+        "\n## Search ({} tickets, {} messages; p50 / p99 of {} runs, newest first, 50 per page)\n",
+        w.tickets.len(),
+        w.messages.len(),
+        args.reps
+    ));
+    line(format!(
+        "Loading: helpdesk store {} + index {}; SurrealDB FULLTEXT index build {}{}\n",
+        ms(loaded.load_time),
+        ms(loaded.index_time),
+        ms(surreal_fts),
+        pg.as_ref().map(|(_, (l, i))| format!("; PostgreSQL COPY {} + indexes {}", ms(*l), ms(*i))).unwrap_or_default()
+    ));
+    line("| query | hits | helpdesk (Tantivy + store) | SurrealDB FULLTEXT | PostgreSQL ILIKE | PostgreSQL full text |\n|---|---|---|---|---|---|".into());
+    drop(w);
+    for q in search::agent_queries() {
+        let (ours, hits) = search::helpdesk(&loaded, &q, args.reps).await?;
+        let surreal = search::surreal(&loaded, &q, args.reps.min(10)).await;
+        let cell = |s: &stats::Summary| format!("{} / {}", ms(s.p50), ms(s.p99));
+        let surreal = surreal.map(|s| cell(&s)).unwrap_or_else(|e| format!("error: {e}"));
+        let (ilike, fts) = match &pg {
+            Some((client, _)) => (
+                cell(&postgres::run(client, &q, postgres::Mode::Ilike, args.reps.min(10)).await?),
+                cell(&postgres::run(client, &q, postgres::Mode::FullText, args.reps).await?),
+            ),
+            None => ("skipped".into(), "skipped".into()),
+        };
+        line(format!("| {} | {hits} | {} | {surreal} | {ilike} | {fts} |", q.name, cell(&ours)));
+    }
+    drop(loaded);
+
+    let p = plugin::run(&env, 300, args.channels).await?;
+    line("\n## Plugin calls\n\n| what | figure |\n|---|---|".into());
+    line(format!("| compile the Telegram component (cold, no cache) | {} |", ms(p.compile_cold)));
+    line(format!("| load it from the compiled-code cache | {} |", ms(p.load_warm)));
+    line(format!("| fresh instance + `fetch` (one getUpdates round trip), p50 / p99 | {} / {} |", ms(p.fetch.p50), ms(p.fetch.p99)));
+    line(format!("| server RSS with 1 Telegram channel | {} MiB |", p.rss_one_channel_mib));
+    line(format!("| memory per additional enabled channel ({} channels) | {} KiB |", p.channels, p.rss_per_channel_kib));
+
+    let l = live::run(&env, args.ws_clients, args.live_events).await?;
+    line(format!(
+        "\n## Live delivery\n\nWebhook POST → `ticket_created`/`ticket_updated` on each of {} WebSockets ({} events, {} deliveries): p50 {} / p99 {}",
+        args.ws_clients,
+        args.live_events,
+        l.n,
+        ms(l.p50),
+        ms(l.p99)
+    ));
+
+    let (o, bytes) = open::run(&env, args.open_messages, args.reps).await?;
+    line(format!(
+        "\n## Opening a ticket\n\n`GET /api/v1/tickets/{{id}}` for a conversation of {} messages ({} KiB of JSON): p50 {} / p99 {}",
+        args.open_messages,
+        bytes / 1024,
+        ms(o.p50),
+        ms(o.p99)
+    ));
+    std::fs::write("bench-report.md", report)?;
+    println!("\n(written to bench-report.md)");
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! The same inbox in PostgreSQL: `ILIKE` over message text (Chatwoot's search) and the
+//! built-in full-text search with a GIN index.
+
+use crate::search::AgentQuery;
+use crate::stats::{summarize, Summary};
+use crate::workload::Workload;
+use bytes::Bytes;
+use futures::SinkExt;
+use std::time::{Duration, Instant};
+use tokio_postgres::{Client, NoTls};
+
+pub async fn connect(conn: &str) -> anyhow::Result<Client> {
+    let (client, connection) = tokio_postgres::connect(conn, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\t', " ").replace('\n', " ")
+}
+
+/// Load the workload; returns the time to load and to build the indexes.
+pub async fn load(pg: &Client, w: &Workload) -> anyhow::Result<(Duration, Duration)> {
+    pg.batch_execute(
+        "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS tickets;
+         CREATE TABLE tickets (id text PRIMARY KEY, channel text, platform text, kind text, queue text, tags text[], last_message_at bigint);
+         CREATE TABLE messages (id text PRIMARY KEY, ticket_id text, author text, text text, created_at bigint);",
+    )
+    .await?;
+    let started = Instant::now();
+    let mut buf = String::new();
+    for t in &w.tickets {
+        buf.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\n", t.id, t.channel, t.platform, t.kind.as_str(), t.queue.as_str(), t.tags.join(","), t.last_message_at));
+    }
+    copy(pg, "COPY tickets FROM STDIN", buf).await?;
+    for chunk in w.messages.chunks(100_000) {
+        let mut buf = String::new();
+        for m in chunk {
+            buf.push_str(&format!("{}\t{}\t{}\t{}\t{}\n", m.id, m.ticket_id, esc(&m.interaction.author.name), esc(&m.interaction.text), m.interaction.created_at));
+        }
+        copy(pg, "COPY messages FROM STDIN", buf).await?;
+    }
+    let load = started.elapsed();
+    let started = Instant::now();
+    pg.batch_execute(
+        "CREATE INDEX ON messages (ticket_id);
+         CREATE INDEX ON tickets (last_message_at DESC);
+         CREATE INDEX ON tickets (queue, last_message_at DESC);
+         CREATE INDEX messages_fts ON messages USING gin (to_tsvector('simple', text));
+         ANALYZE;",
+    )
+    .await?;
+    Ok((load, started.elapsed()))
+}
+
+async fn copy(pg: &Client, sql: &str, data: String) -> anyhow::Result<()> {
+    let sink = pg.copy_in::<_, Bytes>(sql).await?;
+    futures::pin_mut!(sink);
+    sink.send(Bytes::from(data)).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
+pub enum Mode {
+    Ilike,
+    FullText,
+}
+
+fn sql(q: &AgentQuery, mode: &Mode) -> String {
+    let mut conds = Vec::new();
+    if let Some(v) = q.queue {
+        conds.push(format!("t.queue = '{v}'"));
+    }
+    if let Some(v) = q.platform {
+        conds.push(format!("t.platform = '{v}'"));
+    }
+    if let Some(v) = q.tag {
+        conds.push(format!("'{v}' = ANY(t.tags)"));
+    }
+    if !q.words.is_empty() {
+        let text = match mode {
+            Mode::Ilike if q.phrase => format!("m.text ILIKE '%{}%'", q.words.join(" ")),
+            Mode::Ilike => q.words.iter().map(|w| format!("m.text ILIKE '%{w}%'")).collect::<Vec<_>>().join(" AND "),
+            Mode::FullText if q.phrase => format!("to_tsvector('simple', m.text) @@ phraseto_tsquery('simple', '{}')", q.words.join(" ")),
+            Mode::FullText => format!("to_tsvector('simple', m.text) @@ plainto_tsquery('simple', '{}')", q.words.join(" ")),
+        };
+        conds.push(format!("EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND {text})"));
+    }
+    let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    format!("SELECT t.id FROM tickets t {filter} ORDER BY t.last_message_at DESC LIMIT 50")
+}
+
+pub async fn run(pg: &Client, q: &AgentQuery, mode: Mode, reps: usize) -> anyhow::Result<Summary> {
+    let sql = sql(q, &mode);
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let started = Instant::now();
+        pg.query(sql.as_str(), &[]).await?;
+        samples.push(started.elapsed());
+    }
+    Ok(summarize(samples))
+}

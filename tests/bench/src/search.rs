@@ -1,0 +1,149 @@
+//! Search latency of agents' queries over the same inbox in: this helpdesk (Tantivy + a page
+//! of tickets from SurrealDB, as `GET /api/v1/tickets` does), SurrealDB's own full-text index,
+//! and PostgreSQL with `ILIKE` (what Chatwoot does) and with its full-text search.
+
+use crate::stats::{summarize, Summary};
+use crate::workload::Workload;
+use helpdesk::events::EventBus;
+use helpdesk::inbox::Inbox;
+use helpdesk::search::{SearchIndex, TicketDoc, TicketQuery};
+use helpdesk::store::{Store, WriteBatch};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One agent query, expressible in every engine.
+#[derive(Clone)]
+pub struct AgentQuery {
+    pub name: &'static str,
+    pub words: Vec<&'static str>,
+    pub phrase: bool,
+    pub queue: Option<&'static str>,
+    pub platform: Option<&'static str>,
+    pub tag: Option<&'static str>,
+}
+
+pub fn agent_queries() -> Vec<AgentQuery> {
+    let q = |name, words: Vec<&'static str>, phrase, queue, platform, tag| AgentQuery { name, words, phrase, queue, platform, tag };
+    vec![
+        q("word: refund", vec!["refund"], false, None, None, None),
+        q("word + queue: delivery in New", vec!["delivery"], false, Some("new"), None, None),
+        q("two words: parcel broken", vec!["parcel", "broken"], false, None, None, None),
+        q("phrase: \"order late\"", vec!["order", "late"], true, None, None, None),
+        q("non-English word: Rückerstattung", vec!["Rückerstattung"], false, None, None, None),
+        q("filters: New on instagram", vec![], false, Some("new"), Some("instagram"), None),
+        q("filters: tag vip in Pending", vec![], false, Some("pending"), None, Some("vip")),
+    ]
+}
+
+impl AgentQuery {
+    pub fn tantivy(&self) -> TicketQuery {
+        let text = if self.words.is_empty() {
+            None
+        } else if self.phrase {
+            Some(format!("\"{}\"", self.words.join(" ")))
+        } else {
+            Some(self.words.join(" "))
+        };
+        TicketQuery {
+            q: text,
+            queue: self.queue.map(Into::into),
+            platform: self.platform.map(Into::into),
+            tag: self.tag.map(Into::into),
+            limit: Some(50),
+            ..Default::default()
+        }
+    }
+}
+
+pub struct Loaded {
+    pub inbox: Inbox,
+    pub store: Store,
+    pub load_time: Duration,
+    pub index_time: Duration,
+    _dir: tempfile::TempDir,
+}
+
+/// Write the workload through the store's own batch path, and index it.
+pub async fn load(w: &Workload) -> anyhow::Result<Loaded> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&format!("surrealkv://{}", dir.path().join("store").display())).await?;
+    let started = Instant::now();
+    for chunk in w.messages.chunks(1_000) {
+        store.write(&WriteBatch { channel: "bench".into(), messages: chunk.to_vec(), ..Default::default() }).await?;
+    }
+    for chunk in w.tickets.chunks(1_000) {
+        store.write(&WriteBatch { channel: "bench".into(), tickets: chunk.to_vec(), ..Default::default() }).await?;
+    }
+    let load_time = started.elapsed();
+
+    let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
+    let started = Instant::now();
+    let mut texts: HashMap<&str, Vec<(String, String)>> = HashMap::new();
+    for m in &w.messages {
+        texts.entry(m.ticket_id.as_str()).or_default().push((m.interaction.author.name.clone(), m.interaction.text.clone()));
+    }
+    for chunk in w.tickets.chunks(10_000) {
+        let docs: Vec<TicketDoc> = chunk.iter().map(|t| TicketDoc { texts: texts.remove(t.id.as_str()).unwrap_or_default(), ticket: t.clone() }).collect();
+        search.upsert(&docs)?;
+    }
+    search.commit(store.next_seq())?;
+    let index_time = started.elapsed();
+    let inbox = Inbox::start(store.clone(), search, EventBus::default()).await?;
+    Ok(Loaded { inbox, store, load_time, index_time, _dir: dir })
+}
+
+pub async fn helpdesk(l: &Loaded, q: &AgentQuery, reps: usize) -> anyhow::Result<(Summary, usize)> {
+    let tq = q.tantivy();
+    let mut samples = Vec::new();
+    let mut total = 0;
+    for _ in 0..reps {
+        let started = Instant::now();
+        let (t, page) = l.inbox.list(&tq).await?;
+        samples.push(started.elapsed());
+        total = t;
+        std::hint::black_box(page);
+    }
+    Ok((summarize(samples), total))
+}
+
+/// SurrealDB's own full-text index on message text (BM25), then the same filters and order.
+pub async fn surreal_define_fts(l: &Loaded) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    l.store
+        .raw()
+        .query("DEFINE ANALYZER bench_text TOKENIZERS blank,class FILTERS lowercase; DEFINE INDEX bench_fts ON message FIELDS text FULLTEXT ANALYZER bench_text BM25;")
+        .await?
+        .check()?;
+    Ok(started.elapsed())
+}
+
+pub async fn surreal(l: &Loaded, q: &AgentQuery, reps: usize) -> anyhow::Result<Summary> {
+    let mut filters = Vec::new();
+    if let Some(v) = q.queue {
+        filters.push(format!("queue = '{v}'"));
+    }
+    if let Some(v) = q.platform {
+        filters.push(format!("platform = '{v}'"));
+    }
+    if let Some(v) = q.tag {
+        filters.push(format!("tags CONTAINS '{v}'"));
+    }
+    let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
+    let sql = if q.words.is_empty() {
+        format!("SELECT id, last_message_at FROM ticket {filter} ORDER BY last_message_at DESC LIMIT 50;")
+    } else {
+        // SurrealDB has no phrase query: the phrase runs as its words.
+        format!(
+            "LET $ids = array::distinct((SELECT VALUE ticket_id FROM message WHERE text @@ $q));
+             SELECT id, last_message_at FROM array::map($ids, |$i| type::record('ticket', $i)) {filter} ORDER BY last_message_at DESC LIMIT 50;"
+        )
+    };
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let started = Instant::now();
+        l.store.raw().query(sql.clone()).bind(("q", q.words.join(" "))).await?.check()?;
+        samples.push(started.elapsed());
+    }
+    Ok(summarize(samples))
+}
