@@ -26,6 +26,19 @@ fn token(n: usize) -> String {
     format!("msg{n:05}x")
 }
 
+/// Customers write messages `range` to the bot, about 400 a second.
+fn stream_through(emu: &TelegramEmulator, range: std::ops::Range<usize>) -> tokio::task::JoinHandle<()> {
+    let (emu, people) = (emu.clone(), users());
+    tokio::spawn(async move {
+        for n in range {
+            emu.private_text(&people[n % USERS], &token(n));
+            if n % 25 == 0 {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+            }
+        }
+    })
+}
+
 /// Kill and restart the server `rounds` times at random moments, then start it once more and
 /// return it with the stream finished.
 async fn crash_loop(channel: &str, opts: impl Fn() -> Options, rounds: usize, streaming: tokio::task::JoinHandle<()>) -> Server {
@@ -72,18 +85,7 @@ async fn sigkill_while_polling_loses_and_doubles_nothing() {
     let total = env_or("HELPDESK_CRASH_MESSAGES", 2_000);
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let channel = telegram_channel("tg", &emu, true, TOKEN);
-    let people = users();
-    let stream = {
-        let emu = emu.clone();
-        tokio::spawn(async move {
-            for n in 0..total {
-                emu.private_text(&people[n % USERS], &token(n));
-                if n % 25 == 0 {
-                    tokio::time::sleep(Duration::from_millis(60)).await;
-                }
-            }
-        })
-    };
+    let stream = stream_through(&emu, 0..total);
     let started = Instant::now();
     let server = crash_loop(&channel, Options::disk, rounds, stream).await;
     assert_exactly_once(&server, total, USERS).await;
@@ -108,18 +110,7 @@ async fn sigkill_while_webhooks_are_posted_loses_and_doubles_nothing() {
     // Half the messages come through Telegram's own (sequential, retrying) webhook delivery,
     // half are posted by four concurrent senders that retry until answered 200, as platforms do.
     let half = total / 2;
-    let via_emulator = {
-        let emu = emu.clone();
-        let people = people.clone();
-        tokio::spawn(async move {
-            for n in 0..half {
-                emu.private_text(&people[n % USERS], &token(n));
-                if n % 25 == 0 {
-                    tokio::time::sleep(Duration::from_millis(60)).await;
-                }
-            }
-        })
-    };
+    let via_emulator = stream_through(&emu, 0..half);
     let senders: Vec<_> = (0..4)
         .map(|s| {
             let url = format!("http://{listen}/webhooks/tg");
