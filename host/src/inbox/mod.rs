@@ -141,19 +141,25 @@ impl Inbox {
     /// Write what `w` changed in one transaction, then index it and tell the agents.
     /// Callers hold the write lock.
     async fn commit(&self, mut w: Working, channel: &str, cursor: Option<String>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
+        let stored_messages: std::collections::BTreeSet<String> =
+            w.changed_messages.iter().filter(|id| !w.created_messages.contains(*id)).cloned().collect();
+        let stored_tickets: std::collections::BTreeSet<String> =
+            w.changed_tickets.iter().filter(|id| !w.created_tickets.contains(*id)).cloned().collect();
         let batch = WriteBatch {
             channel: channel.to_string(),
-            messages: pick(&w.changed_messages, &w.messages),
-            tickets: pick(&w.changed_tickets, &w.tickets),
+            new_messages: pick(&w.created_messages, &w.messages),
+            messages: pick(&stored_messages, &w.messages),
+            new_tickets: pick(&w.created_tickets, &w.tickets),
+            tickets: pick(&stored_tickets, &w.tickets),
             contacts: pick(&w.changed_contacts, &w.contacts),
             activities,
             cursor,
         };
         self.store.write(&batch).await?;
-        if !batch.tickets.is_empty() {
+        if !w.changed_tickets.is_empty() {
             let _ = self.index_tx.send(indexing::IndexJob { tickets: w.changed_tickets.iter().cloned().collect(), seq });
         }
-        for ticket in batch.tickets {
+        for ticket in batch.new_tickets.into_iter().chain(batch.tickets) {
             let newest = w
                 .new_messages
                 .iter()

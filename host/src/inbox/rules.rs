@@ -63,6 +63,8 @@ pub struct Working {
     pub changed_messages: BTreeSet<String>,
     pub changed_tickets: BTreeSet<String>,
     pub created_tickets: BTreeSet<String>,
+    /// Messages not in the store before this batch.
+    pub created_messages: BTreeSet<String>,
     pub changed_contacts: BTreeSet<String>,
     /// New messages, in arrival order (for live events).
     pub new_messages: Vec<String>,
@@ -192,6 +194,7 @@ impl Working {
             ordinal,
         });
         self.changed_messages.insert(id.clone());
+        self.created_messages.insert(id.clone());
         self.new_messages.push(id.clone());
         self.touch(&ticket_id, seq);
         id

@@ -46,7 +46,12 @@ DEFINE TABLE IF NOT EXISTS kv SCHEMALESS;
 #[derive(Default, Debug)]
 pub struct WriteBatch {
     pub channel: String,
+    /// Messages not stored yet: inserted (the fast path; an existing id fails the batch).
+    pub new_messages: Vec<Message>,
+    /// Stored messages that changed (edits, removals).
     pub messages: Vec<Message>,
+    /// Tickets not stored yet.
+    pub new_tickets: Vec<Ticket>,
     pub tickets: Vec<Ticket>,
     pub contacts: Vec<Contact>,
     pub activities: Vec<Activity>,
@@ -57,7 +62,9 @@ pub struct WriteBatch {
 impl WriteBatch {
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
+            && self.new_messages.is_empty()
             && self.tickets.is_empty()
+            && self.new_tickets.is_empty()
             && self.contacts.is_empty()
             && self.activities.is_empty()
             && self.cursor.is_none()
@@ -111,6 +118,9 @@ impl Store {
             return Ok(());
         }
         let mut q = String::from("BEGIN TRANSACTION;\n");
+        for table in ["message", "ticket"] {
+            q.push_str(&format!("IF array::len($new_{table}) > 0 {{ INSERT INTO {table} $new_{table}; }};\n"));
+        }
         for table in ["message", "ticket", "contact", "activity"] {
             q.push_str(&format!("FOR $r IN ${table} {{ UPSERT type::record('{table}', $r.id) CONTENT $r.doc; }};\n"));
         }
@@ -119,6 +129,8 @@ impl Store {
         }
         q.push_str("COMMIT TRANSACTION;");
         let vars = json!({
+            "new_message": inserts(&batch.new_messages)?,
+            "new_ticket": inserts(&batch.new_tickets)?,
             "message": rows(&batch.messages, |m| &m.id)?,
             "ticket": rows(&batch.tickets, |t| &t.id)?,
             "contact": rows(&batch.contacts, |c| &c.id)?,
@@ -254,6 +266,11 @@ impl Store {
 
 fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
     rows.into_iter().map(|v| serde_json::from_value(v).map_err(StoreError::from)).collect()
+}
+
+/// Documents for `INSERT`: their string `id` becomes the record id.
+fn inserts<T: Serialize>(items: &[T]) -> Result<Value> {
+    Ok(Value::Array(items.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?))
 }
 
 /// `[{id, doc}]` with the id taken out of the document (it becomes the record id).

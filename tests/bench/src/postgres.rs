@@ -95,6 +95,7 @@ fn sql(q: &AgentQuery, mode: &Mode) -> String {
 pub async fn run(pg: &Client, q: &AgentQuery, mode: Mode, reps: usize) -> anyhow::Result<Summary> {
     let sql = sql(q, &mode);
     let mut samples = Vec::new();
+    pg.query(sql.as_str(), &[]).await?; // warm-up
     for _ in 0..reps {
         let started = Instant::now();
         pg.query(sql.as_str(), &[]).await?;
