@@ -399,3 +399,17 @@ async fn a_plugin_cannot_reach_a_host_it_was_not_granted() {
     assert!(emu.calls("getUpdates").is_empty(), "no request left the sandbox");
     assert!(ch["health"]["next_retry_at"].is_i64(), "retried later, with backoff");
 }
+
+#[tokio::test]
+async fn words_inside_japanese_and_chinese_sentences_are_found() {
+    let (emu, server) = poll_server().await;
+    emu.private_text(&ann(), "こんにちは、注文をキャンセルしたいのですが、どうすればいいですか？");
+    emu.private_text(&User::new(9003, "Wei", None, None), "我的包裹还没有到，请帮我查一下物流");
+    assert_eq!(server.wait_tickets("queue=all", 2, WAIT).await.len(), 2);
+    for (q, expected) in [("注文", 1), ("キャンセル", 1), ("包裹", 1), ("物流", 1), ("注文 物流", 0), ("返品", 0)] {
+        assert!(
+            eventually(WAIT, || async { server.tickets(&format!("q={q}")).await.len() == expected }).await,
+            "`{q}` should find {expected} ticket(s)"
+        );
+    }
+}

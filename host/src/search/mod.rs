@@ -4,6 +4,7 @@
 
 mod query;
 mod schema;
+mod tokenizer;
 
 pub use query::{BadQuery, TicketQuery};
 
@@ -66,6 +67,7 @@ impl SearchIndex {
                 (Index::create_in_dir(dir, schema)?, true)
             }
         };
+        index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer(WRITER_MEMORY)?;
         Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, was_reset })
@@ -161,6 +163,7 @@ fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index
         return Ok(None);
     }
     let index = Index::open(directory)?;
+    index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
     if index.schema() != *schema {
         return Err(tantivy::TantivyError::SchemaError("the index has another schema".into()).into());
     }

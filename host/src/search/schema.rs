@@ -1,6 +1,6 @@
 //! The index schema: one document per ticket, with all its text and its filter fields.
 
-use tantivy::schema::{Field, Schema, FAST, INDEXED, STORED, STRING, TEXT};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING};
 
 #[derive(Clone, Copy)]
 pub struct Fields {
@@ -22,6 +22,11 @@ pub struct Fields {
 
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(super::tokenizer::NAME)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         channel: b.add_text_field("channel", STRING),
@@ -31,8 +36,8 @@ pub fn build() -> (Schema, Fields) {
         tags: b.add_text_field("tag", STRING),
         assignee: b.add_text_field("assignee", STRING),
         flagged: b.add_text_field("flagged", STRING),
-        contact: b.add_text_field("contact", TEXT),
-        text: b.add_text_field("text", TEXT),
+        contact: b.add_text_field("contact", text.clone()),
+        text: b.add_text_field("text", text),
         last_message_at: b.add_i64_field("last_message_at", INDEXED | FAST),
         created_at: b.add_i64_field("created_at", INDEXED | FAST),
     };
