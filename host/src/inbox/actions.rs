@@ -3,7 +3,7 @@
 
 use super::{Inbox, InboxError};
 use crate::model::{now_ms, stable_id, Activity, Direction, Interaction, Kind, Message, Queue, Ticket};
-use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, ReplyAction};
+use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, PluginInfo, ReplyAction};
 use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -89,41 +89,8 @@ impl Inbox {
         let action = parse_action(&req)?;
         let ticket = self.ticket(ticket_id).await?;
         let messages = self.store.ticket_messages(ticket_id).await?;
-        let target = match &req.message_id {
-            Some(id) => messages
-                .iter()
-                .find(|m| m.id == *id)
-                .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no message `{id}`")))?,
-            None => messages
-                .iter()
-                .rev()
-                .find(|m| m.interaction.direction == Direction::Inbound && !m.removed)
-                .or(messages.last())
-                .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no messages")))?,
-        };
-        let info = ch.plugin.info();
-        let target = &target.interaction;
-        let capability = info.capability(target.kind);
-        if !capability.is_some_and(|c| c.actions.iter().any(|a| *a == req.kind)) {
-            let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
-            return Err(InboxError::Unsupported(format!(
-                "{} does not support `{}` on {}{}",
-                info.platform_name,
-                req.kind,
-                kind_words(target.kind),
-                notes.map(|n| format!(" ({n})")).unwrap_or_default()
-            )));
-        }
-        if let (Action::Reply(_), Some(hours), Some(last)) = (&action, info.reply_window_hours, ticket.last_inbound_at) {
-            let closes = last + i64::from(hours) * 3_600_000;
-            if now_ms() > closes {
-                return Err(InboxError::OutsideWindow(format!(
-                    "{} only allows replies within {hours} hours of the customer's last message; that window closed {} minutes ago",
-                    info.platform_name,
-                    (now_ms() - closes) / 60_000
-                )));
-            }
-        }
+        let target = &pick_target(&messages, req.message_id.as_deref(), ticket_id)?.interaction;
+        check_allowed(ch.plugin.info(), target.kind, &req.kind, &action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget {
             kind: target.kind,
             platform_id: target.platform_id.clone(),
@@ -172,7 +139,7 @@ impl Inbox {
             ok,
         };
         let message = created.and_then(|id| w.messages.get(&id).cloned());
-        self.touch_ticket(&mut w, ticket_id, seq);
+        w.touch(ticket_id, seq);
         let ticket = w.tickets.get(ticket_id).cloned().unwrap_or(ticket);
         self.commit(w, &ch.id, None, vec![activity.clone()], seq).await?;
         match outcome {
@@ -234,19 +201,53 @@ impl Inbox {
                 ok: true,
             })
             .collect();
-        self.touch_ticket(&mut w, ticket_id, seq);
+        w.touch(ticket_id, seq);
         let updated = w.tickets[ticket_id].clone();
         self.commit(w, &ticket.channel, None, activities, seq).await?;
         Ok(updated)
     }
+}
 
-    fn touch_ticket(&self, w: &mut super::Working, ticket_id: &str, seq: i64) {
-        if let Some(t) = w.tickets.get_mut(ticket_id) {
-            t.seq = seq;
-            t.updated_at = now_ms();
-            w.changed_tickets.insert(ticket_id.to_string());
+/// The message an action applies to: the one named, else the customer's newest.
+fn pick_target<'a>(messages: &'a [Message], message_id: Option<&str>, ticket_id: &str) -> Result<&'a Message, InboxError> {
+    match message_id {
+        Some(id) => messages
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no message `{id}`"))),
+        None => messages
+            .iter()
+            .rev()
+            .find(|m| m.interaction.direction == Direction::Inbound && !m.removed)
+            .or(messages.last())
+            .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no messages"))),
+    }
+}
+
+/// The channel must declare the action for this kind of interaction, and a reply must fall
+/// inside the platform's messaging window.
+fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
+    let capability = info.capability(kind);
+    if !capability.is_some_and(|c| c.actions.iter().any(|a| a == name)) {
+        let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
+        return Err(InboxError::Unsupported(format!(
+            "{} does not support `{name}` on {}{}",
+            info.platform_name,
+            kind_words(kind),
+            notes.map(|n| format!(" ({n})")).unwrap_or_default()
+        )));
+    }
+    if let (Action::Reply(_), Some(hours), Some(last)) = (action, info.reply_window_hours, last_inbound_at) {
+        let closes = last + i64::from(hours) * 3_600_000;
+        if now_ms() > closes {
+            return Err(InboxError::OutsideWindow(format!(
+                "{} only allows replies within {hours} hours of the customer's last message; that window closed {} minutes ago",
+                info.platform_name,
+                (now_ms() - closes) / 60_000
+            )));
         }
     }
+    Ok(())
 }
 
 fn local_reply(target: &Interaction, text: String, seq: i64) -> Interaction {

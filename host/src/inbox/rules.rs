@@ -222,7 +222,8 @@ impl Working {
         self.contacts.get_mut(&id).expect("inserted above")
     }
 
-    fn touch(&mut self, ticket_id: &str, seq: i64) {
+    /// Mark a ticket changed by change `seq` (re-indexed, broadcast).
+    pub fn touch(&mut self, ticket_id: &str, seq: i64) {
         if let Some(t) = self.tickets.get_mut(ticket_id) {
             t.seq = seq;
             t.updated_at = now_ms();
