@@ -51,8 +51,16 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
         let wait = match plugin.fetch(ch.ctx.clone(), cursor).await {
             Ok(page) => {
                 let found = page.events.len();
+                let fetched = started.elapsed();
                 match inbox.ingest(&id, &platform, page.events, page.next_cursor).await {
                     Ok(report) => {
+                        tracing::debug!(
+                            channel = %id,
+                            events = found,
+                            fetch_ms = fetched.as_secs_f64() * 1e3,
+                            store_ms = (started.elapsed() - fetched).as_secs_f64() * 1e3,
+                            "page ingested"
+                        );
                         ch.health.ok(report.new_messages > 0);
                         backoff.reset();
                         if page.poll_after.is_zero() && found == 0 && started.elapsed() < Duration::from_millis(500) {
