@@ -132,6 +132,31 @@ pub enum ChannelEvent {
     ContactBlockedUs { author: Author, blocked: bool, at: Millis },
     /// An interaction was removed on the platform.
     Removed { platform_id: String },
+    /// What became of an outbound message.
+    Delivery { platform_id: String, delivery: Delivery },
+}
+
+/// How far an outbound message got, as the platform last reported it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    /// `sent`, `delivered`, `read` or `failed`.
+    pub state: String,
+    pub at: Millis,
+    /// For `failed`: the platform's error code and words.
+    pub error: Option<String>,
+}
+
+impl Delivery {
+    /// Reports can arrive out of order: a later state never goes back to an earlier one.
+    pub fn rank(&self) -> u8 {
+        match self.state.as_str() {
+            "sent" => 1,
+            "delivered" => 2,
+            "read" => 3,
+            "failed" => 4,
+            _ => 0,
+        }
+    }
 }
 
 /// A ticket: one unit of work in the inbox.
@@ -173,6 +198,9 @@ pub struct Message {
     pub removed: bool,
     /// The agent who sent it, for replies sent from the helpdesk.
     pub sent_by: Option<String>,
+    /// For outbound messages: the platform's latest delivery report.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.

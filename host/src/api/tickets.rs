@@ -93,7 +93,15 @@ pub async fn action(
     let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let ticket = state.inbox.ticket(&id).await?;
     let channel = state.channels.for_action(&ticket.channel)?;
-    Ok(Json(state.inbox.perform(&channel, &id, req, "agent").await?))
+    match state.inbox.perform(&channel, &id, req, "agent").await {
+        Ok(result) => Ok(Json(result)),
+        Err(e) => {
+            if let crate::inbox::InboxError::Platform(p) = &e {
+                state.channels.record_action_failure(&ticket.channel, p);
+            }
+            Err(e.into())
+        }
+    }
 }
 
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch,

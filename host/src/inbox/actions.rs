@@ -119,6 +119,8 @@ impl Inbox {
         let (ok, detail, created) = match &outcome {
             Ok(created) => {
                 let created = match (created.clone(), reply_text) {
+                    // A platform that does not say when it sent: now.
+                    (Some(i), _) if i.created_at == 0 => Some(Interaction { created_at: now_ms(), ..i }),
                     (Some(i), _) => Some(i),
                     // The platform gave no message back: record what was sent.
                     (None, Some(text)) => Some(local_reply(target, text, seq)),

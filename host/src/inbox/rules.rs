@@ -46,7 +46,7 @@ pub fn ids_touched(channel: &str, events: &[ChannelEvent]) -> (Vec<String>, Vec<
             ChannelEvent::ContactBlockedUs { author, .. } => {
                 contacts.insert(contact_id(channel, &author.id));
             }
-            ChannelEvent::Removed { platform_id } => {
+            ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } => {
                 messages.insert(message_id(channel, platform_id));
             }
         }
@@ -93,6 +93,19 @@ impl Working {
                     c.updated_at = at;
                     let id = c.id.clone();
                     self.changed_contacts.insert(id);
+                }
+            }
+            ChannelEvent::Delivery { platform_id, delivery } => {
+                let id = message_id(channel, &platform_id);
+                // Reports for messages not sent from here (or not stored yet) are dropped.
+                if let Some(m) = self.messages.get_mut(&id) {
+                    if m.delivery.as_ref().is_none_or(|d| delivery.rank() > d.rank()) {
+                        m.delivery = Some(delivery);
+                        m.seq = seq;
+                        let ticket = m.ticket_id.clone();
+                        self.changed_messages.insert(id);
+                        self.touch(&ticket, seq);
+                    }
                 }
             }
             ChannelEvent::Removed { platform_id } => {
@@ -190,6 +203,7 @@ impl Working {
             interaction: i,
             removed: false,
             sent_by,
+            delivery: None,
             seq,
             ordinal,
         });

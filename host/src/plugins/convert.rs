@@ -99,6 +99,20 @@ impl From<wit::Event> for model::ChannelEvent {
                 at: c.at,
             },
             wit::Event::Removed(platform_id) => model::ChannelEvent::Removed { platform_id },
+            wit::Event::Delivery(d) => model::ChannelEvent::Delivery {
+                platform_id: d.platform_id,
+                delivery: model::Delivery {
+                    state: match d.state {
+                        wit::DeliveryState::Sent => "sent",
+                        wit::DeliveryState::Delivered => "delivered",
+                        wit::DeliveryState::Read => "read",
+                        wit::DeliveryState::Failed => "failed",
+                    }
+                    .to_string(),
+                    at: d.at,
+                    error: d.error,
+                },
+            },
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn events(events: &[ChannelEvent]) -> Result<(), String> {
         match e {
             ChannelEvent::Interaction(i) => interaction(i)?,
             ChannelEvent::ContactBlockedUs { author, .. } => id("author id", &author.id)?,
-            ChannelEvent::Removed { platform_id } => id("platform id", platform_id)?,
+            ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } => id("platform id", platform_id)?,
         }
     }
     Ok(())

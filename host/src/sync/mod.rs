@@ -138,6 +138,15 @@ impl Channels {
         Ok(ActionChannel { id: channel_id.into(), platform: plugin.info().platform.clone(), plugin, ctx: ch.ctx.clone() })
     }
 
+    /// An action's failure says something about the channel too: an expired token or a rate
+    /// limit shows in its health, as if a poll had met it.
+    pub fn record_action_failure(&self, channel_id: &str, e: &PluginError) {
+        use crate::plugins::ChannelFailure::{RateLimited, Unauthorized};
+        if let (Some(ch), PluginError::Channel(Unauthorized(_) | RateLimited { .. })) = (self.map.get(channel_id), e) {
+            ch.health.plugin_failed(e, None);
+        }
+    }
+
     /// Hand a webhook delivery to the channel's plugin and store what it carried before
     /// answering, so the platform redelivers anything we failed to store.
     pub async fn webhook(&self, id: &str, req: WebhookRequest) -> Result<WebhookOutcome, SyncError> {

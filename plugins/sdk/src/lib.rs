@@ -35,7 +35,7 @@ pub mod prelude {
     pub use crate::{export_channel, Channel, err};
     pub use crate::{
         Action, ActionKind, ActionOutcome, Attachment, AttachmentKind, Author, Capability, ChannelError,
-        ChannelInfo, ContactEvent, ContactStatus, Direction, Event, HttpRequest, HttpResponse, Interaction,
+        ChannelInfo, ContactEvent, ContactStatus, Delivery, DeliveryState, Direction, Event, HttpRequest, HttpResponse, Interaction,
         InteractionKind, Level, Page, RateLimit, Reply, Target, WebhookOutcome,
     };
 }

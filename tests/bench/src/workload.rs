@@ -84,6 +84,7 @@ pub fn generate(tickets: usize, messages: usize, seed: u64) -> Workload {
                 },
                 removed: false,
                 sent_by: None,
+                delivery: None,
                 seq: 1,
                 ordinal: k as u32,
             });

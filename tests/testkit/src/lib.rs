@@ -2,5 +2,6 @@
 //! (shared/reference/platform-apis.md), for the end-to-end tests and `helpdesk demo`.
 
 pub mod telegram;
+pub mod graph;
 pub mod server;
 pub mod traffic;
