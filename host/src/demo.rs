@@ -3,22 +3,25 @@
 
 use crate::app::{self, Paths};
 use crate::config::{ChannelConfig, PluginsFile, SecretSource};
-use helpdesk_testkit::{telegram::TelegramEmulator, traffic};
+use helpdesk_testkit::{graph::GraphEmulator, telegram::TelegramEmulator, traffic};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const DEMO_TOKEN: &str = "123456:DEMO-token";
+const DEMO_NUMBER: &str = "1555000111";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    let telegram_wasm = plugin_dir.join("telegram.wasm");
-    anyhow::ensure!(
-        telegram_wasm.exists(),
-        "{} is missing: build the plugins first (./dev demo does it)",
-        telegram_wasm.display()
-    );
+    for plugin in ["telegram", "whatsapp"] {
+        let wasm = plugin_dir.join(format!("{plugin}.wasm"));
+        anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
+    }
     let telegram = TelegramEmulator::start(DEMO_TOKEN).await?;
+    let graph = GraphEmulator::start().await?;
+    let whatsapp: ChannelConfig =
+        PluginsFile::parse(&graph.whatsapp_channel_toml("whatsapp", DEMO_NUMBER)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let whatsapp = ChannelConfig { display_name: "WhatsApp · +1 555 000 1111".into(), ..whatsapp };
     let channel = ChannelConfig {
         id: "telegram".into(),
         plugin: "telegram".into(),
@@ -34,7 +37,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         allowed_hosts: vec![telegram.host()],
         limits: Default::default(),
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel] };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -43,8 +46,10 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     };
     let _ = std::fs::remove_dir_all(paths.index_dir());
     tokio::spawn(traffic::run(telegram.clone(), Duration::from_secs_f64(every)));
+    let webhook = format!("http://127.0.0.1:{}/webhooks/whatsapp", listen.port());
+    tokio::spawn(traffic::run_whatsapp(graph, webhook, DEMO_NUMBER.into(), Duration::from_secs_f64(every)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}) is receiving customer messages.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}) and a WhatsApp number are receiving customer messages.\n\
          \n  Inbox:     http://{listen}/api/v1/tickets?queue=new\
          \n  Search:    curl 'http://{listen}/api/v1/tickets?q=refund'\
          \n  A ticket:  curl http://{listen}/api/v1/tickets/<id>\

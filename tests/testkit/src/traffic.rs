@@ -1,6 +1,7 @@
 //! A steady, realistic flow of customer traffic for `helpdesk demo`: multilingual questions,
 //! follow-ups in the same conversation, edits, photos, group chatter and channel posts.
 
+use crate::graph::{whatsapp_text, GraphEmulator};
 use crate::telegram::{TelegramEmulator, User};
 use std::time::Duration;
 
@@ -88,5 +89,29 @@ pub async fn run(emu: TelegramEmulator, every: Duration) {
         step += 1;
         let jitter = 0.5 + fastrand::f64();
         tokio::time::sleep(every.mul_f64(jitter)).await;
+    }
+}
+
+const WHATSAPP: &[(&str, &str)] = &[
+    ("5511987650001", "Beatriz Souza"),
+    ("447700900123", "Harriet Jones"),
+    ("4915112345678", "Jonas Weber"),
+    ("34612345678", "Lucía Fernández"),
+    ("919812345678", "Arjun Mehta"),
+];
+
+/// WhatsApp customers writing to `phone_number_id`, delivered as Meta does: signed webhooks
+/// to `webhook_url`, retried until answered 2xx.
+pub async fn run_whatsapp(graph: GraphEmulator, webhook_url: String, phone_number_id: String, every: Duration) {
+    let mut n = 0u64;
+    loop {
+        let (from, name) = WHATSAPP[fastrand::usize(..WHATSAPP.len())];
+        let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
+        n += 1;
+        let body = serde_json::to_vec(&whatsapp_text(&phone_number_id, from, name, &format!("wamid.DEMO{n}"), text)).unwrap_or_default();
+        while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        tokio::time::sleep(every.mul_f64(1.0 + fastrand::f64() * 2.0)).await;
     }
 }
