@@ -85,6 +85,35 @@ pub mod err {
     }
 }
 
+impl Interaction {
+    /// An interaction with no attachments, parent, edit, permalink or meta: set those with
+    /// struct update syntax (`Interaction { parent_id, ..Interaction::new(...) }`).
+    pub fn new(platform_id: impl Into<String>, kind: InteractionKind, direction: Direction, thread_key: impl Into<String>, author: Author, text: impl Into<String>, created_at: i64) -> Self {
+        Interaction {
+            platform_id: platform_id.into(),
+            kind,
+            direction,
+            thread_key: thread_key.into(),
+            parent_id: None,
+            author,
+            text: text.into(),
+            attachments: Vec::new(),
+            created_at,
+            edited_at: None,
+            permalink: None,
+            from_ad: false,
+            meta: Vec::new(),
+        }
+    }
+}
+
+impl Author {
+    /// An author known by id and name only.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Author { id: id.into(), name: name.into(), handle: None, avatar_url: None, profile_url: None }
+    }
+}
+
 impl WebhookOutcome {
     /// Answer the platform with `status` and a short text body, storing nothing.
     pub fn reject(status: u16, message: &str) -> Self {

@@ -145,19 +145,8 @@ fn status(s: &Value) -> Option<Delivery> {
 
 /// The reply the helpdesk just sent, as an outbound interaction.
 pub fn outbound(id: &str, to: &str, thread: &str, parent: &str, text: &str) -> Interaction {
-    Interaction {
-        platform_id: id.to_string(),
-        kind: InteractionKind::PrivateMessage,
-        direction: Direction::Outbound,
-        thread_key: thread.to_string(),
-        parent_id: Some(parent.to_string()),
-        author: Author { id: format!("business:{to}"), name: "You".into(), handle: None, avatar_url: None, profile_url: None },
-        text: text.to_string(),
-        attachments: Vec::new(),
-        created_at: 0,
-        edited_at: None,
-        permalink: None,
-        from_ad: false,
-        meta: Vec::new(),
-    }
+    let author = Author::new(format!("business:{to}"), "You");
+    // created-at 0: the host stamps the send time.
+    let sent = Interaction::new(id, InteractionKind::PrivateMessage, Direction::Outbound, thread, author, text, 0);
+    Interaction { parent_id: Some(parent.to_string()), ..sent }
 }

@@ -7,21 +7,8 @@ use std::hint::black_box;
 struct Hostile;
 
 fn message(n: usize, platform_id: &str) -> Event {
-    Event::Interaction(Interaction {
-        platform_id: platform_id.to_string(),
-        kind: InteractionKind::PrivateMessage,
-        direction: Direction::Inbound,
-        thread_key: format!("t{n}"),
-        parent_id: None,
-        author: Author { id: format!("a{n}"), name: "Mallory".into(), handle: None, avatar_url: None, profile_url: None },
-        text: "x".repeat(100),
-        attachments: Vec::new(),
-        created_at: 0,
-        edited_at: None,
-        permalink: None,
-        from_ad: false,
-        meta: Vec::new(),
-    })
+    let author = Author::new(format!("a{n}"), "Mallory");
+    Event::Interaction(Interaction::new(platform_id, InteractionKind::PrivateMessage, Direction::Inbound, format!("t{n}"), author, "x".repeat(100), 0))
 }
 
 impl Channel for Hostile {
