@@ -34,19 +34,18 @@ pub fn bin() -> &'static str {
 
 /// Where the compiled plugins are (`./dev test` builds them).
 pub fn plugin_dir() -> PathBuf {
-    let dir = std::env::var_os("HELPDESK_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist"));
-    assert!(dir.join("telegram.wasm").exists(), "{} has no telegram.wasm: run ./dev plugins", dir.display());
-    dir
+    components_dir("HELPDESK_PLUGIN_DIR", "../plugins/dist", "telegram.wasm")
 }
 
 /// Where the test plugins (hostile, wrong contract) are.
 pub fn test_plugin_dir() -> PathBuf {
-    let dir = std::env::var_os("HELPDESK_TEST_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/dist"));
-    assert!(dir.join("hostile.wasm").exists(), "{} has no hostile.wasm: run ./dev test", dir.display());
+    components_dir("HELPDESK_TEST_PLUGIN_DIR", "../tests/plugins/dist", "hostile.wasm")
+}
+
+/// `$env`, else `default` under the host crate; it must hold `expected` (built by `./dev test`).
+fn components_dir(env: &str, default: &str, expected: &str) -> PathBuf {
+    let dir = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default));
+    assert!(dir.join(expected).exists(), "{} has no {expected}: run ./dev test", dir.display());
     dir
 }
 
