@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
     line(format!("| raw: Tantivy add + one commit | {} |", rate(i.n, i.raw_tantivy)));
     line(format!("| ratio end to end / slower raw ceiling | {:.2} |", ceiling.as_secs_f64() / i.end_to_end.as_secs_f64()));
 
-    let w = workload::generate(args.tickets, args.messages, 1);
+    let w = workload::Workload::new(args.tickets, args.messages, 1);
     let loaded = search::load(&w).await?;
     let surreal_fts = search::surreal_define_fts(&loaded).await?;
     let pg = match &args.postgres {
@@ -88,8 +88,8 @@ async fn main() -> anyhow::Result<()> {
     };
     line(format!(
         "\n## Search ({} tickets, {} messages; p50 / p99 of {} runs, newest first, 50 per page)\n",
-        w.tickets.len(),
-        w.messages.len(),
+        w.ticket_count(),
+        w.message_count(),
         args.reps
     ));
     line(format!(

@@ -30,14 +30,14 @@ pub async fn load(pg: &Client, w: &Workload) -> anyhow::Result<(Duration, Durati
     )
     .await?;
     let started = Instant::now();
-    let mut buf = String::new();
-    for t in &w.tickets {
-        buf.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\n", t.id, t.channel, t.platform, t.kind.as_str(), t.queue.as_str(), t.tags.join(","), t.last_message_at));
-    }
-    copy(pg, "COPY tickets FROM STDIN", buf).await?;
-    for chunk in w.messages.chunks(100_000) {
+    for chunk in w.chunks() {
         let mut buf = String::new();
-        for m in chunk {
+        for t in &chunk.tickets {
+            buf.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\n", t.id, t.channel, t.platform, t.kind.as_str(), t.queue.as_str(), t.tags.join(","), t.last_message_at));
+        }
+        copy(pg, "COPY tickets FROM STDIN", buf).await?;
+        let mut buf = String::new();
+        for m in &chunk.messages {
             buf.push_str(&format!("{}\t{}\t{}\t{}\t{}\n", m.id, m.ticket_id, esc(&m.interaction.author.name), esc(&m.interaction.text), m.interaction.created_at));
         }
         copy(pg, "COPY messages FROM STDIN", buf).await?;

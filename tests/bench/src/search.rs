@@ -69,27 +69,30 @@ pub struct Loaded {
 pub async fn load(w: &Workload) -> anyhow::Result<Loaded> {
     let dir = tempfile::tempdir()?;
     let store = Store::open(&format!("surrealkv://{}", dir.path().join("store").display())).await?;
-    let started = Instant::now();
-    for chunk in w.messages.chunks(1_000) {
-        store.write(&WriteBatch { channel: "bench".into(), new_messages: chunk.to_vec(), ..Default::default() }).await?;
-    }
-    for chunk in w.tickets.chunks(1_000) {
-        store.write(&WriteBatch { channel: "bench".into(), new_tickets: chunk.to_vec(), ..Default::default() }).await?;
-    }
-    let load_time = started.elapsed();
-
     let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
-    let started = Instant::now();
-    let mut texts: HashMap<&str, Vec<(String, String)>> = HashMap::new();
-    for m in &w.messages {
-        texts.entry(m.ticket_id.as_str()).or_default().push((m.interaction.author.name.clone(), m.interaction.text.clone()));
-    }
-    for chunk in w.tickets.chunks(10_000) {
-        let docs: Vec<TicketDoc> = chunk.iter().map(|t| TicketDoc { texts: texts.remove(t.id.as_str()).unwrap_or_default(), ticket: t.clone() }).collect();
+    let (mut load_time, mut index_time) = (Duration::ZERO, Duration::ZERO);
+    for chunk in w.chunks() {
+        let started = Instant::now();
+        for part in chunk.messages.chunks(1_000) {
+            store.write(&WriteBatch { channel: "bench".into(), new_messages: part.to_vec(), ..Default::default() }).await?;
+        }
+        for part in chunk.tickets.chunks(1_000) {
+            store.write(&WriteBatch { channel: "bench".into(), new_tickets: part.to_vec(), ..Default::default() }).await?;
+        }
+        load_time += started.elapsed();
+
+        let started = Instant::now();
+        let mut texts: HashMap<&str, Vec<(String, String)>> = HashMap::new();
+        for m in &chunk.messages {
+            texts.entry(m.ticket_id.as_str()).or_default().push((m.interaction.author.name.clone(), m.interaction.text.clone()));
+        }
+        let docs: Vec<TicketDoc> = chunk.tickets.iter().map(|t| TicketDoc { texts: texts.remove(t.id.as_str()).unwrap_or_default(), ticket: t.clone() }).collect();
         search.upsert(&docs)?;
+        index_time += started.elapsed();
     }
+    let started = Instant::now();
     search.commit(store.next_seq())?;
-    let index_time = started.elapsed();
+    index_time += started.elapsed();
     let inbox = Inbox::start(store.clone(), search, EventBus::default()).await?;
     Ok(Loaded { inbox, store, load_time, index_time, _dir: dir })
 }

@@ -14,7 +14,18 @@ const WORDS: &[&[&str]] = &[
     &["zamówienie", "zwrot", "dostawa", "paczka", "uszkodzona", "rozmiar", "dziękuję", "faktura", "adres"],
 ];
 
+/// The workload, generated chunk by chunk so the full size (10M messages) never sits in memory:
+/// every consumer walks the same deterministic chunks.
 pub struct Workload {
+    /// Thread weight per ticket; a ticket's message count is its share of the messages.
+    weights: Vec<f64>,
+    total_weight: f64,
+    messages: usize,
+    seed: u64,
+}
+
+/// A run of consecutive tickets and all their messages.
+pub struct Chunk {
     pub tickets: Vec<Ticket>,
     pub messages: Vec<Message>,
 }
@@ -32,95 +43,121 @@ pub fn sentence(rng: &mut fastrand::Rng) -> String {
     words.join(" ")
 }
 
-/// `tickets` tickets holding `messages` messages in all (at least one each).
-pub fn generate(tickets: usize, messages: usize, seed: u64) -> Workload {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let now = 1_790_000_000_000i64;
-    let contacts = (tickets / 2).max(1);
-    // Thread lengths: most tickets are one comment, a few conversations are long.
-    let weights: Vec<f64> = (0..tickets).map(|_| 1.0 / (rng.f64() + 0.01).powf(1.2)).collect();
-    let total_weight: f64 = weights.iter().sum();
-    let extra = messages.saturating_sub(tickets) as f64;
-    let mut out = Workload { tickets: Vec::with_capacity(tickets), messages: Vec::with_capacity(messages) };
-    for (n, w) in weights.iter().enumerate() {
-        let count = 1 + (extra * w / total_weight) as usize;
-        let platform = PLATFORMS[n % PLATFORMS.len()];
-        let channel = format!("{platform}-{}", n % 20);
-        let kind = match rng.u8(..100) {
-            0..=44 => Kind::PrivateMessage,
-            45..=79 => Kind::Comment,
-            80..=87 => Kind::AdComment,
-            88..=93 => Kind::Mention,
-            94..=97 => Kind::Post,
-            _ => Kind::Review,
-        };
-        let contact_n = rng.usize(..contacts);
-        let author = Author { id: format!("u{contact_n}"), name: format!("Customer {contact_n}"), handle: Some(format!("cust{contact_n}")), ..Default::default() };
-        let id = format!("t{n:08}");
-        let start = now - rng.i64(0..90 * 86_400_000);
-        let mut last = start;
-        for k in 0..count {
-            let created = start + k as i64 * rng.i64(1_000..600_000);
-            last = created;
-            let inbound = k % 3 != 1;
-            out.messages.push(Message {
-                id: format!("{id}m{k}"),
-                ticket_id: id.clone(),
-                channel: channel.clone(),
-                interaction: Interaction {
-                    platform_id: format!("{id}:{k}"),
-                    kind,
-                    direction: if inbound { Direction::Inbound } else { Direction::Outbound },
-                    thread_key: id.clone(),
-                    parent_id: None,
-                    author: if inbound { author.clone() } else { Author { id: "brand".into(), name: "Acme".into(), ..Default::default() } },
-                    text: sentence(&mut rng),
-                    attachments: Vec::new(),
-                    created_at: created,
-                    edited_at: None,
-                    permalink: None,
-                    from_ad: kind == Kind::AdComment,
-                    meta: Vec::new(),
+/// Tickets generated per chunk.
+const CHUNK: usize = 10_000;
+
+impl Workload {
+    /// `tickets` tickets holding about `messages` messages in all (at least one each).
+    pub fn new(tickets: usize, messages: usize, seed: u64) -> Self {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        // Thread lengths: most tickets are one comment, a few conversations are long.
+        let weights: Vec<f64> = (0..tickets).map(|_| 1.0 / (rng.f64() + 0.01).powf(1.2)).collect();
+        let total_weight = weights.iter().sum();
+        Workload { weights, total_weight, messages, seed }
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.weights.len()
+    }
+
+    pub fn message_count(&self) -> usize {
+        (0..self.weights.len()).map(|n| self.thread_len(n)).sum()
+    }
+
+    fn thread_len(&self, n: usize) -> usize {
+        let extra = self.messages.saturating_sub(self.weights.len()) as f64;
+        1 + (extra * self.weights[n] / self.total_weight) as usize
+    }
+
+    pub fn chunks(&self) -> impl Iterator<Item = Chunk> + '_ {
+        (0..self.weights.len()).step_by(CHUNK).map(|first| self.chunk(first, (first + CHUNK).min(self.weights.len())))
+    }
+
+    fn chunk(&self, first: usize, end: usize) -> Chunk {
+        let mut rng = fastrand::Rng::with_seed(self.seed ^ (first as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let now = 1_790_000_000_000i64;
+        let contacts = (self.weights.len() / 2).max(1);
+        let mut out = Chunk { tickets: Vec::with_capacity(end - first), messages: Vec::new() };
+        for n in first..end {
+            let count = self.thread_len(n);
+            let platform = PLATFORMS[n % PLATFORMS.len()];
+            let channel = format!("{platform}-{}", n % 20);
+            let kind = match rng.u8(..100) {
+                0..=44 => Kind::PrivateMessage,
+                45..=79 => Kind::Comment,
+                80..=87 => Kind::AdComment,
+                88..=93 => Kind::Mention,
+                94..=97 => Kind::Post,
+                _ => Kind::Review,
+            };
+            let contact_n = rng.usize(..contacts);
+            let author = Author { id: format!("u{contact_n}"), name: format!("Customer {contact_n}"), handle: Some(format!("cust{contact_n}")), ..Default::default() };
+            let id = format!("t{n:08}");
+            let start = now - rng.i64(0..90 * 86_400_000);
+            let mut last = start;
+            for k in 0..count {
+                let created = start + k as i64 * rng.i64(1_000..600_000);
+                last = created;
+                let inbound = k % 3 != 1;
+                out.messages.push(Message {
+                    id: format!("{id}m{k}"),
+                    ticket_id: id.clone(),
+                    channel: channel.clone(),
+                    interaction: Interaction {
+                        platform_id: format!("{id}:{k}"),
+                        kind,
+                        direction: if inbound { Direction::Inbound } else { Direction::Outbound },
+                        thread_key: id.clone(),
+                        parent_id: None,
+                        author: if inbound { author.clone() } else { Author { id: "brand".into(), name: "Acme".into(), ..Default::default() } },
+                        text: sentence(&mut rng),
+                        attachments: Vec::new(),
+                        created_at: created,
+                        edited_at: None,
+                        permalink: None,
+                        from_ad: kind == Kind::AdComment,
+                        meta: Vec::new(),
+                    },
+                    removed: false,
+                    sent_by: None,
+                    delivery: None,
+                    seq: 1,
+                    ordinal: k as u32,
+                });
+            }
+            let mut tags = Vec::new();
+            for (tag, pct) in [("vip", 10), ("billing", 15), ("shipping", 10)] {
+                if rng.u8(..100) < pct {
+                    tags.push(tag.to_string());
+                }
+            }
+            out.tickets.push(Ticket {
+                id,
+                channel,
+                platform: platform.to_string(),
+                kind,
+                queue: match rng.u8(..100) {
+                    0..=29 => Queue::New,
+                    30..=59 => Queue::Pending,
+                    60..=94 => Queue::Resolved,
+                    _ => Queue::Archived,
                 },
-                removed: false,
-                sent_by: None,
-                delivery: None,
+                contact_id: format!("c{contact_n}"),
+                contact: author,
+                thread_key: format!("thread{n}"),
+                preview: String::new(),
+                message_count: count as u64,
+                created_at: start,
+                updated_at: last,
+                last_message_at: last,
+                last_inbound_at: Some(last),
+                tags,
+                assignee: if rng.u8(..100) < 20 { Some(format!("agent{}", rng.u8(..5))) } else { None },
+                flagged: rng.u8(..100) < 5,
+                from_ad: kind == Kind::AdComment,
                 seq: 1,
-                ordinal: k as u32,
             });
         }
-        let mut tags = Vec::new();
-        for (tag, pct) in [("vip", 10), ("billing", 15), ("shipping", 10)] {
-            if rng.u8(..100) < pct {
-                tags.push(tag.to_string());
-            }
-        }
-        out.tickets.push(Ticket {
-            id,
-            channel,
-            platform: platform.to_string(),
-            kind,
-            queue: match rng.u8(..100) {
-                0..=29 => Queue::New,
-                30..=59 => Queue::Pending,
-                60..=94 => Queue::Resolved,
-                _ => Queue::Archived,
-            },
-            contact_id: format!("c{contact_n}"),
-            contact: author,
-            thread_key: format!("thread{n}"),
-            preview: String::new(),
-            message_count: count as u64,
-            created_at: start,
-            updated_at: last,
-            last_message_at: last,
-            last_inbound_at: Some(last),
-            tags,
-            assignee: if rng.u8(..100) < 20 { Some(format!("agent{}", rng.u8(..5))) } else { None },
-            flagged: rng.u8(..100) < 5,
-            from_ad: kind == Kind::AdComment,
-            seq: 1,
-        });
+        out
     }
-    out
 }
