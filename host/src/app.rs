@@ -1,5 +1,7 @@
 //! Wires the parts into a running server: store, search, inbox, plugins, channels, API.
 
+use crate::accounts::{Accounts, NewUser, Role};
+use crate::api::Presence;
 use crate::config::PluginsFile;
 use crate::events::EventBus;
 use crate::inbox::{indexing, Inbox};
@@ -39,17 +41,50 @@ pub async fn open_store(paths: &Paths) -> anyhow::Result<Store> {
     Ok(Store::open(&paths.store_url()).await?)
 }
 
+/// Users to create at start.
+#[derive(Default)]
+pub struct Seed {
+    /// Created unless their email exists (the demo's logins).
+    pub users: Vec<NewUser>,
+    /// Created as an admin if there are no users at all (unattended installs).
+    pub first_admin: Option<NewUser>,
+}
+
 /// Start everything and serve until the process ends.
-pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, seed: Seed) -> anyhow::Result<()> {
     let store = open_store(&paths).await?;
     let search = Arc::new(SearchIndex::open(&paths.index_dir())?);
     let events = EventBus::default();
     let inbox = Arc::new(Inbox::start(store.clone(), search, events.clone()).await?);
     let runtime = Runtime::new(Some(paths.cache_dir()))?;
+    let accounts = Accounts::new(store.clone());
+    if let Some(admin) = seed.first_admin.filter(|_| seed.users.is_empty()) {
+        if !accounts.has_users().await? {
+            let admin = accounts.add_user(NewUser { role: Role::Admin, ..admin }).await.context("cannot create the first admin")?;
+            println!("created the first admin: {}", admin.email);
+        }
+    }
+    for user in seed.users {
+        match accounts.add_user(user).await {
+            Ok(_) | Err(crate::accounts::AccountError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let channels = Channels::start(&file, &runtime, inbox.clone(), store, events.clone()).await;
-    let app = crate::api::router(crate::api::AppState { inbox, channels, events });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let setup_code = if accounts.has_users().await? {
+        None
+    } else {
+        let code = format!("{:06}", fastrand::u32(..1_000_000));
+        println!(
+            "No users yet. Create the first admin at http://{addr}/ with setup code {code}\n\
+             (or stop the server and run `helpdesk user add --role admin --email ... --name ...`)."
+        );
+        Some(Arc::from(code.as_str()))
+    };
+    let presence = Arc::new(Presence::new(events.clone()));
+    let app = crate::api::router(crate::api::AppState { inbox, channels, events, accounts, presence, setup_code });
     // Scripts and tests read this line for the address (the port may have been 0).
     println!("helpdesk listening on http://{addr}");
     axum::serve(listener, app).await?;
@@ -94,5 +129,18 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
     }
     println!("  config keys: {}", info.config_keys.join(", "));
     println!("  secrets: {}", info.secret_names.join(", "));
+    Ok(())
+}
+
+/// Create a user from the command line. Without a password given, one is generated and printed.
+pub async fn add_user(paths: &Paths, email: String, name: String, role: Role, password: Option<String>) -> anyhow::Result<()> {
+    let store = open_store(paths).await?;
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
+    let user = Accounts::new(store).add_user(NewUser { email, name, role, password: password.clone() }).await?;
+    println!("created {:?} {} <{}>", user.role, user.name, user.email);
+    if generated {
+        println!("password: {password}  (shown once; change it by signing in)");
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `helpdesk demo`: the server with emulated platforms feeding it live traffic, so a
 //! newcomer sees tickets arrive and can answer them.
 
+use crate::accounts::{NewUser, Role};
 use crate::app::{self, Paths};
 use crate::config::{ChannelConfig, PluginsFile, SecretSource};
 use helpdesk_testkit::{graph::GraphEmulator, telegram::TelegramEmulator, traffic};
@@ -10,6 +11,9 @@ use std::time::Duration;
 
 const DEMO_TOKEN: &str = "123456:DEMO-token";
 const DEMO_NUMBER: &str = "1555000111";
+const DEMO_ADMIN: &str = "admin@demo.example";
+const DEMO_AGENT: &str = "sam@demo.example";
+const DEMO_PASSWORD: &str = "demo-password";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
@@ -50,13 +54,15 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     tokio::spawn(traffic::run_whatsapp(graph, webhook, DEMO_NUMBER.into(), Duration::from_secs_f64(every)));
     println!(
         "\nHelpdesk demo: a Telegram bot (emulated at {tg}) and a WhatsApp number are receiving customer messages.\n\
-         \n  Inbox:     http://{listen}/api/v1/tickets?queue=new\
-         \n  Search:    curl 'http://{listen}/api/v1/tickets?q=refund'\
-         \n  A ticket:  curl http://{listen}/api/v1/tickets/<id>\
-         \n  Reply:     curl -X POST http://{listen}/api/v1/tickets/<id>/actions -H 'content-type: application/json' -d '{{\"type\":\"reply\",\"text\":\"Hi, on it!\"}}'\
-         \n  Channels:  http://{listen}/api/v1/channels\
-         \n  What reached Telegram: {tg}/_emulator/sent\n",
+         \n  Open      http://{listen}/\
+         \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
+         \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\
+         \n  What your replies sent to Telegram: {tg}/_emulator/sent\n",
         tg = telegram.base_url()
     );
-    app::serve(file, paths, listen).await
+    let users = vec![
+        NewUser { email: DEMO_ADMIN.into(), name: "Alex Admin".into(), role: Role::Admin, password: DEMO_PASSWORD.into() },
+        NewUser { email: DEMO_AGENT.into(), name: "Sam Agent".into(), role: Role::Agent, password: DEMO_PASSWORD.into() },
+    ];
+    app::serve(file, paths, listen, app::Seed { users, first_admin: None }).await
 }

@@ -1,6 +1,6 @@
 //! The live event bus: what changed, for every agent's WebSocket.
 
-use crate::model::{ChannelHealth, Message, Ticket};
+use crate::model::{Activity, ChannelHealth, Contact, Message, Note, Ticket};
 use serde::Serialize;
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
@@ -14,6 +14,20 @@ pub enum Event {
     TicketUpdated { ticket: Ticket, message: Option<Message> },
     /// A channel's health changed.
     ChannelHealth { channel: String, health: ChannelHealth },
+    /// An internal note was added, edited or deleted.
+    Note { ticket_id: String, note: Note, deleted: bool, activity: Activity },
+    /// A contact's tags changed.
+    ContactUpdated { contact: Contact },
+    /// Who is viewing a ticket, and who of them is typing a reply.
+    Presence { ticket_id: String, viewers: Vec<Viewer> },
+}
+
+/// An agent with a ticket open.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Viewer {
+    pub user_id: String,
+    pub name: String,
+    pub typing: bool,
 }
 
 #[derive(Clone)]

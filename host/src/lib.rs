@@ -1,6 +1,7 @@
 //! The helpdesk host: channel plugins feed an inbox of tickets kept in SurrealDB and indexed
 //! in Tantivy, served over HTTP. `main.rs` is the command line over this library.
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod config;

@@ -1,6 +1,7 @@
-//! The `helpdesk` binary: serve, demo, reindex, plugin check.
+//! The `helpdesk` binary: serve, demo, reindex, plugin check, user add, openapi.
 
 use anyhow::Context;
+use helpdesk::accounts::{NewUser, Role};
 use helpdesk::{app, config, demo};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -43,6 +44,10 @@ enum Command {
         data: DataArgs,
         #[arg(long, env = "HELPDESK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// On a fresh install, create this admin (with HELPDESK_FIRST_ADMIN_PASSWORD) instead of
+        /// waiting for the setup page.
+        #[arg(long, env = "HELPDESK_FIRST_ADMIN_EMAIL")]
+        first_admin_email: Option<String>,
     },
     /// Run the helpdesk with emulated platforms sending live traffic, for a first look.
     Demo {
@@ -66,6 +71,31 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Manage users (stop the server first when using the embedded store).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the HTTP API's OpenAPI document (the web UI's types are generated from it).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user who signs in with email and password.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value = "agent")]
+        role: helpdesk::accounts::Role,
+        /// Read the password from the first line of standard input (otherwise one is generated).
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -92,14 +122,36 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { config, data, listen } => {
+        Command::Serve { config, data, listen, first_admin_email } => {
             let file = config::PluginsFile::load(&config)?;
-            app::serve(file, data.paths(), listen).await
+            let first_admin = match first_admin_email {
+                Some(email) => {
+                    let password = std::env::var("HELPDESK_FIRST_ADMIN_PASSWORD")
+                        .context("--first-admin-email needs the password in HELPDESK_FIRST_ADMIN_PASSWORD")?;
+                    Some(NewUser { name: email.split('@').next().unwrap_or("Admin").to_string(), email, role: Role::Admin, password })
+                }
+                None => None,
+            };
+            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new() }).await
         }
         Command::Demo { listen, plugin_dir, every, data } => demo::run(listen, plugin_dir, every, data.paths()).await,
         Command::Reindex { data } => app::reindex(&data.paths()).await,
         Command::Plugin { command: PluginCommand::Check { wasm } } => {
             app::check_plugin(&wasm).await.context("plugin check failed")
+        }
+        Command::User { command: UserCommand::Add { email, name, role, password_stdin, data } } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            app::add_user(&data.paths(), email, name, role, password).await.context("cannot add the user")
+        }
+        Command::Openapi => {
+            println!("{}", helpdesk::api::openapi_json());
+            Ok(())
         }
     }
 }

@@ -235,6 +235,18 @@ pub struct Activity {
     pub ok: bool,
 }
 
+/// An internal note on a ticket, by an agent for agents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Note {
+    pub id: String,
+    pub ticket_id: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub text: String,
+    pub created_at: Millis,
+    pub edited_at: Option<Millis>,
+}
+
 /// Shorten `text` to at most `max` characters for previews.
 pub fn preview(text: &str, max: usize) -> String {
     let mut s: String = text.chars().take(max).collect();

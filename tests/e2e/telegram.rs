@@ -3,6 +3,7 @@
 
 mod support;
 
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -263,7 +264,14 @@ async fn actions_reach_telegram_and_unsupported_ones_are_refused() {
     assert_eq!(s, 400);
     let (s, _) = act("nonexistent", json!({"type": "like"})).await;
     assert_eq!(s, 404);
-    let r = reqwest::Client::new().post(server.url(&format!("/api/v1/tickets/{private}/actions"))).body("{").header("content-type", "application/json").send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/tickets/{private}/actions")))
+        .body("{")
+        .header("content-type", "application/json")
+        .header("cookie", &server.cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.json::<Value>().await.unwrap()["message"].is_string());
 
@@ -295,10 +303,17 @@ async fn internal_changes_move_queues_and_filter() {
     emu.private_text(&ann(), "status change please");
     let t = server.wait_tickets("queue=new", 1, WAIT).await;
     let id = t[0]["id"].as_str().unwrap().to_string();
-    let (s, b) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"tags": ["vip", "billing"], "flagged": true, "assignee": "sam"})).await;
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"assignee": "nobody-by-that-id"})).await;
+    assert_eq!(s, 400, "only a user can be assigned");
+    let (s, sam) = server
+        .post("/api/v1/users", json!({"email": "sam@example.com", "name": "Sam", "role": "agent", "password": "sam-password"}))
+        .await;
+    assert_eq!(s, 201, "{sam}");
+    let sam = sam["id"].as_str().unwrap();
+    let (s, b) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"tags": ["vip", "billing"], "flagged": true, "assignee": sam})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["tags"], json!(["billing", "vip"]));
-    assert_eq!(server.wait_tickets("tag=vip&flagged=true&assignee=sam", 1, WAIT).await.len(), 1);
+    assert_eq!(server.wait_tickets(&format!("tag=vip&flagged=true&assignee={sam}"), 1, WAIT).await.len(), 1);
     let (s, _) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"queue": "resolved"})).await;
     assert_eq!(s, 200);
     assert_eq!(server.wait_tickets("queue=resolved", 1, WAIT).await.len(), 1);
@@ -329,8 +344,9 @@ async fn bad_queries_get_a_clear_400() {
 #[tokio::test]
 async fn new_tickets_are_pushed_over_the_websocket() {
     let (emu, server) = poll_server().await;
-    let ws_url = server.url("/api/v1/events").replacen("http", "ws", 1);
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut ws_req = server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+    ws_req.headers_mut().insert("cookie", server.cookie.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_req).await.unwrap();
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("hello"));
     emu.private_text(&ann(), "live please");

@@ -1,19 +1,38 @@
 //! `/api/v1/channels` and `/api/v1/status`: channels with their plugin, capabilities and health,
 //! and the counts that show the store and the search index agree.
 
-use super::error::ApiError;
+use super::auth::{AdminUser, CurrentUser};
+use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::inbox::Status;
 use crate::sync::ChannelSummary;
-use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::Json;
 
-#[utoipa::path(get, path = "/api/v1/channels", responses((status = 200, body = Vec<ChannelSummary>)))]
-pub async fn list(State(state): State<AppState>) -> Json<Vec<ChannelSummary>> {
+#[utoipa::path(operation_id = "channels_list", get, path = "/api/v1/channels", responses((status = 200, body = Vec<ChannelSummary>)))]
+pub async fn list(State(state): State<AppState>, _: CurrentUser) -> Json<Vec<ChannelSummary>> {
     Json(state.channels.list())
 }
 
-#[utoipa::path(get, path = "/api/v1/status", responses((status = 200, body = Status)))]
-pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+#[utoipa::path(operation_id = "channels_status", get, path = "/api/v1/status", responses((status = 200, body = Status)))]
+pub async fn status(State(state): State<AppState>, _: CurrentUser) -> Result<Json<Status>, ApiError> {
     Ok(Json(state.inbox.status().await?))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct ChannelPatch {
+    pub enabled: bool,
+}
+
+#[utoipa::path(operation_id = "channels_update", patch, path = "/api/v1/channels/{id}", request_body = ChannelPatch,
+    responses((status = 200, body = ChannelSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path(id): Path<String>,
+    body: Result<Json<ChannelPatch>, JsonRejection>,
+) -> Result<Json<ChannelSummary>, ApiError> {
+    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(state.channels.set_enabled(&id, patch.enabled).await?))
 }

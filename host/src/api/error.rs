@@ -1,5 +1,6 @@
 //! The API's one error type: every failure is a status and a JSON body with a message.
 
+use crate::accounts::AccountError;
 use crate::inbox::InboxError;
 use crate::plugins::{ChannelFailure, PluginError};
 use crate::sync::SyncError;
@@ -52,6 +53,7 @@ impl From<InboxError> for ApiError {
         match e {
             InboxError::NotFound(_) => Self::not_found(message),
             InboxError::BadRequest(_) => Self::bad_request(message),
+            InboxError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             InboxError::Unsupported(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_action", message),
             InboxError::OutsideWindow(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "outside_messaging_window", message),
             InboxError::Platform(p) => platform_error(p),
@@ -81,6 +83,19 @@ impl From<SyncError> for ApiError {
             // 5xx makes the platform redeliver later.
             SyncError::Plugin(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_failed", message),
             SyncError::Store(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_failed", message),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        let message = e.to_string();
+        match e {
+            AccountError::BadRequest(_) => Self::bad_request(message),
+            AccountError::NotFound(_) => Self::not_found(message),
+            AccountError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            AccountError::WrongCredentials => Self::new(StatusCode::UNAUTHORIZED, "wrong_credentials", message),
+            AccountError::Store(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }
 }

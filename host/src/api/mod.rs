@@ -1,19 +1,25 @@
 //! The HTTP surface: REST under `/api/v1`, live events, platform webhooks, the UI.
 
+mod auth;
 mod channels;
 mod error;
 mod events;
+mod notes;
+mod presence;
 mod tickets;
+mod ui;
+mod users;
 mod webhooks;
 
 pub use error::ApiError;
+pub use presence::Presence;
 
+use crate::accounts::Accounts;
 use crate::events::EventBus;
 use crate::inbox::Inbox;
 use crate::sync::Channels;
 use axum::extract::DefaultBodyLimit;
-use axum::response::Html;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, patch, post};
 use axum::{Json, Router};
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -23,33 +29,61 @@ pub struct AppState {
     pub inbox: Arc<Inbox>,
     pub channels: Arc<Channels>,
     pub events: EventBus,
+    pub accounts: Accounts,
+    pub presence: Arc<Presence>,
+    /// Required to create the first admin; `None` once users exist.
+    pub setup_code: Option<Arc<str>>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox."),
-    paths(tickets::list, tickets::get, tickets::action, tickets::update, channels::list, channels::status),
-    components(schemas(crate::events::Event))
+    info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox. \
+        Sign in with `POST /api/v1/session` (a session cookie) or send `Authorization: Bearer <API token>`."),
+    paths(
+        tickets::list, tickets::get, tickets::action, tickets::update, tickets::counts,
+        notes::add, notes::edit, notes::delete, notes::update_contact,
+        channels::list, channels::status, channels::update,
+        auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
+        users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
+    ),
+    components(schemas(crate::events::Event, events::ClientMessage))
 )]
-struct ApiDoc;
+pub struct ApiDoc;
+
+/// The OpenAPI document, as served at `/api/v1/openapi.json` (the web UI's types come from it).
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")
+}
 
 /// Largest webhook body accepted.
 const MAX_WEBHOOK_BODY: usize = 5 << 20;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        .route("/session", post(auth::sign_in).delete(auth::sign_out))
+        .route("/me", get(auth::me))
+        .route("/setup", get(auth::setup_state).post(auth::setup))
         .route("/tickets", get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/actions", post(tickets::action))
+        .route("/tickets/{id}/notes", post(notes::add))
+        .route("/tickets/{id}/notes/{note_id}", patch(notes::edit).delete(notes::delete))
+        .route("/contacts/{id}", patch(notes::update_contact))
+        .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list))
+        .route("/channels/{id}", patch(channels::update))
         .route("/status", get(channels::status))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", patch(users::update))
+        .route("/tokens", get(users::tokens).post(users::create_token))
+        .route("/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/events", get(events::subscribe))
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(|_: auth::CurrentUser| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found("no such API route") });
     Router::new()
         .nest("/api/v1", api)
         .route("/webhooks/{channel_id}", any(webhooks::deliver).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)))
-        .route("/", get(|| async { Html(include_str!("../../../web/index.html")) }))
+        .fallback(ui::serve)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,8 +1,9 @@
 //! `/api/v1/tickets`: list and search, open one, act on it, change it.
 
+use super::auth::CurrentUser;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::inbox::{ActionRequest, ActionResult, TicketPatch, TicketView};
+use crate::inbox::{ActionRequest, ActionResult, QueueCounts, TicketPatch, TicketView};
 use crate::model::Ticket;
 use crate::plugins::Capability;
 use crate::search::TicketQuery;
@@ -46,9 +47,9 @@ fn channel_name(state: &AppState, id: &str) -> String {
     state.channels.get(id).map(|c| c.config.display_name.clone()).unwrap_or_else(|| id.to_string())
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery),
+#[utoipa::path(operation_id = "tickets_list", get, path = "/api/v1/tickets", params(TicketQuery),
     responses((status = 200, body = TicketList), (status = 400, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, params: Result<Query<TicketQuery>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
+pub async fn list(State(state): State<AppState>, _: CurrentUser, params: Result<Query<TicketQuery>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
     let Query(query) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some(q) = query.queue.as_deref().filter(|q| !QUEUES.contains(q)) {
         return Err(ApiError::bad_request(format!("unknown queue `{q}`; use one of {}", QUEUES.join(", "))));
@@ -64,9 +65,9 @@ pub async fn list(State(state): State<AppState>, params: Result<Query<TicketQuer
     Ok(Json(TicketList { total, tickets }))
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets/{id}",
+#[utoipa::path(operation_id = "tickets_get", get, path = "/api/v1/tickets/{id}",
     responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<TicketDetail>, ApiError> {
+pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<String>) -> Result<Json<TicketDetail>, ApiError> {
     let view = state.inbox.view(&id).await?;
     let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin.clone());
     let capabilities = info.as_ref().map(|p| p.info().capabilities.clone()).unwrap_or_default();
@@ -77,7 +78,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     Ok(Json(TicketDetail { channel_name: channel_name(&state, &view.ticket.channel), view, capabilities, reply_window_closes_at }))
 }
 
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/actions", request_body = ActionRequest,
+#[utoipa::path(operation_id = "tickets_action", post, path = "/api/v1/tickets/{id}/actions", request_body = ActionRequest,
     responses(
         (status = 200, body = ActionResult),
         (status = 400, body = ErrorBody),
@@ -87,13 +88,14 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
         (status = 502, description = "The platform refused", body = ErrorBody)))]
 pub async fn action(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     body: Result<Json<ActionRequest>, JsonRejection>,
 ) -> Result<Json<ActionResult>, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let ticket = state.inbox.ticket(&id).await?;
     let channel = state.channels.for_action(&ticket.channel)?;
-    match state.inbox.perform(&channel, &id, req, "agent").await {
+    match state.inbox.perform(&channel, &id, req, &user.name).await {
         Ok(result) => Ok(Json(result)),
         Err(e) => {
             if let crate::inbox::InboxError::Platform(p) = &e {
@@ -104,13 +106,23 @@ pub async fn action(
     }
 }
 
-#[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch,
+#[utoipa::path(operation_id = "tickets_update", patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch,
     responses((status = 200, body = Ticket), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     body: Result<Json<TicketPatch>, JsonRejection>,
 ) -> Result<Json<Ticket>, ApiError> {
     let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    Ok(Json(state.inbox.update(&id, patch, "agent").await?))
+    if let Some(a) = patch.assignee.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        // Assignees are user ids, so "assigned to me" survives a change of name.
+        state.accounts.user(a).await.map_err(|_| ApiError::bad_request(format!("no user `{a}` to assign to")))?;
+    }
+    Ok(Json(state.inbox.update(&id, patch, &user.name).await?))
+}
+
+#[utoipa::path(operation_id = "tickets_counts", get, path = "/api/v1/counts", responses((status = 200, body = QueueCounts)))]
+pub async fn counts(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<QueueCounts>, ApiError> {
+    Ok(Json(state.inbox.counts(&user.id).await?))
 }

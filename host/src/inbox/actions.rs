@@ -152,11 +152,7 @@ impl Inbox {
 
     /// Change a ticket's queue, tags, assignee or flag.
     pub async fn update(&self, ticket_id: &str, patch: TicketPatch, actor: &str) -> Result<Ticket, InboxError> {
-        if let Some(tags) = &patch.tags {
-            if tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 64) {
-                return Err(InboxError::BadRequest("tags must be 1 to 64 characters".into()));
-            }
-        }
+        let tags = patch.tags.map(clean_tags).transpose()?;
         let _write = self.write_lock.lock().await;
         let ticket = self.ticket(ticket_id).await?;
         let mut w = self.load_working(&ticket.channel, &[], &[ticket_id.to_string()]).await?;
@@ -167,10 +163,7 @@ impl Inbox {
             t.queue = q;
             changes.push(format!("queue.{}", q.as_str()));
         }
-        if let Some(mut tags) = patch.tags {
-            tags.iter_mut().for_each(|t| *t = t.trim().to_string());
-            tags.sort();
-            tags.dedup();
+        if let Some(tags) = tags {
             if tags != t.tags {
                 changes.push(format!("tags:{}", tags.join(",")));
                 t.tags = tags;
@@ -208,6 +201,17 @@ impl Inbox {
         self.commit(w, &ticket.channel, None, activities, seq).await?;
         Ok(updated)
     }
+}
+
+/// Tags trimmed, sorted and without duplicates; each 1 to 64 characters.
+pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
+    let mut tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_string()).collect();
+    if tags.iter().any(|t| t.is_empty() || t.chars().count() > 64) {
+        return Err(InboxError::BadRequest("tags must be 1 to 64 characters".into()));
+    }
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
 }
 
 /// The message an action applies to: the one named, else the customer's newest.

@@ -4,12 +4,14 @@
 
 mod actions;
 pub mod indexing;
+mod notes;
 pub mod rules;
 
 pub use actions::{ActionChannel, ActionRequest, ActionResult, TicketPatch};
+pub use notes::NoteAuthor;
 
 use crate::events::{Event, EventBus};
-use crate::model::{Activity, ChannelEvent, Contact, Message, Ticket};
+use crate::model::{Activity, ChannelEvent, Contact, Message, Note, Ticket};
 use crate::plugins::PluginError;
 use crate::search::{Hits, SearchError, SearchIndex, TicketQuery};
 use crate::store::{Store, StoreError, WriteBatch};
@@ -23,6 +25,9 @@ pub enum InboxError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Allowed to others, not to this user (another agent's note).
+    #[error("{0}")]
+    Forbidden(String),
     /// The channel does not offer this action on this kind of interaction.
     #[error("{0}")]
     Unsupported(String),
@@ -58,6 +63,20 @@ pub struct TicketView {
     /// For comments, posts and mentions: the other tickets under the same post, newest first.
     pub thread: Vec<Ticket>,
     pub activity: Vec<Activity>,
+    /// Internal notes, oldest first.
+    pub notes: Vec<Note>,
+}
+
+/// Tickets per queue; `mine` counts the New tickets assigned to the asking agent.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueCounts {
+    pub new: u64,
+    pub pending: u64,
+    pub resolved: u64,
+    pub archived: u64,
+    pub all: u64,
+    pub mine: u64,
+    pub flagged: u64,
 }
 
 /// Counts that show the store and the search index agree.
@@ -186,6 +205,21 @@ impl Inbox {
         Ok((total, tickets))
     }
 
+    /// How many tickets each queue and personal view holds, for the inbox's sidebar.
+    pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
+        let count = |q: TicketQuery| -> Result<u64, InboxError> { Ok(self.search.search(&TicketQuery { limit: Some(1), ..q })?.total as u64) };
+        let queue = |name: &str| count(TicketQuery { queue: Some(name.into()), ..Default::default() });
+        Ok(QueueCounts {
+            new: queue("new")?,
+            pending: queue("pending")?,
+            resolved: queue("resolved")?,
+            archived: queue("archived")?,
+            all: queue("all")?,
+            mine: count(TicketQuery { assignee: Some(user_id.into()), queue: Some("new".into()), ..Default::default() })?,
+            flagged: count(TicketQuery { flagged: Some(true), ..Default::default() })?,
+        })
+    }
+
     pub async fn status(&self) -> Result<Status, InboxError> {
         Ok(Status {
             tickets: self.store.count("ticket").await?,
@@ -212,6 +246,25 @@ impl Inbox {
             t
         };
         let activity = self.store.ticket_activity(id).await?;
-        Ok(TicketView { ticket, messages, contact, thread, activity })
+        let notes = self.notes(id).await?;
+        Ok(TicketView { ticket, messages, contact, thread, activity, notes })
+    }
+
+    /// Replace a contact's tags (they follow the person across all their tickets).
+    pub async fn set_contact_tags(&self, contact_id: &str, tags: Vec<String>) -> Result<Contact, InboxError> {
+        let tags = actions::clean_tags(tags)?;
+        let _write = self.write_lock.lock().await;
+        let mut contact = self
+            .store
+            .contacts(&[contact_id.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| InboxError::NotFound(format!("no contact `{contact_id}`")))?;
+        contact.tags = tags;
+        contact.updated_at = crate::model::now_ms();
+        let batch = WriteBatch { channel: contact.channel.clone(), contacts: vec![contact.clone()], ..Default::default() };
+        self.store.write(&batch).await?;
+        self.events.publish(Event::ContactUpdated { contact: contact.clone() });
+        Ok(contact)
     }
 }

@@ -8,6 +8,7 @@ use tantivy::{Index, Term};
 
 /// What an agent asked for: the query string of `GET /api/v1/tickets`.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TicketQuery {
     /// Full text in Tantivy's query syntax over messages and contact: `refund`, `"order late"`,
     /// `refund -paypal`, `contact:ann`.

@@ -6,6 +6,7 @@
 //! its watermark.
 
 mod kv;
+mod records;
 
 use crate::model::{Activity, Contact, Message, Ticket};
 use serde::de::DeserializeOwned;
@@ -40,6 +41,13 @@ DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS channel_state SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS kv SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS user SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS user_email ON user FIELDS email UNIQUE;
+DEFINE TABLE IF NOT EXISTS session SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user_id;
+DEFINE TABLE IF NOT EXISTS note SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS note_ticket ON note FIELDS ticket_id;
 ";
 
 /// Everything one ingest batch or agent action changes, written in one transaction.

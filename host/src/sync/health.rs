@@ -33,6 +33,14 @@ impl HealthCell {
         }
     }
 
+    /// Enabled or disabled by an admin: the state changes, the last error stays on record.
+    pub fn set_state(&self, state: HealthState) {
+        self.update(|h| {
+            h.state = state;
+            h.next_retry_at = None;
+        });
+    }
+
     /// A call succeeded; `activity` when it delivered interactions.
     pub fn ok(&self, activity: bool) {
         self.update(|h| {

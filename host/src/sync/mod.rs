@@ -13,6 +13,7 @@ use crate::store::Store;
 use health::HealthCell;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -39,6 +40,10 @@ pub struct ChannelRuntime {
     pub plugin: Option<Arc<Plugin>>,
     pub ctx: Arc<ChannelContext>,
     pub health: HealthCell,
+    /// plugins.toml's `enabled`, unless an admin changed it since.
+    enabled: AtomicBool,
+    /// Whether its poll loop is running.
+    polling: AtomicBool,
 }
 
 /// A channel as the API lists it.
@@ -63,6 +68,7 @@ pub struct ChannelSummary {
 pub struct Channels {
     map: BTreeMap<String, Arc<ChannelRuntime>>,
     inbox: Arc<Inbox>,
+    store: Store,
 }
 
 impl Channels {
@@ -72,38 +78,64 @@ impl Channels {
         let mut map = BTreeMap::new();
         for config in &file.channels {
             let kv: Arc<dyn KvBackend> = Arc::new(store.clone());
-            let loaded = if config.enabled { Some(Self::load(file, config, runtime, kv.clone()).await) } else { None };
-            let (plugin, ctx, health) = match loaded {
-                None => (
-                    None,
-                    runtime.channel_context(config, BTreeMap::new(), kv),
-                    HealthCell::new(&config.id, HealthState::Disabled, events.clone()),
-                ),
-                Some(Ok((plugin, ctx))) => {
-                    (Some(plugin), ctx, HealthCell::new(&config.id, HealthState::Starting, events.clone()))
+            let enabled = match store.channel_enabled(&config.id).await {
+                Ok(Some(e)) => e,
+                Ok(None) => config.enabled,
+                Err(e) => {
+                    tracing::warn!(channel = %config.id, "cannot read whether an admin disabled it: {e}");
+                    config.enabled
                 }
-                Some(Err(reason)) => {
-                    let h = HealthCell::new(&config.id, HealthState::Starting, events.clone());
-                    h.failed(HealthState::Degraded, reason, None);
-                    (None, runtime.channel_context(config, BTreeMap::new(), kv), h)
+            };
+            // Disabled channels are loaded too, so an admin can enable them without a restart.
+            let loaded = Self::load(file, config, runtime, kv.clone()).await;
+            let health = HealthCell::new(&config.id, if enabled { HealthState::Starting } else { HealthState::Disabled }, events.clone());
+            let (plugin, ctx) = match loaded {
+                Ok((plugin, ctx)) => (Some(plugin), ctx),
+                Err(reason) => {
+                    health.failed(if enabled { HealthState::Degraded } else { HealthState::Disabled }, reason, None);
+                    (None, runtime.channel_context(config, BTreeMap::new(), kv))
                 }
             };
             if let Some(p) = &plugin {
-                tracing::info!(channel = %config.id, platform = %p.info().platform, "channel loaded");
-                if p.info().webhooks && !config.poll.unwrap_or(p.info().polls) {
+                tracing::info!(channel = %config.id, platform = %p.info().platform, enabled, "channel loaded");
+                if enabled && p.info().webhooks && !config.poll.unwrap_or(p.info().polls) {
                     health.ok(false);
                 }
             }
-            map.insert(config.id.clone(), Arc::new(ChannelRuntime { config: config.clone(), plugin, ctx, health }));
+            let runtime = ChannelRuntime {
+                config: config.clone(),
+                plugin,
+                ctx,
+                health,
+                enabled: AtomicBool::new(enabled),
+                polling: AtomicBool::new(false),
+            };
+            map.insert(config.id.clone(), Arc::new(runtime));
         }
-        let channels = Arc::new(Channels { map, inbox: inbox.clone() });
+        let channels = Arc::new(Channels { map, inbox: inbox.clone(), store });
         for ch in channels.map.values() {
-            let polls = ch.plugin.as_ref().is_some_and(|p| ch.config.poll.unwrap_or(p.info().polls) && p.info().polls);
-            if polls {
-                tokio::spawn(poll::run(ch.clone(), inbox.clone()));
-            }
+            ch.start_polling(&inbox);
         }
         channels
+    }
+
+    /// An admin enables or disables a channel; remembered across restarts.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<ChannelSummary, SyncError> {
+        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        self.store.set_channel_enabled(id, enabled).await.map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?;
+        if ch.enabled.swap(enabled, Ordering::SeqCst) != enabled {
+            tracing::info!(channel = %id, enabled, "changed by an admin");
+            if !enabled {
+                ch.health.set_state(HealthState::Disabled);
+            } else if ch.plugin.is_some() {
+                let webhook_only = !ch.polls();
+                ch.health.set_state(if webhook_only { HealthState::Ok } else { HealthState::Starting });
+                ch.start_polling(&self.inbox);
+            } else {
+                ch.health.set_state(HealthState::Degraded);
+            }
+        }
+        Ok(ch.summary())
     }
 
     async fn load(
@@ -128,7 +160,7 @@ impl Channels {
     /// The channel an action on a ticket of `channel_id` goes through.
     pub fn for_action(&self, channel_id: &str) -> Result<ActionChannel, SyncError> {
         let ch = self.map.get(channel_id).ok_or_else(|| SyncError::UnknownChannel(channel_id.into()))?;
-        if !ch.config.enabled {
+        if !ch.is_enabled() {
             return Err(SyncError::Disabled(channel_id.into()));
         }
         let plugin = ch
@@ -151,7 +183,7 @@ impl Channels {
     /// answering, so the platform redelivers anything we failed to store.
     pub async fn webhook(&self, id: &str, req: WebhookRequest) -> Result<WebhookOutcome, SyncError> {
         let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
-        if !ch.config.enabled {
+        if !ch.is_enabled() {
             return Err(SyncError::Disabled(id.into()));
         }
         let plugin = ch.plugin.as_ref().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
@@ -179,13 +211,40 @@ impl Channels {
 }
 
 impl ChannelRuntime {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::SeqCst)
+    }
+
+    fn polls(&self) -> bool {
+        self.plugin.as_ref().is_some_and(|p| self.config.poll.unwrap_or(p.info().polls) && p.info().polls)
+    }
+
+    /// Start the poll loop if the channel polls, is enabled and has none running.
+    fn start_polling(self: &Arc<Self>, inbox: &Arc<Inbox>) {
+        if self.polls() && self.is_enabled() && !self.polling.swap(true, Ordering::SeqCst) {
+            tokio::spawn(poll::run(self.clone(), inbox.clone()));
+        }
+    }
+
+    /// The poll loop asks whether to go on; if not, it is marked stopped. Checked again after
+    /// that, so an enable racing the stop still gets a loop.
+    fn keep_polling(&self) -> bool {
+        if self.is_enabled() {
+            return true;
+        }
+        self.polling.store(false, Ordering::SeqCst);
+        // A fetch that was under way when the admin disabled it may have marked it ok.
+        self.health.set_state(HealthState::Disabled);
+        self.is_enabled() && !self.polling.swap(true, Ordering::SeqCst)
+    }
+
     pub fn summary(&self) -> ChannelSummary {
         let info = self.plugin.as_ref().map(|p| p.info());
         ChannelSummary {
             id: self.config.id.clone(),
             display_name: self.config.display_name.clone(),
             plugin: self.config.plugin.clone(),
-            enabled: self.config.enabled,
+            enabled: self.is_enabled(),
             platform: info.map(|i| i.platform.clone()),
             platform_name: info.map(|i| i.platform_name.clone()),
             polls: info.is_some_and(|i| i.polls && self.config.poll.unwrap_or(true)),

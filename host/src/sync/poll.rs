@@ -37,7 +37,7 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
     let id = ch.config.id.clone();
     let platform = plugin.info().platform.clone();
     let mut backoff = Backoff::new();
-    loop {
+    while ch.keep_polling() {
         let cursor = match inbox.store().cursor(&id).await {
             Ok(c) => c,
             Err(e) => {

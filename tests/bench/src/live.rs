@@ -1,6 +1,7 @@
 //! Live delivery: from a webhook POST to the event on every agent's WebSocket, with many
 //! agents connected.
 
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::env::{Env, SECRET};
 use crate::stats::{summarize, Summary};
 use futures::StreamExt;
@@ -14,7 +15,9 @@ pub async fn run(env: &Env, clients: usize, events: usize) -> anyhow::Result<Sum
     let ws_url = server.url("/api/v1/events").replacen("http", "ws", 1);
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
     for _ in 0..clients {
-        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await?;
+        let mut req = ws_url.as_str().into_client_request()?;
+        req.headers_mut().insert("cookie", server.cookie.parse()?);
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
         let tx = tx.clone();
         tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {

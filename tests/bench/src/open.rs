@@ -20,7 +20,7 @@ pub async fn run(env: &Env, messages: usize, reps: usize) -> anyhow::Result<(Sum
     let mut bytes = 0;
     for _ in 0..reps {
         let started = Instant::now();
-        let body = http.get(server.url(&format!("/api/v1/tickets/{id}"))).send().await?.bytes().await?;
+        let body = http.get(server.url(&format!("/api/v1/tickets/{id}"))).header("cookie", &server.cookie).send().await?.bytes().await?;
         samples.push(started.elapsed());
         bytes = body.len();
     }

@@ -26,10 +26,27 @@ impl Options {
     }
 }
 
+/// Sign in and return the session's `Cookie` header value.
+pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let r = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status().as_u16(), 200, "signing in as {email} failed");
+    let set = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie").to_string();
+    set.split(';').next().unwrap().to_string()
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// The admin every test server starts with.
+pub const ADMIN_EMAIL: &str = "admin@test.example";
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 pub struct Server {
     child: Child,
@@ -37,6 +54,8 @@ pub struct Server {
     pub data: tempfile::TempDir,
     pub config: PathBuf,
     http: reqwest::Client,
+    /// The signed-in admin's `Cookie` header value.
+    pub cookie: String,
 }
 
 impl Server {
@@ -56,6 +75,8 @@ impl Server {
             .arg("--cache-dir")
             .arg(cache_dir)
             .env("RUST_LOG", "info,tantivy=warn,surrealdb=warn,tower_http=warn")
+            .env("HELPDESK_FIRST_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("HELPDESK_FIRST_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
@@ -75,7 +96,9 @@ impl Server {
         .await
         .expect("helpdesk did not start within 120 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server { child, base, data, config, http: reqwest::Client::new() }
+        let http = reqwest::Client::new();
+        let cookie = sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        Server { child, base, data, config, http, cookie }
     }
 
     /// Stop the server (SIGKILL) and hand back its data dir.
@@ -105,17 +128,17 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(self.url(path)).send().await.unwrap();
+        let r = self.http.get(self.url(path)).header("cookie", &self.cookie).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: impl Into<String>, body: Value) -> (u16, Value) {
-        let r = self.http.post(self.url(&path.into())).json(&body).send().await.unwrap();
+        let r = self.http.post(self.url(&path.into())).header("cookie", &self.cookie).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.patch(self.url(path)).json(&body).send().await.unwrap();
+        let r = self.http.patch(self.url(path)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -103,12 +103,14 @@ impl TelegramEmulator {
             changed: Notify::new(),
             http: reqwest::Client::new(),
         });
-        let app = Router::new()
-            .route("/_emulator/sent", get(sent_view))
-            .route("/{bot}/{method}", any(method))
-            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let emulator = TelegramEmulator { shared: shared.clone(), addr };
+        let app = Router::new()
+            .route("/_emulator/sent", get(sent_view))
+            .route("/_emulator/messages", post(move |body| customer_writes(emulator.clone(), body)))
+            .route("/{bot}/{method}", any(method))
+            .with_state(shared.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -495,6 +497,16 @@ async fn deliver_webhooks(s: Arc<Shared>) {
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }
     }
+}
+
+/// `POST /_emulator/messages {"user_id", "first_name", "text"}`: a customer writes to the bot
+/// (for tests and tools outside Rust, such as the browser tests).
+async fn customer_writes(emu: TelegramEmulator, Json(body): Json<Value>) -> Response {
+    let (Some(id), Some(name), Some(text)) = (body["user_id"].as_i64(), body["first_name"].as_str(), body["text"].as_str()) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "need user_id, first_name and text"}))).into_response();
+    };
+    let user = User::new(id, name, body["last_name"].as_str(), body["username"].as_str());
+    Json(json!({"message_id": emu.private_text(&user, text)})).into_response()
 }
 
 async fn sent_view(State(s): State<Arc<Shared>>) -> Json<Value> {

@@ -1,0 +1,264 @@
+//! Who may use the helpdesk: users with roles, password sign-in, sessions for the web UI and
+//! API tokens for integrations. Secrets are stored hashed; nothing here returns them again.
+
+mod password;
+
+use crate::model::{now_ms, stable_id, Millis};
+use crate::store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use password::MIN_PASSWORD_CHARS;
+
+/// How long a sign-in lasts without use.
+const SESSION_TTL_MS: Millis = 14 * 24 * 3_600_000;
+/// API tokens start with this, so a leaked one is recognisable in logs and scanners.
+pub const TOKEN_PREFIX: &str = "hdk_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("wrong email or password")]
+    WrongCredentials,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages channels and users, and does everything agents do.
+    Admin,
+    /// Works the inbox.
+    Agent,
+}
+
+/// A person who signs in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// A disabled user cannot sign in; their sessions and tokens stop working.
+    #[serde(default)]
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredUser {
+    #[serde(flatten)]
+    user: User,
+    password_hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Session {
+    user_id: String,
+    created_at: Millis,
+    expires_at: Millis,
+}
+
+/// An API token as its owner sees it (the secret itself is shown once, at creation).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiToken {
+    /// Not the secret (its SHA-256): the id to revoke it by.
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredToken {
+    #[serde(flatten)]
+    token: ApiToken,
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    store: Store,
+}
+
+fn check_password(p: &str) -> Result<(), AccountError> {
+    if p.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::BadRequest(format!("a password needs at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    Ok(())
+}
+
+fn check_name(n: &str) -> Result<String, AccountError> {
+    let n = n.trim();
+    if n.is_empty() || n.chars().count() > 100 {
+        return Err(AccountError::BadRequest("a name needs 1 to 100 characters".into()));
+    }
+    Ok(n.to_string())
+}
+
+/// Argon2 is deliberately slow: keep it off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("password hashing panicked")
+}
+
+impl Accounts {
+    pub fn new(store: Store) -> Self {
+        Accounts { store }
+    }
+
+    pub async fn has_users(&self) -> Result<bool, AccountError> {
+        Ok(self.store.count("user").await? > 0)
+    }
+
+    pub async fn add_user(&self, new: NewUser) -> Result<User, AccountError> {
+        let email = new.email.trim().to_lowercase();
+        if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+            return Err(AccountError::BadRequest(format!("`{}` is not an email address", new.email)));
+        }
+        let name = check_name(&new.name)?;
+        check_password(&new.password)?;
+        let user = User { id: stable_id("user", &email), email, name, role: new.role, disabled: false, created_at: now_ms() };
+        let password = new.password;
+        let password_hash = blocking(move || password::hash(&password)).await;
+        if !self.store.create("user", &user.id, &StoredUser { user: user.clone(), password_hash }).await? {
+            return Err(AccountError::Conflict(format!("a user with email {} already exists", user.email)));
+        }
+        Ok(user)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, AccountError> {
+        Ok(self.store.all::<StoredUser>("user", "name").await?.into_iter().map(|s| s.user).collect())
+    }
+
+    pub async fn user(&self, id: &str) -> Result<User, AccountError> {
+        Ok(self.stored(id).await?.user)
+    }
+
+    async fn stored(&self, id: &str) -> Result<StoredUser, AccountError> {
+        self.store.get("user", id).await?.ok_or_else(|| AccountError::NotFound(format!("no user `{id}`")))
+    }
+
+    pub async fn update_user(&self, id: &str, patch: UserPatch) -> Result<User, AccountError> {
+        let mut s = self.stored(id).await?;
+        if let Some(n) = patch.name {
+            s.user.name = check_name(&n)?;
+        }
+        let demoted = patch.role.is_some_and(|r| r != Role::Admin) || patch.disabled == Some(true);
+        if demoted && s.user.is_admin() && !s.user.disabled {
+            let admins = self.users().await?.into_iter().filter(|u| u.is_admin() && !u.disabled).count();
+            if admins <= 1 {
+                return Err(AccountError::Conflict("this is the last admin: make someone else an admin first".into()));
+            }
+        }
+        if let Some(r) = patch.role {
+            s.user.role = r;
+        }
+        if let Some(d) = patch.disabled {
+            s.user.disabled = d;
+        }
+        if let Some(p) = patch.password {
+            check_password(&p)?;
+            s.password_hash = blocking(move || password::hash(&p)).await;
+        }
+        self.store.put("user", id, &s).await?;
+        Ok(s.user)
+    }
+
+    /// Check a password and open a session; returns the user and the session secret.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<(User, String), AccountError> {
+        let email = email.trim().to_lowercase();
+        let stored: Option<StoredUser> = self.store.get("user", &stable_id("user", &email)).await?;
+        // Verify against something even for unknown emails, so timing does not tell which exist.
+        let hash = stored.as_ref().map(|s| s.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+        let password = password.to_string();
+        let ok = blocking(move || password::verify(&password, &hash)).await;
+        let user = match stored {
+            Some(s) if ok && !s.user.disabled => s.user,
+            _ => return Err(AccountError::WrongCredentials),
+        };
+        let secret = password::random_secret();
+        let now = now_ms();
+        let session = Session { user_id: user.id.clone(), created_at: now, expires_at: now + SESSION_TTL_MS };
+        self.store.put("session", &password::secret_id(&secret), &session).await?;
+        Ok((user, secret))
+    }
+
+    pub async fn sign_out(&self, session_secret: &str) -> Result<(), AccountError> {
+        Ok(self.store.delete("session", &password::secret_id(session_secret)).await?)
+    }
+
+    /// The user a session cookie or API token belongs to, if it is valid.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<User>, AccountError> {
+        let id = password::secret_id(secret);
+        let user_id = if secret.starts_with(TOKEN_PREFIX) {
+            match self.store.get::<StoredToken>("api_token", &id).await? {
+                Some(t) => t.token.user_id,
+                None => return Ok(None),
+            }
+        } else {
+            match self.store.get::<Session>("session", &id).await? {
+                Some(s) if s.expires_at > now_ms() => s.user_id,
+                Some(_) => {
+                    self.store.delete("session", &id).await?;
+                    return Ok(None);
+                }
+                None => return Ok(None),
+            }
+        };
+        Ok(self.store.get::<StoredUser>("user", &user_id).await?.map(|s| s.user).filter(|u| !u.disabled))
+    }
+
+    /// A new API token for `user`; the secret is returned once and never stored.
+    pub async fn create_token(&self, user: &User, name: &str) -> Result<(ApiToken, String), AccountError> {
+        let name = check_name(name)?;
+        let secret = format!("{TOKEN_PREFIX}{}", password::random_secret());
+        let id = password::secret_id(&secret);
+        let token = ApiToken { id: id.clone(), user_id: user.id.clone(), name, created_at: now_ms() };
+        self.store.put("api_token", &id, &StoredToken { token: token.clone() }).await?;
+        Ok((token, secret))
+    }
+
+    pub async fn tokens(&self, user: &User) -> Result<Vec<ApiToken>, AccountError> {
+        let rows: Vec<StoredToken> = self.store.find("api_token", "user_id", &user.id, "created_at").await?;
+        Ok(rows.into_iter().map(|s| s.token).collect())
+    }
+
+    pub async fn revoke_token(&self, user: &User, token_id: &str) -> Result<(), AccountError> {
+        match self.store.get::<StoredToken>("api_token", token_id).await? {
+            Some(t) if t.token.user_id == user.id => Ok(self.store.delete("api_token", token_id).await?),
+            _ => Err(AccountError::NotFound(format!("no token `{token_id}`"))),
+        }
+    }
+}
+
+/// A hash of a random password, verified against for unknown emails.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| password::hash(&password::random_secret()));

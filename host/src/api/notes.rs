@@ -1,0 +1,74 @@
+//! `/api/v1/tickets/{id}/notes` and `/api/v1/contacts/{id}`: internal work beside the ticket.
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::inbox::NoteAuthor;
+use crate::model::{Contact, Note};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct NoteText {
+    pub text: String,
+}
+
+fn author(user: &crate::accounts::User) -> NoteAuthor<'_> {
+    NoteAuthor { id: &user.id, name: &user.name }
+}
+
+#[utoipa::path(operation_id = "notes_add", post, path = "/api/v1/tickets/{id}/notes", request_body = NoteText,
+    responses((status = 201, body = Note), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn add(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    body: Result<Json<NoteText>, JsonRejection>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok((StatusCode::CREATED, Json(state.inbox.add_note(&id, author(&user), &req.text).await?)))
+}
+
+#[utoipa::path(operation_id = "notes_edit", patch, path = "/api/v1/tickets/{id}/notes/{note_id}", request_body = NoteText,
+    responses((status = 200, body = Note), (status = 403, body = ErrorBody, description = "Not the note's author"), (status = 404, body = ErrorBody)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((id, note_id)): Path<(String, String)>,
+    body: Result<Json<NoteText>, JsonRejection>,
+) -> Result<Json<Note>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(state.inbox.edit_note(&id, &note_id, author(&user), &req.text).await?))
+}
+
+#[utoipa::path(operation_id = "notes_delete", delete, path = "/api/v1/tickets/{id}/notes/{note_id}",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((id, note_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.inbox.delete_note(&id, &note_id, author(&user)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ContactPatch {
+    pub tags: Vec<String>,
+}
+
+#[utoipa::path(operation_id = "notes_update_contact", patch, path = "/api/v1/contacts/{id}", request_body = ContactPatch,
+    responses((status = 200, body = Contact), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_contact(
+    State(state): State<AppState>,
+    _: CurrentUser,
+    Path(id): Path<String>,
+    body: Result<Json<ContactPatch>, JsonRejection>,
+) -> Result<Json<Contact>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(state.inbox.set_contact_tags(&id, req.tags).await?))
+}

@@ -1,0 +1,78 @@
+//! `/api/v1/users` and `/api/v1/tokens`: teammates (everyone sees them, to assign work;
+//! admins manage them) and one's own API tokens.
+
+use super::auth::{AdminUser, CurrentUser};
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::accounts::{ApiToken, NewUser, User, UserPatch};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[utoipa::path(operation_id = "users_list", get, path = "/api/v1/users", responses((status = 200, body = Vec<User>)))]
+pub async fn list(State(state): State<AppState>, _: CurrentUser) -> Result<Json<Vec<User>>, ApiError> {
+    Ok(Json(state.accounts.users().await?))
+}
+
+#[utoipa::path(operation_id = "users_create", post, path = "/api/v1/users", request_body = NewUser,
+    responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    _: AdminUser,
+    body: Result<Json<NewUser>, JsonRejection>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let Json(new) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok((StatusCode::CREATED, Json(state.accounts.add_user(new).await?)))
+}
+
+#[utoipa::path(operation_id = "users_update", patch, path = "/api/v1/users/{id}", request_body = UserPatch,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path(id): Path<String>,
+    body: Result<Json<UserPatch>, JsonRejection>,
+) -> Result<Json<User>, ApiError> {
+    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(state.accounts.update_user(&id, patch).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewToken {
+    /// What the token is for, e.g. "CRM sync".
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    /// Send as `Authorization: Bearer <secret>`. Shown this once only.
+    pub secret: String,
+}
+
+#[utoipa::path(operation_id = "users_tokens", get, path = "/api/v1/tokens", responses((status = 200, body = Vec<ApiToken>)))]
+pub async fn tokens(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<Vec<ApiToken>>, ApiError> {
+    Ok(Json(state.accounts.tokens(&user).await?))
+}
+
+#[utoipa::path(operation_id = "users_create_token", post, path = "/api/v1/tokens", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    body: Result<Json<NewToken>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (token, secret) = state.accounts.create_token(&user, &req.name).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+}
+
+#[utoipa::path(operation_id = "users_revoke_token", delete, path = "/api/v1/tokens/{id}", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    state.accounts.revoke_token(&user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,90 @@
+//! Internal notes on a ticket: written by agents for agents, never sent to the platform.
+//! Only their author may edit or delete them; every change is in the ticket's history.
+
+use super::{Inbox, InboxError};
+use crate::events::Event;
+use crate::model::{now_ms, stable_id, Activity, Note};
+
+const MAX_NOTE_CHARS: usize = 10_000;
+
+/// Who is writing: notes are tied to a user id, shown with their name.
+pub struct NoteAuthor<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+fn check_text(text: &str) -> Result<String, InboxError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+        return Err(InboxError::BadRequest(format!("a note needs 1 to {MAX_NOTE_CHARS} characters")));
+    }
+    Ok(text.to_string())
+}
+
+impl Inbox {
+    pub async fn notes(&self, ticket_id: &str) -> Result<Vec<Note>, InboxError> {
+        Ok(self.store.find("note", "ticket_id", ticket_id, "created_at").await?)
+    }
+
+    pub async fn add_note(&self, ticket_id: &str, author: NoteAuthor<'_>, text: &str) -> Result<Note, InboxError> {
+        let text = check_text(text)?;
+        self.ticket(ticket_id).await?;
+        let now = now_ms();
+        let note = Note {
+            id: stable_id(ticket_id, &format!("note:{}:{now}:{}", author.id, fastrand::u64(..))),
+            ticket_id: ticket_id.to_string(),
+            author_id: author.id.to_string(),
+            author_name: author.name.to_string(),
+            text,
+            created_at: now,
+            edited_at: None,
+        };
+        self.store.put("note", &note.id, &note).await?;
+        self.note_changed(&note, "note.added", author.name, false).await?;
+        Ok(note)
+    }
+
+    pub async fn edit_note(&self, ticket_id: &str, note_id: &str, author: NoteAuthor<'_>, text: &str) -> Result<Note, InboxError> {
+        let text = check_text(text)?;
+        let mut note = self.own_note(ticket_id, note_id, &author).await?;
+        note.text = text;
+        note.edited_at = Some(now_ms());
+        self.store.put("note", &note.id, &note).await?;
+        self.note_changed(&note, "note.edited", author.name, false).await?;
+        Ok(note)
+    }
+
+    pub async fn delete_note(&self, ticket_id: &str, note_id: &str, author: NoteAuthor<'_>) -> Result<(), InboxError> {
+        let note = self.own_note(ticket_id, note_id, &author).await?;
+        self.store.delete("note", &note.id).await?;
+        self.note_changed(&note, "note.deleted", author.name, true).await
+    }
+
+    async fn own_note(&self, ticket_id: &str, note_id: &str, author: &NoteAuthor<'_>) -> Result<Note, InboxError> {
+        let note: Note = self
+            .store
+            .get("note", note_id)
+            .await?
+            .filter(|n: &Note| n.ticket_id == ticket_id)
+            .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no note `{note_id}`")))?;
+        if note.author_id != author.id {
+            return Err(InboxError::Forbidden(format!("only {} can change this note", note.author_name)));
+        }
+        Ok(note)
+    }
+
+    async fn note_changed(&self, note: &Note, what: &str, actor: &str, deleted: bool) -> Result<(), InboxError> {
+        let activity = Activity {
+            id: stable_id(&note.ticket_id, &format!("activity:{what}:{}:{}", note.id, now_ms())),
+            ticket_id: note.ticket_id.clone(),
+            at: now_ms(),
+            actor: actor.to_string(),
+            what: what.to_string(),
+            detail: crate::model::preview(&note.text, 80),
+            ok: true,
+        };
+        self.store.put("activity", &activity.id, &activity).await?;
+        self.events.publish(Event::Note { ticket_id: note.ticket_id.clone(), note: note.clone(), deleted, activity });
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! Plain records beside the inbox's batches: users, sessions, tokens, notes, channel settings.
+//! Each is one document under a string id in its table.
+
+use super::{decode, Result, Store};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+impl Store {
+    /// Write `doc` as record `table:id`, replacing what was there.
+    pub async fn put<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<()> {
+        let mut doc = serde_json::to_value(doc)?;
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("id");
+        }
+        self.db
+            .query(format!("UPSERT type::record('{table}', $id) CONTENT $doc"))
+            .bind(json!({ "id": id, "doc": doc }))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// Write `doc` as a new record `table:id`; false if the id was taken (nothing written).
+    pub async fn create<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<bool> {
+        let mut doc = serde_json::to_value(doc)?;
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("id");
+        }
+        let created = self
+            .db
+            .query(format!("CREATE type::record('{table}', $id) CONTENT $doc"))
+            .bind(json!({ "id": id, "doc": doc }))
+            .await?
+            .check();
+        match created {
+            Ok(_) => Ok(true),
+            Err(e) if e.to_string().contains("already exists") => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, table: &str, id: &str) -> Result<Option<T>> {
+        let mut r = self
+            .db
+            .query(format!("SELECT *, record::id(id) AS id FROM type::record('{table}', $id)"))
+            .bind(("id", id.to_string()))
+            .await?
+            .check()?;
+        Ok(decode(r.take::<Vec<Value>>(0)?)?.pop())
+    }
+
+    pub async fn delete(&self, table: &str, id: &str) -> Result<()> {
+        self.db.query(format!("DELETE type::record('{table}', $id)")).bind(("id", id.to_string())).await?.check()?;
+        Ok(())
+    }
+
+    /// Every record of `table` whose `field` equals `value`, ordered by `order`.
+    pub async fn find<T: DeserializeOwned>(&self, table: &str, field: &str, value: &str, order: &str) -> Result<Vec<T>> {
+        let mut r = self
+            .db
+            .query(format!("SELECT *, record::id(id) AS id FROM {table} WHERE {field} = $v ORDER BY {order}"))
+            .bind(("v", value.to_string()))
+            .await?
+            .check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
+    /// Every record of a small table, ordered by `order`.
+    pub async fn all<T: DeserializeOwned>(&self, table: &str, order: &str) -> Result<Vec<T>> {
+        let mut r = self.db.query(format!("SELECT *, record::id(id) AS id FROM {table} ORDER BY {order}")).await?.check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
+    /// Remember whether an admin enabled or disabled a channel (overrides plugins.toml).
+    pub async fn set_channel_enabled(&self, channel: &str, enabled: bool) -> Result<()> {
+        self.db
+            .query("UPSERT type::record('channel_state', $c) MERGE { enabled: $e }")
+            .bind(json!({ "c": channel, "e": enabled }))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// An admin's enable/disable of a channel, if any.
+    pub async fn channel_enabled(&self, channel: &str) -> Result<Option<bool>> {
+        let mut r = self
+            .db
+            .query("SELECT VALUE enabled FROM type::record('channel_state', $c)")
+            .bind(("c", channel.to_string()))
+            .await?
+            .check()?;
+        let v: Vec<Value> = r.take(0)?;
+        Ok(v.into_iter().find_map(|v| v.as_bool()))
+    }
+}

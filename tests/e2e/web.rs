@@ -1,0 +1,53 @@
+//! The web UI in a real browser: tests/web/ui.test.mjs drives Debian's Chromium through
+//! playwright-core against the real server and the Telegram emulator started here.
+
+mod support;
+
+use helpdesk_testkit::telegram::TelegramEmulator;
+use serde_json::json;
+use std::path::Path;
+use support::*;
+
+const TOKEN: &str = "42:WEB-TEST";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_work_the_inbox_in_a_browser() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    assert!(
+        root.join("web/dist/index.html").exists(),
+        "the web UI is not built: run `./dev web` (./dev test does it)"
+    );
+    assert!(
+        root.join("tests/web/node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci --prefix tests/web` (./dev test does it)"
+    );
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&emu.channel_toml("tg", true, TOKEN, "web-secret")).await;
+    let (status, body) = server
+        .post("/api/v1/users", json!({"email": "sam@test.example", "name": "Sam Agent", "role": "agent", "password": "sam-password"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let shots = root.join("tests/web/screenshots");
+    let out = tokio::process::Command::new("node")
+        .arg("--test")
+        .arg("--test-concurrency=1")
+        .arg("--test-reporter=spec")
+        .arg(root.join("tests/web/ui.test.mjs"))
+        .env("BASE_URL", &server.base)
+        .env("EMULATOR_URL", emu.base_url())
+        .env("ADMIN_EMAIL", helpdesk_testkit::server::ADMIN_EMAIL)
+        .env("ADMIN_PASSWORD", helpdesk_testkit::server::ADMIN_PASSWORD)
+        .env("AGENT_EMAIL", "sam@test.example")
+        .env("AGENT_PASSWORD", "sam-password")
+        .env("AGENT_NAME", "Sam Agent")
+        .env("SCREENSHOT_DIR", &shots)
+        .output()
+        .await
+        .expect("run node (./dev test installs it)");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{report}");
+    assert!(out.status.success(), "the browser tests failed:\n{report}");
+    assert!(shots.join("inbox.png").exists() && shots.join("ticket.png").exists(), "screenshots were not saved");
+    println!("screenshots: {}", shots.display());
+}

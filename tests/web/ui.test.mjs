@@ -1,0 +1,284 @@
+// The agents' web UI in a real browser (Debian's Chromium, driven by playwright-core), against
+// the real server and the Telegram emulator that tests/e2e/web.rs started. Each step is what an
+// agent would notice; screenshots go to SCREENSHOT_DIR for a person to look at.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run these tests through tests/e2e/web.rs (./dev test)`);
+  return v;
+};
+const BASE = env('BASE_URL');
+const EMULATOR = env('EMULATOR_URL');
+const ADMIN = { email: env('ADMIN_EMAIL'), password: env('ADMIN_PASSWORD') };
+const AGENT = { email: env('AGENT_EMAIL'), password: env('AGENT_PASSWORD'), name: env('AGENT_NAME') };
+const SHOTS = env('SCREENSHOT_DIR');
+const WAIT = 15_000;
+
+let browser, alex, sam;
+
+async function customerWrites(user_id, first_name, text) {
+  const r = await fetch(`${EMULATOR}/_emulator/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id, first_name, text }),
+  });
+  assert.equal(r.status, 200);
+}
+
+async function sentToTelegram() {
+  const r = await fetch(`${EMULATOR}/_emulator/sent`);
+  return (await r.json()).calls;
+}
+
+async function signIn(context, who) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(BASE);
+  const nav = page.getByRole('navigation', { name: 'Queues' });
+  await nav.or(page.getByLabel('Email')).waitFor();
+  if (await nav.count()) return page; // this browser context is signed in already
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await nav.waitFor();
+  return page;
+}
+
+const row = (page, text) => page.locator('.ticket-row', { hasText: text });
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  alex = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  sam = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+let page; // Alex, the admin
+let samPage;
+
+test('a wrong password is refused in words, the right one signs in', async () => {
+  const p = await alex.newPage();
+  await p.goto(BASE);
+  await p.getByLabel('Email').fill(ADMIN.email);
+  await p.getByLabel('Password').fill('not the password');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('alert').filter({ hasText: 'wrong email or password' }).waitFor();
+  await p.close();
+  page = await signIn(alex, ADMIN);
+  // The API refuses anyone not signed in.
+  const r = await fetch(`${BASE}/api/v1/tickets`);
+  assert.equal(r.status, 401);
+});
+
+test('a customer message appears in New without a reload', async () => {
+  await page.mouse.move(5, 5);
+  await customerWrites(501, 'Dana', 'My parcel never arrived, order 77123');
+  await row(page, 'Dana').waitFor({ timeout: WAIT });
+  await assert.doesNotReject(row(page, 'My parcel never arrived').waitFor());
+  // The sidebar's count follows.
+  await page.waitForFunction(() => Number(document.querySelector('[data-count="new"]')?.textContent) >= 1, null, { timeout: WAIT });
+});
+
+test('customer text is shown as text, never run as HTML', async () => {
+  await customerWrites(502, 'Mallory', '<img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script>');
+  await row(page, 'Mallory').waitFor({ timeout: WAIT });
+  await row(page, 'Mallory').click();
+  const text = page.locator('.message .text').first();
+  await text.waitFor();
+  assert.match(await text.textContent(), /<img src=x onerror=.*<script>/);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await page.locator('img[src="x"]').count(), 0);
+  assert.equal(await page.locator('.timeline script').count(), 0);
+});
+
+let danaId;
+test('open a ticket, reply: Telegram receives it and the ticket moves to Pending', async () => {
+  await page.goto(`${BASE}/?view=new`);
+  await row(page, 'Dana').click();
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.waitFor();
+  danaId = await pane.getAttribute('data-ticket');
+  assert.ok(page.url().includes(`ticket=${danaId}`), 'the open ticket is in the URL');
+  await pane.getByText('My parcel never arrived').waitFor();
+  await page.screenshot({ path: `${SHOTS}/ticket.png` });
+  await pane.getByLabel('Reply').fill('Sorry Dana, a new parcel is on its way.');
+  await pane.getByRole('button', { name: 'Send' }).click();
+  await pane.locator('[data-queue="pending"]').waitFor({ timeout: WAIT });
+  const sent = (await sentToTelegram()).filter((c) => c.method === 'sendMessage');
+  assert.ok(
+    sent.some((c) => c.params.text === 'Sorry Dana, a new parcel is on its way.' && c.params.chat_id == 501),
+    `sendMessage calls: ${JSON.stringify(sent)}`,
+  );
+  await pane.locator('.message.outbound', { hasText: 'a new parcel is on its way' }).waitFor();
+});
+
+test('two agents see each other viewing and typing, and the typist hears of new messages', async () => {
+  samPage = await signIn(sam, AGENT);
+  await samPage.goto(`${BASE}/?view=all&ticket=${danaId}`);
+  const samPane = samPage.getByRole('region', { name: 'Ticket', exact: true });
+  await samPane.getByText('My parcel never arrived').waitFor();
+
+  await page.locator(`[data-viewer="${AGENT.name}"]`, { hasText: 'is viewing' }).waitFor({ timeout: WAIT });
+  await samPage.locator('[data-viewer]', { hasText: 'is viewing' }).waitFor({ timeout: WAIT });
+
+  await samPane.getByLabel('Reply').pressSequentially('Let me check with the cour', { delay: 20 });
+  await page.locator(`[data-viewer="${AGENT.name}"]`, { hasText: 'is typing a reply' }).waitFor({ timeout: WAIT });
+
+  await customerWrites(501, 'Dana', 'Any news? It is for a birthday');
+  await samPage.getByRole('alert').filter({ hasText: 'wrote a new message while you were typing' }).waitFor({ timeout: WAIT });
+  await samPane.getByText('It is for a birthday').waitFor();
+  // Alex, not typing, just sees the message arrive.
+  await page.getByRole('region', { name: 'Ticket', exact: true }).getByText('It is for a birthday').waitFor({ timeout: WAIT });
+
+  await samPage.close();
+  await page.locator(`[data-viewer="${AGENT.name}"]`).waitFor({ state: 'detached', timeout: WAIT });
+});
+
+test('note, tag, assign and flag are seen live and findable by filter and by word', async () => {
+  samPage = await signIn(sam, AGENT);
+  await samPage.goto(`${BASE}/?view=all&ticket=${danaId}`);
+  const samPane = samPage.getByRole('region', { name: 'Ticket', exact: true });
+  await samPane.getByText('My parcel never arrived').waitFor();
+
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByRole('tab', { name: 'Internal note' }).click();
+  await pane.getByLabel('Note').fill('Called the courier: lost in transit.');
+  await pane.getByRole('button', { name: 'Add note' }).click();
+  await samPane.locator('.note', { hasText: 'Called the courier' }).waitFor({ timeout: WAIT });
+  // Only its author may edit it.
+  assert.equal(await samPane.locator('.note', { hasText: 'Called the courier' }).getByRole('button', { name: 'Edit' }).count(), 0);
+  await pane.locator('.note').getByRole('button', { name: 'Edit' }).click();
+  await pane.getByLabel('Edit note').fill('Called the courier: lost in transit, refund approved.');
+  await pane.getByRole('button', { name: 'Save' }).click();
+  await samPane.locator('.note', { hasText: 'refund approved' }).waitFor({ timeout: WAIT });
+
+  await pane.getByLabel('Add ticket tag').fill('lost-parcel');
+  await pane.getByLabel('Add ticket tag').press('Enter');
+  await pane.getByLabel('Add contact tag').fill('vip');
+  await pane.getByLabel('Add contact tag').press('Enter');
+  await pane.getByLabel('Assign to').selectOption({ label: AGENT.name });
+  await pane.getByRole('button', { name: 'Flag' }).click();
+  await pane.getByRole('button', { name: '⚑ Flagged' }).waitFor();
+
+  await samPane.locator('.tag', { hasText: 'lost-parcel' }).waitFor({ timeout: WAIT });
+  await samPane.locator('.tag', { hasText: 'vip' }).waitFor({ timeout: WAIT });
+  await samPane.getByRole('button', { name: '⚑ Flagged' }).waitFor({ timeout: WAIT });
+  assert.equal(await samPane.getByLabel('Assign to').inputValue() !== '', true);
+  await samPane.locator('.activity', { hasText: 'assigned' }).waitFor();
+
+  const samId = await page.evaluate(async (email) => (await (await fetch('/api/v1/users')).json()).find((u) => u.email === email).id, AGENT.email);
+  for (const [view, label] of [
+    [`/?view=all&tag=lost-parcel`, 'tag'],
+    [`/?view=all&assignee=${samId}`, 'assignee'],
+    [`/?view=flagged`, 'flagged'],
+  ]) {
+    await page.goto(BASE + view);
+    await row(page, 'Dana')
+      .waitFor({ timeout: WAIT })
+      .catch(async (e) => {
+        const t = await page.evaluate(async (id) => (await fetch(`/api/v1/tickets/${id}`)).json(), danaId);
+        const activity = t.activity.map((a) => `${a.actor}:${a.what}`).join(' ');
+        const api = await page.evaluate(async (q) => (await fetch(`/api/v1/tickets?${q}`)).json(), view.slice(2).replace('view=all', 'queue=all'));
+        console.error('list shows:', await page.locator('.list-pane').innerText(), 'api:', JSON.stringify(api).slice(0, 300));
+        assert.fail(`the ${label} filter (${view}) did not find Dana's ticket (assignee ${t.ticket.assignee}, ${activity}): ${e.message}`);
+      });
+    assert.equal(await row(page, 'Mallory').count(), 0, `Mallory's ticket should not match the ${label} filter`);
+  }
+  await page.goto(`${BASE}/?view=all&platform=telegram&kind=private_message`);
+  await row(page, 'Dana').waitFor({ timeout: WAIT });
+  await page.goto(`${BASE}/?view=all&kind=comment`);
+  await page.getByText('0 tickets').waitFor({ timeout: WAIT });
+  // Dana wrote again after the reply, so the ticket is New, and in Sam's own view.
+  await samPage.goto(`${BASE}/?view=mine`);
+  await row(samPage, 'Dana').waitFor({ timeout: WAIT });
+
+  await page.goto(`${BASE}/?view=all`);
+  await row(page, 'Dana').waitFor({ timeout: WAIT });
+  await page.keyboard.press('/');
+  await page.keyboard.type('courier');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/q=courier/);
+  await page.getByText('0 tickets').waitFor({ timeout: WAIT }); // notes are internal, not customer text
+  await page.getByLabel('Search').fill('birthday');
+  await page.getByLabel('Search').press('Enter');
+  await row(page, 'Dana').waitFor({ timeout: WAIT });
+  assert.equal(await row(page, 'Mallory').count(), 0);
+  // The view is in the URL: a bookmark brings it back.
+  await page.reload();
+  await row(page, 'Dana').waitFor({ timeout: WAIT });
+  assert.equal(await page.getByLabel('Search').inputValue(), 'birthday');
+  await samPage.close();
+});
+
+test('only the actions the channel declares are offered', async () => {
+  await page.goto(`${BASE}/?view=all&ticket=${danaId}`);
+  const msg = page.locator('.message.inbound').first();
+  await msg.waitFor();
+  // Telegram bots can react to and delete a private message, but not hide it or block its author.
+  await msg.locator('[data-action="react"]').waitFor();
+  assert.equal(await msg.locator('[data-action="delete"]').count(), 1);
+  assert.equal(await msg.locator('[data-action="hide"]').count(), 0);
+  assert.equal(await msg.locator('[data-action="block"]').count(), 0);
+  await msg.locator('[data-action="react"]').click();
+  await page.locator('.activity', { hasText: 'react: done' }).waitFor({ timeout: WAIT });
+  const reactions = (await sentToTelegram()).filter((c) => c.method === 'setMessageReaction');
+  assert.equal(reactions.length, 1);
+  // Deleting asks first; dismissing does nothing.
+  page.once('dialog', (d) => {
+    assert.match(d.message(), /cannot be undone/);
+    d.dismiss();
+  });
+  await msg.locator('[data-action="delete"]').click();
+  assert.equal((await sentToTelegram()).filter((c) => c.method === 'deleteMessage').length, 0);
+});
+
+test('the keyboard works the inbox; ? shows the shortcuts', async () => {
+  await page.goto(`${BASE}/?view=all`);
+  await row(page, 'Dana').waitFor();
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('?');
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor({ state: 'detached' });
+  const first = await page.locator('.ticket-row').first().getAttribute('data-ticket-id');
+  await page.keyboard.press('j');
+  await page.keyboard.press('k');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`ticket=${first}`));
+  await page.keyboard.press('e');
+  await page.locator('[data-queue="resolved"]').waitFor({ timeout: WAIT });
+  await page.keyboard.press('e');
+  await page.locator('[data-queue="new"]').waitFor({ timeout: WAIT });
+  await page.keyboard.press('r');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reply');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.waitForURL((u) => !u.search.includes('ticket='));
+  await page.screenshot({ path: `${SHOTS}/inbox.png` });
+});
+
+test('admins see channel health and can disable a channel; agents cannot', async () => {
+  await page.goto(`${BASE}/admin/channels`);
+  const tg = page.locator('[data-channel="tg"]');
+  await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
+  await tg.getByRole('button', { name: 'Disable' }).click();
+  await tg.locator('[data-health="disabled"]').waitFor({ timeout: WAIT });
+  await tg.getByRole('button', { name: 'Enable' }).click();
+  await tg.getByRole('button', { name: 'Disable' }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/channels.png` });
+  const samPage = await signIn(sam, AGENT);
+  assert.equal(await samPage.getByRole('link', { name: 'Channels' }).count(), 0);
+  const status = await samPage.evaluate(async () => (await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status);
+  assert.equal(status, 403);
+});

@@ -1,0 +1,68 @@
+// The search box and filters; each change goes into the URL.
+import { useEffect, useRef } from 'preact/hooks';
+import type { ChannelSummary, User } from '../api/client';
+import { KIND_WORDS, platformName } from '../format';
+import { setParams } from '../route';
+
+export function Filters({ params, channels, users }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[] }) {
+  const search = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const focus = () => search.current?.focus();
+    window.addEventListener('helpdesk:search', focus);
+    return () => window.removeEventListener('helpdesk:search', focus);
+  }, []);
+  useEffect(() => {
+    if (search.current && document.activeElement !== search.current) search.current.value = params.get('q') ?? '';
+  }, [params.get('q')]);
+
+  const platforms = [...new Set(channels.map((c) => c.platform).filter((p): p is string => !!p))];
+  const set = (k: string) => (e: Event) => setParams({ [k]: (e.target as HTMLInputElement).value, ticket: null });
+
+  return (
+    <div class="filters">
+      <form
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setParams({ q: search.current?.value.trim() ?? '', ticket: null });
+          search.current?.blur();
+        }}
+      >
+        <input ref={search} type="search" name="q" placeholder="Search messages and names  ( / )" aria-label="Search" defaultValue={params.get('q') ?? ''} />
+      </form>
+      <div class="filter-row">
+        <select aria-label="Platform" value={params.get('platform') ?? ''} onChange={set('platform')}>
+          <option value="">All platforms</option>
+          {platforms.map((p) => (
+            <option value={p}>{platformName(p)}</option>
+          ))}
+        </select>
+        <select aria-label="Channel" value={params.get('channel') ?? ''} onChange={set('channel')}>
+          <option value="">All channels</option>
+          {channels.map((c) => (
+            <option value={c.id}>{c.display_name}</option>
+          ))}
+        </select>
+        <select aria-label="Kind" value={params.get('kind') ?? ''} onChange={set('kind')}>
+          <option value="">All kinds</option>
+          {Object.entries(KIND_WORDS).map(([k, w]) => (
+            <option value={k}>{w}</option>
+          ))}
+        </select>
+        <select aria-label="Assignee" value={params.get('assignee') ?? ''} onChange={set('assignee')}>
+          <option value="">Anyone</option>
+          {users.map((u) => (
+            <option value={u.id}>{u.name}</option>
+          ))}
+        </select>
+        <input aria-label="Tag" placeholder="Tag" size={8} value={params.get('tag') ?? ''} onChange={set('tag')} />
+        <label class="check">
+          <input type="checkbox" aria-label="Flagged only" checked={params.get('flagged') === 'true'} onChange={(e) => setParams({ flagged: (e.target as HTMLInputElement).checked ? 'true' : null, ticket: null })} />
+          Flagged
+        </label>
+        <input type="date" aria-label="From" value={params.get('from') ?? ''} onChange={set('from')} />
+        <input type="date" aria-label="To" value={params.get('to') ?? ''} onChange={set('to')} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+// Answer the customer through the ticket's channel, or write an internal note. Knows the
+// channel's messaging window: shows the time left and refuses once it has closed.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ChannelSummary, TicketDetail } from '../api/client';
+import { stoppedTyping, typed } from '../live';
+import { timeLeft } from '../format';
+
+type Mode = 'reply' | 'private_reply' | 'note';
+
+interface Props {
+  detail: TicketDetail;
+  channel?: ChannelSummary;
+  notice: string;
+  onDismissNotice: () => void;
+  onDrafting: (d: boolean) => void;
+  onSend: (mode: Mode, text: string) => Promise<void>;
+}
+
+export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting, onSend }: Props) {
+  const newestInbound = [...detail.messages].reverse().find((m) => m.direction === 'inbound' && !m.removed) ?? detail.messages[detail.messages.length - 1];
+  const actions = detail.capabilities.find((c) => c.kind === newestInbound?.kind)?.actions ?? [];
+  const modes: Mode[] = [...(['reply', 'private_reply'] as const).filter((m) => actions.includes(m)), 'note'];
+  const [mode, setMode] = useState<Mode>(modes[0]);
+  const [text, setText] = useState('');
+  const [error, setError] = useState('');
+  const [sending, setSending] = useState(false);
+  const [, tick] = useState(0);
+  const box = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    const compose = (e: Event) => {
+      const want = (e as CustomEvent).detail as Mode;
+      setMode(want === 'reply' ? modes[0] : 'note');
+      box.current?.focus();
+    };
+    window.addEventListener('helpdesk:compose', compose);
+    const timer = setInterval(() => tick((n) => n + 1), 30_000);
+    return () => {
+      window.removeEventListener('helpdesk:compose', compose);
+      clearInterval(timer);
+      stoppedTyping();
+    };
+  }, [modes.join()]);
+
+  const closes = detail.reply_window_closes_at;
+  const left = closes != null ? timeLeft(closes) : undefined;
+  const windowClosed = mode !== 'note' && closes != null && left === null;
+  const platform = channel?.platform_name ?? detail.ticket.platform;
+
+  const send = async () => {
+    const t = text.trim();
+    if (!t || sending || windowClosed) return;
+    setSending(true);
+    setError('');
+    try {
+      await onSend(mode, t);
+      setText('');
+      onDrafting(false);
+      stoppedTyping();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  return (
+    <div class={`reply-box mode-${mode}`}>
+      {notice && (
+        <p class="notice" role="alert">
+          {notice} <button class="link" onClick={onDismissNotice}>OK</button>
+        </p>
+      )}
+      <div class="modes" role="tablist">
+        {modes.map((m) => (
+          <button role="tab" aria-selected={mode === m} class={mode === m ? 'active' : ''} onClick={() => setMode(m)}>
+            {m === 'reply' ? `Reply on ${platform}` : m === 'private_reply' ? 'Private reply' : 'Internal note'}
+          </button>
+        ))}
+        {mode !== 'note' && closes != null && (
+          <span class={`window ${left ? '' : 'closed'}`} data-window>
+            {left ? `Reply window: ${left} left` : `The ${platform} reply window has closed`}
+          </span>
+        )}
+      </div>
+      {windowClosed && (
+        <p class="error" role="alert">
+          {platform} only allows replies within {channel?.reply_window_hours ?? 24} hours of the customer's last message. Write a note, or wait for the customer to write again.
+        </p>
+      )}
+      <textarea
+        ref={box}
+        aria-label={mode === 'note' ? 'Note' : 'Reply'}
+        placeholder={mode === 'note' ? 'Only your teammates see notes' : `Write to ${detail.ticket.contact.name}… (Ctrl+Enter sends)`}
+        value={text}
+        disabled={windowClosed}
+        onInput={(e) => {
+          const v = (e.target as HTMLTextAreaElement).value;
+          setText(v);
+          onDrafting(v.trim().length > 0);
+          if (mode !== 'note') typed();
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            send();
+          }
+        }}
+      />
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="send-row">
+        <button class="primary" onClick={send} disabled={sending || windowClosed || !text.trim()}>
+          {sending ? 'Sending…' : mode === 'note' ? 'Add note' : 'Send'}
+        </button>
+      </div>
+    </div>
+  );
+}

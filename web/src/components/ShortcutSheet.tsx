@@ -1,0 +1,36 @@
+// The keyboard shortcuts, on `?`.
+export const SHORTCUTS: [string, string][] = [
+  ['j / k', 'Next / previous ticket'],
+  ['Enter or o', 'Open the selected ticket'],
+  ['r', 'Reply'],
+  ['n', 'Add an internal note'],
+  ['Ctrl+Enter', 'Send the reply or note'],
+  ['e', 'Resolve (or reopen)'],
+  ['x', 'Archive'],
+  ['i', 'Assign to me'],
+  ['f', 'Flag / unflag'],
+  ['/', 'Search'],
+  ['Esc', 'Close the ticket or this sheet'],
+  ['?', 'Show this sheet'],
+];
+
+export function ShortcutSheet({ onClose }: { onClose: () => void }) {
+  return (
+    <div class="overlay" onClick={onClose}>
+      <div class="sheet" role="dialog" aria-label="Keyboard shortcuts" onClick={(e) => e.stopPropagation()}>
+        <h2>Keyboard shortcuts</h2>
+        <table>
+          {SHORTCUTS.map(([k, what]) => (
+            <tr>
+              <td>
+                <kbd>{k}</kbd>
+              </td>
+              <td>{what}</td>
+            </tr>
+          ))}
+        </table>
+        <button onClick={onClose}>Close</button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+// The ticket rows: author, platform and channel, kind, time and the newest message.
+// Pages load as the list scrolls; while the pointer is over the list or it is scrolled,
+// it counts as busy so that live arrivals wait instead of shifting rows.
+import { useEffect, useRef } from 'preact/hooks';
+import type { TicketRow } from '../api/client';
+import { ago, KIND_WORDS } from '../format';
+import { Avatar, PlatformIcon } from './Avatar';
+
+interface Props {
+  rows: TicketRow[];
+  selected: number;
+  openId: string | null;
+  hasMore: boolean;
+  onBusy: (busy: boolean) => void;
+  onSelect: (i: number) => void;
+  onOpen: (id: string) => void;
+  onMore: () => void;
+}
+
+export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, onOpen, onMore }: Props) {
+  const list = useRef<HTMLUListElement>(null);
+  const hovered = useRef(false);
+  const busy = () => onBusy(hovered.current || (list.current?.scrollTop ?? 0) > 8);
+
+  useEffect(() => {
+    list.current?.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest' });
+  }, [selected]);
+
+  const onScroll = () => {
+    busy();
+    const el = list.current;
+    if (el && hasMore && el.scrollTop + el.clientHeight > el.scrollHeight - 400) onMore();
+  };
+
+  if (rows.length === 0) return <p class="empty">Nothing here.</p>;
+  return (
+    <ul
+      class="tickets"
+      ref={list}
+      role="listbox"
+      aria-label="Ticket list"
+      onScroll={onScroll}
+      onMouseEnter={() => ((hovered.current = true), busy())}
+      onMouseLeave={() => ((hovered.current = false), busy())}
+    >
+      {rows.map((t, i) => (
+        <li
+          key={t.id}
+          role="option"
+          data-ticket-id={t.id}
+          aria-selected={i === selected}
+          class={`ticket-row ${t.id === openId ? 'open' : ''} queue-${t.queue}`}
+          onClick={() => (onSelect(i), onOpen(t.id))}
+        >
+          <Avatar name={t.contact.name} url={t.contact.avatar_url} />
+          <div class="row-main">
+            <div class="row-top">
+              <span class="author">{t.contact.name}</span>
+              {t.flagged && (
+                <span class="flag" title="Flagged">
+                  ⚑
+                </span>
+              )}
+              <time dateTime={new Date(t.last_message_at).toISOString()}>{ago(t.last_message_at)}</time>
+            </div>
+            <div class="row-meta">
+              <PlatformIcon platform={t.platform} />
+              <span class="channel">{t.channel_name}</span>
+              <span class="kind">{KIND_WORDS[t.kind]}</span>
+              {t.queue !== 'new' && <span class={`queue q-${t.queue}`}>{t.queue}</span>}
+              {t.tags.map((tag) => (
+                <span class="tag small">{tag}</span>
+              ))}
+            </div>
+            <div class="preview">{t.preview}</div>
+          </div>
+        </li>
+      ))}
+      {hasMore && (
+        <li class="more">
+          <button onClick={onMore}>Load more</button>
+        </li>
+      )}
+    </ul>
+  );
+}

@@ -1,0 +1,177 @@
+// The ticket's history in one column: messages (newest at the bottom), internal notes and
+// what agents did. Customer text is rendered as text, never as HTML.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, call, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
+import { when } from '../format';
+
+const ACTION_WORDS: Record<string, string> = {
+  like: 'Like',
+  unlike: 'Unlike',
+  react: 'React 👍',
+  hide: 'Hide',
+  unhide: 'Unhide',
+  delete: 'Delete',
+  block: 'Block author',
+  unblock: 'Unblock author',
+  mark_read: 'Mark read',
+  follow: 'Follow',
+  repost: 'Repost',
+};
+
+type Entry = { at: number; message?: Message; note?: Note; activity?: Activity };
+
+interface Props {
+  detail: TicketDetail;
+  me: User;
+  channel?: ChannelSummary;
+  onAction: (type: string, m: Message, extra?: Record<string, unknown>) => void;
+  onNotesChanged: () => void;
+}
+
+export function Timeline({ detail, me, channel, onAction, onNotesChanged }: Props) {
+  const bottom = useRef<HTMLDivElement>(null);
+  const entries: Entry[] = [
+    ...detail.messages.map((m) => ({ at: m.created_at, message: m })),
+    ...detail.notes.map((n) => ({ at: n.created_at, note: n })),
+    ...detail.activity.filter((a) => !a.what.startsWith('note.')).map((a) => ({ at: a.at, activity: a })),
+  ].sort((a, b) => a.at - b.at);
+
+  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [detail.messages.length, detail.notes.length]);
+
+  const platform = channel?.platform_name ?? detail.ticket.platform;
+  const actionsFor = (m: Message) =>
+    m.direction === 'inbound' && !m.removed
+      ? (detail.capabilities.find((c) => c.kind === m.kind)?.actions ?? []).filter((a) => a in ACTION_WORDS)
+      : [];
+
+  return (
+    <div class="timeline" aria-label="Conversation">
+      {entries.map((e) =>
+        e.message ? (
+          <MessageItem key={e.message.id} m={e.message} actions={actionsFor(e.message)} platform={platform} onAction={onAction} />
+        ) : e.note ? (
+          <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
+        ) : (
+          <div class={`activity ${e.activity!.ok ? '' : 'failed'}`} key={e.activity!.id} data-activity={e.activity!.what}>
+            {e.activity!.actor} · {describe(e.activity!)} · <time>{when(e.activity!.at)}</time>
+          </div>
+        ),
+      )}
+      <div ref={bottom} />
+    </div>
+  );
+}
+
+function describe(a: Activity): string {
+  const [what, arg] = a.what.split(/[.:](.*)/s);
+  if (what === 'action') return a.ok ? `${arg.replace('_', ' ')}: done` : `${arg.replace('_', ' ')} failed: ${a.detail}`;
+  if (what === 'queue') return `moved to ${arg}`;
+  if (what === 'tags') return arg ? `tags: ${arg}` : 'removed all tags';
+  if (what === 'assignee') return arg === 'none' ? 'unassigned' : 'assigned';
+  return a.what;
+}
+
+function MessageItem({ m, actions, platform, onAction }: { m: Message; actions: string[]; platform: string; onAction: Props['onAction'] }) {
+  const confirmAndAct = (a: string) => {
+    if (a === 'delete' && !confirm(`Delete this message on ${platform}? This cannot be undone.`)) return;
+    if (a === 'block' && !confirm(`Block ${m.author.name} on ${platform}?`)) return;
+    onAction(a, m, a === 'react' ? { emoji: '👍' } : {});
+  };
+  return (
+    <article class={`message ${m.direction} ${m.removed ? 'removed' : ''}`} data-message-id={m.id}>
+      <header>
+        <span class="author">{m.direction === 'outbound' ? m.sent_by ?? m.author.name ?? 'Us' : m.author.name}</span>
+        <time dateTime={new Date(m.created_at).toISOString()}>{when(m.created_at)}</time>
+        {m.edited_at && <span class="muted">edited</span>}
+        {m.removed && <span class="muted">removed on the platform</span>}
+        {m.delivery && <span class={`delivery d-${m.delivery.state}`}>{m.delivery.state}{m.delivery.error ? `: ${m.delivery.error}` : ''}</span>}
+        {m.permalink && /^https?:/.test(m.permalink) && (
+          <a href={m.permalink} target="_blank" rel="noopener noreferrer">
+            open on {platform}
+          </a>
+        )}
+      </header>
+      <p class="text">{m.text}</p>
+      {m.attachments.length > 0 && (
+        <ul class="attachments">
+          {m.attachments.map((a) => (
+            <li>
+              {a.kind}
+              {a.name ? `: ${a.name}` : ''}
+              {a.url && /^https?:/.test(a.url) && (
+                <>
+                  {' '}
+                  <a href={a.url} target="_blank" rel="noopener noreferrer">
+                    open
+                  </a>
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {actions.length > 0 && (
+        <div class="message-actions" aria-label="Message actions">
+          {actions.map((a) => (
+            <button class="small" data-action={a} onClick={() => confirmAndAct(a)}>
+              {ACTION_WORDS[a]}
+            </button>
+          ))}
+        </div>
+      )}
+    </article>
+  );
+}
+
+function NoteItem({ note, mine, ticketId, onChanged }: { note: Note; mine: boolean; ticketId: string; onChanged: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(note.text);
+  const [error, setError] = useState('');
+  const path = { params: { path: { id: ticketId, note_id: note.id } } };
+  const save = async () => {
+    try {
+      await call(api.PATCH('/api/v1/tickets/{id}/notes/{note_id}', { ...path, body: { text } }));
+      setEditing(false);
+      onChanged();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const remove = async () => {
+    if (!confirm('Delete this note?')) return;
+    try {
+      await call(api.DELETE('/api/v1/tickets/{id}/notes/{note_id}', path));
+      onChanged();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <article class="note" data-note-id={note.id}>
+      <header>
+        <span class="author">{note.author_name}</span> <span class="muted">internal note</span>
+        <time>{when(note.created_at)}</time>
+        {note.edited_at && <span class="muted">edited</span>}
+        {mine && !editing && (
+          <>
+            <button class="link" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+            <button class="link" onClick={remove}>
+              Delete
+            </button>
+          </>
+        )}
+      </header>
+      {editing ? (
+        <div>
+          <textarea aria-label="Edit note" value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+          <button onClick={save}>Save</button> <button onClick={() => setEditing(false)}>Cancel</button>
+        </div>
+      ) : (
+        <p class="text">{note.text}</p>
+      )}
+      {error && <p class="error">{error}</p>}
+    </article>
+  );
+}

@@ -1,0 +1,54 @@
+// How times, kinds and platforms read in the UI.
+import type { Kind } from './api/client';
+
+export function ago(ms: number, now = Date.now()): string {
+  const s = Math.round((now - ms) / 1000);
+  if (s < 45) return 'now';
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${Math.round(s / 3600)} h`;
+  if (s < 7 * 86400) return `${Math.round(s / 86400)} d`;
+  return new Date(ms).toLocaleDateString();
+}
+
+export function when(ms: number): string {
+  return new Date(ms).toLocaleString();
+}
+
+export const KIND_WORDS: Record<Kind, string> = {
+  private_message: 'Private message',
+  group_message: 'Group message',
+  comment: 'Comment',
+  reply: 'Reply',
+  ad_comment: 'Ad comment',
+  post: 'Post',
+  mention: 'Mention',
+  review: 'Review',
+};
+
+const PLATFORMS: Record<string, [string, string]> = {
+  telegram: ['Telegram', '#229ed9'],
+  whatsapp: ['WhatsApp', '#25d366'],
+  facebook: ['Facebook', '#1877f2'],
+  messenger: ['Messenger', '#0084ff'],
+  instagram: ['Instagram', '#e1306c'],
+  x: ['X', '#111'],
+  linkedin: ['LinkedIn', '#0a66c2'],
+  tiktok: ['TikTok', '#111'],
+  youtube: ['YouTube', '#ff0000'],
+  google: ['Google', '#4285f4'],
+};
+
+export function platformName(p: string): string {
+  return PLATFORMS[p]?.[0] ?? p;
+}
+
+export function platformColor(p: string): string {
+  return PLATFORMS[p]?.[1] ?? '#666';
+}
+
+/** Time left as "5 h 12 min", or null when past. */
+export function timeLeft(until: number, now = Date.now()): string | null {
+  const m = Math.floor((until - now) / 60000);
+  if (m < 0) return null;
+  return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min`;
+}

@@ -1,0 +1,50 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, call, whenSignedOut, type User } from './api/client';
+import { connect, disconnect } from './live';
+import { navigate, useRoute } from './route';
+import { SignIn } from './pages/SignIn';
+import { Inbox } from './pages/Inbox';
+import { Channels } from './pages/Channels';
+import { Users } from './pages/Users';
+import { Sidebar } from './components/Sidebar';
+import './style.css';
+
+function App() {
+  const route = useRoute();
+  const [me, setMe] = useState<User | null | undefined>(undefined);
+
+  useEffect(() => {
+    whenSignedOut(() => setMe(null));
+    call(api.GET('/api/v1/me')).then(setMe, () => setMe(null));
+  }, []);
+
+  useEffect(() => {
+    if (!me) return;
+    connect();
+    return disconnect;
+  }, [me?.id]);
+
+  if (me === undefined) return <div class="loading">Loading…</div>;
+  if (me === null) return <SignIn onSignedIn={setMe} />;
+
+  const signOut = async () => {
+    await api.DELETE('/api/v1/session');
+    setMe(null);
+    navigate('/');
+  };
+
+  let page;
+  if (route.path === '/admin/channels' && me.role === 'admin') page = <Channels />;
+  else if (route.path === '/admin/users' && me.role === 'admin') page = <Users me={me} />;
+  else page = <Inbox me={me} route={route} />;
+
+  return (
+    <div class="app">
+      <Sidebar me={me} route={route} onSignOut={signOut} />
+      {page}
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

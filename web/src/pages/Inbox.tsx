@@ -1,0 +1,223 @@
+// The inbox: a queue or search on the left, the open ticket on the right, kept live.
+// Live changes never move what is under the agent's pointer or selection: tickets that
+// arrive while the list is in use wait behind a "new tickets" button.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, call, type ChannelSummary, type Ticket, type TicketQuery, type TicketRow, type User } from '../api/client';
+import { subscribe } from '../live';
+import { setParams, type Route } from '../route';
+import { Filters } from '../components/Filters';
+import { TicketList } from '../components/TicketList';
+import { ShortcutSheet } from '../components/ShortcutSheet';
+import { TicketView } from './TicketView';
+
+const PAGE = 50;
+
+/** The API query for the view in the URL. */
+export function queryOf(params: URLSearchParams, me: User): TicketQuery {
+  const view = params.get('view') ?? 'new';
+  const q: TicketQuery = { limit: PAGE };
+  if (view === 'mine') Object.assign(q, { assignee: me.id, queue: 'new' });
+  else if (view === 'flagged') Object.assign(q, { flagged: true, queue: 'all' });
+  else q.queue = view;
+  for (const k of ['q', 'platform', 'channel', 'kind', 'tag', 'assignee'] as const) {
+    const v = params.get(k);
+    if (v) q[k] = v;
+  }
+  if (params.get('flagged') === 'true') q.flagged = true;
+  const day = (k: string, end: boolean) => {
+    const v = params.get(k);
+    if (!v) return undefined;
+    const t = new Date(`${v}T00:00:00`).getTime();
+    return Number.isNaN(t) ? undefined : end ? t + 86_400_000 : t;
+  };
+  q.from = day('from', false);
+  q.to = day('to', true);
+  return q;
+}
+
+/** Whether a changed ticket belongs in the list (a text search cannot be judged here). */
+function matches(t: Ticket, q: TicketQuery): boolean | 'unknown' {
+  if (q.queue && q.queue !== 'all' && t.queue !== q.queue) return false;
+  if (q.platform && t.platform !== q.platform) return false;
+  if (q.channel && t.channel !== q.channel) return false;
+  if (q.kind && t.kind !== q.kind) return false;
+  if (q.tag && !t.tags.includes(q.tag)) return false;
+  if (q.assignee && t.assignee !== q.assignee) return false;
+  if (q.flagged && !t.flagged) return false;
+  if (q.from && t.last_message_at < q.from) return false;
+  if (q.to && t.last_message_at >= q.to) return false;
+  return q.q ? 'unknown' : true;
+}
+
+export function Inbox({ me, route }: { me: User; route: Route }) {
+  const params = route.params;
+  const openId = params.get('ticket');
+  const query = useMemo(() => queryOf(params, me), [params.toString()]);
+  const key = JSON.stringify(query);
+
+  const [rows, setRows] = useState<TicketRow[]>([]);
+  const [total, setTotal] = useState(0);
+  const [incoming, setIncoming] = useState<TicketRow[]>([]);
+  const [error, setError] = useState('');
+  const [selected, setSelected] = useState(0);
+  const [sheet, setSheet] = useState(false);
+  const [channels, setChannels] = useState<ChannelSummary[]>([]);
+  const [users, setUsers] = useState<User[]>([]);
+  const listBusy = useRef(false);
+  const loading = useRef(false);
+
+  useEffect(() => {
+    call(api.GET('/api/v1/channels')).then(setChannels, () => {});
+    call(api.GET('/api/v1/users')).then(setUsers, () => {});
+  }, []);
+
+  const load = useCallback(
+    async (offset: number) => {
+      if (loading.current && offset > 0) return;
+      loading.current = true;
+      try {
+        const page = await call(api.GET('/api/v1/tickets', { params: { query: { ...query, offset } } }));
+        setTotal(page.total);
+        setRows((r) => (offset === 0 ? page.tickets : [...r, ...page.tickets.filter((t) => !r.some((x) => x.id === t.id))]));
+        setError('');
+      } catch (e) {
+        setError((e as Error).message);
+      } finally {
+        loading.current = false;
+      }
+    },
+    [key],
+  );
+
+  useEffect(() => {
+    setRows([]);
+    setIncoming([]);
+    setSelected(0);
+    load(0);
+  }, [key]);
+
+  const channelName = (id: string) => channels.find((c) => c.id === id)?.display_name ?? id;
+
+  useEffect(
+    () =>
+      subscribe((e) => {
+        if (e.type === 'resync') return void load(0);
+        if (e.type !== 'ticket_created' && e.type !== 'ticket_updated') return;
+        const t = e.ticket;
+        const row: TicketRow = { ...t, channel_name: channelName(t.channel) };
+        let known = false;
+        setRows((r) => {
+          known = r.some((x) => x.id === t.id);
+          // In place: a ticket that changes queue stays where it is until the list is reloaded.
+          return known ? r.map((x) => (x.id === t.id ? row : x)) : r;
+        });
+        if (known) return;
+        const m = matches(t, query);
+        if (m === false) return setIncoming((r) => r.filter((x) => x.id !== t.id));
+        if (!listBusy.current && m === true) {
+          setRows((r) => (r.some((x) => x.id === t.id) ? r : [row, ...r]));
+          setTotal((n) => n + (e.type === 'ticket_created' ? 1 : 0));
+          setSelected((s) => (s > 0 ? s + 1 : s));
+        } else {
+          setIncoming((r) => [row, ...r.filter((x) => x.id !== t.id)]);
+        }
+      }),
+    [key, channels],
+  );
+
+  const showIncoming = () => {
+    if (query.q) return void load(0).then(() => setIncoming([]));
+    setRows((r) => [...incoming.filter((t) => !r.some((x) => x.id === t.id)), ...r]);
+    setTotal((n) => n + incoming.length);
+    setIncoming([]);
+  };
+
+  const open = (id: string | null) => setParams({ ticket: id });
+  const targetId = openId ?? rows[selected]?.id ?? null;
+  const patch = async (body: Record<string, unknown>) => {
+    const id = keys.current.targetId;
+    if (!id) return;
+    try {
+      await call(api.PATCH('/api/v1/tickets/{id}', { params: { path: { id } }, body }));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  // The key handler reads the latest state through a ref assigned at render: effects run
+  // after paint, and a fast typist must not act on the previous selection.
+  const keys = useRef({ rows, selected, openId, sheet, targetId });
+  keys.current = { rows, selected, openId, sheet, targetId };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const { rows, selected, openId, sheet } = keys.current;
+      const el = e.target as HTMLElement;
+      const typing = el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable;
+      if (e.key === 'Escape') {
+        if (sheet) setSheet(false);
+        else if (typing) el.blur();
+        else if (openId) open(null);
+        return;
+      }
+      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      const row = rows[selected];
+      const t = openId ? rows.find((r) => r.id === openId) : row;
+      const act: Record<string, () => void> = {
+        j: () => setSelected((s) => Math.min(s + 1, rows.length - 1)),
+        k: () => setSelected((s) => Math.max(s - 1, 0)),
+        Enter: () => row && open(row.id),
+        o: () => row && open(row.id),
+        r: () => window.dispatchEvent(new CustomEvent('helpdesk:compose', { detail: 'reply' })),
+        n: () => window.dispatchEvent(new CustomEvent('helpdesk:compose', { detail: 'note' })),
+        e: () => patch({ queue: t?.queue === 'resolved' ? 'new' : 'resolved' }),
+        x: () => patch({ queue: 'archived' }),
+        i: () => patch({ assignee: me.id }),
+        f: () => patch({ flagged: !t?.flagged }),
+        '/': () => window.dispatchEvent(new Event('helpdesk:search')),
+        '?': () => setSheet(true),
+      };
+      const f = act[e.key];
+      if (f) {
+        e.preventDefault();
+        f();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  return (
+    <div class={`inbox ${openId ? 'with-ticket' : ''}`}>
+      <section class="list-pane" aria-label="Tickets">
+        <Filters params={params} channels={channels} users={users} />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="list-head">
+          <span class="total" data-total={total}>
+            {total} {total === 1 ? 'ticket' : 'tickets'}
+          </span>
+          {incoming.length > 0 && (
+            <button class="incoming" onClick={showIncoming}>
+              {incoming.length} new {incoming.length === 1 ? 'ticket' : 'tickets'} — show
+            </button>
+          )}
+        </div>
+        <TicketList
+          rows={rows}
+          selected={selected}
+          openId={openId}
+          hasMore={rows.length < total}
+          onBusy={(b) => (listBusy.current = b)}
+          onSelect={(i) => setSelected(i)}
+          onOpen={(id) => open(id)}
+          onMore={() => load(rows.length)}
+        />
+      </section>
+      {openId && <TicketView key={openId} id={openId} me={me} users={users} channels={channels} onClose={() => open(null)} />}
+      {sheet && <ShortcutSheet onClose={() => setSheet(false)} />}
+    </div>
+  );
+}

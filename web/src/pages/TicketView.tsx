@@ -1,0 +1,202 @@
+// One ticket: its conversation or comment thread, live; who else is here; what can be done.
+import { useEffect, useState } from 'preact/hooks';
+import { api, call, type ChannelSummary, type Message, type TicketDetail, type User, type Viewer } from '../api/client';
+import { subscribe, view } from '../live';
+import { KIND_WORDS, platformName } from '../format';
+import { Avatar, PlatformIcon } from '../components/Avatar';
+import { Tags } from '../components/Tags';
+import { Timeline } from '../components/Timeline';
+import { ReplyBox } from '../components/ReplyBox';
+
+interface Props {
+  id: string;
+  me: User;
+  users: User[];
+  channels: ChannelSummary[];
+  onClose: () => void;
+}
+
+export function TicketView({ id, me, users, channels, onClose }: Props) {
+  const [detail, setDetail] = useState<TicketDetail | null>(null);
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const [viewers, setViewers] = useState<Viewer[]>([]);
+  const [drafting, setDrafting] = useState(false);
+
+  const reload = () =>
+    call(api.GET('/api/v1/tickets/{id}', { params: { path: { id } } })).then(
+      (d) => {
+        setDetail(d);
+        setError('');
+      },
+      (e) => setError(e.message),
+    );
+
+  useEffect(() => {
+    reload();
+    view(id);
+    return () => view(null);
+  }, [id]);
+
+  useEffect(
+    () =>
+      subscribe((e) => {
+        if (e.type === 'presence' && e.ticket_id === id) setViewers(e.viewers);
+        if ((e.type === 'ticket_updated' || e.type === 'ticket_created') && e.ticket.id === id) {
+          if (drafting && e.message?.direction === 'inbound') {
+            setNotice(`${e.message.author.name} wrote a new message while you were typing. Read it before sending.`);
+          }
+          reload();
+        }
+        if (e.type === 'note' && e.ticket_id === id) reload();
+        if (e.type === 'contact_updated' && e.contact.id === detail?.contact?.id) reload();
+        if (e.type === 'resync') reload();
+      }),
+    [id, drafting, detail?.contact?.id],
+  );
+
+  if (!detail) return <section class="ticket-pane">{error ? <p class="error">{error}</p> : <p class="loading">Loading…</p>}</section>;
+
+  const t = detail.ticket;
+  const channel = channels.find((c) => c.id === t.channel);
+  const patch = async (body: Record<string, unknown>) => {
+    try {
+      await call(api.PATCH('/api/v1/tickets/{id}', { params: { path: { id } }, body }));
+      await reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const act = async (type: string, message?: Message, extra: Record<string, unknown> = {}) => {
+    setError('');
+    try {
+      await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body: { type, message_id: message?.id ?? null, ...extra } }));
+    } catch (e) {
+      setError(`${type.replace('_', ' ')} failed: ${(e as Error).message}`);
+    }
+    await reload();
+  };
+  const others = viewers.filter((v) => v.user_id !== me.id);
+
+  return (
+    <section class="ticket-pane" aria-label="Ticket" data-ticket={id}>
+      <header class="ticket-head">
+        <Avatar name={t.contact.name} url={t.contact.avatar_url} />
+        <div class="who">
+          <h2>{t.contact.name}</h2>
+          <div class="row-meta">
+            <PlatformIcon platform={t.platform} />
+            <span>{detail.channel_name}</span>
+            <span class="kind">{KIND_WORDS[t.kind]}</span>
+            {t.contact.handle && <span>@{t.contact.handle}</span>}
+            {t.contact.profile_url && /^https?:/.test(t.contact.profile_url) && (
+              <a href={t.contact.profile_url} target="_blank" rel="noopener noreferrer">
+                profile
+              </a>
+            )}
+            {detail.contact?.blocked_us && <span class="warn">has blocked {platformName(t.platform)} messages from you</span>}
+          </div>
+        </div>
+        <button class="link close" onClick={onClose} aria-label="Close ticket">
+          ✕
+        </button>
+      </header>
+
+      <div class="toolbar" role="toolbar" aria-label="Ticket actions">
+        <span class={`queue q-${t.queue}`} data-queue={t.queue}>
+          {t.queue}
+        </span>
+        {t.queue === 'resolved' || t.queue === 'archived' ? (
+          <button onClick={() => patch({ queue: 'new' })}>Reopen</button>
+        ) : (
+          <button onClick={() => patch({ queue: 'resolved' })}>Resolve</button>
+        )}
+        {t.queue !== 'archived' && <button onClick={() => patch({ queue: 'archived' })}>Archive</button>}
+        <button aria-pressed={t.flagged} onClick={() => patch({ flagged: !t.flagged })}>
+          {t.flagged ? '⚑ Flagged' : 'Flag'}
+        </button>
+        <label>
+          Assignee{' '}
+          <select aria-label="Assign to" value={t.assignee ?? ''} onChange={(e) => patch({ assignee: (e.target as HTMLSelectElement).value })}>
+            <option value="">Nobody</option>
+            {users.map((u) => (
+              <option value={u.id}>{u.id === me.id ? `${u.name} (me)` : u.name}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+
+      <div class="tag-lines">
+        <div>
+          <span class="label">Ticket tags</span>
+          <Tags label="Ticket tag" tags={t.tags} onChange={(tags) => patch({ tags })} />
+        </div>
+        {detail.contact && (
+          <div>
+            <span class="label">Contact tags</span>
+            <Tags
+              label="Contact tag"
+              tags={detail.contact.tags}
+              onChange={async (tags) => {
+                try {
+                  await call(api.PATCH('/api/v1/contacts/{id}', { params: { path: { id: detail.contact!.id } }, body: { tags } }));
+                  await reload();
+                } catch (e) {
+                  setError((e as Error).message);
+                }
+              }}
+            />
+          </div>
+        )}
+      </div>
+
+      <div class="presence" aria-live="polite" data-presence>
+        {others.map((v) => (
+          <span class={`viewer ${v.typing ? 'typing' : ''}`} data-viewer={v.name}>
+            {v.typing ? `${v.name} is typing a reply…` : `${v.name} is viewing`}
+          </span>
+        ))}
+      </div>
+
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+
+      {detail.thread.length > 0 && (
+        <details class="thread-context">
+          <summary>{detail.thread.length} other comments under the same post</summary>
+          <ul>
+            {detail.thread.map((o) => (
+              <li>
+                <a href={`?ticket=${o.id}`} onClick={(e) => (e.preventDefault(), history.pushState(null, '', `/?ticket=${o.id}`), dispatchEvent(new PopStateEvent('popstate')))}>
+                  {o.contact.name}: {o.preview}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+
+      <Timeline detail={detail} me={me} channel={channel} onAction={act} onNotesChanged={reload} />
+
+      <ReplyBox
+        detail={detail}
+        channel={channel}
+        notice={notice}
+        onDismissNotice={() => setNotice('')}
+        onDrafting={setDrafting}
+        onSend={async (mode, text) => {
+          if (mode === 'note') {
+            await call(api.POST('/api/v1/tickets/{id}/notes', { params: { path: { id } }, body: { text } }));
+          } else {
+            await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body: { type: mode, text } }));
+          }
+          setNotice('');
+          await reload();
+        }}
+      />
+    </section>
+  );
+}

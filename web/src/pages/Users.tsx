@@ -1,0 +1,90 @@
+// Admins: who can sign in, with which role; add people, change roles, disable accounts.
+import { useEffect, useState } from 'preact/hooks';
+import { api, call, type Role, type User } from '../api/client';
+
+export function Users({ me }: { me: User }) {
+  const [users, setUsers] = useState<User[]>([]);
+  const [error, setError] = useState('');
+  const [added, setAdded] = useState('');
+  const load = () => call(api.GET('/api/v1/users')).then(setUsers, (e) => setError(e.message));
+  useEffect(() => void load(), []);
+
+  const update = async (u: User, body: { role?: Role; disabled?: boolean }) => {
+    setError('');
+    try {
+      await call(api.PATCH('/api/v1/users/{id}', { params: { path: { id: u.id } }, body }));
+      await load();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const f = new FormData(form);
+    setError('');
+    try {
+      const u = await call(
+        api.POST('/api/v1/users', {
+          body: { email: String(f.get('email')), name: String(f.get('name')), role: String(f.get('role')) as Role, password: String(f.get('password')) },
+        }),
+      );
+      setAdded(`${u.name} can now sign in as ${u.email}.`);
+      form.reset();
+      await load();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+
+  return (
+    <main class="admin-page">
+      <h1>Users</h1>
+      {error && <p class="error" role="alert">{error}</p>}
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Email</th>
+            <th>Role</th>
+            <th>Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <tr data-user={u.email}>
+              <td>
+                {u.name}
+                {u.id === me.id && <span class="muted"> (you)</span>}
+              </td>
+              <td>{u.email}</td>
+              <td>
+                <select aria-label={`Role of ${u.name}`} value={u.role} onChange={(e) => update(u, { role: (e.target as HTMLSelectElement).value as Role })}>
+                  <option value="agent">Agent</option>
+                  <option value="admin">Admin</option>
+                </select>
+              </td>
+              <td>
+                {u.disabled ? 'Disabled ' : 'Active '}
+                <button onClick={() => update(u, { disabled: !u.disabled })}>{u.disabled ? 'Enable' : 'Disable'}</button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Add a user</h2>
+      <form class="add-user" onSubmit={add}>
+        <input name="name" placeholder="Name" aria-label="Name" required />
+        <input name="email" type="email" placeholder="Email" aria-label="Email" required />
+        <select name="role" aria-label="Role">
+          <option value="agent">Agent</option>
+          <option value="admin">Admin</option>
+        </select>
+        <input name="password" type="password" placeholder="Initial password (8+ characters)" aria-label="Initial password" minLength={8} required />
+        <button class="primary" type="submit">Add user</button>
+      </form>
+      {added && <p class="ok">{added}</p>}
+    </main>
+  );
+}
