@@ -86,3 +86,46 @@ fn plugin_check_refuses_another_contract_version_or_world() {
     assert!(other.contains("does not export the `channel` world") && other.contains("describe"), "{other}");
     assert_eq!(other.lines().count(), 1, "one clear line, no backtrace: {other}");
 }
+
+#[test]
+fn the_ui_types_come_from_the_current_api() {
+    let out = Command::new(bin()).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/openapi.json")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim() == committed.trim(),
+        "web/openapi.json is not the server's API any more: run ./dev openapi (it regenerates the UI's types)"
+    );
+}
+
+#[tokio::test]
+async fn user_add_creates_someone_who_can_sign_in() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    let add = |email: &str, stdin: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["user", "add", "--email", email, "--name", "Robin", "--role", "admin", "--data"]).arg(data.path());
+        if stdin.is_some() {
+            cmd.arg("--password-stdin");
+        }
+        let mut child = cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        if let Some(p) = stdin {
+            child.stdin.take().unwrap().write_all(format!("{p}\n").as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let out = add("robin@example.com", Some("robin-password"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = add("robin@example.com", Some("another-password"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = add("short@example.com", Some("short"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+    let out = add("gen@example.com", None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("password: "), "a generated password is printed once");
+
+    let server = Server::start_with("", Options { first_admin: false, ..Options::disk() }, Some(data)).await;
+    assert!(server.setup_code.is_none(), "users exist: no setup");
+    let cookie = helpdesk_testkit::server::sign_in(&reqwest::Client::new(), &server.base, "robin@example.com", "robin-password").await;
+    assert!(cookie.starts_with("helpdesk_session="));
+}

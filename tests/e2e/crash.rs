@@ -99,7 +99,7 @@ async fn sigkill_while_webhooks_are_posted_loses_and_doubles_nothing() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let channel = telegram_channel("tg", &emu, false, TOKEN);
     let listen = format!("127.0.0.1:{}", free_port());
-    let opts = || Options { store: None, listen: Some(listen.clone()) };
+    let opts = || Options { listen: Some(listen.clone()), ..Options::disk() };
     reqwest::Client::new()
         .post(format!("{}/bot{TOKEN}/setWebhook", emu.base_url()))
         .json(&json!({"url": format!("http://{listen}/webhooks/tg"), "secret_token": SECRET}))

@@ -13,16 +13,18 @@ pub struct Options {
     pub store: Option<String>,
     /// A fixed listen address (for webhooks that must find the server after a restart).
     pub listen: Option<String>,
+    /// Start with the test admin (signed in); without, a fresh install waiting for its setup code.
+    pub first_admin: bool,
 }
 
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None }
+        Options { store: None, listen: None, first_admin: true }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None }
+        Options { store: Some("mem://".into()), listen: None, first_admin: true }
     }
 }
 
@@ -54,8 +56,10 @@ pub struct Server {
     pub data: tempfile::TempDir,
     pub config: PathBuf,
     http: reqwest::Client,
-    /// The signed-in admin's `Cookie` header value.
+    /// The signed-in admin's `Cookie` header value (empty without a first admin).
     pub cookie: String,
+    /// The setup code a server without users printed.
+    pub setup_code: Option<String>,
 }
 
 impl Server {
@@ -75,18 +79,25 @@ impl Server {
             .arg("--cache-dir")
             .arg(cache_dir)
             .env("RUST_LOG", "info,tantivy=warn,surrealdb=warn,tower_http=warn")
-            .env("HELPDESK_FIRST_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("HELPDESK_FIRST_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        if opts.first_admin {
+            cmd.env("HELPDESK_FIRST_ADMIN_EMAIL", ADMIN_EMAIL).env("HELPDESK_FIRST_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        } else {
+            cmd.env_remove("HELPDESK_FIRST_ADMIN_EMAIL");
+        }
         if let Some(store) = &opts.store {
             cmd.arg("--store").arg(store);
         }
         let mut child = cmd.spawn().expect("start helpdesk");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut setup_code = None;
         let base = tokio::time::timeout(Duration::from_secs(120), async {
             while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some((_, code)) = line.split_once("with setup code ") {
+                    setup_code = code.split_whitespace().next().map(str::to_string);
+                }
                 if let Some(url) = line.strip_prefix("helpdesk listening on ") {
                     return url.to_string();
                 }
@@ -97,8 +108,8 @@ impl Server {
         .expect("helpdesk did not start within 120 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let http = reqwest::Client::new();
-        let cookie = sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        Server { child, base, data, config, http, cookie }
+        let cookie = if opts.first_admin { sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await } else { String::new() };
+        Server { child, base, data, config, http, cookie, setup_code }
     }
 
     /// Stop the server (SIGKILL) and hand back its data dir.
