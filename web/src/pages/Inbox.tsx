@@ -64,6 +64,9 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   const [channels, setChannels] = useState<ChannelSummary[]>([]);
   const [users, setUsers] = useState<User[]>([]);
   const listBusy = useRef(false);
+  // The rows as last rendered, for live events to look up without waiting for a render.
+  const shown = useRef<TicketRow[]>([]);
+  shown.current = rows;
   const loading = useRef(false);
 
   useEffect(() => {
@@ -105,13 +108,11 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
         if (e.type !== 'ticket_created' && e.type !== 'ticket_updated') return;
         const t = e.ticket;
         const row: TicketRow = { ...t, channel_name: channelName(t.channel) };
-        let known = false;
-        setRows((r) => {
-          known = r.some((x) => x.id === t.id);
+        if (shown.current.some((x) => x.id === t.id)) {
           // In place: a ticket that changes queue stays where it is until the list is reloaded.
-          return known ? r.map((x) => (x.id === t.id ? row : x)) : r;
-        });
-        if (known) return;
+          setRows((r) => r.map((x) => (x.id === t.id ? row : x)));
+          return;
+        }
         const m = matches(t, query);
         if (m === false) return setIncoming((r) => r.filter((x) => x.id !== t.id));
         if (!listBusy.current && m === true) {
