@@ -19,7 +19,7 @@ async fn agents_work_the_inbox_in_a_browser() {
     );
     assert!(
         root.join("tests/web/node_modules/playwright-core").exists(),
-        "playwright-core is not installed: run `npm ci --prefix tests/web` (./dev test does it)"
+        "playwright-core is not installed: run `npm install --prefix tests/web` (./dev test does it)"
     );
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let server = Server::start(&emu.channel_toml("tg", true, TOKEN, "web-secret")).await;
