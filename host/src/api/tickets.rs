@@ -72,6 +72,7 @@ pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<S
     let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin.clone());
     let capabilities = info.as_ref().map(|p| p.info().capabilities.clone()).unwrap_or_default();
     let reply_window_closes_at = info
+        .filter(|_| view.ticket.kind.is_conversation())
         .and_then(|p| p.info().reply_window_hours)
         .zip(view.ticket.last_inbound_at)
         .map(|(h, last)| last + i64::from(h) * 3_600_000);

@@ -243,7 +243,9 @@ fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &Action, las
             notes.map(|n| format!(" ({n})")).unwrap_or_default()
         )));
     }
-    if let (Action::Reply(_), Some(hours), Some(last)) = (action, info.reply_window_hours, last_inbound_at) {
+    // Messaging windows bind private conversations; comments can be answered any time.
+    let windowed = kind.is_conversation();
+    if let (Action::Reply(_), true, Some(hours), Some(last)) = (action, windowed, info.reply_window_hours, last_inbound_at) {
         let closes = last + i64::from(hours) * 3_600_000;
         if now_ms() > closes {
             return Err(InboxError::OutsideWindow(format!(

@@ -80,7 +80,8 @@ impl From<wit::Interaction> for model::Interaction {
                     size: a.size,
                 })
                 .collect(),
-            created_at: i.created_at,
+            // 0: the platform did not say when (the plugin has no clock): now.
+            created_at: if i.created_at == 0 { model::now_ms() } else { i.created_at },
             edited_at: i.edited_at,
             permalink: i.permalink,
             from_ad: i.from_ad,

@@ -174,8 +174,13 @@ impl Channels {
     /// limit shows in its health, as if a poll had met it.
     pub fn record_action_failure(&self, channel_id: &str, e: &PluginError) {
         use crate::plugins::ChannelFailure::{RateLimited, Unauthorized};
-        if let (Some(ch), PluginError::Channel(Unauthorized(_) | RateLimited { .. })) = (self.map.get(channel_id), e) {
-            ch.health.plugin_failed(e, None);
+        let Some(ch) = self.map.get(channel_id) else { return };
+        match e {
+            PluginError::Channel(RateLimited { retry_after_ms, .. }) => {
+                ch.health.plugin_failed(e, Some(std::time::Duration::from_millis(*retry_after_ms)))
+            }
+            PluginError::Channel(Unauthorized(_)) => ch.health.plugin_failed(e, None),
+            _ => {}
         }
     }
 

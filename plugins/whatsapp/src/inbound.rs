@@ -2,23 +2,7 @@
 //! older on-premises / 360dialog shape (the value at the top level).
 
 use helpdesk_plugin_sdk::prelude::*;
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
-
-/// `sha256=<hex HMAC-SHA256(app secret, raw body)>`, compared in constant time.
-pub fn signature_valid(app_secret: &str, header: Option<&str>, body: &[u8]) -> bool {
-    let Some(given) = header.and_then(|h| h.strip_prefix("sha256=")).and_then(|h| hex::decode(h).ok()) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).expect("any key length");
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// Every event of a delivery, skipping entries for other phone numbers than `number`.
 pub fn events(body: &Value, number: Option<&str>) -> Vec<Event> {

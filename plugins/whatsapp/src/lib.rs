@@ -32,15 +32,9 @@ impl Channel for WhatsApp {
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
-        if request.method.eq_ignore_ascii_case("GET") {
-            return verify_subscription(&request.url);
-        }
-        let app_secret = require_secret("app_secret")?;
-        if !inbound::signature_valid(&app_secret, request.header("x-hub-signature-256"), &request.body) {
-            return Ok(WebhookOutcome::reject(401, "bad or missing X-Hub-Signature-256"));
-        }
-        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
-            return Ok(WebhookOutcome::reject(400, "the body is not JSON"));
+        let body = match helpdesk_meta::verified_body(&request) {
+            Ok(body) => body,
+            Err(answer) => return answer,
         };
         let number = config("phone_number_id");
         Ok(WebhookOutcome::accept(inbound::events(&body, number.as_deref())))
@@ -81,21 +75,6 @@ impl Channel for WhatsApp {
             _ => return Err(err::unsupported("WhatsApp's Cloud API has no such action")),
         };
         Ok(ActionOutcome { created })
-    }
-}
-
-/// Meta's subscription handshake: echo `hub.challenge` when `hub.verify_token` matches.
-fn verify_subscription(url: &str) -> Result<WebhookOutcome, ChannelError> {
-    let expected = require_secret("verify_token")?;
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    let param = |name: &str| {
-        query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    };
-    match (param("hub.mode").as_deref(), param("hub.verify_token"), param("hub.challenge")) {
-        (Some("subscribe"), Some(token), Some(challenge)) if inbound::constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
-            Ok(WebhookOutcome { response: HttpResponse::text(200, &challenge), events: Vec::new() })
-        }
-        _ => Ok(WebhookOutcome::reject(403, "verification failed")),
     }
 }
 

@@ -1,7 +1,9 @@
-//! Meta's Graph API on loopback, as far as the WhatsApp Cloud API channel uses it:
-//! `POST /{version}/{phone-number-id}/messages` (text, reactions, read receipts), block lists,
-//! Graph error bodies and usage headers on demand, and webhooks signed with the app secret
-//! (`X-Hub-Signature-256`).
+//! Meta's Graph API on loopback, as far as the WhatsApp and Facebook Page channels use it:
+//! WhatsApp's `POST /{version}/{phone-number-id}/messages` (text, reactions, read receipts) and
+//! block lists; a Facebook Page's feed and comments with cursor paging, comment replies, likes,
+//! hiding, deleting, blocking and the Messenger Send API; Graph error bodies and usage headers
+//! on demand; and webhooks signed with the app secret (`X-Hub-Signature-256`).
+//! Facebook object ids carry an underscore (`page_post`, `post_comment`), phone number ids do not.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -35,6 +37,9 @@ struct Inner {
     next_id: u64,
     /// Planned failures per edge: (status, body, headers).
     failures: HashMap<String, VecDeque<(u16, Value, Vec<(String, String)>)>>,
+    /// The Page's feed, oldest first, and each post's comments.
+    posts: Vec<Value>,
+    comments: HashMap<String, Vec<Value>>,
 }
 
 #[derive(Clone)]
@@ -47,9 +52,13 @@ pub struct GraphEmulator {
 impl GraphEmulator {
     pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let app = Router::new().route("/{version}/{id}/{edge}", any(edge)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let base = format!("http://{addr}/v21.0");
+        let app = Router::new()
+            .route("/{version}/{id}/{edge}", any(edge))
+            .route("/{version}/{id}", any(object))
+            .with_state((inner.clone(), base));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -106,6 +115,51 @@ verify_token = "{VERIFY_TOKEN}"
         self.inner.lock().unwrap().failures.entry(edge.to_string()).or_default().push_back((status, body, headers));
     }
 
+    /// A `[[channel]]` table running the Facebook plugin for Page `page_id` against this emulator.
+    pub fn facebook_channel_toml(&self, id: &str, page_id: &str) -> String {
+        format!(
+            r#"
+[[channel]]
+id = "{id}"
+plugin = "facebook"
+display_name = "Facebook {id}"
+allowed_hosts = ["{host}"]
+[channel.config]
+base_url = "{base}"
+page_id = "{page_id}"
+[channel.secrets]
+access_token = "{ACCESS_TOKEN}"
+app_secret = "{APP_SECRET}"
+verify_token = "{VERIFY_TOKEN}"
+"#,
+            host = self.addr,
+            base = self.base_url()
+        )
+    }
+
+    /// A post on the Page's feed (`from` the Page itself or a visitor); `ad` makes it a dark post.
+    pub fn fb_post(&self, post_id: &str, from: (&str, &str), message: &str, created: i64, ad: bool) {
+        let post = json!({"id": post_id, "from": {"id": from.0, "name": from.1}, "message": message,
+            "created_time": iso(created), "permalink_url": format!("https://www.facebook.com/{post_id}"),
+            "is_published": !ad, "promotion_status": if ad { "active" } else { "inactive" }});
+        self.inner.lock().unwrap().posts.push(post);
+    }
+
+    /// A comment under a post, as `GET /{post}/comments` will list it.
+    pub fn fb_comment(&self, post_id: &str, comment_id: &str, from: (&str, &str), message: &str, created: i64, parent: Option<&str>) {
+        let mut c = json!({"id": comment_id, "from": {"id": from.0, "name": from.1}, "message": message, "created_time": iso(created),
+            "permalink_url": format!("https://www.facebook.com/{post_id}?comment_id={comment_id}")});
+        if let Some(p) = parent {
+            c["parent"] = json!({"id": p});
+        }
+        self.inner.lock().unwrap().comments.entry(post_id.to_string()).or_default().push(c);
+    }
+
+    /// Every call to exactly this path (`{id}` or `{id}/{edge}`) so far.
+    pub fn calls_to(&self, path: &str) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.iter().filter(|c| c.path == path).cloned().collect()
+    }
+
     /// Every call to `edge` so far.
     pub fn calls(&self, edge: &str) -> Vec<Call> {
         self.inner.lock().unwrap().calls.iter().filter(|c| c.path.ends_with(&format!("/{edge}"))).cloned().collect()
@@ -132,27 +186,133 @@ pub fn whatsapp_status(phone_number_id: &str, message_id: &str, status: &str, er
         "messaging_product": "whatsapp", "metadata": {"phone_number_id": phone_number_id}, "statuses": [s]}}]}]})
 }
 
+/// Graph's time format.
+fn iso(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S+0000").to_string()
+}
+
+/// A `feed` webhook for a comment (`parent` for a reply to a comment).
+pub fn fb_comment_webhook(page_id: &str, post_id: &str, comment_id: &str, from: (&str, &str), message: &str, verb: &str, parent: Option<&str>, ad: bool) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    json!({"object": "page", "entry": [{"id": page_id, "time": now, "changes": [{"field": "feed", "value": {
+        "from": {"id": from.0, "name": from.1},
+        "post": {"status_type": "mobile_status_update", "is_published": !ad, "promotion_status": if ad { "active" } else { "inactive" }, "id": post_id,
+                 "permalink_url": format!("https://www.facebook.com/{post_id}")},
+        "message": message, "post_id": post_id, "comment_id": comment_id, "created_time": now,
+        "item": "comment", "parent_id": parent.unwrap_or(post_id), "verb": verb}}]}]})
+}
+
+/// A Messenger webhook: a customer (`psid`) writes to the Page, or the Page's own send echoes.
+pub fn messenger_webhook(page_id: &str, psid: &str, mid: &str, text: &str, echo: bool) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let (sender, recipient) = if echo { (page_id, psid) } else { (psid, page_id) };
+    let mut message = json!({"mid": mid, "text": text});
+    if echo {
+        message["is_echo"] = json!(true);
+        message["app_id"] = json!(1134227931892276u64);
+    }
+    json!({"object": "page", "entry": [{"id": page_id, "time": now, "messaging": [{
+        "sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": now, "message": message}]}]})
+}
+
+type Shared = (Arc<Mutex<Inner>>, String);
+
+fn graph_error(status: StatusCode, code: i64, message: &str) -> Response {
+    (status, Json(json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}}))).into_response()
+}
+
+/// `/{version}/{id}` on a Facebook object: hide or unhide (`POST is_hidden`), delete.
+async fn object(State((inner, _)): State<Shared>, Path((_version, id)): Path<(String, String)>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(denied) = check_token(&headers) {
+        return denied;
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut inner = inner.lock().unwrap();
+    inner.calls.push(Call { method: method.to_string(), path: id.clone(), body: body.clone() });
+    if let Some(failed) = planned_failure(&mut inner, "object") {
+        return failed;
+    }
+    match method {
+        Method::DELETE => Json(json!({"success": true})).into_response(),
+        Method::POST if body["is_hidden"].is_boolean() => Json(json!({"success": true})).into_response(),
+        _ => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Unsupported request"),
+    }
+}
+
+fn check_token(headers: &HeaderMap) -> Option<Response> {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    (auth != format!("Bearer {ACCESS_TOKEN}")).then(|| {
+        let body = json!({"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException", "code": 190, "error_subcode": 463}});
+        (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+    })
+}
+
+fn planned_failure(inner: &mut Inner, edge: &str) -> Option<Response> {
+    let (status, err, extra) = inner.failures.get_mut(edge).and_then(|q| q.pop_front())?;
+    let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), Json(err)).into_response();
+    for (k, v) in extra {
+        resp.headers_mut().insert(axum::http::HeaderName::try_from(k).unwrap(), v.parse().unwrap());
+    }
+    Some(resp)
+}
+
+/// A Graph listing page: `since` (seconds) filters by creation, `after` is an offset cursor.
+fn listing(items: &[Value], query: &HashMap<String, String>, base: &str, path: &str) -> Response {
+    let since: i64 = query.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let limit: usize = query.get("limit").and_then(|s| s.parse().ok()).unwrap_or(25).clamp(1, 100);
+    let after: usize = query.get("after").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let matching: Vec<&Value> = items
+        .iter()
+        .filter(|v| chrono::DateTime::parse_from_str(v["created_time"].as_str().unwrap_or_default(), "%Y-%m-%dT%H:%M:%S%z").map(|t| t.timestamp() >= since).unwrap_or(true))
+        .collect();
+    let page: Vec<&Value> = matching.iter().skip(after).take(limit).copied().collect();
+    let mut paging = json!({"cursors": {"before": after.to_string(), "after": (after + page.len()).to_string()}});
+    if after + page.len() < matching.len() {
+        let mut q: Vec<String> = query.iter().filter(|(k, _)| *k != "after").map(|(k, v)| format!("{k}={v}")).collect();
+        q.push(format!("after={}", after + page.len()));
+        paging["next"] = json!(format!("{base}/{path}?{}", q.join("&")));
+    }
+    Json(json!({"data": page, "paging": paging})).into_response()
+}
+
+fn facebook_edge(inner: &mut Inner, base: &str, id: &str, edge: &str, method: &Method, body: &Value, query: &HashMap<String, String>) -> Response {
+    inner.next_id += 1;
+    let n = inner.next_id;
+    match (method, edge) {
+        (&Method::GET, "feed") => listing(&inner.posts, query, base, &format!("{id}/feed")),
+        (&Method::GET, "comments") => listing(inner.comments.get(id).map(Vec::as_slice).unwrap_or_default(), query, base, &format!("{id}/comments")),
+        (&Method::POST, "comments") if body["message"].is_string() => Json(json!({"id": format!("{id}_r{n}")})).into_response(),
+        (&Method::POST | &Method::DELETE, "likes") => Json(json!({"success": true})).into_response(),
+        (&Method::POST, "blocked") => Json(json!({body["user"][0].as_str().unwrap_or_default(): true})).into_response(),
+        (&Method::POST, "messages") if body["sender_action"].is_string() => Json(json!({"recipient_id": body["recipient"]["id"]})).into_response(),
+        (&Method::POST, "messages") if body["message"]["text"].is_string() => {
+            let recipient = body["recipient"]["id"].as_str().map(str::to_string).unwrap_or_else(|| format!("psid-for-{}", body["recipient"]["comment_id"].as_str().unwrap_or_default()));
+            Json(json!({"recipient_id": recipient, "message_id": format!("m_OUT{n}")})).into_response()
+        }
+        _ => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter"),
+    }
+}
+
 async fn edge(
-    State(inner): State<Arc<Mutex<Inner>>>,
+    State((inner, base)): State<Shared>,
     Path((_version, id, edge)): Path<(String, String, String)>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if auth != format!("Bearer {ACCESS_TOKEN}") {
-        let body = json!({"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException", "code": 190, "error_subcode": 463}});
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    if let Some(denied) = check_token(&headers) {
+        return denied;
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut inner = inner.lock().unwrap();
     inner.calls.push(Call { method: method.to_string(), path: format!("{id}/{edge}"), body: body.clone() });
-    if let Some((status, err, extra)) = inner.failures.get_mut(&edge).and_then(|q| q.pop_front()) {
-        let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), Json(err)).into_response();
-        for (k, v) in extra {
-            resp.headers_mut().insert(axum::http::HeaderName::try_from(k).unwrap(), v.parse().unwrap());
-        }
-        return resp;
+    if let Some(failed) = planned_failure(&mut inner, &edge) {
+        return failed;
+    }
+    let facebook = id.contains('_') || body["messaging_product"].is_null() && matches!(edge.as_str(), "feed" | "comments" | "likes" | "blocked" | "messages");
+    if facebook {
+        return facebook_edge(&mut inner, &base, &id, &edge, &method, &body, &query);
     }
     if body["messaging_product"] != "whatsapp" {
         let e = json!({"error": {"message": "(#100) The parameter messaging_product is required.", "type": "OAuthException", "code": 100}});

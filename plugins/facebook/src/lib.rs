@@ -1,0 +1,119 @@
+//! Facebook Page channel: the Page's feed (comments and replies, comments on ads, visitor posts,
+//! mentions, ratings) and its Messenger inbox arrive by Meta's signed webhooks; the feed is also
+//! polled with Graph cursors to fill gaps after downtime. Actions go out through the Graph API.
+
+mod feed;
+mod messenger;
+mod poll;
+
+use helpdesk_plugin_sdk::prelude::*;
+use serde_json::{json, Value};
+
+struct Facebook;
+
+pub const PLATFORM: &str = "Facebook";
+
+impl Channel for Facebook {
+    fn describe() -> ChannelInfo {
+        use ActionKind::*;
+        let cap = |kind, actions: &[ActionKind], notes: &[&str]| Capability {
+            kind,
+            actions: actions.to_vec(),
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+        };
+        let comment_actions = [Reply, PrivateReply, Hide, Unhide, Delete, Like, Unlike, Block];
+        let private_reply = "A private reply opens a Messenger conversation: once per comment, within 7 days of it";
+        ChannelInfo {
+            platform: "facebook".into(),
+            platform_name: PLATFORM.into(),
+            capabilities: vec![
+                cap(InteractionKind::Comment, &comment_actions, &[private_reply]),
+                cap(InteractionKind::Reply, &comment_actions, &[private_reply]),
+                cap(InteractionKind::AdComment, &comment_actions, &[private_reply, "Comments on ads are moderated like comments on posts"]),
+                cap(InteractionKind::Post, &[Reply, PrivateReply, Hide, Unhide, Delete, Like, Unlike, Block], &["Visitor posts on the Page"]),
+                cap(InteractionKind::Mention, &[Reply, Like, Unlike], &["A mention lives on someone else's post: it cannot be hidden or deleted"]),
+                cap(InteractionKind::Review, &[Reply], &[
+                    "Page ratings (recommendations) are deprecated from Graph v22.0 (error 12); they arrive while the Page's Graph version still sends them",
+                ]),
+                cap(InteractionKind::PrivateMessage, &[Reply, Like, Unlike, React, MarkRead], &[
+                    "Messenger allows free-form replies within 24 hours of the customer's last message",
+                    "Messenger messages cannot be deleted or hidden by the Page",
+                ]),
+            ],
+            polls: true,
+            webhooks: true,
+            reply_window_hours: Some(24),
+            config_keys: vec!["base_url".into(), "page_id".into()],
+            secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
+        }
+    }
+
+    fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
+        poll::fetch(cursor)
+    }
+
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        let body = match helpdesk_meta::verified_body(&request) {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        let page = require_config("page_id")?;
+        let mut events = Vec::new();
+        // One app can serve several Pages: only this channel's Page's entries are its.
+        for entry in body["entry"].as_array().into_iter().flatten().filter(|e| e["id"].as_str().is_none_or(|id| id == page)) {
+            let time = helpdesk_meta::time_ms(&entry["time"]);
+            for change in entry["changes"].as_array().into_iter().flatten() {
+                events.extend(feed::change(&page, change["field"].as_str().unwrap_or("feed"), &change["value"], time));
+            }
+            for m in entry["messaging"].as_array().into_iter().flatten() {
+                events.extend(messenger::event(&page, m, time));
+            }
+        }
+        Ok(WebhookOutcome::accept(events))
+    }
+
+    fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
+        if target.kind == InteractionKind::PrivateMessage {
+            return messenger::perform(&target, action);
+        }
+        let page = require_config("page_id")?;
+        let id = &target.platform_id;
+        let graph = |method: &str, path: &str, body: Option<Value>| helpdesk_meta::graph(method, path, body.as_ref(), PLATFORM);
+        let created = match action {
+            Action::Reply(r) => {
+                let sent = graph("POST", &format!("{id}/comments"), Some(json!({"message": r.text})))?;
+                let reply_id = sent["id"].as_str().unwrap_or_default();
+                Some(feed::own_comment(&page, reply_id, &target, &r.text))
+            }
+            Action::PrivateReply(r) => {
+                let sent = graph("POST", &format!("{page}/messages"), Some(json!({"recipient": {"comment_id": id}, "message": {"text": r.text}})))?;
+                let _ = sent;
+                None
+            }
+            Action::Hide | Action::Unhide => {
+                graph("POST", id, Some(json!({"is_hidden": matches!(action, Action::Hide)})))?;
+                None
+            }
+            Action::Delete => {
+                graph("DELETE", id, None)?;
+                None
+            }
+            Action::Like => {
+                graph("POST", &format!("{id}/likes"), None)?;
+                None
+            }
+            Action::Unlike => {
+                graph("DELETE", &format!("{id}/likes"), None)?;
+                None
+            }
+            Action::Block => {
+                graph("POST", &format!("{page}/blocked"), Some(json!({"user": [target.author_id]})))?;
+                None
+            }
+            _ => return Err(err::unsupported("the Graph API has no such action on Page comments")),
+        };
+        Ok(ActionOutcome { created })
+    }
+}
+
+export_channel!(Facebook);
