@@ -11,13 +11,14 @@ use std::time::Duration;
 
 const DEMO_TOKEN: &str = "123456:DEMO-token";
 const DEMO_NUMBER: &str = "1555000111";
+const DEMO_PAGE: &str = "1010101010";
 const DEMO_ADMIN: &str = "admin@demo.example";
 const DEMO_AGENT: &str = "sam@demo.example";
 const DEMO_PASSWORD: &str = "demo-password";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    for plugin in ["telegram", "whatsapp"] {
+    for plugin in ["telegram", "whatsapp", "facebook"] {
         let wasm = plugin_dir.join(format!("{plugin}.wasm"));
         anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
     }
@@ -26,6 +27,10 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     let whatsapp: ChannelConfig =
         PluginsFile::parse(&graph.whatsapp_channel_toml("whatsapp", DEMO_NUMBER)).map_err(anyhow::Error::msg)?.channels.remove(0);
     let whatsapp = ChannelConfig { display_name: "WhatsApp · +1 555 000 1111".into(), ..whatsapp };
+    let facebook: ChannelConfig =
+        PluginsFile::parse(&graph.facebook_channel_toml("facebook", DEMO_PAGE)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    // Webhooks are the live path; the backfill poll runs too, against an empty emulated feed.
+    let facebook = ChannelConfig { display_name: "Facebook · Acme Outdoor".into(), ..facebook };
     let channel = ChannelConfig {
         id: "telegram".into(),
         plugin: "telegram".into(),
@@ -41,7 +46,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         allowed_hosts: vec![telegram.host()],
         limits: Default::default(),
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp] };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -51,9 +56,11 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     let _ = std::fs::remove_dir_all(paths.index_dir());
     tokio::spawn(traffic::run(telegram.clone(), Duration::from_secs_f64(every)));
     let webhook = format!("http://127.0.0.1:{}/webhooks/whatsapp", listen.port());
-    tokio::spawn(traffic::run_whatsapp(graph, webhook, DEMO_NUMBER.into(), Duration::from_secs_f64(every)));
+    tokio::spawn(traffic::run_whatsapp(graph.clone(), webhook, DEMO_NUMBER.into(), Duration::from_secs_f64(every)));
+    let webhook = format!("http://127.0.0.1:{}/webhooks/facebook", listen.port());
+    tokio::spawn(traffic::run_facebook(graph, webhook, DEMO_PAGE.into(), Duration::from_secs_f64(every * 1.5)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}) and a WhatsApp number are receiving customer messages.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number and a Facebook Page (comments, an ad, Messenger) are receiving customers.\n\
          \n  Open      http://{listen}/\
          \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
          \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\

@@ -81,10 +81,13 @@ async fn every_kind_of_page_interaction_becomes_the_right_ticket() {
 #[tokio::test]
 async fn comment_and_messenger_actions_reach_the_graph_api() {
     let (graph, server) = facebook().await;
+    graph.fb_profile("psid-77", "Mia", "Kato");
     deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_7001", ("2001", "Ann"), "Is this in stock?", "add", None, false)).await;
     deliver(&graph, &server, &messenger_webhook(PAGE, "psid-77", "m_IN1", "Hi there", false)).await;
     let comment = server.wait_tickets("kind=comment", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
-    let dm = server.wait_tickets("kind=private_message", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let dm = server.wait_tickets("kind=private_message", 1, WAIT).await[0].clone();
+    assert_eq!(dm["contact"]["name"], "Mia Kato", "the Messenger profile is looked up");
+    let dm = dm["id"].as_str().unwrap().to_string();
     let act = |id: &str, body: Value| {
         let path = format!("/api/v1/tickets/{id}/actions");
         let server = &server;

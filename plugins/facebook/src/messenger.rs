@@ -27,7 +27,7 @@ pub fn event(page: &str, m: &Value, entry_time: i64) -> Vec<Event> {
     let (customer, direction, author) = if echo || sender == page {
         (recipient, Direction::Outbound, Author::new(page, "Page"))
     } else {
-        (sender, Direction::Inbound, Author::new(sender, "Messenger user"))
+        (sender, Direction::Inbound, profile(sender))
     };
     let attachments = msg["attachments"]
         .as_array()
@@ -54,6 +54,27 @@ pub fn event(page: &str, m: &Value, entry_time: i64) -> Vec<Event> {
     i.parent_id = msg["reply_to"]["mid"].as_str().map(str::to_string);
     i.from_ad = m["referral"]["source"].as_str() == Some("ADS");
     vec![Event::Interaction(i)]
+}
+
+/// The customer's name and picture: Messenger webhooks carry only their page-scoped id, so the
+/// profile is asked once and kept in the channel's kv. A failed lookup leaves a generic name.
+fn profile(psid: &str) -> Author {
+    let key = format!("profile:{psid}");
+    let cached = kv_get(&key).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let p = match cached {
+        Some(p) => p,
+        None => match helpdesk_meta::graph("GET", &format!("{psid}?fields=first_name,last_name,profile_pic"), None, crate::PLATFORM) {
+            Ok(p) => {
+                let _ = kv_set(&key, &serde_json::to_vec(&p).unwrap_or_default());
+                p
+            }
+            Err(_) => Value::Null,
+        },
+    };
+    let name = [p["first_name"].as_str(), p["last_name"].as_str()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let mut a = Author::new(psid, if name.is_empty() { "Messenger user" } else { &name });
+    a.avatar_url = p["profile_pic"].as_str().map(str::to_string);
+    a
 }
 
 pub fn perform(target: &Target, action: Action) -> Result<ActionOutcome, ChannelError> {

@@ -40,6 +40,8 @@ struct Inner {
     /// The Page's feed, oldest first, and each post's comments.
     posts: Vec<Value>,
     comments: HashMap<String, Vec<Value>>,
+    /// Messenger profiles by page-scoped id.
+    profiles: HashMap<String, Value>,
 }
 
 #[derive(Clone)]
@@ -155,6 +157,12 @@ verify_token = "{VERIFY_TOKEN}"
         self.inner.lock().unwrap().comments.entry(post_id.to_string()).or_default().push(c);
     }
 
+    /// What `GET /{psid}` answers for a Messenger customer.
+    pub fn fb_profile(&self, psid: &str, first_name: &str, last_name: &str) {
+        let p = json!({"id": psid, "first_name": first_name, "last_name": last_name});
+        self.inner.lock().unwrap().profiles.insert(psid.to_string(), p);
+    }
+
     /// Every call to exactly this path (`{id}` or `{id}/{edge}`) so far.
     pub fn calls_to(&self, path: &str) -> Vec<Call> {
         self.inner.lock().unwrap().calls.iter().filter(|c| c.path == path).cloned().collect()
@@ -233,6 +241,10 @@ async fn object(State((inner, _)): State<Shared>, Path((_version, id)): Path<(St
         return failed;
     }
     match method {
+        Method::GET => match inner.profiles.get(&id) {
+            Some(p) => Json(p.clone()).into_response(),
+            None => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Object does not exist or cannot be loaded due to missing permissions"),
+        },
         Method::DELETE => Json(json!({"success": true})).into_response(),
         Method::POST if body["is_hidden"].is_boolean() => Json(json!({"success": true})).into_response(),
         _ => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Unsupported request"),

@@ -1,7 +1,7 @@
 //! A steady, realistic flow of customer traffic for `helpdesk demo`: multilingual questions,
 //! follow-ups in the same conversation, edits, photos, group chatter and channel posts.
 
-use crate::graph::{whatsapp_text, GraphEmulator};
+use crate::graph::{fb_comment_webhook, messenger_webhook, whatsapp_text, GraphEmulator};
 use crate::telegram::{TelegramEmulator, User};
 use std::time::Duration;
 
@@ -109,6 +109,53 @@ pub async fn run_whatsapp(graph: GraphEmulator, webhook_url: String, phone_numbe
         let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
         n += 1;
         let body = serde_json::to_vec(&whatsapp_text(&phone_number_id, from, name, &format!("wamid.DEMO{n}"), text)).unwrap_or_default();
+        while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        tokio::time::sleep(every.mul_f64(1.0 + fastrand::f64() * 2.0)).await;
+    }
+}
+
+const COMMENTERS: &[(&str, &str)] = &[
+    ("3101", "Sofia Rossi"),
+    ("3102", "Tom Becker"),
+    ("3103", "Aylin Demir"),
+    ("3104", "Noah Wilson"),
+    ("3105", "Inès Laurent"),
+];
+
+const COMMENTS: &[&str] = &[
+    "Is this available in size L?",
+    "How much is shipping to Italy?",
+    "Ordered 2 weeks ago and still nothing. Not happy.",
+    "Love this colour! When does it restock?",
+    "¿Hacen envíos a México?",
+    "Wie lange dauert die Lieferung nach Österreich?",
+    "Scam? My friend never got her order.",
+];
+
+/// A Facebook Page's audience: comments under its posts (one of them an ad) and Messenger
+/// conversations, delivered as Meta's signed webhooks.
+pub async fn run_facebook(graph: GraphEmulator, webhook_url: String, page_id: String, every: Duration) {
+    let posts = [(format!("{page_id}_5001"), false), (format!("{page_id}_5002"), false), (format!("{page_id}_5003"), true)];
+    for (id, name) in COMMENTERS {
+        let (first, last) = name.split_once(' ').unwrap_or((name, ""));
+        graph.fb_profile(&format!("psid-{id}"), first, last);
+    }
+    let mut n = 0u64;
+    loop {
+        n += 1;
+        let who = COMMENTERS[fastrand::usize(..COMMENTERS.len())];
+        let body = if fastrand::u8(..3) == 0 {
+            let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
+            messenger_webhook(&page_id, &format!("psid-{}", who.0), &format!("m_DEMO{n}"), text, false)
+        } else {
+            let (post, ad) = &posts[fastrand::usize(..posts.len())];
+            let post_number = post.rsplit('_').next().unwrap_or_default();
+            let comment = format!("{post_number}_{n}");
+            fb_comment_webhook(&page_id, post, &comment, who, COMMENTS[fastrand::usize(..COMMENTS.len())], "add", None, *ad)
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
