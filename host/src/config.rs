@@ -47,6 +47,10 @@ pub struct ChannelConfig {
     pub allowed_hosts: Vec<String>,
     #[serde(default)]
     pub limits: ChannelLimits,
+    /// Channels that share one webhook callback (Meta sends every Page and number of an app to
+    /// the app's one URL): a delivery to any of them is offered to all, and each plugin keeps
+    /// the entries of its own Page or number.
+    pub webhook_group: Option<String>,
 }
 
 /// Sandbox limits for one channel's plugin calls (`[channel.limits]`); defaults when absent.

@@ -45,6 +45,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         secrets: [("bot_token".to_string(), SecretSource::Inline(DEMO_TOKEN.into()))].into(),
         allowed_hosts: vec![telegram.host()],
         limits: Default::default(),
+        webhook_group: None,
     };
     let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.

@@ -214,3 +214,26 @@ async fn every_captured_facebook_and_messenger_payload_is_handled() {
     let c = server.channel("fb").await;
     assert_ne!(c["health"]["state"], "degraded", "{c}");
 }
+
+#[tokio::test]
+async fn one_meta_app_serves_several_pages_through_one_callback_url() {
+    let graph = GraphEmulator::start().await.unwrap();
+    let page_b = "2020202020";
+    let grouped = |id: &str, page: &str| graph.facebook_channel_toml(id, page).replacen("[channel.config]", "webhook_group = \"acme-meta-app\"\n[channel.config]", 1);
+    let server = Server::start(&format!("{}{}", grouped("fb-a", PAGE), grouped("fb-b", page_b))).await;
+    // The app's callback URL is fb-a's; one delivery carries an entry for each Page.
+    let mut body = messenger_webhook(PAGE, "psid-1", "m_A1", "for page A", false);
+    let other = messenger_webhook(page_b, "psid-2", "m_B1", "for page B", false);
+    body["entry"].as_array_mut().unwrap().push(other["entry"][0].clone());
+    assert_eq!(graph.deliver(&server.url("/webhooks/fb-a"), &serde_json::to_vec(&body).unwrap(), None).await, 200);
+    let a = server.wait_tickets("channel=fb-a", 1, WAIT).await;
+    let b = server.wait_tickets("channel=fb-b", 1, WAIT).await;
+    assert_eq!((a.len(), b.len()), (1, 1));
+    assert_eq!(a[0]["preview"], "for page A");
+    assert_eq!(b[0]["preview"], "for page B");
+    // A bad signature is refused before anyone sees it.
+    let bad = serde_json::to_vec(&messenger_webhook(page_b, "psid-3", "m_B2", "forged", false)).unwrap();
+    assert_eq!(graph.deliver(&server.url("/webhooks/fb-a"), &bad, Some("sha256=00")).await, 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.tickets("channel=fb-b").await.len(), 1);
+}

@@ -93,6 +93,7 @@ pub struct WebhookOutcome {
 }
 
 /// A raw webhook request for the plugin.
+#[derive(Clone)]
 pub struct WebhookRequest {
     pub method: String,
     pub url: String,

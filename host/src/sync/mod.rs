@@ -185,9 +185,28 @@ impl Channels {
     }
 
     /// Hand a webhook delivery to the channel's plugin and store what it carried before
-    /// answering, so the platform redelivers anything we failed to store.
+    /// answering, so the platform redelivers anything we failed to store. Channels of the same
+    /// `webhook_group` receive it too (after this one accepted it: the signature was good).
     pub async fn webhook(&self, id: &str, req: WebhookRequest) -> Result<WebhookOutcome, SyncError> {
         let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let group = ch.config.webhook_group.clone();
+        let siblings_req = group.is_some().then(|| req.clone());
+        let outcome = self.deliver(ch, req).await?;
+        let accepted = (200..300).contains(&outcome.status);
+        if let (Some(group), Some(req), true) = (group, siblings_req, accepted) {
+            for sib in self.map.values().filter(|s| s.config.id != id && s.config.webhook_group.as_deref() == Some(&group)) {
+                // A sibling's failure is its own: it shows in its health, and the platform is
+                // not asked to redeliver to everyone.
+                if let Err(e) = self.deliver(sib, req.clone()).await {
+                    tracing::warn!(channel = %sib.config.id, "shared webhook delivery failed: {e}");
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn deliver(&self, ch: &ChannelRuntime, req: WebhookRequest) -> Result<WebhookOutcome, SyncError> {
+        let id = ch.config.id.as_str();
         if !ch.is_enabled() {
             return Err(SyncError::Disabled(id.into()));
         }
