@@ -121,6 +121,9 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
     if let Some(h) = info.reply_window_hours {
         println!("  replies allowed within {h} h of the customer's last message");
     }
+    if let Some((h, tag)) = &info.tagged_reply_window {
+        println!("  then within {h} h with the {tag} tag");
+    }
     for c in &info.capabilities {
         println!("  {:?}: {}", c.kind, c.actions.join(", "));
         for note in &c.notes {

@@ -237,3 +237,33 @@ async fn one_meta_app_serves_several_pages_through_one_callback_url() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.tickets("channel=fb-b").await.len(), 1);
 }
+
+#[tokio::test]
+async fn past_24_hours_messenger_replies_go_with_the_human_agent_tag_and_past_7_days_not_at_all() {
+    let (graph, server) = facebook().await;
+    let day = 86_400_000i64;
+    let message = |psid: &str, mid: &str, ago_ms: i64| {
+        let t = now() * 1000 - ago_ms;
+        json!({"object": "page", "entry": [{"id": PAGE, "time": t, "messaging": [{
+            "sender": {"id": psid}, "recipient": {"id": PAGE}, "timestamp": t, "message": {"mid": mid, "text": format!("written {} days ago", ago_ms / day)}}]}]})
+    };
+    deliver(&graph, &server, &message("psid-2d", "m_OLD2", 2 * day)).await;
+    deliver(&graph, &server, &message("psid-8d", "m_OLD8", 8 * day)).await;
+    let two = server.wait_tickets("q=written+2+days", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let eight = server.wait_tickets("q=written+8+days", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let view = server.ticket(&two).await;
+    assert_eq!(view["reply_tag"], "HUMAN_AGENT");
+    assert!(view["tagged_window_closes_at"].as_i64().unwrap() > view["reply_window_closes_at"].as_i64().unwrap());
+
+    let (s, b) = server.post(format!("/api/v1/tickets/{two}/actions"), json!({"type": "reply", "text": "Sorry for the wait!"})).await;
+    assert_eq!(s, 200, "{b}");
+    let sent = graph.calls_to(&format!("{PAGE}/messages")).last().unwrap().body.clone();
+    assert_eq!((sent["messaging_type"].as_str(), sent["tag"].as_str()), (Some("MESSAGE_TAG"), Some("HUMAN_AGENT")), "{sent}");
+
+    let before = graph.calls_to(&format!("{PAGE}/messages")).len();
+    let (s, b) = server.post(format!("/api/v1/tickets/{eight}/actions"), json!({"type": "reply", "text": "Hello?"})).await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["code"], "outside_messaging_window");
+    assert!(b["message"].as_str().unwrap().contains("HUMAN_AGENT"), "{b}");
+    assert_eq!(graph.calls_to(&format!("{PAGE}/messages")).len(), before, "refused before calling Facebook");
+}

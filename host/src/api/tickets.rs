@@ -41,6 +41,10 @@ pub struct TicketDetail {
     pub capabilities: Vec<Capability>,
     /// When free-form replies stop being allowed (ms), on platforms with a messaging window.
     pub reply_window_closes_at: Option<i64>,
+    /// After that, until when replies still go with the platform's tag (Messenger's HUMAN_AGENT).
+    pub tagged_window_closes_at: Option<i64>,
+    /// That tag.
+    pub reply_tag: Option<String>,
 }
 
 fn channel_name(state: &AppState, id: &str) -> String {
@@ -72,11 +76,21 @@ pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<S
     let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin.clone());
     let capabilities = info.as_ref().map(|p| p.info().capabilities.clone()).unwrap_or_default();
     let reply_window_closes_at = info
+        .clone()
         .filter(|_| view.ticket.kind.is_conversation())
         .and_then(|p| p.info().reply_window_hours)
         .zip(view.ticket.last_inbound_at)
         .map(|(h, last)| last + i64::from(h) * 3_600_000);
-    Ok(Json(TicketDetail { channel_name: channel_name(&state, &view.ticket.channel), view, capabilities, reply_window_closes_at }))
+    let tagged = info.as_ref().and_then(|p| p.info().tagged_reply_window.clone()).filter(|_| view.ticket.kind.is_conversation());
+    let tagged_window_closes_at = tagged.as_ref().zip(view.ticket.last_inbound_at).map(|((h, _), last)| last + i64::from(*h) * 3_600_000);
+    Ok(Json(TicketDetail {
+        channel_name: channel_name(&state, &view.ticket.channel),
+        view,
+        capabilities,
+        reply_window_closes_at,
+        tagged_window_closes_at,
+        reply_tag: tagged.map(|(_, tag)| tag),
+    }))
 }
 
 #[utoipa::path(operation_id = "tickets_action", post, path = "/api/v1/tickets/{id}/actions", request_body = ActionRequest,

@@ -86,11 +86,11 @@ fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
 impl Inbox {
     /// Perform an action on the platform and record its outcome on the ticket.
     pub async fn perform(&self, ch: &ActionChannel, ticket_id: &str, req: ActionRequest, actor: &str) -> Result<ActionResult, InboxError> {
-        let action = parse_action(&req)?;
+        let mut action = parse_action(&req)?;
         let ticket = self.ticket(ticket_id).await?;
         let messages = self.store.ticket_messages(ticket_id).await?;
         let target = &pick_target(&messages, req.message_id.as_deref(), ticket_id)?.interaction;
-        check_allowed(ch.plugin.info(), target.kind, &req.kind, &action, ticket.last_inbound_at)?;
+        check_allowed(ch.plugin.info(), target.kind, &req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget {
             kind: target.kind,
             platform_id: target.platform_id.clone(),
@@ -232,7 +232,7 @@ fn pick_target<'a>(messages: &'a [Message], message_id: Option<&str>, ticket_id:
 
 /// The channel must declare the action for this kind of interaction, and a reply must fall
 /// inside the platform's messaging window.
-fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
+fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &mut Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
     let capability = info.capability(kind);
     if !capability.is_some_and(|c| c.actions.iter().any(|a| a == name)) {
         let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
@@ -245,11 +245,26 @@ fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &Action, las
     }
     // Messaging windows bind private conversations; comments can be answered any time.
     let windowed = kind.is_conversation();
-    if let (Action::Reply(_), true, Some(hours), Some(last)) = (action, windowed, info.reply_window_hours, last_inbound_at) {
+    if let (Action::Reply(_), true, Some(hours), Some(last)) = (&*action, windowed, info.reply_window_hours, last_inbound_at) {
         let closes = last + i64::from(hours) * 3_600_000;
         if now_ms() > closes {
+            // Past the window, a reply carrying the platform's tag may still go (Messenger's
+            // HUMAN_AGENT for 7 days); past that too, the host refuses before calling.
+            if let Some((tag_hours, tag)) = &info.tagged_reply_window {
+                if now_ms() <= last + i64::from(*tag_hours) * 3_600_000 {
+                    if let Action::Reply(r) = action {
+                        r.tag = Some(tag.clone());
+                    }
+                    return Ok(());
+                }
+            }
+            let tagged = info
+                .tagged_reply_window
+                .as_ref()
+                .map(|(h, tag)| format!(" (or {} days with the {tag} tag, also past)", h / 24))
+                .unwrap_or_default();
             return Err(InboxError::OutsideWindow(format!(
-                "{} only allows replies within {hours} hours of the customer's last message; that window closed {} minutes ago",
+                "{} only allows replies within {hours} hours of the customer's last message{tagged}; that window closed {} minutes ago",
                 info.platform_name,
                 (now_ms() - closes) / 60_000
             )));

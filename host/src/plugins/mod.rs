@@ -59,6 +59,8 @@ pub struct PluginInfo {
     pub polls: bool,
     pub webhooks: bool,
     pub reply_window_hours: Option<u32>,
+    /// A longer window for replies carrying this tag: (hours, tag), e.g. (168, `HUMAN_AGENT`).
+    pub tagged_reply_window: Option<(u32, String)>,
     pub config_keys: Vec<String>,
     pub secret_names: Vec<String>,
 }
@@ -268,6 +270,7 @@ fn describe_info(i: wit::ChannelInfo) -> PluginInfo {
         polls: i.polls,
         webhooks: i.webhooks,
         reply_window_hours: i.reply_window_hours,
+        tagged_reply_window: i.tagged_reply_window.map(|w| (w.hours, w.tag)),
         config_keys: i.config_keys,
         secret_names: i.secret_names,
     }

@@ -43,6 +43,7 @@ impl Channel for Facebook {
             polls: true,
             webhooks: true,
             reply_window_hours: Some(24),
+            tagged_reply_window: Some(TaggedWindow { hours: 7 * 24, tag: "HUMAN_AGENT".into() }),
             config_keys: vec!["base_url".into(), "page_id".into()],
             secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
         }

@@ -37,6 +37,7 @@ impl Channel for Telegram {
             polls: true,
             webhooks: true,
             reply_window_hours: None,
+            tagged_reply_window: None,
             config_keys: vec!["base_url".into(), "long_poll_seconds".into()],
             secret_names: vec!["bot_token".into(), "webhook_secret".into()],
         }

@@ -26,6 +26,7 @@ impl Channel for WhatsApp {
             polls: false,
             webhooks: true,
             reply_window_hours: Some(24),
+            tagged_reply_window: None,
             config_keys: vec!["base_url".into(), "phone_number_id".into()],
             secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
         }

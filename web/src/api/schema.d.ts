@@ -616,11 +616,18 @@ export interface components {
             /** @description The actions the channel offers, per kind of interaction. */
             capabilities: components["schemas"]["Capability"][];
             channel_name: string;
+            /** @description That tag. */
+            reply_tag?: string | null;
             /**
              * Format: int64
              * @description When free-form replies stop being allowed (ms), on platforms with a messaging window.
              */
             reply_window_closes_at?: number | null;
+            /**
+             * Format: int64
+             * @description After that, until when replies still go with the platform's tag (Messenger's HUMAN_AGENT).
+             */
+            tagged_window_closes_at?: number | null;
         };
         TicketList: {
             tickets: components["schemas"]["TicketRow"][];

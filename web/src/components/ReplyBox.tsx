@@ -44,7 +44,9 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
 
   const closes = detail.reply_window_closes_at;
   const left = closes != null ? timeLeft(closes) : undefined;
-  const windowClosed = mode !== 'note' && closes != null && left === null;
+  // Past the window, a tagged reply may still go (Messenger's HUMAN_AGENT, 7 days).
+  const taggedLeft = left === null && detail.tagged_window_closes_at != null ? timeLeft(detail.tagged_window_closes_at) : null;
+  const windowClosed = mode !== 'note' && closes != null && left === null && taggedLeft === null;
   const platform = channel?.platform_name ?? detail.ticket.platform;
 
   const send = async () => {
@@ -78,8 +80,12 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
           </button>
         ))}
         {mode !== 'note' && closes != null && (
-          <span class={`window ${left ? '' : 'closed'}`} data-window>
-            {left ? `Reply window: ${left} left` : `The ${platform} reply window has closed`}
+          <span class={`window ${left || taggedLeft ? '' : 'closed'}`} data-window>
+            {left
+              ? `Reply window: ${left} left`
+              : taggedLeft
+                ? `24-hour window closed: replies go with the ${detail.reply_tag} tag (${taggedLeft} left)`
+                : `The ${platform} reply window has closed`}
           </span>
         )}
       </div>

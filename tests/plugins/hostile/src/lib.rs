@@ -20,6 +20,7 @@ impl Channel for Hostile {
             polls: true,
             webhooks: true,
             reply_window_hours: None,
+            tagged_reply_window: None,
             config_keys: vec!["misbehave".into(), "target_url".into()],
             secret_names: Vec::new(),
         }
