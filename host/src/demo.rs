@@ -12,13 +12,14 @@ use std::time::Duration;
 const DEMO_TOKEN: &str = "123456:DEMO-token";
 const DEMO_NUMBER: &str = "1555000111";
 const DEMO_PAGE: &str = "1010101010";
+const DEMO_IG: &str = "17841400000000001";
 const DEMO_ADMIN: &str = "admin@demo.example";
 const DEMO_AGENT: &str = "sam@demo.example";
 const DEMO_PASSWORD: &str = "demo-password";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    for plugin in ["telegram", "whatsapp", "facebook"] {
+    for plugin in ["telegram", "whatsapp", "facebook", "instagram"] {
         let wasm = plugin_dir.join(format!("{plugin}.wasm"));
         anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
     }
@@ -31,6 +32,9 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         PluginsFile::parse(&graph.facebook_channel_toml("facebook", DEMO_PAGE)).map_err(anyhow::Error::msg)?.channels.remove(0);
     // Webhooks are the live path; the backfill poll runs too, against an empty emulated feed.
     let facebook = ChannelConfig { display_name: "Facebook · Acme Outdoor".into(), ..facebook };
+    let instagram: ChannelConfig =
+        PluginsFile::parse(&graph.instagram_channel_toml("instagram", DEMO_IG, DEMO_PAGE)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let instagram = ChannelConfig { display_name: "Instagram · @acme.outdoor".into(), ..instagram };
     let channel = ChannelConfig {
         id: "telegram".into(),
         plugin: "telegram".into(),
@@ -47,7 +51,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         limits: Default::default(),
         webhook_group: None,
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook] };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -59,9 +63,11 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     let webhook = format!("http://127.0.0.1:{}/webhooks/whatsapp", listen.port());
     tokio::spawn(traffic::run_whatsapp(graph.clone(), webhook, DEMO_NUMBER.into(), Duration::from_secs_f64(every)));
     let webhook = format!("http://127.0.0.1:{}/webhooks/facebook", listen.port());
-    tokio::spawn(traffic::run_facebook(graph, webhook, DEMO_PAGE.into(), Duration::from_secs_f64(every * 1.5)));
+    tokio::spawn(traffic::run_facebook(graph.clone(), webhook, DEMO_PAGE.into(), Duration::from_secs_f64(every * 1.5)));
+    let webhook = format!("http://127.0.0.1:{}/webhooks/instagram", listen.port());
+    tokio::spawn(traffic::run_instagram(graph, webhook, DEMO_IG.into(), Duration::from_secs_f64(every * 1.5)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number and a Facebook Page (comments, an ad, Messenger) are receiving customers.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger) and an Instagram account (comments, Direct) are receiving customers.\n\
          \n  Open      http://{listen}/\
          \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
          \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\

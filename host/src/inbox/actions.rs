@@ -111,7 +111,12 @@ impl Inbox {
         } else {
             Vec::new()
         };
-        let mut w = self.load_working(&ch.id, &events, &[ticket_id.to_string()]).await?;
+        // The created message may be stored already: its webhook echo can beat this answer.
+        let mut probe = events.clone();
+        if let Ok(Some(i)) = &outcome {
+            probe.push(crate::model::ChannelEvent::Interaction(i.clone()));
+        }
+        let mut w = self.load_working(&ch.id, &probe, &[ticket_id.to_string()]).await?;
         let seq = self.store.next_seq();
         for e in events {
             w.apply(&ch.id, &ch.platform, e, seq);

@@ -3,7 +3,6 @@
 //! polled with Graph cursors to fill gaps after downtime. Actions go out through the Graph API.
 
 mod feed;
-mod messenger;
 mod poll;
 
 use helpdesk_plugin_sdk::prelude::*;
@@ -66,18 +65,19 @@ impl Channel for Facebook {
             for change in entry["changes"].as_array().into_iter().flatten() {
                 events.extend(feed::change(&page, change["field"].as_str().unwrap_or("feed"), &change["value"], time));
             }
+            let profile = |psid: &str| helpdesk_meta::messaging::profile(psid, "first_name,last_name,profile_pic", "Messenger user", PLATFORM);
             for m in entry["messaging"].as_array().into_iter().flatten() {
-                events.extend(messenger::event(&page, m, time));
+                events.extend(helpdesk_meta::messaging::event(&page, m, time, profile));
             }
         }
         Ok(WebhookOutcome::accept(events))
     }
 
     fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
-        if target.kind == InteractionKind::PrivateMessage {
-            return messenger::perform(&target, action);
-        }
         let page = require_config("page_id")?;
+        if target.kind == InteractionKind::PrivateMessage {
+            return helpdesk_meta::messaging::perform(&page, "Messenger", &target, action);
+        }
         let id = &target.platform_id;
         let graph = |method: &str, path: &str, body: Option<Value>| helpdesk_meta::graph(method, path, body.as_ref(), PLATFORM);
         let created = match action {

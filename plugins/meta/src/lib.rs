@@ -1,6 +1,8 @@
 //! What Meta's platforms share: the `hub.challenge` handshake, `X-Hub-Signature-256`, Graph API
 //! calls with the page or system-user token, and Graph error codes as `channel-error`s.
 
+pub mod messaging;
+
 use helpdesk_plugin_sdk::prelude::*;
 use hmac::{Hmac, Mac};
 use serde_json::Value;

@@ -157,6 +157,21 @@ verify_token = "{VERIFY_TOKEN}"
         self.inner.lock().unwrap().comments.entry(post_id.to_string()).or_default().push(c);
     }
 
+    /// A `[[channel]]` table running the Instagram plugin for account `ig_user_id` (sending
+    /// through Page `page_id`) against this emulator.
+    pub fn instagram_channel_toml(&self, id: &str, ig_user_id: &str, page_id: &str) -> String {
+        self.facebook_channel_toml(id, page_id)
+            .replacen("plugin = \"facebook\"", "plugin = \"instagram\"", 1)
+            .replacen("display_name = \"Facebook", "display_name = \"Instagram", 1)
+            .replacen("[channel.config]\n", &format!("[channel.config]\nig_user_id = \"{ig_user_id}\"\n"), 1)
+    }
+
+    /// A comment mentioning the Instagram account, as the `mentioned_comment` lookup answers it.
+    pub fn ig_mentioned_comment(&self, comment_id: &str, username: &str, text: &str) {
+        let m = json!({"id": comment_id, "text": text, "username": username, "timestamp": iso(now_secs())});
+        self.inner.lock().unwrap().profiles.insert(format!("mention:{comment_id}"), m);
+    }
+
     /// What `GET /{psid}` answers for a Messenger customer.
     pub fn fb_profile(&self, psid: &str, first_name: &str, last_name: &str) {
         let p = json!({"id": psid, "first_name": first_name, "last_name": last_name});
@@ -229,8 +244,20 @@ fn graph_error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, Json(json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}}))).into_response()
 }
 
-/// `/{version}/{id}` on a Facebook object: hide or unhide (`POST is_hidden`), delete.
-async fn object(State((inner, _)): State<Shared>, Path((_version, id)): Path<(String, String)>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// `/{version}/{id}` on a Facebook or Instagram object: hide or unhide (`POST is_hidden` /
+/// `hide`), delete, profiles, and Instagram's `mentioned_comment` lookup.
+async fn object(
+    State((inner, _)): State<Shared>,
+    Path((_version, id)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(denied) = check_token(&headers) {
         return denied;
     }
@@ -240,13 +267,21 @@ async fn object(State((inner, _)): State<Shared>, Path((_version, id)): Path<(St
     if let Some(failed) = planned_failure(&mut inner, "object") {
         return failed;
     }
+    let fields = query.get("fields").cloned().unwrap_or_default();
+    if let Some(rest) = fields.strip_prefix("mentioned_comment.comment_id(") {
+        let comment = rest.split(')').next().unwrap_or_default();
+        return match inner.profiles.get(&format!("mention:{comment}")) {
+            Some(m) => Json(json!({"id": id, "mentioned_comment": m})).into_response(),
+            None => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid comment_id"),
+        };
+    }
     match method {
         Method::GET => match inner.profiles.get(&id) {
             Some(p) => Json(p.clone()).into_response(),
             None => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Object does not exist or cannot be loaded due to missing permissions"),
         },
         Method::DELETE => Json(json!({"success": true})).into_response(),
-        Method::POST if body["is_hidden"].is_boolean() => Json(json!({"success": true})).into_response(),
+        Method::POST if body["is_hidden"].is_boolean() || body["hide"].is_boolean() => Json(json!({"success": true})).into_response(),
         _ => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Unsupported request"),
     }
 }
@@ -294,6 +329,8 @@ fn facebook_edge(inner: &mut Inner, base: &str, id: &str, edge: &str, method: &M
         (&Method::GET, "feed") => listing(&inner.posts, query, base, &format!("{id}/feed")),
         (&Method::GET, "comments") => listing(inner.comments.get(id).map(Vec::as_slice).unwrap_or_default(), query, base, &format!("{id}/comments")),
         (&Method::POST, "comments") if body["message"].is_string() => Json(json!({"id": format!("{id}_r{n}")})).into_response(),
+        (&Method::POST, "replies") if body["message"].is_string() => Json(json!({"id": format!("1791000000{n:07}")})).into_response(),
+        (&Method::POST, "mentions") if body["message"].is_string() && body["media_id"].is_string() => Json(json!({"id": format!("1791000000{n:07}")})).into_response(),
         (&Method::POST | &Method::DELETE, "likes") => Json(json!({"success": true})).into_response(),
         (&Method::POST, "blocked") => Json(json!({body["user"][0].as_str().unwrap_or_default(): true})).into_response(),
         (&Method::POST, "messages") if body["sender_action"].is_string() => Json(json!({"recipient_id": body["recipient"]["id"]})).into_response(),
@@ -322,7 +359,7 @@ async fn edge(
     if let Some(failed) = planned_failure(&mut inner, &edge) {
         return failed;
     }
-    let facebook = id.contains('_') || body["messaging_product"].is_null() && matches!(edge.as_str(), "feed" | "comments" | "likes" | "blocked" | "messages");
+    let facebook = id.contains('_') || body["messaging_product"].is_null() && matches!(edge.as_str(), "feed" | "comments" | "likes" | "blocked" | "messages" | "replies" | "mentions");
     if facebook {
         return facebook_edge(&mut inner, &base, &id, &edge, &method, &body, &query);
     }

@@ -103,12 +103,20 @@ const WHATSAPP: &[(&str, &str)] = &[
 /// WhatsApp customers writing to `phone_number_id`, delivered as Meta does: signed webhooks
 /// to `webhook_url`, retried until answered 2xx.
 pub async fn run_whatsapp(graph: GraphEmulator, webhook_url: String, phone_number_id: String, every: Duration) {
-    let mut n = 0u64;
-    loop {
+    deliver_forever(graph, webhook_url, every, |n| {
         let (from, name) = WHATSAPP[fastrand::usize(..WHATSAPP.len())];
         let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
+        whatsapp_text(&phone_number_id, from, name, &format!("wamid.DEMO{n}"), text)
+    })
+    .await
+}
+
+/// Sign and post `make(n)` to the webhook every so often (retrying until it is taken), forever.
+async fn deliver_forever(graph: GraphEmulator, webhook_url: String, every: Duration, mut make: impl FnMut(u64) -> serde_json::Value) {
+    let mut n = 0u64;
+    loop {
         n += 1;
-        let body = serde_json::to_vec(&whatsapp_text(&phone_number_id, from, name, &format!("wamid.DEMO{n}"), text)).unwrap_or_default();
+        let body = serde_json::to_vec(&make(n)).unwrap_or_default();
         while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -137,28 +145,49 @@ const COMMENTS: &[&str] = &[
 /// A Facebook Page's audience: comments under its posts (one of them an ad) and Messenger
 /// conversations, delivered as Meta's signed webhooks.
 pub async fn run_facebook(graph: GraphEmulator, webhook_url: String, page_id: String, every: Duration) {
-    let posts = [(format!("{page_id}_5001"), false), (format!("{page_id}_5002"), false), (format!("{page_id}_5003"), true)];
     for (id, name) in COMMENTERS {
         let (first, last) = name.split_once(' ').unwrap_or((name, ""));
         graph.fb_profile(&format!("psid-{id}"), first, last);
     }
-    let mut n = 0u64;
-    loop {
-        n += 1;
+    let posts = [(format!("{page_id}_5001"), false), (format!("{page_id}_5002"), false), (format!("{page_id}_5003"), true)];
+    deliver_forever(graph, webhook_url, every, |n| {
         let who = COMMENTERS[fastrand::usize(..COMMENTERS.len())];
-        let body = if fastrand::u8(..3) == 0 {
+        if fastrand::u8(..3) == 0 {
             let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
             messenger_webhook(&page_id, &format!("psid-{}", who.0), &format!("m_DEMO{n}"), text, false)
         } else {
             let (post, ad) = &posts[fastrand::usize(..posts.len())];
             let post_number = post.rsplit('_').next().unwrap_or_default();
-            let comment = format!("{post_number}_{n}");
-            fb_comment_webhook(&page_id, post, &comment, who, COMMENTS[fastrand::usize(..COMMENTS.len())], "add", None, *ad)
-        };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            fb_comment_webhook(&page_id, post, &format!("{post_number}_{n}"), who, COMMENTS[fastrand::usize(..COMMENTS.len())], "add", None, *ad)
         }
-        tokio::time::sleep(every.mul_f64(1.0 + fastrand::f64() * 2.0)).await;
+    })
+    .await
+}
+
+const INSTAGRAMMERS: &[(&str, &str)] = &[("4101", "mila.travels"), ("4102", "jonas_fit"), ("4103", "the.kim.diaries"), ("4104", "lu_ferreira")];
+
+/// An Instagram account's audience: Direct messages (some replying to a story) and comments on
+/// its media, delivered as Meta's signed webhooks.
+pub async fn run_instagram(graph: GraphEmulator, webhook_url: String, ig_user_id: String, every: Duration) {
+    for (id, username) in INSTAGRAMMERS {
+        graph.fb_profile(&format!("igsid-{id}"), username, "");
     }
+    deliver_forever(graph, webhook_url, every, |n| {
+        let (id, username) = INSTAGRAMMERS[fastrand::usize(..INSTAGRAMMERS.len())];
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
+        if fastrand::u8(..3) == 0 {
+            let comment = serde_json::json!({"id": format!("179{n:014}"), "text": COMMENTS[fastrand::usize(..COMMENTS.len())],
+                "from": {"id": format!("igsid-{id}"), "username": username}, "media": {"id": "17900000000000100", "media_product_type": "FEED"}});
+            serde_json::json!({"object": "instagram", "entry": [{"id": ig_user_id, "time": now, "changes": [{"field": "comments", "value": comment}]}]})
+        } else {
+            let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
+            let mut message = serde_json::json!({"mid": format!("aWdDEMO{n}"), "text": text});
+            if fastrand::u8(..4) == 0 {
+                message["reply_to"] = serde_json::json!({"story": {"id": "story-1", "url": "https://cdn.example/acme-story.jpg"}});
+            }
+            serde_json::json!({"object": "instagram", "entry": [{"id": ig_user_id, "time": now, "messaging": [{
+                "sender": {"id": format!("igsid-{id}")}, "recipient": {"id": ig_user_id}, "timestamp": now, "message": message}]}]})
+        }
+    })
+    .await
 }

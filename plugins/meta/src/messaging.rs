@@ -1,12 +1,14 @@
-//! The Page's Messenger inbox: messages in (the Page's own sends come back as echoes and are
-//! outbound), delivery receipts onto our messages; replies, reactions and "seen" out.
+//! Messenger-shaped private messages, shared by Facebook Messenger and Instagram Direct: messages
+//! in (the account's own sends come back as echoes and are outbound; unsent ones are removed),
+//! delivery receipts onto our messages; replies, reactions and "seen" out through the Send API.
 
 use helpdesk_plugin_sdk::prelude::*;
 use serde_json::{json, Value};
 
-/// What one `messaging[]` entry reports. Reads and reactions create no tickets.
-pub fn event(page: &str, m: &Value, entry_time: i64) -> Vec<Event> {
-    let time = match helpdesk_meta::time_ms(&m["timestamp"]) {
+/// What one `messaging[]` (or `standby[]`) entry for `account` reports. Reads and reactions
+/// create no tickets. `profile` names the customer from their scoped id.
+pub fn event(account: &str, m: &Value, entry_time: i64, profile: impl Fn(&str) -> Author) -> Vec<Event> {
+    let time = match crate::time_ms(&m["timestamp"]) {
         0 => entry_time,
         t => t,
     };
@@ -22,14 +24,17 @@ pub fn event(page: &str, m: &Value, entry_time: i64) -> Vec<Event> {
         // Reads (a watermark), reactions, postbacks without text, and echoes without an id.
         return Vec::new();
     };
+    if msg["is_deleted"].as_bool() == Some(true) {
+        return vec![Event::Removed(mid.to_string())];
+    }
     let echo = msg["is_echo"].as_bool() == Some(true);
     let (sender, recipient) = (m["sender"]["id"].as_str().unwrap_or_default(), m["recipient"]["id"].as_str().unwrap_or_default());
-    let (customer, direction, author) = if echo || sender == page {
-        (recipient, Direction::Outbound, Author::new(page, "Page"))
+    let (customer, direction, author) = if echo || sender == account {
+        (recipient, Direction::Outbound, Author::new(account, "You"))
     } else {
         (sender, Direction::Inbound, profile(sender))
     };
-    let attachments = msg["attachments"]
+    let mut attachments: Vec<Attachment> = msg["attachments"]
         .as_array()
         .into_iter()
         .flatten()
@@ -40,30 +45,46 @@ pub fn event(page: &str, m: &Value, entry_time: i64) -> Vec<Event> {
                 Some("audio") => AttachmentKind::Audio,
                 Some("file") => AttachmentKind::File,
                 Some("location") => AttachmentKind::Location,
+                Some("story_mention") => AttachmentKind::Image,
                 _ => AttachmentKind::Other,
             },
             platform_id: None,
             url: a["payload"]["url"].as_str().map(str::to_string),
             mime_type: None,
-            name: a["title"].as_str().map(str::to_string),
+            name: a["title"].as_str().map(str::to_string).or_else(|| (a["type"] == "story_mention").then(|| "their story".into())),
             size: None,
         })
         .collect();
-    let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, direction, customer, author, msg["text"].as_str().unwrap_or_default(), time);
+    let mut text = msg["text"].as_str().unwrap_or_default().to_string();
+    if msg["attachments"].as_array().is_some_and(|a| a.iter().any(|a| a["type"] == "story_mention")) && text.is_empty() {
+        text = "Mentioned you in their story".into();
+    }
+    let story = &msg["reply_to"]["story"];
+    if story.is_object() {
+        attachments.push(Attachment {
+            kind: AttachmentKind::Image,
+            platform_id: story["id"].as_str().map(str::to_string),
+            url: story["url"].as_str().map(str::to_string),
+            mime_type: None,
+            name: Some("the story they replied to".into()),
+            size: None,
+        });
+    }
+    let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, direction, customer, author, text, time);
     i.attachments = attachments;
     i.parent_id = msg["reply_to"]["mid"].as_str().map(str::to_string);
     i.from_ad = m["referral"]["source"].as_str() == Some("ADS");
     vec![Event::Interaction(i)]
 }
 
-/// The customer's name and picture: Messenger webhooks carry only their page-scoped id, so the
-/// profile is asked once and kept in the channel's kv. A failed lookup leaves a generic name.
-fn profile(psid: &str) -> Author {
-    let key = format!("profile:{psid}");
+/// The customer's name and picture, asked once with `fields` and kept in the channel's kv
+/// (webhooks carry only a scoped id). A failed lookup leaves `fallback`.
+pub fn profile(id: &str, fields: &str, fallback: &str, platform: &str) -> Author {
+    let key = format!("profile:{id}");
     let cached = kv_get(&key).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
     let p = match cached {
         Some(p) => p,
-        None => match helpdesk_meta::graph("GET", &format!("{psid}?fields=first_name,last_name,profile_pic"), None, crate::PLATFORM) {
+        None => match crate::graph("GET", &format!("{id}?fields={fields}"), None, platform) {
             Ok(p) => {
                 let _ = kv_set(&key, &serde_json::to_vec(&p).unwrap_or_default());
                 p
@@ -71,15 +92,18 @@ fn profile(psid: &str) -> Author {
             Err(_) => Value::Null,
         },
     };
-    let name = [p["first_name"].as_str(), p["last_name"].as_str()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    let mut a = Author::new(psid, if name.is_empty() { "Messenger user" } else { &name });
+    let full = [p["first_name"].as_str(), p["last_name"].as_str()].into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    let name = p["name"].as_str().map(str::to_string).filter(|n| !n.is_empty()).or(Some(full).filter(|n| !n.is_empty()));
+    let mut a = Author::new(id, name.as_deref().or(p["username"].as_str()).unwrap_or(fallback));
+    a.handle = p["username"].as_str().map(str::to_string);
     a.avatar_url = p["profile_pic"].as_str().map(str::to_string);
     a
 }
 
-pub fn perform(target: &Target, action: Action) -> Result<ActionOutcome, ChannelError> {
-    let page = require_config("page_id")?;
-    let send = |body: Value| helpdesk_meta::graph("POST", &format!("{page}/messages"), Some(&body), crate::PLATFORM);
+/// A private-message action through the Send API at `{sender}/messages` (the Page).
+pub fn perform(sender: &str, platform: &str, target: &Target, action: Action) -> Result<ActionOutcome, ChannelError> {
+    let page = sender.to_string();
+    let send = |body: Value| crate::graph("POST", &format!("{page}/messages"), Some(&body), platform);
     let psid = &target.author_id;
     let created = match action {
         Action::Reply(r) => {
@@ -90,7 +114,7 @@ pub fn perform(target: &Target, action: Action) -> Result<ActionOutcome, Channel
             }
             let sent = send(body)?;
             let mid = sent["message_id"].as_str().unwrap_or_default();
-            let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key.clone(), Author::new(&page, "Page"), r.text, 0);
+            let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key.clone(), Author::new(&page, "You"), r.text, 0);
             i.parent_id = Some(target.platform_id.clone());
             Some(i)
         }
@@ -107,7 +131,7 @@ pub fn perform(target: &Target, action: Action) -> Result<ActionOutcome, Channel
             send(json!({"recipient": {"id": psid}, "sender_action": "mark_seen"}))?;
             None
         }
-        _ => return Err(err::unsupported("Messenger has no such action for a Page")),
+        _ => return Err(err::unsupported(format!("{platform} has no such action on private messages"))),
     };
     Ok(ActionOutcome { created })
 }

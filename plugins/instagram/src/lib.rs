@@ -1,0 +1,109 @@
+//! Instagram professional account channel (Instagram API with Facebook Login): comments and
+//! replies on the account's media (ad comments marked), mentions of the account, and Direct
+//! messages including story replies, story mentions and unsends, by Meta's signed webhooks;
+//! replies, private replies and moderation through the Graph API.
+
+mod comments;
+
+use helpdesk_plugin_sdk::prelude::*;
+use serde_json::json;
+
+struct Instagram;
+
+pub const PLATFORM: &str = "Instagram";
+
+impl Channel for Instagram {
+    fn describe() -> ChannelInfo {
+        use ActionKind::*;
+        let cap = |kind, actions: &[ActionKind], notes: &[&str]| Capability {
+            kind,
+            actions: actions.to_vec(),
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+        };
+        let moderation = "Instagram's API cannot like comments or block people";
+        ChannelInfo {
+            platform: "instagram".into(),
+            platform_name: PLATFORM.into(),
+            capabilities: vec![
+                cap(InteractionKind::Comment, &[Reply, PrivateReply, Hide, Unhide, Delete], &[moderation]),
+                cap(InteractionKind::Reply, &[Reply, PrivateReply, Hide, Unhide, Delete], &[moderation, "A reply to a reply is posted under the top-level comment"]),
+                cap(InteractionKind::AdComment, &[Reply, PrivateReply, Hide, Unhide, Delete], &[moderation]),
+                cap(InteractionKind::Mention, &[Reply], &["A mention lives on someone else's media: it can only be answered"]),
+                cap(InteractionKind::PrivateMessage, &[Reply, Like, Unlike, React, MarkRead], &[
+                    "Instagram allows free-form replies within 24 hours of the customer's last message (7 days with the HUMAN_AGENT tag)",
+                ]),
+            ],
+            polls: false,
+            webhooks: true,
+            reply_window_hours: Some(24),
+            tagged_reply_window: Some(TaggedWindow { hours: 7 * 24, tag: "HUMAN_AGENT".into() }),
+            config_keys: vec!["base_url".into(), "ig_user_id".into(), "page_id".into()],
+            secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
+        }
+    }
+
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        let body = match helpdesk_meta::verified_body(&request) {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        let account = require_config("ig_user_id")?;
+        let mut events = Vec::new();
+        // One app can serve several accounts: only this channel's account's entries are its.
+        for entry in body["entry"].as_array().into_iter().flatten().filter(|e| e["id"].as_str().is_none_or(|id| id == account)) {
+            let time = helpdesk_meta::time_ms(&entry["time"]);
+            for change in entry["changes"].as_array().into_iter().flatten() {
+                events.extend(comments::change(&account, change["field"].as_str().unwrap_or("comments"), &change["value"], time));
+            }
+            let profile = |id: &str| helpdesk_meta::messaging::profile(id, "name,username,profile_pic", "Instagram user", PLATFORM);
+            // `standby`: another app holds the conversation (handover protocol); still the customer's words.
+            for m in entry["messaging"].as_array().into_iter().chain(entry["standby"].as_array()).flatten() {
+                events.extend(helpdesk_meta::messaging::event(&account, m, time, profile));
+            }
+        }
+        Ok(WebhookOutcome::accept(events))
+    }
+
+    fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
+        let page = require_config("page_id")?;
+        if target.kind == InteractionKind::PrivateMessage {
+            return helpdesk_meta::messaging::perform(&page, PLATFORM, &target, action);
+        }
+        let account = require_config("ig_user_id")?;
+        let id = &target.platform_id;
+        let graph = |method: &str, path: &str, body: Option<serde_json::Value>| helpdesk_meta::graph(method, path, body.as_ref(), PLATFORM);
+        let meta = |key: &str| target.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let created = match action {
+            Action::Reply(r) if target.kind == InteractionKind::Mention => {
+                let mut body = json!({"media_id": meta("media_id").unwrap_or_default(), "message": r.text});
+                if let Some(c) = meta("comment_id") {
+                    body["comment_id"] = json!(c);
+                }
+                graph("POST", &format!("{account}/mentions"), Some(body))?;
+                None
+            }
+            Action::Reply(r) => {
+                // Replies attach to top-level comments.
+                let top = meta("top_comment_id").unwrap_or_else(|| id.clone());
+                let sent = graph("POST", &format!("{top}/replies"), Some(json!({"message": r.text})))?;
+                Some(comments::own_reply(&account, sent["id"].as_str().unwrap_or_default(), &target, &r.text))
+            }
+            Action::PrivateReply(r) => {
+                graph("POST", &format!("{page}/messages"), Some(json!({"recipient": {"comment_id": id}, "message": {"text": r.text}})))?;
+                None
+            }
+            Action::Hide | Action::Unhide => {
+                graph("POST", id, Some(json!({"hide": matches!(action, Action::Hide)})))?;
+                None
+            }
+            Action::Delete => {
+                graph("DELETE", id, None)?;
+                None
+            }
+            _ => return Err(err::unsupported("Instagram's API has no such action on comments")),
+        };
+        Ok(ActionOutcome { created })
+    }
+}
+
+export_channel!(Instagram);
