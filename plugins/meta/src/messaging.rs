@@ -19,6 +19,10 @@ pub fn event(account: &str, m: &Value, entry_time: i64, profile: impl Fn(&str) -
             .map(|mid| Event::Delivery(Delivery { platform_id: mid.to_string(), state: DeliveryState::Delivered, at: time, error: None }))
             .collect();
     }
+    // Instagram names the message read; Messenger gives only a watermark (not mapped yet).
+    if let Some(mid) = m["read"]["mid"].as_str() {
+        return vec![Event::Delivery(Delivery { platform_id: mid.to_string(), state: DeliveryState::Read, at: time, error: None })];
+    }
     let msg = &m["message"];
     let Some(mid) = msg["mid"].as_str() else {
         // Reads (a watermark), reactions, postbacks without text, and echoes without an id.
