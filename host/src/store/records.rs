@@ -9,30 +9,13 @@ use serde_json::{json, Value};
 impl Store {
     /// Write `doc` as record `table:id`, replacing what was there.
     pub async fn put<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<()> {
-        let mut doc = serde_json::to_value(doc)?;
-        if let Some(obj) = doc.as_object_mut() {
-            obj.remove("id");
-        }
-        self.db
-            .query(format!("UPSERT type::record('{table}', $id) CONTENT $doc"))
-            .bind(json!({ "id": id, "doc": doc }))
-            .await?
-            .check()?;
+        self.db.query(format!("UPSERT type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await?.check()?;
         Ok(())
     }
 
     /// Write `doc` as a new record `table:id`; false if the id was taken (nothing written).
     pub async fn create<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<bool> {
-        let mut doc = serde_json::to_value(doc)?;
-        if let Some(obj) = doc.as_object_mut() {
-            obj.remove("id");
-        }
-        let created = self
-            .db
-            .query(format!("CREATE type::record('{table}', $id) CONTENT $doc"))
-            .bind(json!({ "id": id, "doc": doc }))
-            .await?
-            .check();
+        let created = self.db.query(format!("CREATE type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await?.check();
         match created {
             Ok(_) => Ok(true),
             Err(e) if e.to_string().contains("already exists") => Ok(false),
@@ -93,4 +76,13 @@ impl Store {
         let v: Vec<Value> = r.take(0)?;
         Ok(v.into_iter().find_map(|v| v.as_bool()))
     }
+}
+
+/// `{id, doc}` bindings, the id taken out of the document (it is the record id).
+fn record<T: Serialize>(id: &str, doc: &T) -> Result<Value> {
+    let mut doc = serde_json::to_value(doc)?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("id");
+    }
+    Ok(json!({ "id": id, "doc": doc }))
 }

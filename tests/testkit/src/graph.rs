@@ -71,26 +71,32 @@ impl GraphEmulator {
         format!("http://{}/v21.0", self.addr)
     }
 
-    /// A WhatsApp `[[channel]]` table for `plugins.toml` against this emulator.
-    pub fn whatsapp_channel_toml(&self, id: &str, phone_number_id: &str) -> String {
+    /// A `[[channel]]` table running `plugin` against this emulator, with `config` lines
+    /// (`key = "value"`) and the test app's secrets.
+    fn channel_toml(&self, id: &str, plugin: &str, display_name: &str, config: &[(&str, &str)]) -> String {
+        let config: String = config.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
         format!(
             r#"
 [[channel]]
 id = "{id}"
-plugin = "whatsapp"
-display_name = "WhatsApp {id}"
+plugin = "{plugin}"
+display_name = "{display_name}"
 allowed_hosts = ["{addr}"]
 [channel.config]
 base_url = "{base}"
-phone_number_id = "{phone_number_id}"
-[channel.secrets]
+{config}[channel.secrets]
 access_token = "{ACCESS_TOKEN}"
 app_secret = "{APP_SECRET}"
 verify_token = "{VERIFY_TOKEN}"
 "#,
             addr = self.addr,
-            base = self.base_url(),
+            base = self.base_url()
         )
+    }
+
+    /// A WhatsApp `[[channel]]` table for `plugins.toml` against this emulator.
+    pub fn whatsapp_channel_toml(&self, id: &str, phone_number_id: &str) -> String {
+        self.channel_toml(id, "whatsapp", &format!("WhatsApp {id}"), &[("phone_number_id", phone_number_id)])
     }
 
     /// `sha256=<hex HMAC-SHA256(app secret, body)>`.
@@ -119,24 +125,7 @@ verify_token = "{VERIFY_TOKEN}"
 
     /// A `[[channel]]` table running the Facebook plugin for Page `page_id` against this emulator.
     pub fn facebook_channel_toml(&self, id: &str, page_id: &str) -> String {
-        format!(
-            r#"
-[[channel]]
-id = "{id}"
-plugin = "facebook"
-display_name = "Facebook {id}"
-allowed_hosts = ["{host}"]
-[channel.config]
-base_url = "{base}"
-page_id = "{page_id}"
-[channel.secrets]
-access_token = "{ACCESS_TOKEN}"
-app_secret = "{APP_SECRET}"
-verify_token = "{VERIFY_TOKEN}"
-"#,
-            host = self.addr,
-            base = self.base_url()
-        )
+        self.channel_toml(id, "facebook", &format!("Facebook {id}"), &[("page_id", page_id)])
     }
 
     /// A post on the Page's feed (`from` the Page itself or a visitor); `ad` makes it a dark post.
@@ -160,10 +149,7 @@ verify_token = "{VERIFY_TOKEN}"
     /// A `[[channel]]` table running the Instagram plugin for account `ig_user_id` (sending
     /// through Page `page_id`) against this emulator.
     pub fn instagram_channel_toml(&self, id: &str, ig_user_id: &str, page_id: &str) -> String {
-        self.facebook_channel_toml(id, page_id)
-            .replacen("plugin = \"facebook\"", "plugin = \"instagram\"", 1)
-            .replacen("display_name = \"Facebook", "display_name = \"Instagram", 1)
-            .replacen("[channel.config]\n", &format!("[channel.config]\nig_user_id = \"{ig_user_id}\"\n"), 1)
+        self.channel_toml(id, "instagram", &format!("Instagram {id}"), &[("ig_user_id", ig_user_id), ("page_id", page_id)])
     }
 
     /// A comment mentioning the Instagram account, as the `mentioned_comment` lookup answers it.
