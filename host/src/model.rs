@@ -134,6 +134,17 @@ pub enum ChannelEvent {
     Removed { platform_id: String },
     /// What became of an outbound message.
     Delivery { platform_id: String, delivery: Delivery },
+    /// Someone reacted to a message; an empty emoji takes the reaction back.
+    Reaction { platform_id: String, author: Author, emoji: String, at: Millis },
+}
+
+/// A reaction on a message, by someone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Reaction {
+    pub author_id: String,
+    pub author_name: String,
+    pub emoji: String,
+    pub at: Millis,
 }
 
 /// How far an outbound message got, as the platform last reported it.
@@ -201,6 +212,9 @@ pub struct Message {
     /// For outbound messages: the platform's latest delivery report.
     #[serde(default)]
     pub delivery: Option<Delivery>,
+    /// Reactions on it, one per person (the latest).
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.

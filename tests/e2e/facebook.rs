@@ -134,6 +134,23 @@ async fn comment_and_messenger_actions_reach_the_graph_api() {
     let view = server.ticket(&dm).await;
     let inbound = view["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "inbound").count();
     assert_eq!(inbound, 1, "echoes are outbound");
+
+    // Reactions and reads are recorded on the messages, never as tickets.
+    let t = now() * 1000 + 5_000;
+    let event = |e: Value| json!({"object": "page", "entry": [{"id": PAGE, "time": t, "messaging": [e]}]});
+    let who = json!({"sender": {"id": "psid-77"}, "recipient": {"id": PAGE}, "timestamp": t});
+    let mut reaction = who.clone();
+    reaction["reaction"] = json!({"mid": mid, "action": "react", "reaction": "love", "emoji": "❤"});
+    deliver(&graph, &server, &event(reaction)).await;
+    let mut read = who.clone();
+    read["read"] = json!({"watermark": t});
+    deliver(&graph, &server, &event(read)).await;
+    let ours = |view: &Value| view["messages"].as_array().unwrap().iter().find(|m| m["platform_id"] == mid).cloned().unwrap();
+    assert!(eventually(WAIT, || async { ours(&server.ticket(&dm).await)["delivery"]["state"] == "read" }).await, "read up to the watermark");
+    let view = server.ticket(&dm).await;
+    assert_eq!(ours(&view)["reactions"][0]["emoji"], "❤");
+    assert_eq!(ours(&view)["reactions"][0]["author_name"], "Mia Kato");
+    assert_eq!(server.tickets("queue=all").await.len(), 2, "no tickets from reactions or reads");
 }
 
 #[tokio::test]

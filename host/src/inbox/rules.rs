@@ -46,7 +46,7 @@ pub fn ids_touched(channel: &str, events: &[ChannelEvent]) -> (Vec<String>, Vec<
             ChannelEvent::ContactBlockedUs { author, .. } => {
                 contacts.insert(contact_id(channel, &author.id));
             }
-            ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } => {
+            ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } | ChannelEvent::Reaction { platform_id, .. } => {
                 messages.insert(message_id(channel, platform_id));
             }
         }
@@ -101,6 +101,23 @@ impl Working {
                 if let Some(m) = self.messages.get_mut(&id) {
                     if m.delivery.as_ref().is_none_or(|d| delivery.rank() > d.rank()) {
                         m.delivery = Some(delivery);
+                        m.seq = seq;
+                        let ticket = m.ticket_id.clone();
+                        self.changed_messages.insert(id);
+                        self.touch(&ticket, seq);
+                    }
+                }
+            }
+            ChannelEvent::Reaction { platform_id, author, emoji, at } => {
+                let id = message_id(channel, &platform_id);
+                // Reactions to messages we do not have are dropped, like delivery reports.
+                if let Some(m) = self.messages.get_mut(&id) {
+                    let before = m.reactions.clone();
+                    m.reactions.retain(|r| r.author_id != author.id);
+                    if !emoji.is_empty() {
+                        m.reactions.push(crate::model::Reaction { author_id: author.id, author_name: author.name, emoji, at });
+                    }
+                    if m.reactions != before {
                         m.seq = seq;
                         let ticket = m.ticket_id.clone();
                         self.changed_messages.insert(id);
@@ -204,6 +221,7 @@ impl Working {
             removed: false,
             sent_by,
             delivery: None,
+            reactions: Vec::new(),
             seq,
             ordinal,
         });

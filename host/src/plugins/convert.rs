@@ -100,6 +100,7 @@ impl From<wit::Event> for model::ChannelEvent {
                 at: c.at,
             },
             wit::Event::Removed(platform_id) => model::ChannelEvent::Removed { platform_id },
+            wit::Event::Reaction(r) => model::ChannelEvent::Reaction { platform_id: r.platform_id, author: r.author.into(), emoji: r.emoji, at: r.at },
             wit::Event::Delivery(d) => model::ChannelEvent::Delivery {
                 platform_id: d.platform_id,
                 delivery: model::Delivery {

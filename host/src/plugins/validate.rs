@@ -22,6 +22,13 @@ pub fn events(events: &[ChannelEvent]) -> Result<(), String> {
             ChannelEvent::Interaction(i) => interaction(i)?,
             ChannelEvent::ContactBlockedUs { author, .. } => id("author id", &author.id)?,
             ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } => id("platform id", platform_id)?,
+            ChannelEvent::Reaction { platform_id, author, emoji, .. } => {
+                id("platform id", platform_id)?;
+                id("author id", &author.id)?;
+                if emoji.chars().count() > 32 {
+                    return Err("a reaction longer than 32 characters".into());
+                }
+            }
         }
     }
     Ok(())

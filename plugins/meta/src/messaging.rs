@@ -19,9 +19,20 @@ pub fn event(account: &str, m: &Value, entry_time: i64, profile: impl Fn(&str) -
             .map(|mid| Event::Delivery(Delivery { platform_id: mid.to_string(), state: DeliveryState::Delivered, at: time, error: None }))
             .collect();
     }
-    // Instagram names the message read; Messenger gives only a watermark (not mapped yet).
+    // Instagram names the message read; Messenger gives a watermark: every message we sent to
+    // this person up to then.
     if let Some(mid) = m["read"]["mid"].as_str() {
         return vec![Event::Delivery(Delivery { platform_id: mid.to_string(), state: DeliveryState::Read, at: time, error: None })];
+    }
+    if m["read"]["watermark"].is_string() || m["read"]["watermark"].is_number() {
+        let reader = m["sender"]["id"].as_str().unwrap_or_default();
+        let watermark = crate::time_ms(&m["read"]["watermark"]);
+        return read_up_to(reader, watermark, time);
+    }
+    if let Some(mid) = m["reaction"]["mid"].as_str() {
+        let emoji = if m["reaction"]["action"] == "unreact" { "" } else { m["reaction"]["emoji"].as_str().unwrap_or("👍") };
+        let who = m["sender"]["id"].as_str().unwrap_or_default();
+        return vec![Event::Reaction(Reaction { platform_id: mid.to_string(), author: profile(who), emoji: emoji.to_string(), at: time })];
     }
     let msg = &m["message"];
     let Some(mid) = msg["mid"].as_str() else {
@@ -74,6 +85,9 @@ pub fn event(account: &str, m: &Value, entry_time: i64, profile: impl Fn(&str) -
             size: None,
         });
     }
+    if direction == Direction::Outbound {
+        remember_sent(customer, mid, time);
+    }
     let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, direction, customer, author, text, time);
     i.attachments = attachments;
     i.parent_id = msg["reply_to"]["mid"].as_str().map(str::to_string);
@@ -118,6 +132,8 @@ pub fn perform(sender: &str, platform: &str, target: &Target, action: Action) ->
             }
             let sent = send(body)?;
             let mid = sent["message_id"].as_str().unwrap_or_default();
+            // Sent now; the echo or a read receipt will say when exactly.
+            remember_sent(psid, mid, i64::MAX / 2);
             let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key.clone(), Author::new(&page, "You"), r.text, 0);
             i.parent_id = Some(target.platform_id.clone());
             Some(i)
@@ -138,4 +154,28 @@ pub fn perform(sender: &str, platform: &str, target: &Target, action: Action) ->
         _ => return Err(err::unsupported(format!("{platform} has no such action on private messages"))),
     };
     Ok(ActionOutcome { created })
+}
+
+/// Messages we sent to a person and not yet seen read, kept in the channel's kv (the newest 50),
+/// so that a read watermark can name them.
+fn remember_sent(person: &str, mid: &str, at: i64) {
+    let key = format!("unread:{person}");
+    let mut sent: Vec<(String, i64)> = kv_get(&key).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    match sent.iter_mut().find(|(m, _)| m == mid) {
+        Some(entry) => entry.1 = entry.1.min(at),
+        None => sent.push((mid.to_string(), at)),
+    }
+    let drop = sent.len().saturating_sub(50);
+    sent.drain(..drop);
+    let _ = kv_set(&key, &serde_json::to_vec(&sent).unwrap_or_default());
+}
+
+fn read_up_to(person: &str, watermark: i64, at: i64) -> Vec<Event> {
+    let key = format!("unread:{person}");
+    let sent: Vec<(String, i64)> = kv_get(&key).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let (read, unread): (Vec<_>, Vec<_>) = sent.into_iter().partition(|(_, t)| *t <= watermark);
+    if !read.is_empty() {
+        let _ = kv_set(&key, &serde_json::to_vec(&unread).unwrap_or_default());
+    }
+    read.into_iter().map(|(mid, _)| Event::Delivery(Delivery { platform_id: mid, state: DeliveryState::Read, at, error: None })).collect()
 }

@@ -36,7 +36,7 @@ pub mod prelude {
     pub use crate::{
         Action, ActionKind, ActionOutcome, Attachment, AttachmentKind, Author, Capability, ChannelError,
         ChannelInfo, ContactEvent, ContactStatus, Delivery, DeliveryState, Direction, Event, HttpRequest, HttpResponse, Interaction,
-        InteractionKind, Level, Page, RateLimit, Reply, TaggedWindow, Target, WebhookOutcome,
+        InteractionKind, Level, Page, RateLimit, Reaction, Reply, TaggedWindow, Target, WebhookOutcome,
     };
 }
 

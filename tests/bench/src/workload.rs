@@ -121,6 +121,7 @@ impl Workload {
                     removed: false,
                     sent_by: None,
                     delivery: None,
+                    reactions: Vec::new(),
                     seq: 1,
                     ordinal: k as u32,
                 });

@@ -494,6 +494,8 @@ export interface components {
              * @description Arrival order within that change: orders messages the platform dated the same second.
              */
             ordinal?: number;
+            /** @description Reactions on it, one per person (the latest). */
+            reactions?: components["schemas"]["Reaction"][];
             /** @description Removed on the platform (deleted, unsent); kept for the record. */
             removed: boolean;
             /** @description The agent who sent it, for replies sent from the helpdesk. */
@@ -550,6 +552,13 @@ export interface components {
             pending: number;
             /** Format: int64 */
             resolved: number;
+        };
+        /** @description A reaction on a message, by someone. */
+        Reaction: {
+            at: components["schemas"]["i64"];
+            author_id: string;
+            author_name: string;
+            emoji: string;
         };
         /** @enum {string} */
         Role: "admin" | "agent";

@@ -92,6 +92,15 @@ function MessageItem({ m, actions, platform, onAction }: { m: Message; actions: 
         )}
       </header>
       <p class="text">{m.text}</p>
+      {(m.reactions ?? []).length > 0 && (
+        <div class="reactions" aria-label="Reactions">
+          {(m.reactions ?? []).map((r) => (
+            <span class="reaction" title={`${r.author_name}, ${when(r.at)}`}>
+              {r.emoji} {r.author_name}
+            </span>
+          ))}
+        </div>
+      )}
       {m.attachments.length > 0 && (
         <ul class="attachments">
           {m.attachments.map((a) => (
