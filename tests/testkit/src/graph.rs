@@ -244,15 +244,10 @@ async fn object(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(denied) = check_token(&headers) {
-        return denied;
-    }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut inner = inner.lock().unwrap();
-    inner.calls.push(Call { method: method.to_string(), path: id.clone(), body: body.clone() });
-    if let Some(failed) = planned_failure(&mut inner, "object") {
-        return failed;
-    }
+    let (inner, body) = match admit(&inner, &headers, &method, id.clone(), "object", &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
+    };
     let fields = query.get("fields").cloned().unwrap_or_default();
     if let Some(rest) = fields.strip_prefix("mentioned_comment.comment_id(") {
         let comment = rest.split(')').next().unwrap_or_default();
@@ -269,6 +264,28 @@ async fn object(
         Method::DELETE => Json(json!({"success": true})).into_response(),
         Method::POST if body["is_hidden"].is_boolean() || body["hide"].is_boolean() => Json(json!({"success": true})).into_response(),
         _ => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Unsupported request"),
+    }
+}
+
+/// Every call: the token checked, the call recorded, a planned failure (keyed `failure_key`)
+/// answered; else the state and the JSON body for the handler.
+fn admit<'a>(
+    inner: &'a Mutex<Inner>,
+    headers: &HeaderMap,
+    method: &Method,
+    path: String,
+    failure_key: &str,
+    body: &Bytes,
+) -> Result<(std::sync::MutexGuard<'a, Inner>, Value), Response> {
+    if let Some(denied) = check_token(headers) {
+        return Err(denied);
+    }
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let mut inner = inner.lock().unwrap();
+    inner.calls.push(Call { method: method.to_string(), path, body: body.clone() });
+    match planned_failure(&mut inner, failure_key) {
+        Some(failed) => Err(failed),
+        None => Ok((inner, body)),
     }
 }
 
@@ -336,15 +353,10 @@ async fn edge(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(denied) = check_token(&headers) {
-        return denied;
-    }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut inner = inner.lock().unwrap();
-    inner.calls.push(Call { method: method.to_string(), path: format!("{id}/{edge}"), body: body.clone() });
-    if let Some(failed) = planned_failure(&mut inner, &edge) {
-        return failed;
-    }
+    let (mut inner, body) = match admit(&inner, &headers, &method, format!("{id}/{edge}"), &edge, &body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
+    };
     let facebook = id.contains('_') || body["messaging_product"].is_null() && matches!(edge.as_str(), "feed" | "comments" | "likes" | "blocked" | "messages" | "replies" | "mentions");
     if facebook {
         return facebook_edge(&mut inner, &base, &id, &edge, &method, &body, &query);
