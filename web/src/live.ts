@@ -8,7 +8,6 @@ const listeners = new Set<Listener>();
 let socket: WebSocket | null = null;
 let viewing: string | null = null;
 let retry = 500;
-let everConnected = false;
 let stopped = false;
 
 function send(m: ClientMessage) {
@@ -22,9 +21,9 @@ export function connect() {
   socket.onopen = () => {
     retry = 500;
     if (viewing) send({ type: 'view', ticket_id: viewing });
-    // Anything may have happened while we were away.
-    if (everConnected) listeners.forEach((l) => l({ type: 'resync' }));
-    everConnected = true;
+    // Anything may have happened while we were away, or, on the first connection, between the
+    // page's first loads and now: the views reload once.
+    listeners.forEach((l) => l({ type: 'resync' }));
   };
   socket.onmessage = (m) => {
     const e = JSON.parse(m.data);
