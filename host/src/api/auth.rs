@@ -1,10 +1,9 @@
 //! Signing in: the session cookie for the web UI, bearer API tokens for integrations, and the
 //! first admin on a fresh install. Every `/api/v1` route but these takes a `CurrentUser`.
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::accounts::{NewUser, Role, User};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -76,8 +75,7 @@ fn with_session(user: User, secret: &str) -> Response {
 
 #[utoipa::path(operation_id = "sign_in", post, path = "/api/v1/session", request_body = SignIn,
     responses((status = 200, body = User, description = "Signed in; sets the session cookie"), (status = 401, body = ErrorBody)))]
-pub async fn sign_in(State(state): State<AppState>, body: Result<Json<SignIn>, JsonRejection>) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+pub async fn sign_in(State(state): State<AppState>, Body(req): Body<SignIn>) -> Result<Response, ApiError> {
     let (user, secret) = state.accounts.sign_in(&req.email, &req.password).await?;
     Ok(with_session(user, &secret))
 }
@@ -118,8 +116,7 @@ pub async fn setup_state(State(state): State<AppState>) -> Result<Json<SetupStat
 
 #[utoipa::path(operation_id = "setup", post, path = "/api/v1/setup", request_body = FirstAdmin,
     responses((status = 200, body = User, description = "The first admin, signed in"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn setup(State(state): State<AppState>, body: Result<Json<FirstAdmin>, JsonRejection>) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+pub async fn setup(State(state): State<AppState>, Body(req): Body<FirstAdmin>) -> Result<Response, ApiError> {
     if state.accounts.has_users().await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_set_up", "this helpdesk already has users: sign in instead"));
     }

@@ -2,11 +2,10 @@
 //! and the counts that show the store and the search index agree.
 
 use super::auth::{AdminUser, CurrentUser};
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::Status;
 use crate::sync::ChannelSummary;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::Json;
 
@@ -31,8 +30,7 @@ pub async fn update(
     State(state): State<AppState>,
     _: AdminUser,
     Path(id): Path<String>,
-    body: Result<Json<ChannelPatch>, JsonRejection>,
+    Body(patch): Body<ChannelPatch>,
 ) -> Result<Json<ChannelSummary>, ApiError> {
-    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(Json(state.channels.set_enabled(&id, patch.enabled).await?))
 }

@@ -38,6 +38,18 @@ impl ApiError {
     }
 }
 
+/// A JSON request body whose rejection (wrong content type, unreadable JSON, missing fields) is
+/// an `ApiError`: a 400 with the reason, like every other error.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        Self::bad_request(e.body_text())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {

@@ -1,11 +1,10 @@
 //! `/api/v1/tickets/{id}/notes` and `/api/v1/contacts/{id}`: internal work beside the ticket.
 
 use super::auth::CurrentUser;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::NoteAuthor;
 use crate::model::{Contact, Note};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -27,9 +26,8 @@ pub async fn add(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<NoteText>, JsonRejection>,
+    Body(req): Body<NoteText>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok((StatusCode::CREATED, Json(state.inbox.add_note(&id, author(&user), &req.text).await?)))
 }
 
@@ -39,9 +37,8 @@ pub async fn edit(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path((id, note_id)): Path<(String, String)>,
-    body: Result<Json<NoteText>, JsonRejection>,
+    Body(req): Body<NoteText>,
 ) -> Result<Json<Note>, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(Json(state.inbox.edit_note(&id, &note_id, author(&user), &req.text).await?))
 }
 
@@ -67,8 +64,7 @@ pub async fn update_contact(
     State(state): State<AppState>,
     _: CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<ContactPatch>, JsonRejection>,
+    Body(req): Body<ContactPatch>,
 ) -> Result<Json<Contact>, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(Json(state.inbox.set_contact_tags(&id, req.tags).await?))
 }

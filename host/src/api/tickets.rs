@@ -1,13 +1,13 @@
 //! `/api/v1/tickets`: list and search, open one, act on it, change it.
 
 use super::auth::CurrentUser;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::{ActionRequest, ActionResult, QueueCounts, TicketPatch, TicketView};
 use crate::model::Ticket;
 use crate::plugins::Capability;
 use crate::search::TicketQuery;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Serialize;
@@ -105,9 +105,8 @@ pub async fn action(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<ActionRequest>, JsonRejection>,
+    Body(req): Body<ActionRequest>,
 ) -> Result<Json<ActionResult>, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let ticket = state.inbox.ticket(&id).await?;
     let channel = state.channels.for_action(&ticket.channel)?;
     match state.inbox.perform(&channel, &id, req, &user.name).await {
@@ -127,9 +126,8 @@ pub async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<TicketPatch>, JsonRejection>,
+    Body(patch): Body<TicketPatch>,
 ) -> Result<Json<Ticket>, ApiError> {
-    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some(a) = patch.assignee.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         // Assignees are user ids, so "assigned to me" survives a change of name.
         state.accounts.user(a).await.map_err(|_| ApiError::bad_request(format!("no user `{a}` to assign to")))?;

@@ -2,10 +2,9 @@
 //! admins manage them) and one's own API tokens.
 
 use super::auth::{AdminUser, CurrentUser};
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::accounts::{ApiToken, NewUser, User, UserPatch};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -22,9 +21,8 @@ pub async fn list(State(state): State<AppState>, _: CurrentUser) -> Result<Json<
 pub async fn create(
     State(state): State<AppState>,
     _: AdminUser,
-    body: Result<Json<NewUser>, JsonRejection>,
+    Body(new): Body<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let Json(new) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok((StatusCode::CREATED, Json(state.accounts.add_user(new).await?)))
 }
 
@@ -34,9 +32,8 @@ pub async fn update(
     State(state): State<AppState>,
     _: AdminUser,
     Path(id): Path<String>,
-    body: Result<Json<UserPatch>, JsonRejection>,
+    Body(patch): Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
-    let Json(patch) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(Json(state.accounts.update_user(&id, patch).await?))
 }
 
@@ -64,9 +61,8 @@ pub async fn tokens(State(state): State<AppState>, CurrentUser(user): CurrentUse
 pub async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    body: Result<Json<NewToken>, JsonRejection>,
+    Body(req): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (token, secret) = state.accounts.create_token(&user, &req.name).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
