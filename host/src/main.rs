@@ -1,5 +1,9 @@
 //! The `helpdesk` binary: serve, demo, reindex, plugin check, user add, openapi.
 
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use anyhow::Context;
 use helpdesk::accounts::{NewUser, Role};
 use helpdesk::{app, config, demo};

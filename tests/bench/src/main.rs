@@ -1,6 +1,10 @@
 //! `helpdesk-bench`: one run, every figure, printed as the tables of docs/benchmarks.md.
 //! `./dev bench` builds everything optimised, starts PostgreSQL and runs it.
 
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod env;
 mod ingest;
 mod live;

@@ -93,6 +93,10 @@ pub async fn load(w: &Workload) -> anyhow::Result<Loaded> {
     let started = Instant::now();
     search.commit(store.next_seq())?;
     index_time += started.elapsed();
+    // Reopened, the index is no longer one this process created empty: the inbox would
+    // otherwise rebuild it from the store on start.
+    drop(search);
+    let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
     let inbox = Inbox::start(store.clone(), search, EventBus::default()).await?;
     Ok(Loaded { inbox, store, load_time, index_time, _dir: dir })
 }
