@@ -363,6 +363,24 @@ async fn new_tickets_are_pushed_over_the_websocket() {
     .expect("a ticket_created event");
     assert_eq!(event["ticket"]["preview"], "live please");
     assert_eq!(event["message"]["text"], "live please");
+    // A list or count fetched right after the event already holds the ticket: a browser that
+    // reloads its list on (re)connecting must not lose what it was just told about.
+    assert_eq!(server.tickets("queue=new").await.len(), 1);
+    assert_eq!(server.get("/api/v1/counts").await.1["new"], 1);
+}
+
+#[tokio::test]
+async fn a_webhook_message_is_listed_as_soon_as_it_is_accepted() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, false, TOKEN)).await;
+    for n in 1..=5 {
+        let update = json!({"update_id": n, "message": {
+            "message_id": n, "from": {"id": 900 + n, "is_bot": false, "first_name": format!("Customer {n}")},
+            "chat": {"id": 900 + n, "type": "private", "first_name": format!("Customer {n}")}, "date": 1_700_000_000 + n, "text": format!("parcel {n} is late")}});
+        assert_eq!(server.webhook("tg", serde_json::to_vec(&update).unwrap(), Some(SECRET)).await, 200);
+        assert_eq!(server.tickets("queue=new").await.len(), n as usize, "listed straight after webhook {n}");
+        assert_eq!(server.tickets("q=late").await.len(), n as usize, "found by word straight after webhook {n}");
+    }
 }
 
 #[tokio::test]

@@ -4,9 +4,10 @@
 use crate::search::{SearchError, SearchIndex, TicketDoc};
 use crate::store::{Store, StoreError};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Tickets changed by the store write numbered `seq`.
 pub struct IndexJob {
@@ -25,9 +26,39 @@ pub enum IndexingError {
     Search(#[from] SearchError),
 }
 
+/// The longest a reader waits for the index to show writes made before it asked.
+const READ_WAIT: Duration = Duration::from_secs(2);
+
+/// The inbox's end of the indexing task: hands it jobs, and lets readers wait until what was
+/// written before they asked is searchable, so a list fetched after a "ticket created" event
+/// shows that ticket.
+pub struct Indexer {
+    jobs: mpsc::UnboundedSender<IndexJob>,
+    /// The newest change number handed to the task.
+    requested: AtomicI64,
+    /// The newest change number searchable.
+    visible: watch::Receiver<i64>,
+}
+
+impl Indexer {
+    pub fn send(&self, job: IndexJob) {
+        self.requested.fetch_max(job.seq, Ordering::SeqCst);
+        let _ = self.jobs.send(job);
+    }
+
+    /// Wait (at most `READ_WAIT`, then read what is there) until every change handed over so
+    /// far is searchable.
+    pub async fn caught_up(&self) {
+        let wanted = self.requested.load(Ordering::SeqCst);
+        let mut visible = self.visible.clone();
+        let _ = tokio::time::timeout(READ_WAIT, visible.wait_for(|v| *v >= wanted)).await;
+    }
+}
+
 /// Start the task that indexes changed tickets as the inbox writes them.
-pub fn spawn(store: Store, search: Arc<SearchIndex>) -> mpsc::UnboundedSender<IndexJob> {
+pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
     let (tx, mut rx) = mpsc::unbounded_channel::<IndexJob>();
+    let (visible_tx, visible) = watch::channel(0);
     tokio::spawn(async move {
         let mut last_commit = Instant::now() - COMMIT_INTERVAL;
         while let Some(first) = rx.recv().await {
@@ -48,9 +79,10 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> mpsc::UnboundedSender<In
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
             last_commit = Instant::now();
+            visible_tx.send_replace(seq);
         }
     });
-    tx
+    Indexer { jobs: tx, requested: AtomicI64::new(0), visible }
 }
 
 async fn index_and_commit(store: &Store, search: &SearchIndex, ids: &[String], seq: i64) -> Result<(), IndexingError> {

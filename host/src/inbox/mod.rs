@@ -17,7 +17,7 @@ use crate::search::{Hits, SearchError, SearchIndex, TicketQuery};
 use crate::store::{Store, StoreError, WriteBatch};
 use rules::Working;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InboxError {
@@ -95,7 +95,7 @@ pub struct Status {
 pub struct Inbox {
     store: Store,
     search: Arc<SearchIndex>,
-    index_tx: mpsc::UnboundedSender<indexing::IndexJob>,
+    indexer: indexing::Indexer,
     events: EventBus,
     write_lock: Mutex<()>,
 }
@@ -112,8 +112,8 @@ impl Inbox {
                 tracing::info!("search index caught up on {n} tickets");
             }
         }
-        let index_tx = indexing::spawn(store.clone(), search.clone());
-        Ok(Inbox { store, search, index_tx, events, write_lock: Mutex::new(()) })
+        let indexer = indexing::spawn(store.clone(), search.clone());
+        Ok(Inbox { store, search, indexer, events, write_lock: Mutex::new(()) })
     }
 
     pub fn store(&self) -> &Store {
@@ -176,7 +176,7 @@ impl Inbox {
         };
         self.store.write(&batch).await?;
         if !w.changed_tickets.is_empty() {
-            let _ = self.index_tx.send(indexing::IndexJob { tickets: w.changed_tickets.iter().cloned().collect(), seq });
+            self.indexer.send(indexing::IndexJob { tickets: w.changed_tickets.iter().cloned().collect(), seq });
         }
         for ticket in batch.new_tickets.into_iter().chain(batch.tickets) {
             let newest = w
@@ -196,8 +196,10 @@ impl Inbox {
         Ok(())
     }
 
-    /// Tickets matching a search, newest activity first, as stored now.
+    /// Tickets matching a search, newest activity first, as stored now. Every write that was
+    /// announced before the call is in the answer.
     pub async fn list(&self, q: &TicketQuery) -> Result<(usize, Vec<Ticket>), InboxError> {
+        self.indexer.caught_up().await;
         let Hits { total, ids } = self.search.search(q)?;
         let mut tickets = self.store.tickets(&ids).await?;
         // Keep the index's order.
@@ -207,6 +209,7 @@ impl Inbox {
 
     /// How many tickets each queue and personal view holds, for the inbox's sidebar.
     pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
+        self.indexer.caught_up().await;
         let count = |q: TicketQuery| -> Result<u64, InboxError> { Ok(self.search.search(&TicketQuery { limit: Some(1), ..q })?.total as u64) };
         let queue = |name: &str| count(TicketQuery { queue: Some(name.into()), ..Default::default() });
         Ok(QueueCounts {

@@ -68,6 +68,8 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   const shown = useRef<TicketRow[]>([]);
   shown.current = rows;
   const loading = useRef(false);
+  // Live changes that arrive while a reload is on its way: its answer may predate them.
+  const liveDuringLoads = useRef(new Set<Map<string, TicketRow>>());
 
   useEffect(() => {
     call(api.GET('/api/v1/channels')).then(setChannels, () => {});
@@ -78,14 +80,27 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
     async (offset: number) => {
       if (loading.current && offset > 0) return;
       loading.current = true;
+      const live = new Map<string, TicketRow>();
+      if (offset === 0) liveDuringLoads.current.add(live);
       try {
         const page = await call(api.GET('/api/v1/tickets', { params: { query: { ...query, offset } } }));
-        setTotal(page.total);
-        setRows((r) => (offset === 0 ? page.tickets : [...r, ...page.tickets.filter((t) => !r.some((x) => x.id === t.id))]));
+        if (offset === 0) {
+          const fresh = page.tickets.map((t) => {
+            const l = live.get(t.id);
+            return l && l.seq > t.seq ? l : t;
+          });
+          const missed = [...live.values()].filter((l) => !fresh.some((t) => t.id === l.id) && matches(l, query) === true);
+          setTotal(page.total + missed.length);
+          setRows([...missed, ...fresh]);
+        } else {
+          setTotal(page.total);
+          setRows((r) => [...r, ...page.tickets.filter((t) => !r.some((x) => x.id === t.id))]);
+        }
         setError('');
       } catch (e) {
         setError((e as Error).message);
       } finally {
+        liveDuringLoads.current.delete(live);
         loading.current = false;
       }
     },
@@ -108,6 +123,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
         if (e.type !== 'ticket_created' && e.type !== 'ticket_updated') return;
         const t = e.ticket;
         const row: TicketRow = { ...t, channel_name: channelName(t.channel) };
+        liveDuringLoads.current.forEach((m) => m.set(t.id, row));
         if (shown.current.some((x) => x.id === t.id)) {
           // In place: a ticket that changes queue stays where it is until the list is reloaded.
           setRows((r) => r.map((x) => (x.id === t.id ? row : x)));
