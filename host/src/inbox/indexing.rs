@@ -136,16 +136,16 @@ pub async fn rebuild(store: &Store, search: &SearchIndex, progress: impl Fn(u64,
     let total = store.count("ticket").await?;
     let watermark = store.current_seq();
     search.clear()?;
-    let mut after: Option<String> = None;
+    let mut after = i64::MIN;
     let mut done = 0u64;
     loop {
-        let page = store.tickets_page(after.as_deref(), 500).await?;
+        let page = store.tickets_changed_since(after, 500).await?;
         let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
+        after = last.seq;
         done += page.len() as u64;
         index_loaded(store, search, page).await?;
         progress(done, total);
     }
-    search.commit(watermark)?;
+    search.commit(watermark.max(after))?;
     Ok(done)
 }

@@ -193,7 +193,10 @@ impl Store {
             .await
     }
 
-    /// Tickets changed after `seq`, in change order (for the search index to catch up).
+    /// Tickets changed after `seq`, in change order, about `limit` at a time (for the search
+    /// index to catch up, or to rebuild from nothing). A page holds whole writes: a write's
+    /// tickets share one change number, and a caller resumes after the page's last one.
+    /// Pages walk the `seq` index, so each costs the same however deep into the table it is.
     pub async fn tickets_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<Ticket>> {
         let mut r = self
             .db
@@ -202,19 +205,13 @@ impl Store {
             .bind(("n", limit as i64))
             .await?
             .check()?;
-        decode(r.take::<Vec<Value>>(0)?)
-    }
-
-    /// Every ticket, a page at a time in id order (for rebuilding the index).
-    pub async fn tickets_page(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<Ticket>> {
-        let mut r = self
-            .db
-            .query("SELECT *, record::id(id) AS id FROM ticket WHERE $after = NONE OR id > type::record('ticket', $after) ORDER BY id LIMIT $n")
-            .bind(("after", after_id.map(str::to_string)))
-            .bind(("n", limit as i64))
-            .await?
-            .check()?;
-        decode(r.take::<Vec<Value>>(0)?)
+        let mut page: Vec<Ticket> = decode(r.take::<Vec<Value>>(0)?)?;
+        if page.len() == limit {
+            let last = page.last().map(|t| t.seq).unwrap_or(seq);
+            page.retain(|t| t.seq != last);
+            page.extend(self.select::<Ticket, _>("SELECT *, record::id(id) AS id FROM ticket WHERE seq = $s", ("s", last)).await?);
+        }
+        Ok(page)
     }
 
     pub async fn count(&self, table: &str) -> Result<u64> {
@@ -228,22 +225,21 @@ impl Store {
         if ticket_ids.is_empty() {
             return Ok(Vec::new());
         }
-        // One indexed lookup per ticket, all in one round trip.
-        let q: String = (0..ticket_ids.len())
-            .map(|n| format!("SELECT author.name AS author, text FROM message WHERE ticket_id = $t{n} AND removed = false;"))
-            .collect();
-        let vars: serde_json::Map<String, Value> =
-            ticket_ids.iter().enumerate().map(|(n, id)| (format!("t{n}"), json!(id))).collect();
-        let mut r = self.db.query(q).bind(Value::Object(vars)).await?.check()?;
-        let mut out = Vec::new();
-        for (n, ticket) in ticket_ids.iter().enumerate() {
-            let rows: Vec<Value> = r.take(n)?;
-            out.extend(rows.into_iter().map(|v| {
+        // One statement for the whole page: its index lookups cost less than a statement each.
+        let mut r = self
+            .db
+            .query("SELECT ticket_id, author.name AS author, text FROM message WHERE ticket_id IN $ids AND removed = false")
+            .bind(("ids", ticket_ids.to_vec()))
+            .await?
+            .check()?;
+        let rows: Vec<Value> = r.take(0)?;
+        Ok(rows
+            .into_iter()
+            .map(|v| {
                 let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-                (ticket.clone(), s("author"), s("text"))
-            }));
-        }
-        Ok(out)
+                (s("ticket_id"), s("author"), s("text"))
+            })
+            .collect())
     }
 
     /// The saved poll cursor of a channel.
@@ -306,5 +302,40 @@ mod tests {
         assert_eq!(store.count("ticket").await.unwrap(), 0);
         store.db.query("CREATE ticket:a SET seq = 1; CREATE ticket:b SET seq = 2;").await.unwrap().check().unwrap();
         assert_eq!(store.count("ticket").await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn change_pages_cover_every_ticket_once_and_never_split_a_write() {
+        let store = Store::open("mem://").await.unwrap();
+        // Writes of various sizes (one change number each), one of them larger than a page.
+        let mut n = 0;
+        for (seq, size) in [(1, 1), (2, 3), (3, 7), (4, 12), (5, 1), (6, 3)] {
+            let tickets: Vec<Ticket> = (0..size)
+                .map(|_| {
+                    n += 1;
+                    serde_json::from_value(json!({
+                        "id": format!("t{n:03}"), "channel": "c", "platform": "telegram", "kind": "private_message",
+                        "queue": "new", "contact_id": "u", "contact": {"id": "u", "name": "U"}, "thread_key": format!("k{n}"),
+                        "preview": "", "message_count": 1, "created_at": 0, "updated_at": 0, "last_message_at": 0,
+                        "last_inbound_at": null, "tags": [], "assignee": null, "flagged": false, "from_ad": false, "seq": seq
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            store.write(&WriteBatch { channel: "c".into(), new_tickets: tickets, ..Default::default() }).await.unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.tickets_changed_since(after, 5).await.unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(page.iter().all(|t| t.seq > after), "nothing at or before the resume point");
+            after = last.seq;
+            seen.extend(page.iter().map(|t| t.id.clone()));
+        }
+        assert_eq!(seen.len(), n, "every ticket once: {seen:?}");
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), n, "no ticket twice");
     }
 }

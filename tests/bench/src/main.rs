@@ -109,6 +109,16 @@ async fn main() -> anyhow::Result<()> {
         rows.push((q, hits, cell(&ours), ilike, fts));
     }
 
+    let r = search::rebuild(&loaded).await?;
+    line(format!(
+        "\n## Rebuilding the search index from the store\n\n`helpdesk reindex` (and the rebuild on start after a lost index): {} tickets in {} ({}; first tenth {:.0}/s, last tenth {:.0}/s)",
+        r.tickets,
+        ms(r.time),
+        rate(r.tickets as usize, r.time),
+        r.first_tenth,
+        r.last_tenth
+    ));
+
     let p = plugin::run(&env, 300, args.channels).await?;
     line("\n## Plugin calls\n\n| what | figure |\n|---|---|".into());
     line(format!("| compile the Telegram component (cold, no cache) | {} |", ms(p.compile_cold)));

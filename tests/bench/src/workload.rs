@@ -122,7 +122,7 @@ impl Workload {
                     sent_by: None,
                     delivery: None,
                     reactions: Vec::new(),
-                    seq: 1,
+                    seq: n as i64 + 1,
                     ordinal: k as u32,
                 });
             }
@@ -156,7 +156,7 @@ impl Workload {
                 assignee: if rng.u8(..100) < 20 { Some(format!("agent{}", rng.u8(..5))) } else { None },
                 flagged: rng.u8(..100) < 5,
                 from_ad: kind == Kind::AdComment,
-                seq: 1,
+                seq: n as i64 + 1,
             });
         }
         out
