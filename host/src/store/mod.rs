@@ -225,21 +225,23 @@ impl Store {
         if ticket_ids.is_empty() {
             return Ok(Vec::new());
         }
-        // One statement for the whole page: its index lookups cost less than a statement each.
-        let mut r = self
-            .db
-            .query("SELECT ticket_id, author.name AS author, text FROM message WHERE ticket_id IN $ids AND removed = false")
-            .bind(("ids", ticket_ids.to_vec()))
-            .await?
-            .check()?;
-        let rows: Vec<Value> = r.take(0)?;
-        Ok(rows
-            .into_iter()
-            .map(|v| {
+        // One indexed lookup per ticket, all in one round trip. (`ticket_id IN $ids` reads
+        // faster on a small store but scans the whole message table: 10M rows a page at 1M tickets.)
+        let q: String = (0..ticket_ids.len())
+            .map(|n| format!("SELECT author.name AS author, text FROM message WHERE ticket_id = $t{n} AND removed = false;"))
+            .collect();
+        let vars: serde_json::Map<String, Value> =
+            ticket_ids.iter().enumerate().map(|(n, id)| (format!("t{n}"), json!(id))).collect();
+        let mut r = self.db.query(q).bind(Value::Object(vars)).await?.check()?;
+        let mut out = Vec::new();
+        for (n, ticket) in ticket_ids.iter().enumerate() {
+            let rows: Vec<Value> = r.take(n)?;
+            out.extend(rows.into_iter().map(|v| {
                 let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-                (s("ticket_id"), s("author"), s("text"))
-            })
-            .collect())
+                (ticket.clone(), s("author"), s("text"))
+            }));
+        }
+        Ok(out)
     }
 
     /// The saved poll cursor of a channel.
