@@ -1,6 +1,6 @@
 //! Wires the parts into a running server: store, search, inbox, plugins, channels, API.
 
-use crate::accounts::{Accounts, NewUser, Role};
+use crate::accounts::{Accounts, NewUser, Role, SetupCode};
 use crate::api::Presence;
 use crate::config::PluginsFile;
 use crate::events::EventBus;
@@ -41,17 +41,29 @@ pub async fn open_store(paths: &Paths) -> anyhow::Result<Store> {
     Ok(Store::open(&paths.store_url()).await?)
 }
 
-/// Users to create at start.
+/// Users to create at start, and how the server is reached.
 #[derive(Default)]
 pub struct Seed {
     /// Created unless their email exists (the demo's logins).
     pub users: Vec<NewUser>,
     /// Created as an admin if there are no users at all (unattended installs).
     pub first_admin: Option<NewUser>,
+    /// The URL people and platforms reach the server at (`https://help.example.com`): its
+    /// origin is the only one allowed to open the live socket, and `https` makes the session
+    /// cookie `Secure` and `__Host-`.
+    pub public_url: Option<String>,
 }
 
-/// Start everything and serve until the process ends.
+/// Connections served at once; past this, new ones wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 4_096;
+/// A client must send its request headers within this long (slowloris).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long in-flight requests get to finish on SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Start everything and serve until SIGTERM or Ctrl-C; requests under way then finish first.
 pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, seed: Seed) -> anyhow::Result<()> {
+    let public_origin = seed.public_url.as_deref().map(public_origin).transpose()?;
     let store = open_store(&paths).await?;
     let search = Arc::new(SearchIndex::open(&paths.index_dir())?);
     let events = EventBus::default();
@@ -73,22 +85,95 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, seed: Se
     let channels = Channels::start(&file, &runtime, inbox.clone(), store, events.clone()).await;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let setup_code = if accounts.has_users().await? {
+    let setup = if accounts.has_users().await? {
         None
     } else {
-        let code = format!("{:06}", fastrand::u32(..1_000_000));
-        println!(
-            "No users yet. Create the first admin at http://{addr}/ with setup code {code}\n\
-             (or stop the server and run `helpdesk user add --role admin --email ... --name ...`)."
-        );
-        Some(Arc::from(code.as_str()))
+        let at = public_origin.clone().unwrap_or_else(|| format!("http://{addr}"));
+        Some(Arc::new(SetupCode::new(move |code| {
+            println!(
+                "No users yet. Create the first admin at {at}/ with setup code {code}\n\
+                 (or stop the server and run `helpdesk user add --role admin --email ... --name ...`)."
+            )
+        })))
     };
     let presence = Arc::new(Presence::new(events.clone()));
-    let app = crate::api::router(crate::api::AppState { inbox, channels, events, accounts, presence, setup_code });
+    let state = crate::api::AppState { inbox, channels, events, accounts, presence, setup, public_origin };
+    let app = crate::api::router(state);
     // Scripts and tests read this line for the address (the port may have been 0).
     println!("helpdesk listening on http://{addr}");
-    axum::serve(listener, app).await?;
+    run_http(listener, app, shutdown_signal()).await;
+    println!("helpdesk stopped");
     Ok(())
+}
+
+/// `scheme://host[:port]` of a public URL.
+fn public_origin(url: &str) -> anyhow::Result<String> {
+    let u = reqwest::Url::parse(url).with_context(|| format!("--public-url `{url}` is not a URL"))?;
+    anyhow::ensure!(matches!(u.scheme(), "http" | "https"), "--public-url must start with http:// or https://");
+    Ok(u.origin().ascii_serialization())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// The HTTP server: hyper with a header timeout, a bound on connections, the peer address for
+/// the sign-in throttle, and a graceful stop.
+async fn run_http(listener: tokio::net::TcpListener, app: axum::Router, shutdown: impl std::future::Future<Output = ()>) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
+    let builder = Arc::new(builder);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, usually: wait rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            app.clone().oneshot(req)
+        });
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tracing::info!("stopping: finishing the requests under way");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still under way after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
 }
 
 /// Rebuild the search index from the store, with a progress bar.
@@ -139,7 +224,8 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
 pub async fn add_user(paths: &Paths, email: String, name: String, role: Role, password: Option<String>) -> anyhow::Result<()> {
     let store = open_store(paths).await?;
     let generated = password.is_none();
-    let password = password.unwrap_or_else(|| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
+    // 128 bits from the OS.
+    let password = password.unwrap_or_else(|| crate::accounts::random_secret()[..32].to_string());
     let user = Accounts::new(store).add_user(NewUser { email, name, role, password: password.clone() }).await?;
     println!("created {:?} {} <{}>", user.role, user.name, user.email);
     if generated {

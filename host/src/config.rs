@@ -108,6 +108,9 @@ impl PluginsFile {
             if ch.limits.cpu_ms == Some(0) || ch.limits.timeout_ms == Some(0) {
                 return Err(format!("channel `{}`: limits must be positive", ch.id));
             }
+            for entry in &ch.allowed_hosts {
+                AllowedHost::parse(entry).map_err(|e| format!("channel `{}`: {e}", ch.id))?;
+            }
         }
         Ok(file)
     }
@@ -157,27 +160,75 @@ impl ChannelConfig {
             .collect()
     }
 
+    /// The granted hosts (checked when the file was parsed).
+    pub fn granted_hosts(&self) -> Vec<AllowedHost> {
+        self.allowed_hosts.iter().filter_map(|e| AllowedHost::parse(e).ok()).collect()
+    }
 }
 
-/// Does any of the granted `patterns` admit `host` (with `port`)?
-pub fn host_allowed(patterns: &[String], host: &str, port: Option<u16>) -> bool {
-    patterns.iter().any(|pattern| host_matches(pattern, host, port))
+/// One `allowed_hosts` entry, as Spin's `allowed_outbound_hosts`: a scheme, a host (exact, or
+/// `*.` and a domain) and a port. `api.telegram.org` means `https://api.telegram.org:443`, so a
+/// token never leaves over plain HTTP unless an admin wrote `http://`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHost {
+    pub scheme: String,
+    /// Lower-case; `*.example.com` for any subdomain.
+    pub host: String,
+    pub port: u16,
 }
 
-fn host_matches(pattern: &str, host: &str, port: Option<u16>) -> bool {
-    let (pat_host, pat_port) = match pattern.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse::<u16>().ok()),
-        _ => (pattern, None),
-    };
-    if pat_port.is_some() && pat_port != port {
-        return false;
+impl AllowedHost {
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("allowed_hosts entry `{entry}` {why} (write `https://api.example.com` or `http://127.0.0.1:8081`)");
+        let (scheme, rest) = match entry.split_once("://") {
+            Some((s, rest)) => (s.to_ascii_lowercase(), rest),
+            None => ("https".to_string(), entry),
+        };
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return Err(bad("has a scheme other than http or https")),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@']) || rest.is_empty() {
+            return Err(bad("must be a scheme, a host and a port only"));
+        }
+        // `[::1]:8080`, `host:8080` or `host`.
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(':') && (rest.starts_with('[') == h.ends_with(']')) => {
+                (h, p.parse::<u16>().map_err(|_| bad("has a port that is not a number"))?)
+            }
+            _ => (rest, default_port),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let name = host.strip_prefix("*.").unwrap_or(&host);
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_')) {
+            return Err(bad("has an unreadable host"));
+        }
+        Ok(AllowedHost { scheme, host, port })
     }
-    let host = host.to_ascii_lowercase();
-    let pat_host = pat_host.to_ascii_lowercase();
-    match pat_host.strip_prefix("*.") {
-        Some(suffix) => host.ends_with(&format!(".{suffix}")),
-        None => host == pat_host,
+
+    /// Whether a request to `scheme://host:port` is admitted.
+    pub fn admits(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        self.scheme == scheme
+            && self.port == port
+            && match self.host.strip_prefix("*.") {
+                Some(suffix) => host.ends_with(&format!(".{suffix}")),
+                None => host == self.host,
+            }
     }
+
+    /// The entry names an IP address itself: the only way to reach a loopback, private or
+    /// link-local address (a name that resolves to one is refused, against DNS rebinding).
+    pub fn is_ip_literal(&self) -> bool {
+        self.host.parse::<std::net::IpAddr>().is_ok()
+    }
+}
+
+/// Does any of the granted entries admit a request to `scheme://host:port`?
+pub fn host_allowed(granted: &[AllowedHost], scheme: &str, host: &str, port: u16) -> bool {
+    granted.iter().any(|g| g.admits(scheme, host, port))
 }
 
 #[cfg(test)]
@@ -185,20 +236,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn granted_hosts_match_exactly_by_port_and_wildcard() {
-        let ch: ChannelConfig = toml::from_str(
-            r#"id = "t"
-plugin = "telegram"
-display_name = "T"
-allowed_hosts = ["api.telegram.org", "127.0.0.1:8081", "*.fbcdn.net"]"#,
-        )
-        .unwrap();
-        assert!(host_allowed(&ch.allowed_hosts, "api.telegram.org", Some(443)));
-        assert!(host_allowed(&ch.allowed_hosts, "127.0.0.1", Some(8081)));
-        assert!(!host_allowed(&ch.allowed_hosts, "127.0.0.1", Some(8082)));
-        assert!(host_allowed(&ch.allowed_hosts, "x.fbcdn.net", Some(443)));
-        assert!(!host_allowed(&ch.allowed_hosts, "fbcdn.net.evil.com", Some(443)));
-        assert!(!host_allowed(&ch.allowed_hosts, "evil.com", Some(443)));
+    fn granted_hosts_match_by_scheme_host_port_and_wildcard() {
+        let granted: Vec<AllowedHost> = ["api.telegram.org", "http://127.0.0.1:8081", "*.fbcdn.net", "https://graph.example:8443"]
+            .iter()
+            .map(|e| AllowedHost::parse(e).unwrap())
+            .collect();
+        assert!(host_allowed(&granted, "https", "api.telegram.org", 443));
+        assert!(!host_allowed(&granted, "http", "api.telegram.org", 80), "a bare host means https only");
+        assert!(!host_allowed(&granted, "https", "api.telegram.org", 8443), "and port 443 only");
+        assert!(host_allowed(&granted, "http", "127.0.0.1", 8081));
+        assert!(!host_allowed(&granted, "https", "127.0.0.1", 8081), "the scheme written is the scheme allowed");
+        assert!(!host_allowed(&granted, "http", "127.0.0.1", 8082));
+        assert!(host_allowed(&granted, "https", "x.fbcdn.net", 443));
+        assert!(!host_allowed(&granted, "https", "fbcdn.net.evil.com", 443));
+        assert!(!host_allowed(&granted, "https", "evil.com", 443));
+        assert!(host_allowed(&granted, "https", "graph.example", 8443));
+        assert!(granted[1].is_ip_literal() && !granted[0].is_ip_literal());
+    }
+
+    #[test]
+    fn unreadable_host_entries_are_refused_when_the_file_is_loaded() {
+        for bad in ["ftp://x.example", "https://x.example/path", "https://user@x.example", "x.example:port", ""] {
+            let file = format!("[[channel]]\nid='a'\nplugin='p'\ndisplay_name='A'\nallowed_hosts=['{bad}']");
+            assert!(PluginsFile::parse(&file).unwrap_err().contains("allowed_hosts"), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("HELPDESK_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+            ..Default::default()
+        })]
+        /// Any file is loaded or refused with a reason, never a panic.
+        #[test]
+        fn any_plugins_file_is_loaded_or_refused_without_a_panic(text in "(\\PC|\n|\\[\\[channel\\]\\]|id *= *'a'|plugin *= *'p'|display_name *= *'A'|allowed_hosts *= *\\[|\\]){0,400}") {
+            let _ = PluginsFile::parse(&text);
+        }
+
+        #[test]
+        fn any_allowed_hosts_entry_is_parsed_or_refused_without_a_panic(entry in "(https?://)?(\\*\\.)?[a-z0-9.:\\[\\]/@-]{0,40}") {
+            if let Ok(h) = AllowedHost::parse(&entry) {
+                proptest::prop_assert!(h.scheme == "http" || h.scheme == "https");
+            }
+        }
     }
 
     #[test]

@@ -78,5 +78,5 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         NewUser { email: DEMO_ADMIN.into(), name: "Alex Admin".into(), role: Role::Admin, password: DEMO_PASSWORD.into() },
         NewUser { email: DEMO_AGENT.into(), name: "Sam Agent".into(), role: Role::Agent, password: DEMO_PASSWORD.into() },
     ];
-    app::serve(file, paths, listen, app::Seed { users, first_admin: None }).await
+    app::serve(file, paths, listen, app::Seed { users, ..Default::default() }).await
 }

@@ -52,6 +52,10 @@ enum Command {
         /// waiting for the setup page.
         #[arg(long, env = "HELPDESK_FIRST_ADMIN_EMAIL")]
         first_admin_email: Option<String>,
+        /// The URL people reach the server at (`https://help.example.com`): only its origin may
+        /// open the live socket, and with https the session cookie is `Secure` and `__Host-`.
+        #[arg(long, env = "HELPDESK_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Run the helpdesk with emulated platforms sending live traffic, for a first look.
     Demo {
@@ -126,7 +130,7 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { config, data, listen, first_admin_email } => {
+        Command::Serve { config, data, listen, first_admin_email, public_url } => {
             let file = config::PluginsFile::load(&config)?;
             let first_admin = match first_admin_email {
                 Some(email) => {
@@ -136,7 +140,7 @@ async fn run() -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new() }).await
+            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url }).await
         }
         Command::Demo { listen, plugin_dir, every, data } => demo::run(listen, plugin_dir, every, data.paths()).await,
         Command::Reindex { data } => app::reindex(&data.paths()).await,

@@ -215,11 +215,23 @@ pub struct Message {
     /// Reactions on it, one per person (the latest).
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// Earlier versions, oldest first, when the customer edited it.
+    #[serde(default)]
+    pub history: Vec<Revision>,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.
     #[serde(default)]
     pub ordinal: u32,
+}
+
+/// A version of a message before an edit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Revision {
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    /// When this version was written by an edit; `None` for the original.
+    pub edited_at: Option<Millis>,
 }
 
 /// A person writing to the brand on one channel.

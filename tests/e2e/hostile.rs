@@ -67,7 +67,7 @@ async fn hostile_plugins_are_contained_beside_a_healthy_channel() {
     let (sink, sink_hits) = counting_sink().await;
     let mut channels = telegram_channel("tg", &emu, true, TOKEN);
     for bad in ["loop", "alloc", "panic", "huge", "malformed", "ungranted", "burst"] {
-        channels.push_str(&hostile_channel(bad, true, &[sink.clone()], &format!("http://{sink}/")));
+        channels.push_str(&hostile_channel(bad, true, &[format!("http://{sink}")], &format!("http://{sink}/")));
     }
     for bad in ["webhook_loop", "webhook_sleep"] {
         channels.push_str(&hostile_channel(bad, false, &[], ""));

@@ -1,6 +1,7 @@
 //! Who may use the helpdesk: users with roles, password sign-in, sessions for the web UI and
 //! API tokens for integrations. Secrets are stored hashed; nothing here returns them again.
 
+mod guard;
 mod password;
 
 use crate::model::{now_ms, stable_id, Millis};
@@ -8,7 +9,8 @@ use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use password::MIN_PASSWORD_CHARS;
+pub use guard::{Refusal, SetupCheck, SetupCode, SignInGuard};
+pub use password::{random_secret, MIN_PASSWORD_CHARS};
 
 /// How long a sign-in lasts without use.
 const SESSION_TTL_MS: Millis = 14 * 24 * 3_600_000;
@@ -25,6 +27,10 @@ pub enum AccountError {
     Conflict(String),
     #[error("wrong email or password")]
     WrongCredentials,
+    #[error("too many sign-in attempts: try again in {} s", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
+    #[error("the server is busy checking other sign-ins: try again in a moment")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -79,6 +85,9 @@ pub struct ApiToken {
     pub user_id: String,
     pub name: String,
     pub created_at: Millis,
+    /// After this time the token no longer works (`None`: until revoked).
+    #[serde(default)]
+    pub expires_at: Option<Millis>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -108,6 +117,7 @@ pub struct UserPatch {
 #[derive(Clone)]
 pub struct Accounts {
     store: Store,
+    guard: std::sync::Arc<SignInGuard>,
 }
 
 fn check_password(p: &str) -> Result<(), AccountError> {
@@ -132,7 +142,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 impl Accounts {
     pub fn new(store: Store) -> Self {
-        Accounts { store }
+        Accounts { store, guard: Default::default() }
     }
 
     pub async fn has_users(&self) -> Result<bool, AccountError> {
@@ -167,7 +177,10 @@ impl Accounts {
         self.store.get("user", id).await?.ok_or_else(|| AccountError::NotFound(format!("no user `{id}`")))
     }
 
-    pub async fn update_user(&self, id: &str, patch: UserPatch) -> Result<User, AccountError> {
+    /// Change a user. A new password, role or disabling ends every session of theirs but
+    /// `keep_session` (the admin's own, when they change themselves).
+    pub async fn update_user(&self, id: &str, patch: UserPatch, keep_session: Option<&str>) -> Result<User, AccountError> {
+        let before = self.stored(id).await?.user;
         let mut s = self.stored(id).await?;
         if let Some(n) = patch.name {
             s.user.name = check_name(&n)?;
@@ -185,22 +198,57 @@ impl Accounts {
         if let Some(d) = patch.disabled {
             s.user.disabled = d;
         }
+        let new_password = patch.password.is_some();
         if let Some(p) = patch.password {
             check_password(&p)?;
-            s.password_hash = blocking(move || password::hash(&p)).await;
+            let slot = self.guard.hashing_slot().await;
+            s.password_hash = blocking(move || {
+                let _slot = slot;
+                password::hash(&p)
+            })
+            .await;
         }
         self.store.put("user", id, &s).await?;
+        if new_password || s.user.role != before.role || (s.user.disabled && !before.disabled) {
+            self.end_sessions(id, keep_session).await?;
+        }
         Ok(s.user)
     }
 
-    /// Check a password and open a session; returns the user and the session secret.
-    pub async fn sign_in(&self, email: &str, password: &str) -> Result<(User, String), AccountError> {
+    /// Sign a user out everywhere, but for the session `keep` (a session secret).
+    pub async fn end_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<(), AccountError> {
+        let keep = keep.map(password::secret_id).unwrap_or_default();
+        self.store
+            .raw()
+            .query("DELETE session WHERE user_id = $u AND record::id(id) != $keep")
+            .bind(("u", user_id.to_string()))
+            .bind(("keep", keep))
+            .await
+            .and_then(|r| r.check())
+            .map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// Check a password and open a session; returns the user and the session secret. Attempts
+    /// from `ip` and on the account are rate-limited, and hashing slots are bounded.
+    pub async fn sign_in(&self, email: &str, password: &str, ip: Option<std::net::IpAddr>) -> Result<(User, String), AccountError> {
         let email = email.trim().to_lowercase();
+        if email.len() > 254 || password.len() > 1024 {
+            return Err(AccountError::WrongCredentials);
+        }
+        let slot = self.guard.admit(ip, &email).map_err(|r| match r {
+            Refusal::Throttled(wait) => AccountError::Throttled(wait),
+            Refusal::Busy => AccountError::Busy,
+        })?;
         let stored: Option<StoredUser> = self.store.get("user", &stable_id("user", &email)).await?;
         // Verify against something even for unknown emails, so timing does not tell which exist.
         let hash = stored.as_ref().map(|s| s.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
         let password = password.to_string();
-        let ok = blocking(move || password::verify(&password, &hash)).await;
+        let ok = blocking(move || {
+            let _slot = slot;
+            password::verify(&password, &hash)
+        })
+        .await;
         let user = match stored {
             Some(s) if ok && !s.user.disabled => s.user,
             _ => return Err(AccountError::WrongCredentials),
@@ -221,8 +269,8 @@ impl Accounts {
         let id = password::secret_id(secret);
         let user_id = if secret.starts_with(TOKEN_PREFIX) {
             match self.store.get::<StoredToken>("api_token", &id).await? {
-                Some(t) => t.token.user_id,
-                None => return Ok(None),
+                Some(t) if t.token.expires_at.is_none_or(|at| at > now_ms()) => t.token.user_id,
+                _ => return Ok(None),
             }
         } else {
             match self.store.get::<Session>("session", &id).await? {
@@ -237,12 +285,17 @@ impl Accounts {
         Ok(self.store.get::<StoredUser>("user", &user_id).await?.map(|s| s.user).filter(|u| !u.disabled))
     }
 
-    /// A new API token for `user`; the secret is returned once and never stored.
-    pub async fn create_token(&self, user: &User, name: &str) -> Result<(ApiToken, String), AccountError> {
+    /// A new API token for `user`, valid for `days` (or until revoked); the secret is returned
+    /// once and never stored.
+    pub async fn create_token(&self, user: &User, name: &str, days: Option<u32>) -> Result<(ApiToken, String), AccountError> {
         let name = check_name(name)?;
+        if days.is_some_and(|d| !(1..=3650).contains(&d)) {
+            return Err(AccountError::BadRequest("a token lasts 1 to 3650 days".into()));
+        }
+        let expires_at = days.map(|d| now_ms() + i64::from(d) * 86_400_000);
         let secret = format!("{TOKEN_PREFIX}{}", password::random_secret());
         let id = password::secret_id(&secret);
-        let token = ApiToken { id: id.clone(), user_id: user.id.clone(), name, created_at: now_ms() };
+        let token = ApiToken { id: id.clone(), user_id: user.id.clone(), name, created_at: now_ms(), expires_at };
         self.store.put("api_token", &id, &StoredToken { token: token.clone() }).await?;
         Ok((token, secret))
     }

@@ -18,7 +18,12 @@ pub fn verify(password: &str, stored: &str) -> bool {
 
 /// 32 random bytes, hex: a session or API token secret.
 pub fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
+    random_hex(32)
+}
+
+/// `n` random bytes from the OS, hex.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
     OsRng.fill_bytes(&mut bytes);
     hex::encode(bytes)
 }

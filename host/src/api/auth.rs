@@ -3,8 +3,9 @@
 
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::accounts::{NewUser, Role, User};
-use axum::extract::{FromRequestParts, State};
+use crate::accounts::{NewUser, Role, SetupCheck, User};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use std::net::SocketAddr;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub const SESSION_COOKIE: &str = "helpdesk_session";
+/// The cookie's name over TLS: `__Host-` makes the browser refuse it unless it is `Secure`,
+/// host-only and for `/`, so a sibling subdomain cannot plant or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-helpdesk_session";
 
 /// The signed-in user making the request.
 pub struct CurrentUser(pub User);
@@ -20,21 +24,21 @@ pub struct CurrentUser(pub User);
 /// The signed-in user is an admin.
 pub struct AdminUser;
 
-fn credential(headers: &HeaderMap) -> Option<String> {
+pub(super) fn credential(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
         return Some(token.trim().to_string());
     }
     session_cookie(headers)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(super) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == SESSION_COOKIE || *k == SECURE_SESSION_COOKIE)
         .map(|(_, v)| v.to_string())
 }
 
@@ -67,17 +71,31 @@ pub struct SignIn {
     pub password: String,
 }
 
-fn with_session(user: User, secret: &str) -> Response {
+/// The `Set-Cookie` value for a session secret (`None`: expire it).
+fn session_cookie_header(state: &AppState, secret: Option<&str>) -> String {
+    let (name, secure) = if state.secure_cookies() { (SECURE_SESSION_COOKIE, "; Secure") } else { (SESSION_COOKIE, "") };
     // Strict: the cookie never rides on a request started by another site.
-    let cookie = format!("{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age=1209600");
-    ([(header::SET_COOKIE, cookie)], Json(user)).into_response()
+    match secret {
+        Some(s) => format!("{name}={s}; HttpOnly; SameSite=Strict; Path=/; Max-Age=1209600{secure}"),
+        None => format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
+    }
+}
+
+fn with_session(state: &AppState, user: User, secret: &str) -> Response {
+    ([(header::SET_COOKIE, session_cookie_header(state, Some(secret)))], Json(user)).into_response()
 }
 
 #[utoipa::path(operation_id = "sign_in", post, path = "/api/v1/session", request_body = SignIn,
-    responses((status = 200, body = User, description = "Signed in; sets the session cookie"), (status = 401, body = ErrorBody)))]
-pub async fn sign_in(State(state): State<AppState>, Body(req): Body<SignIn>) -> Result<Response, ApiError> {
-    let (user, secret) = state.accounts.sign_in(&req.email, &req.password).await?;
-    Ok(with_session(user, &secret))
+    responses((status = 200, body = User, description = "Signed in; sets the session cookie"), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or on this account (see `Retry-After`)", body = ErrorBody)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(req): Body<SignIn>,
+) -> Result<Response, ApiError> {
+    let ip = Some(peer.ip());
+    let (user, secret) = state.accounts.sign_in(&req.email, &req.password, ip).await?;
+    Ok(with_session(&state, user, &secret))
 }
 
 #[utoipa::path(operation_id = "sign_out", delete, path = "/api/v1/session", responses((status = 204, description = "Signed out")))]
@@ -85,8 +103,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resu
     if let Some(secret) = session_cookie(&headers) {
         state.accounts.sign_out(&secret).await?;
     }
-    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie_header(&state, None))]).into_response())
 }
 
 #[utoipa::path(operation_id = "me", get, path = "/api/v1/me", responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
@@ -120,11 +137,19 @@ pub async fn setup(State(state): State<AppState>, Body(req): Body<FirstAdmin>) -
     if state.accounts.has_users().await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_set_up", "this helpdesk already has users: sign in instead"));
     }
-    if state.setup_code.as_deref() != Some(req.setup_code.trim()) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_setup_code", "wrong setup code: it is printed in the server's output at start"));
+    let wrong = |why: String| ApiError::new(StatusCode::FORBIDDEN, "wrong_setup_code", why);
+    match state.setup.as_ref().map(|s| s.check(&req.setup_code)) {
+        Some(SetupCheck::Right) => {}
+        Some(SetupCheck::Wrong(left)) => {
+            return Err(wrong(format!("wrong setup code ({left} tries left): it is printed in the server's output at start")))
+        }
+        Some(SetupCheck::Replaced) => {
+            return Err(wrong("wrong setup code, too many times: the server printed a new one in its output".into()))
+        }
+        None => return Err(wrong("this server was started with users; sign in instead".into())),
     }
     let password = req.password.clone();
     let user = state.accounts.add_user(NewUser { email: req.email, name: req.name, role: Role::Admin, password }).await?;
-    let (user, secret) = state.accounts.sign_in(&user.email, &req.password).await?;
-    Ok(with_session(user, &secret))
+    let (user, secret) = state.accounts.sign_in(&user.email, &req.password, None).await?;
+    Ok(with_session(&state, user, &secret))
 }

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds, for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every error response.
@@ -28,13 +30,17 @@ pub struct ErrorBody {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 }
 
@@ -55,7 +61,11 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(status = %self.status, "{}", self.message);
         }
-        (self.status, Json(ErrorBody { code: self.code.into(), message: self.message })).into_response()
+        let mut response = (self.status, Json(ErrorBody { code: self.code.into(), message: self.message })).into_response();
+        if let Some(s) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        response
     }
 }
 
@@ -70,6 +80,10 @@ impl From<InboxError> for ApiError {
             InboxError::OutsideWindow(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "outside_messaging_window", message),
             InboxError::Platform(p) => platform_error(p),
             InboxError::Search(crate::search::SearchError::BadQuery(_)) => Self::bad_request(message),
+            InboxError::Search(crate::search::SearchError::Busy) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1)
+            }
+            InboxError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
             InboxError::Store(_) | InboxError::Search(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }
@@ -95,6 +109,7 @@ impl From<SyncError> for ApiError {
             // 5xx makes the platform redeliver later.
             SyncError::Plugin(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_failed", message),
             SyncError::Store(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_failed", message),
+            SyncError::Busy(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1),
         }
     }
 }
@@ -107,6 +122,10 @@ impl From<AccountError> for ApiError {
             AccountError::NotFound(_) => Self::not_found(message),
             AccountError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
             AccountError::WrongCredentials => Self::new(StatusCode::UNAUTHORIZED, "wrong_credentials", message),
+            AccountError::Throttled(wait) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).retry_after(wait.as_secs_f64().ceil() as u64)
+            }
+            AccountError::Busy => Self::new(StatusCode::TOO_MANY_REQUESTS, "busy", message).retry_after(1),
             AccountError::Store(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }

@@ -2,12 +2,15 @@
 //! presence; the agent sends which ticket they view and whether they are typing.
 
 use super::auth::CurrentUser;
+use super::error::ApiError;
 use super::presence::Presence;
 use super::AppState;
-use crate::accounts::User;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use crate::accounts::{Accounts, User};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
+use std::time::Duration;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,19 +28,69 @@ pub enum ClientMessage {
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
-pub async fn subscribe(State(state): State<AppState>, CurrentUser(user): CurrentUser, ws: WebSocketUpgrade) -> Response {
+/// The largest message a client may send: its messages are a ticket id and a flag.
+const MAX_CLIENT_MESSAGE: usize = 4 << 10;
+/// How often a socket checks that its sign-in still holds (signed out, disabled, demoted).
+const RECHECK: Duration = Duration::from_secs(2);
+
+pub async fn subscribe(State(state): State<AppState>, CurrentUser(user): CurrentUser, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+    // Browsers send their page's origin with every socket; a page on another site must not
+    // open one with the agent's cookie (cross-site WebSocket hijacking).
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        if !same_origin(origin, &state, &headers) {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_origin", format!("sockets are only opened from this server's own pages, not from `{origin}`")));
+        }
+    }
+    let credential = super::auth::credential(&headers).unwrap_or_default();
     let rx = state.events.subscribe();
     let presence = state.presence.clone();
-    ws.on_upgrade(move |socket| forward(socket, rx, presence, user))
+    let accounts = state.accounts.clone();
+    Ok(ws
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| forward(socket, rx, presence, user, accounts, credential)))
 }
 
-async fn forward(mut socket: WebSocket, mut rx: tokio::sync::broadcast::Receiver<crate::events::Event>, presence: Arc<Presence>, user: User) {
+/// The page's origin is the configured public URL's, or else the one the request was sent to.
+fn same_origin(origin: &str, state: &AppState, headers: &HeaderMap) -> bool {
+    match &state.public_origin {
+        Some(public) => origin.eq_ignore_ascii_case(public),
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+            origin.split_once("://").is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host))
+        }
+    }
+}
+
+/// A ticket id as the store makes them (`model::stable_id`): 20 hex digits.
+fn plausible_ticket_id(id: &str) -> bool {
+    id.len() <= 64 && !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+async fn forward(
+    mut socket: WebSocket,
+    mut rx: tokio::sync::broadcast::Receiver<crate::events::Event>,
+    presence: Arc<Presence>,
+    user: User,
+    accounts: Accounts,
+    credential: String,
+) {
     let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     if socket.send(Message::Text(r#"{"type":"hello"}"#.into())).await.is_err() {
         return;
     }
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                let still = accounts.authenticate(&credential).await.ok().flatten();
+                if still.is_none_or(|u| u.role != user.role) {
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 4001, reason: "signed out".into() }))).await;
+                    break;
+                }
+            }
             event = rx.recv() => {
                 let text = match event {
                     Ok(e) => serde_json::to_string(&e).unwrap_or_default(),
@@ -51,7 +104,15 @@ async fn forward(mut socket: WebSocket, mut rx: tokio::sync::broadcast::Receiver
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
-                    Ok(ClientMessage::View { ticket_id }) => presence.view(conn, &user.id, &user.name, ticket_id.as_deref()),
+                    Ok(ClientMessage::View { ticket_id }) if ticket_id.as_deref().is_none_or(plausible_ticket_id) => {
+                        presence.view(conn, &user.id, &user.name, ticket_id.as_deref())
+                    }
+                    Ok(ClientMessage::View { .. }) => {
+                        let error = serde_json::json!({"type": "error", "message": "that is not a ticket id"});
+                        if socket.send(Message::Text(error.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
                     Ok(ClientMessage::Typing { typing }) => presence.typing(conn, typing),
                     Err(e) => {
                         let error = serde_json::json!({"type": "error", "message": format!("unreadable message: {e}")});

@@ -31,8 +31,17 @@ pub struct AppState {
     pub events: EventBus,
     pub accounts: Accounts,
     pub presence: Arc<Presence>,
-    /// Required to create the first admin; `None` once users exist.
-    pub setup_code: Option<Arc<str>>,
+    /// Required to create the first admin; `None` when the server started with users.
+    pub setup: Option<Arc<crate::accounts::SetupCode>>,
+    /// `scheme://host[:port]` the server is reached at (`--public-url`), when configured.
+    pub public_origin: Option<String>,
+}
+
+impl AppState {
+    /// Served over TLS (as `--public-url https://...` says): cookies are `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://"))
+    }
 }
 
 #[derive(OpenApi)]
@@ -57,6 +66,25 @@ pub fn openapi_json() -> String {
 
 /// Largest webhook body accepted.
 const MAX_WEBHOOK_BODY: usize = 5 << 20;
+/// A request body must arrive within this long (slow senders hold a connection otherwise).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The UI's policy: scripts and connections only from this origin, never framed, no plugins.
+/// Images may come from the platforms' CDNs (avatars, attachments).
+const UI_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https: http:; \
+    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Headers every answer carries (webhook answers set their own, stricter CSP first).
+fn security_headers() -> [(axum::http::HeaderName, &'static str); 5] {
+    use axum::http::header;
+    [
+        (header::CONTENT_SECURITY_POLICY, UI_CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (axum::http::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ]
+}
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -80,10 +108,15 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::subscribe))
         .route("/openapi.json", get(|_: auth::CurrentUser| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found("no such API route") });
-    Router::new()
+    let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/webhooks/{channel_id}", any(webhooks::deliver).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)))
-        .fallback(ui::serve)
+        .fallback(ui::serve);
+    for (name, value) in security_headers() {
+        router = router.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(name, axum::http::HeaderValue::from_static(value)));
+    }
+    router
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -9,6 +9,7 @@ use crate::plugins::Capability;
 use crate::search::TicketQuery;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -64,6 +65,7 @@ pub async fn list(State(state): State<AppState>, _: CurrentUser, params: Result<
     if query.limit.is_some_and(|l| !(1..=TicketQuery::MAX_LIMIT).contains(&l)) {
         return Err(ApiError::bad_request(format!("limit must be between 1 and {}", TicketQuery::MAX_LIMIT)));
     }
+    query.check().map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (total, tickets) = state.inbox.list(&query).await?;
     let tickets = tickets.into_iter().map(|t| TicketRow { channel_name: channel_name(&state, &t.channel), ticket: t }).collect();
     Ok(Json(TicketList { total, tickets }))
@@ -94,10 +96,12 @@ pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<S
 }
 
 #[utoipa::path(operation_id = "tickets_action", post, path = "/api/v1/tickets/{id}/actions", request_body = ActionRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string per intended action: a retry with the same key is performed once and gets the first answer")),
     responses(
         (status = 200, body = ActionResult),
         (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, description = "An action with this Idempotency-Key is under way, or was made on another ticket", body = ErrorBody),
         (status = 422, description = "The channel does not offer this action here, or the messaging window is closed", body = ErrorBody),
         (status = 429, body = ErrorBody),
         (status = 502, description = "The platform refused", body = ErrorBody)))]
@@ -105,17 +109,21 @@ pub async fn action(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(req): Body<ActionRequest>,
 ) -> Result<Json<ActionResult>, ApiError> {
     let ticket = state.inbox.ticket(&id).await?;
     let channel = state.channels.for_action(&ticket.channel)?;
-    match state.inbox.perform(&channel, &id, req, &user.name).await {
+    let key = headers.get("idempotency-key").map(|v| v.to_str().unwrap_or("\u{0}"));
+    match state.inbox.perform_once(&channel, &id, req, &user, key).await {
         Ok(result) => Ok(Json(result)),
         Err(e) => {
             if let crate::inbox::InboxError::Platform(p) = &e {
                 state.channels.record_action_failure(&ticket.channel, p);
             }
-            Err(e.into())
+            let mut e = ApiError::from(e);
+            e.message = channel.ctx.redact(&e.message);
+            Err(e)
         }
     }
 }

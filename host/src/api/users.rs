@@ -6,7 +6,7 @@ use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::accounts::{ApiToken, NewUser, User, UserPatch};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,16 +31,22 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     _: AdminUser,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Body(patch): Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(state.accounts.update_user(&id, patch).await?))
+    // A new password, role or disabling signs the user out everywhere but here.
+    let own_session = super::auth::session_cookie(&headers);
+    Ok(Json(state.accounts.update_user(&id, patch, own_session.as_deref()).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewToken {
     /// What the token is for, e.g. "CRM sync".
     pub name: String,
+    /// Days until the token stops working (1 to 3650); absent: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,7 +69,7 @@ pub async fn create_token(
     CurrentUser(user): CurrentUser,
     Body(req): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let (token, secret) = state.accounts.create_token(&user, &req.name).await?;
+    let (token, secret) = state.accounts.create_token(&user, &req.name, req.expires_in_days).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 

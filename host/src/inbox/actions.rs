@@ -44,7 +44,7 @@ pub struct ActionChannel {
     pub ctx: Arc<ChannelContext>,
 }
 
-#[derive(Debug, serde::Serialize, ToSchema)]
+#[derive(Debug, serde::Serialize, Deserialize, ToSchema)]
 pub struct ActionResult {
     pub ticket: Ticket,
     /// The message the action created (a sent reply).
@@ -83,7 +83,61 @@ fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
     })
 }
 
+/// How long an idempotency key is remembered.
+const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
+
+/// What a performed action with an idempotency key answered, kept for its retries.
+#[derive(serde::Serialize, Deserialize)]
+struct Performed {
+    ticket_id: String,
+    at: i64,
+    result: ActionResult,
+}
+
+/// Takes an idempotency key out of the in-flight set when the action ends, however it ends.
+struct InFlight<'a>(&'a std::sync::Mutex<std::collections::HashSet<String>>, String);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().expect("in-flight lock").remove(&self.1);
+    }
+}
+
 impl Inbox {
+    /// `perform`, at most once per `key` (the client's `Idempotency-Key`) and user: a retried
+    /// request gets the first one's answer instead of sending again.
+    pub async fn perform_once(
+        &self,
+        ch: &ActionChannel,
+        ticket_id: &str,
+        req: ActionRequest,
+        actor: &crate::accounts::User,
+        key: Option<&str>,
+    ) -> Result<ActionResult, InboxError> {
+        let Some(key) = key else { return self.perform(ch, ticket_id, req, &actor.name).await };
+        if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(InboxError::BadRequest("an Idempotency-Key is 1 to 255 visible ASCII characters".into()));
+        }
+        let record = stable_id(&actor.id, &format!("idempotency:{key}"));
+        if let Some(done) = self.store.get::<Performed>("idempotency", &record).await?.filter(|p| p.at > now_ms() - IDEMPOTENCY_TTL_MS) {
+            if done.ticket_id != ticket_id {
+                return Err(InboxError::Conflict("this Idempotency-Key was used for an action on another ticket".into()));
+            }
+            return Ok(done.result);
+        }
+        if !self.actions_in_flight.lock().expect("in-flight lock").insert(record.clone()) {
+            return Err(InboxError::Conflict("the same action is still under way; wait for its answer".into()));
+        }
+        let _in_flight = InFlight(&self.actions_in_flight, record.clone());
+        let result = self.perform(ch, ticket_id, req, &actor.name).await?;
+        let performed = Performed { ticket_id: ticket_id.to_string(), at: now_ms(), result };
+        // Not remembering it only loses the protection against a retry, not the action.
+        if let Err(e) = self.store.put("idempotency", &record, &performed).await {
+            tracing::warn!("cannot remember an idempotency key: {e}");
+        }
+        Ok(performed.result)
+    }
+
     /// Perform an action on the platform and record its outcome on the ticket.
     pub async fn perform(&self, ch: &ActionChannel, ticket_id: &str, req: ActionRequest, actor: &str) -> Result<ActionResult, InboxError> {
         let mut action = parse_action(&req)?;
@@ -134,7 +188,7 @@ impl Inbox {
                 let id = created.map(|i| w.interaction(&ch.id, &ch.platform, i, Some(ticket_id), Some(actor.to_string()), seq));
                 (true, "done".to_string(), id)
             }
-            Err(e) => (false, e.to_string(), None),
+            Err(e) => (false, ch.ctx.redact(&e.to_string()), None),
         };
         let activity = Activity {
             id: stable_id(ticket_id, &format!("activity:{seq}:{}", req.kind)),

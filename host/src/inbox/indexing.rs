@@ -85,21 +85,29 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
     Indexer { jobs: tx, requested: AtomicI64::new(0), visible }
 }
 
-async fn index_and_commit(store: &Store, search: &SearchIndex, ids: &[String], seq: i64) -> Result<(), IndexingError> {
-    index_tickets(store, search, ids).await?;
-    search.commit(seq)?;
+/// Read the tickets from the store, then index and commit on a blocking thread: tokenising and
+/// merging are CPU work that would stall the async workers serving webhooks and sockets.
+async fn index_and_commit(store: &Store, search: &Arc<SearchIndex>, ids: &[String], seq: i64) -> Result<(), IndexingError> {
+    let docs = load_docs(store, store.tickets(ids).await?).await?;
+    let search = search.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+        search.upsert(&docs)?;
+        search.commit(seq)
+    })
+    .await
+    .map_err(|e| SearchError::Io(std::io::Error::other(e.to_string())))??;
     Ok(())
 }
 
-/// Load these tickets and their text from the store and (re)index them.
-pub async fn index_tickets(store: &Store, search: &SearchIndex, ids: &[String]) -> Result<(), IndexingError> {
-    let tickets = store.tickets(ids).await?;
-    index_loaded(store, search, tickets).await
+async fn index_loaded(store: &Store, search: &SearchIndex, tickets: Vec<crate::model::Ticket>) -> Result<(), IndexingError> {
+    search.upsert(&load_docs(store, tickets).await?)?;
+    Ok(())
 }
 
-async fn index_loaded(store: &Store, search: &SearchIndex, tickets: Vec<crate::model::Ticket>) -> Result<(), IndexingError> {
+/// The tickets with the text of their messages.
+async fn load_docs(store: &Store, tickets: Vec<crate::model::Ticket>) -> Result<Vec<TicketDoc>, IndexingError> {
     if tickets.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
     let mut texts: HashMap<String, Vec<(String, String)>> = HashMap::new();
@@ -110,8 +118,7 @@ async fn index_loaded(store: &Store, search: &SearchIndex, tickets: Vec<crate::m
         .into_iter()
         .map(|t| TicketDoc { texts: texts.remove(&t.id).unwrap_or_default(), ticket: t })
         .collect();
-    search.upsert(&docs)?;
-    Ok(())
+    Ok(docs)
 }
 
 /// Index what the store changed after the index's watermark (after a crash or restart).

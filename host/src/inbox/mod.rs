@@ -36,6 +36,9 @@ pub enum InboxError {
     OutsideWindow(String),
     #[error("the platform refused: {0}")]
     Platform(PluginError),
+    /// The request clashes with one under way (the same idempotency key).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -98,7 +101,19 @@ pub struct Inbox {
     indexer: indexing::Indexer,
     events: EventBus,
     write_lock: Mutex<()>,
+    /// Searches run on blocking threads, this many at once; more wait briefly, then get `Busy`.
+    search_slots: Arc<tokio::sync::Semaphore>,
+    /// Idempotency keys of actions under way.
+    actions_in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// Searches at once: about two per core, so searching cannot take every blocking thread.
+fn search_slots() -> usize {
+    std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(2)
+}
+
+/// How long a search waits for a free slot before the answer is "busy".
+const SEARCH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Inbox {
     /// Catch the search index up with the store, then follow every write.
@@ -113,7 +128,15 @@ impl Inbox {
             }
         }
         let indexer = indexing::spawn(store.clone(), search.clone());
-        Ok(Inbox { store, search, indexer, events, write_lock: Mutex::new(()) })
+        Ok(Inbox {
+            store,
+            search,
+            indexer,
+            events,
+            write_lock: Mutex::new(()),
+            search_slots: Arc::new(tokio::sync::Semaphore::new(search_slots())),
+            actions_in_flight: Default::default(),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -200,7 +223,7 @@ impl Inbox {
     /// announced before the call is in the answer.
     pub async fn list(&self, q: &TicketQuery) -> Result<(usize, Vec<Ticket>), InboxError> {
         self.indexer.caught_up().await;
-        let Hits { total, ids } = self.search.search(q)?;
+        let Hits { total, ids } = self.find(q.clone()).await?;
         let mut tickets = self.store.tickets(&ids).await?;
         // Keep the index's order.
         tickets.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
@@ -210,17 +233,45 @@ impl Inbox {
     /// How many tickets each queue and personal view holds, for the inbox's sidebar.
     pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
         self.indexer.caught_up().await;
-        let count = |q: TicketQuery| -> Result<u64, InboxError> { Ok(self.search.search(&TicketQuery { limit: Some(1), ..q })?.total as u64) };
-        let queue = |name: &str| count(TicketQuery { queue: Some(name.into()), ..Default::default() });
-        Ok(QueueCounts {
-            new: queue("new")?,
-            pending: queue("pending")?,
-            resolved: queue("resolved")?,
-            archived: queue("archived")?,
-            all: queue("all")?,
-            mine: count(TicketQuery { assignee: Some(user_id.into()), queue: Some("new".into()), ..Default::default() })?,
-            flagged: count(TicketQuery { flagged: Some(true), ..Default::default() })?,
+        let queue = |name: &str| TicketQuery { queue: Some(name.into()), ..Default::default() };
+        let queries = vec![
+            queue("new"),
+            queue("pending"),
+            queue("resolved"),
+            queue("archived"),
+            queue("all"),
+            TicketQuery { assignee: Some(user_id.into()), queue: Some("new".into()), ..Default::default() },
+            TicketQuery { flagged: Some(true), ..Default::default() },
+        ];
+        let search = self.search.clone();
+        let n = self
+            .blocking_search(move || {
+                queries.iter().map(|q| Ok(search.search(&TicketQuery { limit: Some(1), ..q.clone() })?.total as u64)).collect::<Result<Vec<u64>, SearchError>>()
+            })
+            .await?;
+        Ok(QueueCounts { new: n[0], pending: n[1], resolved: n[2], archived: n[3], all: n[4], mine: n[5], flagged: n[6] })
+    }
+
+    async fn find(&self, q: TicketQuery) -> Result<Hits, InboxError> {
+        q.check().map_err(SearchError::from)?;
+        let search = self.search.clone();
+        self.blocking_search(move || search.search(&q)).await
+    }
+
+    /// Tantivy's work is CPU-bound: it runs on a blocking thread, not on an async worker that
+    /// webhooks and sockets need, and a bounded number at a time.
+    async fn blocking_search<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T, SearchError> + Send + 'static) -> Result<T, InboxError> {
+        let slot = tokio::time::timeout(SEARCH_WAIT, self.search_slots.clone().acquire_owned())
+            .await
+            .map_err(|_| SearchError::Busy)?
+            .expect("the semaphore is never closed");
+        let out = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            f()
         })
+        .await
+        .map_err(|_| SearchError::Busy)??;
+        Ok(out)
     }
 
     pub async fn status(&self) -> Result<Status, InboxError> {

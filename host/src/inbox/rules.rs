@@ -7,11 +7,13 @@
 //!   moves New to Pending.
 
 use crate::model::{
-    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Kind, Message, Queue, Ticket,
+    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Kind, Message, Queue, Revision, Ticket,
 };
 use std::collections::{BTreeSet, HashMap};
 
 pub const PREVIEW_CHARS: usize = 140;
+/// Earlier versions kept per message (the original and the latest ones).
+pub const MAX_REVISIONS: usize = 50;
 
 /// The key of the ticket an interaction belongs to.
 pub fn ticket_key(i: &Interaction) -> String {
@@ -152,8 +154,24 @@ impl Working {
         let id = message_id(channel, &i.platform_id);
         if let Some(existing) = self.messages.get_mut(&id) {
             let known = &mut existing.interaction;
-            let edited = i.edited_at.is_some() && (known.text != i.text || known.attachments != i.attachments);
+            // Only a newer edit applies: a replayed or out-of-order delivery of an older
+            // version cannot take back what the customer wrote last.
+            let newer = match (i.edited_at, known.edited_at) {
+                (Some(new), Some(old)) => new > old,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let edited = newer && (known.text != i.text || known.attachments != i.attachments);
             if edited {
+                if existing.history.len() >= MAX_REVISIONS {
+                    // Keep the original and the latest ones.
+                    existing.history.remove(1);
+                }
+                existing.history.push(Revision {
+                    text: known.text.clone(),
+                    attachments: known.attachments.clone(),
+                    edited_at: known.edited_at,
+                });
                 known.text = i.text;
                 known.attachments = i.attachments;
                 known.edited_at = i.edited_at;
@@ -222,6 +240,7 @@ impl Working {
             sent_by,
             delivery: None,
             reactions: Vec::new(),
+            history: Vec::new(),
             seq,
             ordinal,
         });
@@ -352,6 +371,24 @@ mod tests {
         assert_eq!(w.messages.len(), 1);
         assert_eq!(w.messages.values().next().unwrap().interaction.text, "hello");
         assert_eq!(w.tickets.values().next().unwrap().message_count, 1);
+    }
+
+    #[test]
+    fn an_edit_keeps_the_earlier_version_and_an_older_edit_never_reverts_a_newer_one() {
+        let mut w = Working::default();
+        let first = msg("c:1", Kind::PrivateMessage, Direction::Inbound, "c", "my order is 123");
+        w.apply("ch", "x", ChannelEvent::Interaction(first.clone()), 1);
+        let edit = |text: &str, at: i64| Interaction { text: text.into(), edited_at: Some(at), ..first.clone() };
+        w.apply("ch", "x", ChannelEvent::Interaction(edit("my order is 124", 3000)), 2);
+        // A replayed webhook of an earlier edit, and a late redelivery of the original.
+        w.apply("ch", "x", ChannelEvent::Interaction(edit("my order is 12", 2000)), 3);
+        w.apply("ch", "x", ChannelEvent::Interaction(first.clone()), 4);
+        let m = w.messages.values().next().unwrap();
+        assert_eq!(m.interaction.text, "my order is 124");
+        assert_eq!(m.interaction.edited_at, Some(3000));
+        assert_eq!(m.history.len(), 1, "{:?}", m.history);
+        assert_eq!(m.history[0].text, "my order is 123", "the original is kept");
+        assert_eq!(m.history[0].edited_at, None);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "channel",
-    imports: { default: async },
+    // Trappable: a host failure the contract has no words for (the store failing under `kv.get`)
+    // stops the call with an error instead of answering something false such as "absent".
+    imports: { default: async | trappable },
     exports: { default: async },
 });
 

@@ -12,7 +12,7 @@ pub use convert::action_kind_name;
 pub use error::{ChannelFailure, PluginError};
 pub use sandbox::Limits;
 
-use crate::config::ChannelConfig;
+use crate::config::{AllowedHost, ChannelConfig};
 use crate::model::{ChannelEvent, Interaction, Kind};
 use bindings::{wit, Channel, ChannelPre};
 use sha2::{Digest, Sha256};
@@ -28,7 +28,9 @@ pub use bindings::wit::{Action, Reply as ReplyAction};
 /// Durable per-channel key-value state for plugins (implemented by the store).
 #[async_trait::async_trait]
 pub trait KvBackend: Send + Sync {
-    async fn get(&self, channel: &str, key: &str) -> Option<Vec<u8>>;
+    /// `Ok(None)`: no such key. An error is a store failure, never reported as absent.
+    async fn get(&self, channel: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Refused, with the reason, past the quotas (key length, value size, keys, bytes).
     async fn set(&self, channel: &str, key: &str, value: Vec<u8>) -> Result<(), String>;
     async fn delete(&self, channel: &str, key: &str);
 }
@@ -39,15 +41,32 @@ pub struct ChannelContext {
     pub limits: Limits,
     pub config: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, String>,
-    allowed_hosts: Vec<String>,
+    allowed_hosts: Vec<AllowedHost>,
     http: reqwest::Client,
     kv: Arc<dyn KvBackend>,
 }
 
 impl ChannelContext {
-    fn host_allowed(&self, host: &str, port: Option<u16>) -> bool {
-        crate::config::host_allowed(&self.allowed_hosts, host, port)
+    fn host_allowed(&self, scheme: &str, host: &str, port: u16) -> bool {
+        crate::config::host_allowed(&self.allowed_hosts, scheme, host, port)
     }
+
+    /// `text` with every secret of the channel replaced by `[secret]`: errors, health, logs
+    /// and API answers are read by people who must not see them (a Telegram URL holds the token).
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, self.secrets.values())
+    }
+}
+
+/// `text` with each of `secrets` (of 4 characters or more) replaced by `[secret]`.
+pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if s.chars().count() >= 4 && out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[secret]");
+        }
+    }
+    out
 }
 
 /// What a plugin says it is (`describe`), in host types.
@@ -129,7 +148,7 @@ impl Runtime {
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)?;
         }
-        let http = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90)).build()?;
+        let http = imports::http_client()?;
         Ok(Runtime { engine, linker, cache_dir, http })
     }
 
@@ -179,7 +198,7 @@ impl Runtime {
             limits: Limits::for_channel(&channel.limits),
             config: channel.config_strings(),
             secrets,
-            allowed_hosts: channel.allowed_hosts.clone(),
+            allowed_hosts: channel.granted_hosts(),
             http: self.http.clone(),
             kv,
         })
@@ -320,6 +339,7 @@ impl Plugin {
         validate::cursor(page.next_cursor.as_deref()).map_err(PluginError::Malformed)?;
         let events: Vec<ChannelEvent> = page.events.into_iter().map(Into::into).collect();
         validate::events(&events).map_err(PluginError::Malformed)?;
+        let events = events.into_iter().map(validate::clamp_event_times).collect();
         Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()) })
     }
 
@@ -332,6 +352,8 @@ impl Plugin {
             .map_err(ChannelFailure::from)?;
         let events: Vec<ChannelEvent> = out.events.into_iter().map(Into::into).collect();
         validate::events(&events).map_err(PluginError::Malformed)?;
+        validate::webhook_response(&out.response).map_err(PluginError::Malformed)?;
+        let events = events.into_iter().map(validate::clamp_event_times).collect();
         Ok(WebhookOutcome { status: out.response.status, headers: out.response.headers, body: out.response.body, events })
     }
 
@@ -349,10 +371,16 @@ impl Plugin {
             .await?
             .map_err(ChannelFailure::from)?;
         let created: Option<Interaction> = out.created.map(Into::into);
-        if let Some(i) = &created {
-            validate::interaction(i).map_err(PluginError::Malformed)?;
-        }
-        Ok(created)
+        // The platform accepted the action: an incomplete account of what it created must not
+        // turn into an error an agent would retry (and send twice). The host records the reply
+        // under a local id instead.
+        Ok(created.and_then(|i| match validate::interaction(&i) {
+            Ok(()) => Some(validate::clamp_times(i)),
+            Err(e) => {
+                tracing::warn!("the plugin's account of the message it sent is unusable ({e}); recording it under a local id");
+                None
+            }
+        }))
     }
 }
 
@@ -386,15 +414,15 @@ fn validate_info(info: &wit::ChannelInfo) -> Result<(), String> {
     if info.platform.is_empty() || info.platform.len() > 64 || info.platform_name.len() > 255 {
         return Err("describe() returned an empty or oversized platform name".into());
     }
-    Ok(())
+    validate::describe_lists(info)
 }
 
 struct NoKv;
 
 #[async_trait::async_trait]
 impl KvBackend for NoKv {
-    async fn get(&self, _: &str, _: &str) -> Option<Vec<u8>> {
-        None
+    async fn get(&self, _: &str, _: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
     }
     async fn set(&self, _: &str, _: &str, _: Vec<u8>) -> Result<(), String> {
         Err("no storage while checking a plugin".into())

@@ -3,7 +3,7 @@
 
 use super::ChannelContext;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -79,9 +79,8 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
-    started: Instant,
-    /// Time spent in host imports during this call.
-    pub host_time: Duration,
+    /// Epoch ticks that found the guest executing: its CPU use, in `EPOCH_TICK`s.
+    guest_ticks: u64,
     pub http_requests: u32,
     /// Set when the CPU budget stopped the call.
     pub cpu_exceeded: bool,
@@ -108,20 +107,22 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostSta
         wasi: wasi.build(),
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
-        started: Instant::now(),
-        host_time: Duration::ZERO,
+        guest_ticks: 0,
         http_requests: 0,
         cpu_exceeded: false,
         stderr,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
-    let budget = limits.cpu_budget;
+    // Counted in ticks that interrupted running guest code, not wall time: time spent waiting
+    // on the host (HTTP), for the executor (after a yield) or for a CPU (a flood of other
+    // calls) never ends up on a healthy plugin's bill.
+    let budget_ticks = (limits.cpu_budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
-        let guest_time = state.started.elapsed().saturating_sub(state.host_time);
-        if guest_time > budget {
+        state.guest_ticks += 1;
+        if state.guest_ticks > budget_ticks {
             state.cpu_exceeded = true;
             return Err(wasmtime::Trap::Interrupt.into());
         }

@@ -23,6 +23,8 @@ pub enum SearchError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     BadQuery(#[from] BadQuery),
+    #[error("too many searches at once; try again in a moment")]
+    Busy,
 }
 
 /// A ticket with the text to index.

@@ -28,12 +28,50 @@ pub struct TicketQuery {
     pub to: Option<i64>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<usize>,
+    /// Results to skip, at most 10,000 (narrow the search to go further).
     pub offset: Option<usize>,
 }
 
 impl TicketQuery {
     pub const DEFAULT_LIMIT: usize = 50;
     pub const MAX_LIMIT: usize = 200;
+    pub const MAX_OFFSET: usize = 10_000;
+    /// Characters of `q`.
+    pub const MAX_QUERY_CHARS: usize = 1_000;
+    /// Parentheses nested in `q`.
+    pub const MAX_DEPTH: usize = 8;
+    /// Words, phrases and operators in `q`.
+    pub const MAX_TERMS: usize = 64;
+
+    /// Refuse, before Tantivy parses anything, what would keep a search thread busy: a long
+    /// or deeply nested query, or a page far down the results.
+    pub fn check(&self) -> Result<(), BadQuery> {
+        if self.offset.is_some_and(|o| o > Self::MAX_OFFSET) {
+            return Err(BadQuery(format!("offset is at most {}; narrow the search instead", Self::MAX_OFFSET)));
+        }
+        let Some(q) = self.q.as_deref() else { return Ok(()) };
+        if q.chars().count() > Self::MAX_QUERY_CHARS {
+            return Err(BadQuery(format!("a search is at most {} characters", Self::MAX_QUERY_CHARS)));
+        }
+        let (mut depth, mut deepest) = (0usize, 0usize);
+        for c in q.chars() {
+            match c {
+                '(' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if deepest > Self::MAX_DEPTH {
+            return Err(BadQuery(format!("parentheses nest at most {} deep", Self::MAX_DEPTH)));
+        }
+        if q.split_whitespace().count() > Self::MAX_TERMS {
+            return Err(BadQuery(format!("a search has at most {} words", Self::MAX_TERMS)));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +79,7 @@ impl TicketQuery {
 pub struct BadQuery(pub String);
 
 pub fn build(index: &Index, f: &Fields, tq: &TicketQuery) -> Result<Box<dyn Query>, BadQuery> {
+    tq.check()?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(q) = tq.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let mut parser = QueryParser::for_index(index, vec![f.text, f.contact]);
@@ -78,4 +117,49 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery) -> Result<Box<dyn Quer
         return Ok(Box::new(AllQuery));
     }
     Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str) -> TicketQuery {
+        TicketQuery { q: Some(text.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn a_query_that_would_keep_the_parser_busy_is_refused_before_parsing() {
+        let started = std::time::Instant::now();
+        assert!(q(&"(".repeat(30_000)).check().is_err());
+        assert!(q(&format!("{}refund{}", "(".repeat(9), ")".repeat(9))).check().unwrap_err().0.contains("nest"));
+        assert!(q(&"refund ".repeat(65)).check().unwrap_err().0.contains("words"));
+        assert!(TicketQuery { offset: Some(10_001), ..Default::default() }.check().is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: fuzz_cases(), ..Default::default() })]
+        /// Whatever an agent types, the query is refused or built, quickly and without a panic.
+        #[test]
+        fn any_search_text_is_refused_or_parsed_without_a_panic(text in "(\\PC|[()\"+\\-:*~^\\[\\]{}]){0,1200}") {
+            let (schema, fields) = crate::search::schema::build();
+            let index = tantivy::Index::create_in_ram(schema);
+            index.tokenizers().register(crate::search::tokenizer::NAME, crate::search::tokenizer::analyzer());
+            let started = std::time::Instant::now();
+            let _ = build(&index, &fields, &q(&text));
+            proptest::prop_assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+    }
+
+    /// Cases per property: a few hundred in CI, more with `HELPDESK_FUZZ_CASES`.
+    pub fn fuzz_cases() -> u32 {
+        std::env::var("HELPDESK_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    }
+
+    #[test]
+    fn ordinary_searches_pass() {
+        for ok in ["refund", "\"order late\" -paypal", "(refund OR return) AND contact:ann", "注文"] {
+            q(ok).check().unwrap();
+        }
+    }
 }

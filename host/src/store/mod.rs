@@ -41,9 +41,12 @@ DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS channel_state SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS kv SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS kv_channel ON kv FIELDS channel;
 DEFINE TABLE IF NOT EXISTS user SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS user_email ON user FIELDS email UNIQUE;
 DEFINE TABLE IF NOT EXISTS session SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS session_user ON session FIELDS user_id;
+DEFINE TABLE IF NOT EXISTS idempotency SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user_id;
 DEFINE TABLE IF NOT EXISTS note SCHEMALESS;
@@ -83,6 +86,8 @@ impl WriteBatch {
 pub struct Store {
     db: Surreal<Any>,
     seq: std::sync::Arc<AtomicI64>,
+    /// The plugins' kv usage per channel, for its quotas (`kv.rs`).
+    kv_usage: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, kv::Usage>>>,
 }
 
 impl Store {
@@ -92,7 +97,7 @@ impl Store {
         let db = surrealdb::engine::any::connect(url).await.map_err(open_err)?;
         db.use_ns("helpdesk").use_db("helpdesk").await.map_err(open_err)?;
         db.query(SCHEMA).await?.check()?;
-        let store = Store { db, seq: Default::default() };
+        let store = Store { db, seq: Default::default(), kv_usage: Default::default() };
         let mut r = store
             .db
             .query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1; SELECT VALUE seq FROM message ORDER BY seq DESC LIMIT 1;")

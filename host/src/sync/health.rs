@@ -10,11 +10,13 @@ pub struct HealthCell {
     channel: String,
     inner: Mutex<ChannelHealth>,
     events: EventBus,
+    /// The channel's secrets: every agent reads health, so none may appear in it.
+    secrets: Vec<String>,
 }
 
 impl HealthCell {
-    pub fn new(channel: &str, state: HealthState, events: EventBus) -> Self {
-        HealthCell { channel: channel.to_string(), inner: Mutex::new(ChannelHealth::new(state)), events }
+    pub fn new(channel: &str, state: HealthState, events: EventBus, secrets: Vec<String>) -> Self {
+        HealthCell { channel: channel.to_string(), inner: Mutex::new(ChannelHealth::new(state)), events, secrets }
     }
 
     pub fn get(&self) -> ChannelHealth {
@@ -56,6 +58,7 @@ impl HealthCell {
 
     /// A failure, retried after `retry_in`.
     pub fn failed(&self, state: HealthState, reason: String, retry_in: Option<Duration>) {
+        let reason = crate::plugins::redact(&reason, &self.secrets);
         tracing::warn!(channel = %self.channel, "{reason}");
         self.update(|h| {
             h.state = state;
@@ -68,10 +71,24 @@ impl HealthCell {
 
     /// Record a plugin call's failure with the state it implies.
     pub fn plugin_failed(&self, e: &PluginError, retry_in: Option<Duration>) {
-        let state = match e {
+        self.failed(Self::state_for(e), e.to_string(), retry_in);
+    }
+
+    fn state_for(e: &PluginError) -> HealthState {
+        match e {
             PluginError::Channel(ChannelFailure::Unauthorized(_)) => HealthState::NeedsReconnect,
             _ => HealthState::Degraded,
-        };
-        self.failed(state, e.to_string(), retry_in);
+        }
+    }
+
+    /// A webhook's failure: anyone can POST, so the same failure again (a channel missing its
+    /// secret, met by every unauthenticated delivery) changes nothing and publishes nothing.
+    pub fn webhook_failed(&self, e: &PluginError) {
+        let reason = crate::plugins::redact(&e.to_string(), &self.secrets);
+        let current = self.get();
+        if current.state == Self::state_for(e) && current.last_error.as_deref() == Some(reason.as_str()) {
+            return;
+        }
+        self.plugin_failed(e, None);
     }
 }

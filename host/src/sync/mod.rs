@@ -31,7 +31,13 @@ pub enum SyncError {
     Plugin(String, PluginError),
     #[error("channel `{0}`: storing failed: {1}")]
     Store(String, crate::inbox::InboxError),
+    #[error("channel `{0}` is handling as many webhooks as it may at once")]
+    Busy(String),
 }
+
+/// Webhook deliveries one channel handles at once: a flood (say, of badly signed requests) to
+/// one channel takes at most this many of the plugin instances all channels share.
+pub const WEBHOOK_CONCURRENCY: usize = 8;
 
 /// One configured channel at run time.
 pub struct ChannelRuntime {
@@ -44,6 +50,7 @@ pub struct ChannelRuntime {
     enabled: AtomicBool,
     /// Whether its poll loop is running.
     polling: AtomicBool,
+    webhook_slots: tokio::sync::Semaphore,
 }
 
 /// A channel as the API lists it.
@@ -88,7 +95,9 @@ impl Channels {
             };
             // Disabled channels are loaded too, so an admin can enable them without a restart.
             let loaded = Self::load(file, config, runtime, kv.clone()).await;
-            let health = HealthCell::new(&config.id, if enabled { HealthState::Starting } else { HealthState::Disabled }, events.clone());
+            let secrets = config.resolve_secrets().map(|s| s.into_values().collect()).unwrap_or_default();
+            let state = if enabled { HealthState::Starting } else { HealthState::Disabled };
+            let health = HealthCell::new(&config.id, state, events.clone(), secrets);
             let (plugin, ctx) = match loaded {
                 Ok((plugin, ctx)) => (Some(plugin), ctx),
                 Err(reason) => {
@@ -109,6 +118,7 @@ impl Channels {
                 health,
                 enabled: AtomicBool::new(enabled),
                 polling: AtomicBool::new(false),
+                webhook_slots: tokio::sync::Semaphore::new(WEBHOOK_CONCURRENCY),
             };
             map.insert(config.id.clone(), Arc::new(runtime));
         }
@@ -194,12 +204,20 @@ impl Channels {
         let outcome = self.deliver(ch, req).await?;
         let accepted = (200..300).contains(&outcome.status);
         if let (Some(group), Some(req), true) = (group, siblings_req, accepted) {
+            let mut retry = None;
             for sib in self.map.values().filter(|s| s.config.id != id && s.config.webhook_group.as_deref() == Some(&group)) {
-                // A sibling's failure is its own: it shows in its health, and the platform is
-                // not asked to redeliver to everyone.
-                if let Err(e) = self.deliver(sib, req.clone()).await {
-                    tracing::warn!(channel = %sib.config.id, "shared webhook delivery failed: {e}");
+                match self.deliver(sib, req.clone()).await {
+                    Ok(_) | Err(SyncError::Disabled(_) | SyncError::NoWebhooks(_)) => {}
+                    // One Page's entries could not be stored: the platform must deliver again
+                    // (to everyone: stable ids make the others' second copy a no-op).
+                    Err(e) => {
+                        tracing::warn!(channel = %sib.config.id, "shared webhook delivery failed; asking the platform to redeliver: {e}");
+                        retry.get_or_insert(e);
+                    }
                 }
+            }
+            if let Some(e) = retry {
+                return Err(e);
             }
         }
         Ok(outcome)
@@ -214,10 +232,11 @@ impl Channels {
         if !plugin.info().webhooks {
             return Err(SyncError::NoWebhooks(id.into()));
         }
+        let _slot = ch.webhook_slots.try_acquire().map_err(|_| SyncError::Busy(id.into()))?;
         let mut outcome = match plugin.handle_webhook(ch.ctx.clone(), req).await {
             Ok(o) => o,
             Err(e) => {
-                ch.health.plugin_failed(&e, None);
+                ch.health.webhook_failed(&e);
                 return Err(SyncError::Plugin(id.into(), e));
             }
         };

@@ -19,6 +19,9 @@ pub fn events(update: &Value) -> Vec<Event> {
     Vec::new()
 }
 
+/// The host's limit on an interaction's text.
+const MAX_TEXT_CHARS: usize = 100_000;
+
 /// `chat_id:message_id`, the platform id of a message (message ids are per chat).
 pub fn split_id(platform_id: &str) -> Option<(i64, i64)> {
     let (chat, msg) = platform_id.split_once(':')?;
@@ -40,7 +43,13 @@ pub fn interaction(m: &Value, edited_at: Option<i64>, direction: Direction) -> O
     if text.is_empty() && attachments.is_empty() {
         return None;
     }
-    let author = if m["from"].is_object() { user(&m["from"]) } else { chat_author(m.get("sender_chat").unwrap_or(chat)) };
+    let mut author = if m["from"].is_object() { user(&m["from"]) } else { chat_author(m.get("sender_chat").unwrap_or(chat)) };
+    if author.id.is_empty() {
+        // An author Telegram did not identify: the chat stands in (in a private chat it is the person).
+        author.id = chat_id.to_string();
+    }
+    // Telegram caps a message at 4096 characters; anything far beyond is not a real message.
+    let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
     let permalink = chat["username"].as_str().filter(|_| kind != InteractionKind::PrivateMessage)
         .map(|u| format!("https://t.me/{u}/{message_id}"));
     let parent_id = m["reply_to_message"]["message_id"].as_i64().map(|p| format!("{chat_id}:{p}"));

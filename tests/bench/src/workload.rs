@@ -122,6 +122,7 @@ impl Workload {
                     sent_by: None,
                     delivery: None,
                     reactions: Vec::new(),
+                    history: Vec::new(),
                     seq: n as i64 + 1,
                     ordinal: k as u32,
                 });

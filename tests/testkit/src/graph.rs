@@ -81,7 +81,7 @@ impl GraphEmulator {
 id = "{id}"
 plugin = "{plugin}"
 display_name = "{display_name}"
-allowed_hosts = ["{addr}"]
+allowed_hosts = ["http://{addr}"]
 [channel.config]
 base_url = "{base}"
 {config}[channel.secrets]

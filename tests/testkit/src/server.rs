@@ -15,16 +15,18 @@ pub struct Options {
     pub listen: Option<String>,
     /// Start with the test admin (signed in); without, a fresh install waiting for its setup code.
     pub first_admin: bool,
+    /// `--public-url`.
+    pub public_url: Option<String>,
 }
 
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None, first_admin: true }
+        Options { store: None, listen: None, first_admin: true, public_url: None }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None, first_admin: true }
+        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None }
     }
 }
 
@@ -38,6 +40,7 @@ pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str, password: 
         .expect("sign in");
     assert_eq!(r.status().as_u16(), 200, "signing in as {email} failed");
     let set = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie").to_string();
+    // Over (pretended) TLS the cookie is `Secure`; this client sends it anyway.
     set.split(';').next().unwrap().to_string()
 }
 
@@ -60,6 +63,8 @@ pub struct Server {
     pub cookie: String,
     /// The setup code a server without users printed.
     pub setup_code: Option<String>,
+    /// Every setup code it printed so far (a new one after too many wrong tries).
+    pub setup_codes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -90,13 +95,19 @@ impl Server {
         if let Some(store) = &opts.store {
             cmd.arg("--store").arg(store);
         }
+        if let Some(url) = &opts.public_url {
+            cmd.arg("--public-url").arg(url);
+        }
         let mut child = cmd.spawn().expect("start helpdesk");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut setup_code = None;
+        let setup_codes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let code_of = |line: &str| line.split_once("with setup code ").and_then(|(_, code)| code.split_whitespace().next().map(str::to_string));
         let base = tokio::time::timeout(Duration::from_secs(120), async {
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some((_, code)) = line.split_once("with setup code ") {
-                    setup_code = code.split_whitespace().next().map(str::to_string);
+                if let Some(code) = code_of(&line) {
+                    setup_codes.lock().unwrap().push(code.clone());
+                    setup_code = Some(code);
                 }
                 if let Some(url) = line.strip_prefix("helpdesk listening on ") {
                     return url.to_string();
@@ -106,10 +117,24 @@ impl Server {
         })
         .await
         .expect("helpdesk did not start within 120 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let codes = setup_codes.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(code) = code_of(&line) {
+                    codes.lock().unwrap().push(code);
+                }
+            }
+        });
         let http = reqwest::Client::new();
         let cookie = if opts.first_admin { sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await } else { String::new() };
-        Server { child, base, data, config, http, cookie, setup_code }
+        Server { child, base, data, config, http, cookie, setup_code, setup_codes }
+    }
+
+    /// Ask the server to stop (SIGTERM) and wait for it: its exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.pid().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        tokio::time::timeout(Duration::from_secs(40), self.child.wait()).await.expect("stopped within 40 s").unwrap()
     }
 
     /// Stop the server (SIGKILL) and hand back its data dir.

@@ -146,9 +146,9 @@ webhook_secret = "{webhook_secret}"
         )
     }
 
-    /// The `allowed_hosts` entry for this emulator.
+    /// The `allowed_hosts` entry for this emulator (plain HTTP on loopback, named by IP).
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        format!("http://{}", self.addr)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -315,6 +315,7 @@ export interface components {
         /** @description An API token as its owner sees it (the secret itself is shown once, at creation). */
         ApiToken: {
             created_at: components["schemas"]["i64"];
+            expires_at?: null | components["schemas"]["i64"];
             /** @description Not the secret (its SHA-256): the id to revoke it by. */
             id: string;
             name: string;
@@ -488,6 +489,8 @@ export interface components {
         Message: components["schemas"]["Interaction"] & {
             channel: string;
             delivery?: null | components["schemas"]["Delivery"];
+            /** @description Earlier versions, oldest first, when the customer edited it. */
+            history?: components["schemas"]["Revision"][];
             id: string;
             /**
              * Format: int32
@@ -508,6 +511,11 @@ export interface components {
             ticket_id: string;
         };
         NewToken: {
+            /**
+             * Format: int32
+             * @description Days until the token stops working (1 to 3650); absent: until revoked.
+             */
+            expires_in_days?: number | null;
             /** @description What the token is for, e.g. "CRM sync". */
             name: string;
         };
@@ -559,6 +567,12 @@ export interface components {
             author_id: string;
             author_name: string;
             emoji: string;
+        };
+        /** @description A version of a message before an edit. */
+        Revision: {
+            attachments: components["schemas"]["Attachment"][];
+            edited_at?: null | components["schemas"]["i64"];
+            text: string;
         };
         /** @enum {string} */
         Role: "admin" | "agent";
@@ -878,6 +892,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many attempts from this address or on this account (see `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     sign_out: {
@@ -999,6 +1022,7 @@ export interface operations {
                 to?: number;
                 /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
+                /** @description Results to skip, at most 10,000 (narrow the search to go further). */
                 offset?: number;
             };
             header?: never;
@@ -1098,7 +1122,10 @@ export interface operations {
     tickets_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string per intended action: a retry with the same key is performed once and gets the first answer */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 id: string;
             };
@@ -1127,6 +1154,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An action with this Idempotency-Key is under way, or was made on another ticket */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -92,6 +92,16 @@ function MessageItem({ m, actions, platform, onAction }: { m: Message; actions: 
         )}
       </header>
       <p class="text">{m.text}</p>
+      {(m.history ?? []).length > 0 && (
+        <details class="history">
+          <summary>Show the earlier {m.history!.length === 1 ? 'version' : `${m.history!.length} versions`}</summary>
+          {m.history!.map((r) => (
+            <p class="text muted">
+              <span class="version">{r.edited_at ? `edited ${when(r.edited_at)}` : 'original'}:</span> {r.text}
+            </p>
+          ))}
+        </details>
+      )}
       {(m.reactions ?? []).length > 0 && (
         <div class="reactions" aria-label="Reactions">
           {(m.reactions ?? []).map((r) => (

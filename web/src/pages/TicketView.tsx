@@ -70,7 +70,9 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   const act = async (type: string, message?: Message, extra: Record<string, unknown> = {}) => {
     setError('');
     try {
-      await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body: { type, message_id: message?.id ?? null, ...extra } }));
+      const body = { type, message_id: message?.id ?? null, ...extra };
+      await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body, headers: idempotencyKey(id, body) }));
+      actionKeys.delete(JSON.stringify([id, body]));
     } catch (e) {
       setError(`${type.replace('_', ' ')} failed: ${(e as Error).message}`);
     }
@@ -191,7 +193,9 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
           if (mode === 'note') {
             await call(api.POST('/api/v1/tickets/{id}/notes', { params: { path: { id } }, body: { text } }));
           } else {
-            await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body: { type: mode, text } }));
+            const body = { type: mode, text };
+            await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body, headers: idempotencyKey(id, body) }));
+            actionKeys.delete(JSON.stringify([id, body]));
           }
           setNotice('');
           await reload();
@@ -199,4 +203,18 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
       />
     </section>
   );
+}
+
+/** One key per intended action: sending the same action again after a failure (a timeout, a
+ * lost connection) reuses its key, so the server performs it once however often it arrives. */
+const actionKeys = new Map<string, string>();
+function idempotencyKey(ticketId: string, body: Record<string, unknown>): Record<string, string> {
+  const intent = JSON.stringify([ticketId, body]);
+  let key = actionKeys.get(intent);
+  if (!key) {
+    // getRandomValues, unlike randomUUID, also works on pages served over plain http.
+    key = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    actionKeys.set(intent, key);
+  }
+  return { 'Idempotency-Key': key };
 }

@@ -16,7 +16,7 @@ impl Channel for Hostile {
         ChannelInfo {
             platform: "hostile".into(),
             platform_name: "Hostile".into(),
-            capabilities: Vec::new(),
+            capabilities: vec![Capability { kind: InteractionKind::PrivateMessage, actions: vec![ActionKind::Reply], notes: Vec::new() }],
             polls: true,
             webhooks: true,
             reply_window_hours: None,
@@ -51,20 +51,85 @@ impl Channel for Hostile {
                 }
                 Vec::new()
             }
+            // Probes of the host's outbound rules: each reports what it got as the error.
+            "redirect" => {
+                let resp = Request::get(require_config("target_url")?).send()?;
+                return Err(err::permanent(format!("got HTTP {} (location {})", resp.status, resp.header("location").unwrap_or("none"))));
+            }
+            "forbidden_header" => {
+                Request::get(require_config("target_url")?).header("Host", "evil.example").send()?;
+                return Err(err::permanent("the Host header went out"));
+            }
+            "rebind" => {
+                // Granted by name, but the name resolves to loopback.
+                Request::get(require_config("target_url")?).send()?;
+                return Err(err::permanent("reached a loopback address through a name"));
+            }
+            "kv_flood" => {
+                for n in 0..20_000 {
+                    if let Err(e) = kv_set(&format!("key{n}"), b"v") {
+                        return Err(err::permanent(format!("kv refused after {n} keys: {e:?}")));
+                    }
+                }
+                return Err(err::permanent("kv took 20000 keys"));
+            }
+            "absurd_time" => {
+                let mut m = message(0, "far-future");
+                if let Event::Interaction(i) = &mut m {
+                    i.created_at = 9_000_000_000_000_000;
+                }
+                vec![m]
+            }
+            // One customer message to act on; replies are sent (counted by the target) and
+            // reported without an id, as a platform answer missing its message id.
+            "incomplete_reply" => vec![message(0, "to-answer")],
             _ => Vec::new(),
         };
         Ok(Page { events, next_cursor: None, poll_after_ms: 1_000 })
     }
 
-    fn handle_webhook(_request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
         match config_or("misbehave", "").as_str() {
             "webhook_loop" => loop {
                 black_box(0u64);
             },
             "webhook_sleep" => std::thread::sleep(std::time::Duration::from_secs(3_600)),
+            // An answer that would be dangerous served from the helpdesk's origin.
+            "webhook_headers" => {
+                let saw: Vec<String> = ["cookie", "authorization"]
+                    .iter()
+                    .filter(|h| request.header(h).is_some())
+                    .map(|h| format!("saw-{h}"))
+                    .collect();
+                return Ok(WebhookOutcome {
+                    response: HttpResponse {
+                        status: 200,
+                        headers: vec![
+                            ("content-type".into(), "text/html".into()),
+                            ("set-cookie".into(), "helpdesk_session=planted; Path=/".into()),
+                            ("location".into(), "https://evil.example/".into()),
+                        ],
+                        body: format!("<script>alert(1)</script>{}", saw.join(",")).into_bytes(),
+                    },
+                    events: Vec::new(),
+                });
+            }
+            "webhook_status" => return Ok(WebhookOutcome::reject(101, "switching")),
+            "webhook_fail" => return Err(err::transient("this Page's entries could not be read")),
+            "webhook_secret" => return Err(err::invalid_config("secret `app_secret` is not set")),
             _ => {}
         }
         Ok(WebhookOutcome::accept(Vec::new()))
+    }
+
+    fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
+        let Action::Reply(reply) = action else { return Err(err::unsupported("replies only")) };
+        // The "platform" accepts the message...
+        Request::post(require_config("target_url")?).json(&reply.text).send()?;
+        // ...but the plugin cannot say which id it got.
+        let mut sent = Interaction::new("", InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key, Author::new("brand", "Brand"), reply.text, 0);
+        sent.parent_id = Some(target.platform_id);
+        Ok(ActionOutcome { created: Some(sent) })
     }
 }
 
