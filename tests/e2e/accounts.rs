@@ -5,26 +5,11 @@ mod support;
 
 use helpdesk_testkit::server::{sign_in, ADMIN_EMAIL};
 use reqwest::{Client, Method};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use support::*;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A request with an optional `Cookie` or bearer credential.
-async fn call(server: &Server, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut r = Client::new().request(method, server.url(path));
-    match auth {
-        Some(a) if a.starts_with("hdk_") => r = r.bearer_auth(a),
-        Some(a) => r = r.header("cookie", a),
-        None => {}
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
 
 async fn agent(server: &Server, email: &str) -> (String, String) {
     let (s, u) = call(server, Method::POST, "/api/v1/users", Some(&server.cookie), Some(json!({"email": email, "name": "Sam", "role": "agent", "password": "sam-password"}))).await;

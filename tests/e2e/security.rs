@@ -17,20 +17,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn call(server: &Server, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut r = Client::new().request(method, server.url(path));
-    match auth {
-        Some(a) if a.starts_with("hdk_") => r = r.bearer_auth(a),
-        Some(a) => r = r.header("cookie", a),
-        None => {}
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 /// A `[[channel]]` of the hostile test plugin misbehaving as `misbehave`.
 fn hostile(id: &str, misbehave: &str, poll: bool, hosts: &[String], target_url: &str, extra: &str) -> String {
     let hosts: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();

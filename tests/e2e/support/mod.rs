@@ -64,6 +64,21 @@ pub fn telegram_channel(id: &str, emu: &TelegramEmulator, poll: bool, token: &st
     emu.channel_toml(id, poll, token, SECRET)
 }
 
+/// A request with an optional `Cookie` or bearer credential.
+pub async fn call(server: &Server, method: reqwest::Method, path: &str, auth: Option<&str>, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let mut r = reqwest::Client::new().request(method, server.url(path));
+    match auth {
+        Some(a) if a.starts_with("hdk_") => r = r.bearer_auth(a),
+        Some(a) => r = r.header("cookie", a),
+        None => {}
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// Wait for `cond` to hold, polling.
 pub async fn eventually<F, Fut>(timeout: Duration, mut cond: F) -> bool
 where
