@@ -180,8 +180,8 @@ impl Accounts {
     /// Change a user. A new password, role or disabling ends every session of theirs but
     /// `keep_session` (the admin's own, when they change themselves).
     pub async fn update_user(&self, id: &str, patch: UserPatch, keep_session: Option<&str>) -> Result<User, AccountError> {
-        let before = self.stored(id).await?.user;
         let mut s = self.stored(id).await?;
+        let before = s.user.clone();
         if let Some(n) = patch.name {
             s.user.name = check_name(&n)?;
         }
