@@ -197,6 +197,18 @@ pub struct Ticket {
     pub seq: i64,
 }
 
+/// A ticket's messages are filed in pages of this many, in arrival order: the ticket view
+/// opens on the newest and the search index keeps each full page as its own document, so a
+/// conversation of 50,000 messages costs a new message no more than a short one.
+pub const PAGE_MESSAGES: u64 = 100;
+
+impl Ticket {
+    /// The page the next message goes to; every page before it is full.
+    pub fn open_page(&self) -> u32 {
+        (self.message_count / PAGE_MESSAGES) as u32
+    }
+}
+
 /// One message of a ticket: the interaction as delivered, and where it is filed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
@@ -223,6 +235,9 @@ pub struct Message {
     /// Arrival order within that change: orders messages the platform dated the same second.
     #[serde(default)]
     pub ordinal: u32,
+    /// Its page in the ticket (`PAGE_MESSAGES`).
+    #[serde(default)]
+    pub page: u32,
 }
 
 /// A version of a message before an edit.

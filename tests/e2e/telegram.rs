@@ -447,3 +447,74 @@ async fn words_inside_japanese_and_chinese_sentences_are_found() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_long_conversation_opens_on_its_newest_messages_and_every_older_page_and_word_stays_reachable() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    let total = 1_050;
+    let mut first = 0;
+    for n in 0..total {
+        let text = match n {
+            0 => "apricot was my first question".to_string(),
+            500 => "banana in the middle".to_string(),
+            n if n == total - 1 => "cherry is the latest".to_string(),
+            n => format!("chat line {n}"),
+        };
+        let id = emu.private_text(&user, &text);
+        if n == 0 {
+            first = id;
+        }
+    }
+    assert!(eventually(Duration::from_secs(120), || async { server.status().await["messages"] == total }).await, "all messages stored");
+    let id = server.wait_tickets("q=cherry", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+
+    // The ticket opens on its last two pages of 100: the 50 newest and the 100 before them.
+    let view = server.ticket(&id).await;
+    let newest = view["messages"].as_array().unwrap();
+    assert_eq!(newest.len(), 150);
+    assert_eq!(newest.last().unwrap()["text"], "cherry is the latest");
+    assert_eq!(newest[0]["text"], "chat line 900");
+    assert_eq!(view["older_page"], 8);
+
+    // Reading back page by page gives every message once, in order.
+    let mut texts: Vec<String> = newest.iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+    let mut page = view["older_page"].clone();
+    while let Some(p) = page.as_u64() {
+        let (status, older) = server.get(&format!("/api/v1/tickets/{id}/messages?page={p}")).await;
+        assert_eq!(status, 200, "{older}");
+        let batch: Vec<String> = older["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+        assert_eq!(batch.len(), 100);
+        texts.splice(0..0, batch);
+        page = older["older_page"].clone();
+    }
+    assert_eq!(texts.len(), total);
+    assert_eq!(texts[0], "apricot was my first question");
+    assert_eq!(texts[500], "banana in the middle");
+    assert!(texts[1..500].iter().enumerate().all(|(n, t)| *t == format!("chat line {}", n + 1)), "in order");
+
+    let (status, body) = server.get(&format!("/api/v1/tickets/{id}/messages?page=11")).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{body}");
+    let (status, body) = server.get(&format!("/api/v1/tickets/{id}/messages?page=last")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")), "{body}");
+
+    // Words on full pages are found, alone, together with words on other pages, and excluded.
+    for (q, hits) in [
+        ("apricot", 1),
+        ("banana", 1),
+        ("apricot%20cherry", 1),
+        ("apricot%20banana%20cherry", 1),
+        ("%22first%20question%22", 1),
+        ("apricot%20-cherry", 0),
+        ("apricot%20durian", 0),
+        ("(apricot%20OR%20durian)%20AND%20contact:ann", 1),
+    ] {
+        assert_eq!(server.tickets(&format!("q={q}")).await.len(), hits, "q={q}");
+    }
+    assert_eq!(server.status().await["indexed_tickets"], 1, "pages are not counted as tickets");
+
+    // An edit far back in the conversation is searchable like a new message.
+    emu.edit_private_text(&user, first, "avocado was my first question");
+    assert_eq!(server.wait_tickets("q=avocado", 1, WAIT).await.len(), 1);
+    assert_eq!(server.tickets("q=apricot").await.len(), 0, "the old version is not matched");
+}

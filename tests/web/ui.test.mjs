@@ -276,6 +276,39 @@ test('the keyboard works the inbox; ? shows the shortcuts', async () => {
   await page.screenshot({ path: `${SHOTS}/inbox.png` });
 });
 
+test('a long conversation opens on its newest messages, scrolling up loads earlier ones, an edit keeps the original', async () => {
+  const write = async (body) => {
+    const r = await fetch(`${EMULATOR}/_emulator/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 503, first_name: 'Lou', ...body }) });
+    assert.equal(r.status, 200);
+    return (await r.json()).message_id;
+  };
+  const last = await write({ text: 'Lou line', count: 250 });
+  await page.goto(`${BASE}/?view=all`);
+  await row(page, 'Lou line 250').waitFor({ timeout: WAIT });
+  await row(page, 'Lou line 250').click();
+  const line = (n) => page.locator('.message .text').getByText(`Lou line ${n}`, { exact: true });
+  await line(250).waitFor({ timeout: WAIT });
+  // The newest two pages of 100: lines 101 to 250.
+  assert.equal(await page.locator('.message').count(), 150);
+  assert.equal(await line(1).count(), 0);
+  await page.getByRole('button', { name: 'Earlier messages' }).waitFor();
+  await page.locator('.timeline').evaluate((el) => (el.scrollTop = 0));
+  await line(1).waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('.message').count(), 250);
+  assert.equal(await page.getByRole('button', { name: 'Earlier messages' }).count(), 0);
+
+  // The customer corrects the last message: the new text shows, marked edited, the old one on demand.
+  await write({ text: 'Lou line 250 (corrected)', edits: last });
+  const edited = page.locator('.message', { hasText: 'Lou line 250 (corrected)' });
+  await edited.waitFor({ timeout: WAIT });
+  await edited.getByText('edited', { exact: true }).waitFor();
+  await edited.getByText('Show the earlier version').click();
+  await edited.locator('.history').getByText('Lou line 250', { exact: false }).first().waitFor();
+  assert.match(await edited.locator('.history').textContent(), /original:\s*Lou line 250(?! \()/);
+  // The live update kept the earlier pages the agent had loaded.
+  assert.equal(await page.locator('.message').count(), 250);
+});
+
 test('admins see channel health and can disable a channel; agents cannot', async () => {
   await page.goto(`${BASE}/admin/channels`);
   const tg = page.locator('[data-channel="tg"]');

@@ -49,7 +49,7 @@ impl AppState {
     info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox. \
         Sign in with `POST /api/v1/session` (a session cookie) or send `Authorization: Bearer <API token>`."),
     paths(
-        tickets::list, tickets::get, tickets::action, tickets::update, tickets::counts,
+        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::counts,
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/setup", get(auth::setup_state).post(auth::setup))
         .route("/tickets", get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route("/tickets/{id}/messages", get(tickets::messages))
         .route("/tickets/{id}/actions", post(tickets::action))
         .route("/tickets/{id}/notes", post(notes::add))
         .route("/tickets/{id}/notes/{note_id}", patch(notes::edit).delete(notes::delete))

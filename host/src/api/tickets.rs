@@ -3,7 +3,7 @@
 use super::auth::CurrentUser;
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::inbox::{ActionRequest, ActionResult, QueueCounts, TicketPatch, TicketView};
+use crate::inbox::{ActionRequest, ActionResult, MessagePage, QueueCounts, TicketPatch, TicketView};
 use crate::model::Ticket;
 use crate::plugins::Capability;
 use crate::search::TicketQuery;
@@ -93,6 +93,26 @@ pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<S
         tagged_window_closes_at,
         reply_tag: tagged.map(|(_, tag)| tag),
     }))
+}
+
+/// Which page of a ticket's messages.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// From 0 (the oldest); a ticket's `older_page` names the next one back.
+    pub page: u32,
+}
+
+#[utoipa::path(operation_id = "tickets_messages", get, path = "/api/v1/tickets/{id}/messages", params(PageQuery),
+    responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn messages(
+    State(state): State<AppState>,
+    _: CurrentUser,
+    Path(id): Path<String>,
+    params: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(state.inbox.messages_page(&id, q.page).await?))
 }
 
 #[utoipa::path(operation_id = "tickets_action", post, path = "/api/v1/tickets/{id}/actions", request_body = ActionRequest,

@@ -138,12 +138,35 @@ impl Inbox {
         Ok(performed.result)
     }
 
+    /// The message an action applies to: the one named, else the customer's newest (looked for
+    /// on the last few pages; past them, the newest message).
+    async fn target(&self, ticket: &Ticket, message_id: Option<&str>) -> Result<Message, InboxError> {
+        if let Some(id) = message_id {
+            return self
+                .store
+                .messages(&[id.to_string()])
+                .await?
+                .pop()
+                .filter(|m| m.ticket_id == ticket.id)
+                .ok_or_else(|| InboxError::NotFound(format!("ticket `{}` has no message `{id}`", ticket.id)));
+        }
+        let mut newest = None;
+        for page in (0..=ticket.open_page()).rev().take(3) {
+            let messages = self.store.ticket_page(&ticket.id, page).await?;
+            if let Some(m) = messages.iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed) {
+                return Ok(m.clone());
+            }
+            newest = newest.or_else(|| messages.last().cloned());
+        }
+        newest.ok_or_else(|| InboxError::NotFound(format!("ticket `{}` has no messages", ticket.id)))
+    }
+
     /// Perform an action on the platform and record its outcome on the ticket.
     pub async fn perform(&self, ch: &ActionChannel, ticket_id: &str, req: ActionRequest, actor: &str) -> Result<ActionResult, InboxError> {
         let mut action = parse_action(&req)?;
         let ticket = self.ticket(ticket_id).await?;
-        let messages = self.store.ticket_messages(ticket_id).await?;
-        let target = &pick_target(&messages, req.message_id.as_deref(), ticket_id)?.interaction;
+        let target = self.target(&ticket, req.message_id.as_deref()).await?;
+        let target = &target.interaction;
         check_allowed(ch.plugin.info(), target.kind, &req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget {
             kind: target.kind,
@@ -271,22 +294,6 @@ pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
     tags.sort();
     tags.dedup();
     Ok(tags)
-}
-
-/// The message an action applies to: the one named, else the customer's newest.
-fn pick_target<'a>(messages: &'a [Message], message_id: Option<&str>, ticket_id: &str) -> Result<&'a Message, InboxError> {
-    match message_id {
-        Some(id) => messages
-            .iter()
-            .find(|m| m.id == id)
-            .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no message `{id}`"))),
-        None => messages
-            .iter()
-            .rev()
-            .find(|m| m.interaction.direction == Direction::Inbound && !m.removed)
-            .or(messages.last())
-            .ok_or_else(|| InboxError::NotFound(format!("ticket `{ticket_id}` has no messages"))),
-    }
 }
 
 /// The channel must declare the action for this kind of interaction, and a reply must fall

@@ -1,17 +1,20 @@
 //! Keeps the search index following the store: near-real-time after each write, catch-up
 //! from the watermark on start, and full rebuilds.
 
-use crate::search::{SearchError, SearchIndex, TicketDoc};
+use crate::model::Ticket;
+use crate::search::{PageDoc, SearchError, SearchIndex, TicketDoc};
 use crate::store::{Store, StoreError};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-/// Tickets changed by the store write numbered `seq`.
+/// Tickets changed by the store write numbered `seq`, and the full pages of long tickets
+/// whose messages it changed (a page that just filled up, an edit deep in a conversation).
 pub struct IndexJob {
     pub tickets: Vec<String>,
+    pub pages: Vec<(String, u32)>,
     pub seq: i64,
 }
 
@@ -64,16 +67,19 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
         while let Some(first) = rx.recv().await {
             tokio::time::sleep_until((last_commit + COMMIT_INTERVAL).into()).await;
             let mut ids: BTreeSet<String> = first.tickets.into_iter().collect();
+            let mut pages: BTreeSet<(String, u32)> = first.pages.into_iter().collect();
             let mut seq = first.seq;
             while let Ok(job) = rx.try_recv() {
                 ids.extend(job.tickets);
+                pages.extend(job.pages);
                 seq = seq.max(job.seq);
             }
             let ids: Vec<String> = ids.into_iter().collect();
+            let pages: Vec<(String, u32)> = pages.into_iter().collect();
             let mut delay = Duration::from_millis(100);
             // The store is local: a failure is passing, and skipping would lose the tickets
             // from search until the next rebuild, so retry.
-            while let Err(e) = index_and_commit(&store, &search, &ids, seq).await {
+            while let Err(e) = index_and_commit(&store, &search, &ids, &pages, seq).await {
                 tracing::error!("indexing failed, retrying in {delay:?}: {e}");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
@@ -87,11 +93,13 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
 
 /// Read the tickets from the store, then index and commit on a blocking thread: tokenising and
 /// merging are CPU work that would stall the async workers serving webhooks and sockets.
-async fn index_and_commit(store: &Store, search: &Arc<SearchIndex>, ids: &[String], seq: i64) -> Result<(), IndexingError> {
+async fn index_and_commit(store: &Store, search: &Arc<SearchIndex>, ids: &[String], pages: &[(String, u32)], seq: i64) -> Result<(), IndexingError> {
     let docs = load_docs(store, store.tickets(ids).await?).await?;
+    let pages = load_pages(store, pages.to_vec()).await?;
     let search = search.clone();
     tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
         search.upsert(&docs)?;
+        search.upsert_pages(&pages)?;
         search.commit(seq)
     })
     .await
@@ -99,26 +107,26 @@ async fn index_and_commit(store: &Store, search: &Arc<SearchIndex>, ids: &[Strin
     Ok(())
 }
 
-async fn index_loaded(store: &Store, search: &SearchIndex, tickets: Vec<crate::model::Ticket>) -> Result<(), IndexingError> {
+/// Index tickets whole: their open pages and every full page (catching up, rebuilding).
+async fn index_loaded(store: &Store, search: &SearchIndex, tickets: Vec<Ticket>) -> Result<(), IndexingError> {
+    let full: Vec<(String, u32)> = tickets.iter().flat_map(|t| (0..t.open_page()).map(|p| (t.id.clone(), p))).collect();
     search.upsert(&load_docs(store, tickets).await?)?;
+    for chunk in full.chunks(100) {
+        search.upsert_pages(&load_pages(store, chunk.to_vec()).await?)?;
+    }
     Ok(())
 }
 
-/// The tickets with the text of their messages.
-async fn load_docs(store: &Store, tickets: Vec<crate::model::Ticket>) -> Result<Vec<TicketDoc>, IndexingError> {
-    if tickets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
-    let mut texts: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for (ticket, author, text) in store.ticket_texts(&ids).await? {
-        texts.entry(ticket).or_default().push((author, text));
-    }
-    let docs: Vec<TicketDoc> = tickets
-        .into_iter()
-        .map(|t| TicketDoc { texts: texts.remove(&t.id).unwrap_or_default(), ticket: t })
-        .collect();
-    Ok(docs)
+/// The tickets with the text of their open page.
+async fn load_docs(store: &Store, tickets: Vec<Ticket>) -> Result<Vec<TicketDoc>, IndexingError> {
+    let open: Vec<(String, u32)> = tickets.iter().map(|t| (t.id.clone(), t.open_page())).collect();
+    let texts = store.page_texts(&open).await?;
+    Ok(tickets.into_iter().zip(texts).map(|(ticket, texts)| TicketDoc { ticket, texts }).collect())
+}
+
+async fn load_pages(store: &Store, pages: Vec<(String, u32)>) -> Result<Vec<PageDoc>, IndexingError> {
+    let texts = store.page_texts(&pages).await?;
+    Ok(pages.into_iter().zip(texts).map(|((ticket, page), texts)| PageDoc { ticket, page, texts }).collect())
 }
 
 /// Index what the store changed after the index's watermark (after a crash or restart).

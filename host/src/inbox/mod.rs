@@ -60,14 +60,26 @@ pub struct IngestReport {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub ticket: Ticket,
-    /// Oldest first.
+    /// The newest messages (the last one or two pages of `PAGE_MESSAGES`), oldest first.
     pub messages: Vec<Message>,
+    /// The page of older messages to ask for next (`GET /api/v1/tickets/{id}/messages?page=N`);
+    /// none when `messages` goes back to the first one.
+    pub older_page: Option<u32>,
     pub contact: Option<Contact>,
     /// For comments, posts and mentions: the other tickets under the same post, newest first.
     pub thread: Vec<Ticket>,
     pub activity: Vec<Activity>,
     /// Internal notes, oldest first.
     pub notes: Vec<Note>,
+}
+
+/// A page of a ticket's older messages.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MessagePage {
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    /// The page before this one, none at the first.
+    pub older_page: Option<u32>,
 }
 
 /// Tickets per queue; `mine` counts the New tickets assigned to the asking agent.
@@ -199,7 +211,20 @@ impl Inbox {
         };
         self.store.write(&batch).await?;
         if !w.changed_tickets.is_empty() {
-            self.indexer.send(indexing::IndexJob { tickets: w.changed_tickets.iter().cloned().collect(), seq });
+            // Messages changed on a page that is full now: a page just filled, or an edit or a
+            // removal further back in a long conversation.
+            let pages: std::collections::BTreeSet<(String, u32)> = w
+                .changed_messages
+                .iter()
+                .filter_map(|id| w.messages.get(id))
+                .filter(|m| w.tickets.get(&m.ticket_id).is_some_and(|t| m.page < t.open_page()))
+                .map(|m| (m.ticket_id.clone(), m.page))
+                .collect();
+            self.indexer.send(indexing::IndexJob {
+                tickets: w.changed_tickets.iter().cloned().collect(),
+                pages: pages.into_iter().collect(),
+                seq,
+            });
         }
         for ticket in batch.new_tickets.into_iter().chain(batch.tickets) {
             let newest = w
@@ -290,7 +315,14 @@ impl Inbox {
 
     pub async fn view(&self, id: &str) -> Result<TicketView, InboxError> {
         let ticket = self.ticket(id).await?;
-        let messages = self.store.ticket_messages(id).await?;
+        let open = ticket.open_page();
+        // The newest page can hold a single message: the one before it gives the agent context.
+        let first = open.saturating_sub(1);
+        let mut messages = Vec::new();
+        for page in first..=open {
+            messages.extend(self.store.ticket_page(id, page).await?);
+        }
+        let older_page = first.checked_sub(1);
         let contact = self.store.contacts(&[ticket.contact_id.clone()]).await?.pop();
         let thread = if ticket.kind.is_conversation() {
             Vec::new()
@@ -301,7 +333,16 @@ impl Inbox {
         };
         let activity = self.store.ticket_activity(id).await?;
         let notes = self.notes(id).await?;
-        Ok(TicketView { ticket, messages, contact, thread, activity, notes })
+        Ok(TicketView { ticket, messages, older_page, contact, thread, activity, notes })
+    }
+
+    /// One page of a ticket's messages, for reading further back than the view.
+    pub async fn messages_page(&self, id: &str, page: u32) -> Result<MessagePage, InboxError> {
+        let ticket = self.ticket(id).await?;
+        if page > ticket.open_page() {
+            return Err(InboxError::NotFound(format!("ticket `{id}` has pages 0 to {}", ticket.open_page())));
+        }
+        Ok(MessagePage { messages: self.store.ticket_page(id, page).await?, older_page: page.checked_sub(1) })
     }
 
     /// Replace a contact's tags (they follow the person across all their tickets).

@@ -7,7 +7,7 @@
 //!   moves New to Pending.
 
 use crate::model::{
-    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Kind, Message, Queue, Revision, Ticket,
+    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Kind, Message, Queue, Revision, Ticket, PAGE_MESSAGES,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -231,6 +231,7 @@ impl Working {
             ticket.queue = Queue::Pending;
         }
         let ordinal = self.new_messages.len() as u32;
+        let page = ((ticket.message_count - 1) / PAGE_MESSAGES) as u32;
         self.messages.insert(id.clone(), Message {
             id: id.clone(),
             ticket_id: ticket_id.clone(),
@@ -243,6 +244,7 @@ impl Working {
             history: Vec::new(),
             seq,
             ordinal,
+            page,
         });
         self.changed_messages.insert(id.clone());
         self.created_messages.insert(id.clone());

@@ -12,7 +12,8 @@ use crate::model::Ticket;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::schema::Value;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,10 +28,18 @@ pub enum SearchError {
     Busy,
 }
 
-/// A ticket with the text to index.
+/// A ticket with the text of its open page to index.
 pub struct TicketDoc {
     pub ticket: Ticket,
     /// (author name, text) of each message.
+    pub texts: Vec<(String, String)>,
+}
+
+/// A full page of a long ticket's messages (`model::PAGE_MESSAGES`).
+pub struct PageDoc {
+    pub ticket: String,
+    pub page: u32,
+    /// (author name, text) of each message; empty removes the page from the index.
     pub texts: Vec<(String, String)>,
 }
 
@@ -88,6 +97,7 @@ impl SearchIndex {
             let t = &d.ticket;
             writer.delete_term(Term::from_field_text(f.id, &t.id));
             let mut doc = doc!(
+                f.doc => schema::TICKET,
                 f.id => t.id.as_str(),
                 f.channel => t.channel.as_str(),
                 f.platform => t.platform.as_str(),
@@ -116,6 +126,26 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Add or replace full pages of long tickets (visible after `commit`).
+    pub fn upsert_pages(&self, pages: &[PageDoc]) -> Result<(), SearchError> {
+        let f = &self.fields;
+        let writer = self.writer.lock().expect("index writer lock");
+        for p in pages {
+            let key = format!("{}/{}", p.ticket, p.page);
+            writer.delete_term(Term::from_field_text(f.page_key, &key));
+            if p.texts.is_empty() {
+                continue;
+            }
+            let mut doc = doc!(f.doc => schema::PAGE, f.page_of => p.ticket.as_str(), f.page_key => key.as_str());
+            for (author, text) in &p.texts {
+                doc.add_text(f.text, author);
+                doc.add_text(f.text, text);
+            }
+            writer.add_document(doc)?;
+        }
+        Ok(())
+    }
+
     /// Make everything added so far searchable, recording the store change number it covers.
     pub fn commit(&self, watermark: i64) -> Result<(), SearchError> {
         {
@@ -134,14 +164,16 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Tickets in the index.
     pub fn doc_count(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        let tickets = TermQuery::new(Term::from_field_text(self.fields.doc, schema::TICKET), IndexRecordOption::Basic);
+        self.reader.searcher().search(&tickets, &Count).map(|n| n as u64).unwrap_or(0)
     }
 
     /// Matching ticket ids, newest activity first.
     pub fn search(&self, q: &TicketQuery) -> Result<Hits, SearchError> {
-        let query = query::build(&self.index, &self.fields, q)?;
         let searcher = self.reader.searcher();
+        let query = query::build(&self.index, &self.fields, q, &searcher)?;
         let top = TopDocs::with_limit(q.limit.unwrap_or(TicketQuery::DEFAULT_LIMIT).clamp(1, TicketQuery::MAX_LIMIT))
             .and_offset(q.offset.unwrap_or(0))
             .order_by_fast_field::<i64>("last_message_at", Order::Desc);

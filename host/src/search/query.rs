@@ -1,10 +1,14 @@
 //! Agents' searches: a Tantivy query string plus exact filters, newest first.
 
-use super::schema::Fields;
+use super::schema::{self, Fields};
+use super::SearchError;
+use std::collections::BTreeSet;
 use std::ops::Bound;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::{Index, Term};
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{Index, Searcher, TantivyDocument, Term};
 
 /// What an agent asked for: the query string of `GET /api/v1/tickets`.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -78,18 +82,30 @@ impl TicketQuery {
 #[error("bad search query: {0}")]
 pub struct BadQuery(pub String);
 
-pub fn build(index: &Index, f: &Fields, tq: &TicketQuery) -> Result<Box<dyn Query>, BadQuery> {
+/// The ticket documents matching `tq`. Text is matched on each ticket's open page and, for
+/// long tickets, on their full pages too (`schema::PAGE`): every word or phrase of the query
+/// matches a ticket if it is on any of its pages, so `refund late` finds a ticket whose first
+/// page says refund and whose last one says late.
+pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -> Result<Box<dyn Query>, SearchError> {
     tq.check()?;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let term = |field, value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, term(f.doc, schema::TICKET))];
     if let Some(q) = tq.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let mut parser = QueryParser::for_index(index, vec![f.text, f.contact]);
         // Agents expect every word to matter: `refund late` finds tickets with both.
         parser.set_conjunction_by_default();
-        clauses.push((Occur::Must, parser.parse_query(q).map_err(|e| BadQuery(e.to_string()))?));
+        let has_pages = searcher.doc_freq(&Term::from_field_text(f.doc, schema::PAGE)).unwrap_or(0) > 0;
+        let text = if has_pages {
+            let ast = tantivy::query_grammar::parse_query(q).map_err(|_| BadQuery(format!("syntax error in `{q}`")))?;
+            let on_pages = |leaf: &dyn Query| tickets_with_pages_matching(searcher, f, leaf);
+            widen(ast, &parser, f, &on_pages)?.unwrap_or_else(|| Box::new(EmptyQuery))
+        } else {
+            parser.parse_query(q).map_err(|e| BadQuery(e.to_string()))?
+        };
+        clauses.push((Occur::Must, text));
     }
-    let term = |field, value: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
-    };
     for (field, value) in [
         (f.queue, &tq.queue.clone().filter(|q| q != "all")),
         (f.channel, &tq.channel),
@@ -113,10 +129,62 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery) -> Result<Box<dyn Quer
         };
         clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(tq.from, true), bound(tq.to, false)))));
     }
-    if clauses.is_empty() {
-        return Ok(Box::new(AllQuery));
-    }
     Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+type PageMatcher<'a> = dyn Fn(&dyn Query) -> Result<BTreeSet<String>, SearchError> + 'a;
+
+/// The query with each word, phrase or range also matching the tickets whose full pages
+/// match it. `None` for a part that matches no term at all (punctuation), which the query
+/// parser would drop too.
+fn widen(ast: UserInputAst, parser: &QueryParser, f: &Fields, on_pages: &PageMatcher) -> Result<Option<Box<dyn Query>>, SearchError> {
+    match ast {
+        UserInputAst::Clause(items) => {
+            let mut clauses = Vec::with_capacity(items.len());
+            for (occur, sub) in items {
+                if let Some(q) = widen(sub, parser, f, on_pages)? {
+                    clauses.push((occur.unwrap_or(Occur::Must), q));
+                }
+            }
+            Ok((!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>))
+        }
+        UserInputAst::Boost(inner, boost) => {
+            Ok(widen(*inner, parser, f, on_pages)?.map(|q| Box::new(BoostQuery::new(q, boost.into_inner() as f32)) as Box<dyn Query>))
+        }
+        UserInputAst::Leaf(leaf) => {
+            let matches_all = matches!(*leaf, UserInputLeaf::All);
+            let q = parser.build_query_from_user_input_ast(UserInputAst::Leaf(leaf)).map_err(|e| BadQuery(e.to_string()))?;
+            if q.is::<EmptyQuery>() {
+                return Ok(None);
+            }
+            if matches_all {
+                return Ok(Some(q));
+            }
+            let tickets = on_pages(q.as_ref())?;
+            if tickets.is_empty() {
+                return Ok(Some(q));
+            }
+            let ids = TermSetQuery::new(tickets.iter().map(|t| Term::from_field_text(f.id, t)));
+            Ok(Some(Box::new(BooleanQuery::new(vec![(Occur::Should, q), (Occur::Should, Box::new(ids))]))))
+        }
+    }
+}
+
+/// Tickets with a full page matching `leaf`. Only long tickets have such pages, so the set
+/// is small beside the inbox.
+fn tickets_with_pages_matching(searcher: &Searcher, f: &Fields, leaf: &dyn Query) -> Result<BTreeSet<String>, SearchError> {
+    let pages = BooleanQuery::new(vec![
+        (Occur::Must, leaf.box_clone()),
+        (Occur::Must, Box::new(TermQuery::new(Term::from_field_text(f.doc, schema::PAGE), IndexRecordOption::Basic))),
+    ]);
+    let mut tickets = BTreeSet::new();
+    for addr in searcher.search(&pages, &DocSetCollector)? {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        if let Some(t) = doc.get_first(f.page_of).and_then(|v| v.as_str()) {
+            tickets.insert(t.to_string());
+        }
+    }
+    Ok(tickets)
 }
 
 #[cfg(test)]
@@ -145,8 +213,9 @@ mod tests {
             let (schema, fields) = crate::search::schema::build();
             let index = tantivy::Index::create_in_ram(schema);
             index.tokenizers().register(crate::search::tokenizer::NAME, crate::search::tokenizer::analyzer());
+            let searcher = index.reader().unwrap().searcher();
             let started = std::time::Instant::now();
-            let _ = build(&index, &fields, &q(&text));
+            let _ = build(&index, &fields, &q(&text), &searcher);
             proptest::prop_assert!(started.elapsed() < std::time::Duration::from_secs(1));
         }
     }

@@ -1,10 +1,17 @@
-//! The index schema: one document per ticket, with all its text and its filter fields.
+//! The index schema: one document per ticket, with its filter fields and the text of its
+//! open page of messages, plus one document per full page of a long ticket (text only).
 
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING};
 
 #[derive(Clone, Copy)]
 pub struct Fields {
+    /// `ticket` or `page`.
+    pub doc: Field,
     pub id: Field,
+    /// A page document's ticket.
+    pub page_of: Field,
+    /// A page document's `ticket/page`, to replace it.
+    pub page_key: Field,
     pub channel: Field,
     pub platform: Field,
     pub kind: Field,
@@ -14,7 +21,7 @@ pub struct Fields {
     pub flagged: Field,
     /// Contact name and handle.
     pub contact: Field,
-    /// Every message's text and author name.
+    /// Message text and author names.
     pub text: Field,
     pub last_message_at: Field,
     pub created_at: Field,
@@ -28,7 +35,10 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
+        doc: b.add_text_field("doc", STRING),
         id: b.add_text_field("id", STRING | STORED),
+        page_of: b.add_text_field("page_of", STRING | STORED),
+        page_key: b.add_text_field("page_key", STRING),
         channel: b.add_text_field("channel", STRING),
         platform: b.add_text_field("platform", STRING),
         kind: b.add_text_field("kind", STRING),
@@ -43,3 +53,7 @@ pub fn build() -> (Schema, Fields) {
     };
     (b.build(), fields)
 }
+
+/// Values of the `doc` field.
+pub const TICKET: &str = "ticket";
+pub const PAGE: &str = "page";

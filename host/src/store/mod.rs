@@ -35,6 +35,7 @@ DEFINE INDEX IF NOT EXISTS ticket_seq ON ticket FIELDS seq;
 DEFINE INDEX IF NOT EXISTS ticket_thread ON ticket FIELDS channel, thread_key;
 DEFINE TABLE IF NOT EXISTS message SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS message_ticket ON message FIELDS ticket_id;
+DEFINE INDEX IF NOT EXISTS message_page ON message FIELDS ticket_id, page;
 DEFINE INDEX IF NOT EXISTS message_seq ON message FIELDS seq;
 DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
@@ -51,7 +52,11 @@ DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user_id;
 DEFINE TABLE IF NOT EXISTS note SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS note_ticket ON note FIELDS ticket_id;
+DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
 ";
+
+/// The stored data's layout version, in `meta:schema`. 2: messages carry their `page`.
+const LAYOUT: i64 = 2;
 
 /// Everything one ingest batch or agent action changes, written in one transaction.
 #[derive(Default, Debug)]
@@ -98,6 +103,7 @@ impl Store {
         db.use_ns("helpdesk").use_db("helpdesk").await.map_err(open_err)?;
         db.query(SCHEMA).await?.check()?;
         let store = Store { db, seq: Default::default(), kv_usage: Default::default() };
+        store.upgrade().await?;
         let mut r = store
             .db
             .query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1; SELECT VALUE seq FROM message ORDER BY seq DESC LIMIT 1;")
@@ -108,6 +114,22 @@ impl Store {
         let max = a.iter().chain(&b).filter_map(Value::as_i64).max().unwrap_or(0);
         store.seq.store(max, Ordering::SeqCst);
         Ok(store)
+    }
+
+    /// Bring data written by an older version to the current layout, once.
+    async fn upgrade(&self) -> Result<()> {
+        let mut r = self.db.query("SELECT VALUE version FROM type::record('meta', 'schema')").await?.check()?;
+        let version: Vec<Value> = r.take(0)?;
+        if version.first().and_then(Value::as_i64).unwrap_or(0) >= LAYOUT {
+            return Ok(());
+        }
+        // Messages from before pages were all on the first page of their ticket.
+        self.db
+            .query("BEGIN; UPDATE message SET page = 0 WHERE page = NONE; UPSERT type::record('meta', 'schema') SET version = $v; COMMIT;")
+            .bind(("v", LAYOUT))
+            .await?
+            .check()?;
+        Ok(())
     }
 
     /// The database itself, for tools (benchmarks, migrations) that need plain SurrealQL.
@@ -171,13 +193,16 @@ impl Store {
         Ok(self.tickets(&[id.to_string()]).await?.pop())
     }
 
-    /// A ticket's messages, oldest first.
-    pub async fn ticket_messages(&self, ticket_id: &str) -> Result<Vec<Message>> {
-        self.select(
-            "SELECT *, record::id(id) AS id FROM message WHERE ticket_id = $t ORDER BY created_at, seq, ordinal",
-            ("t", ticket_id.to_string()),
-        )
-        .await
+    /// One page of a ticket's messages (`model::PAGE_MESSAGES`), oldest first.
+    pub async fn ticket_page(&self, ticket_id: &str, page: u32) -> Result<Vec<Message>> {
+        let mut r = self
+            .db
+            .query("SELECT *, record::id(id) AS id FROM message WHERE ticket_id = $t AND page = $p ORDER BY created_at, seq, ordinal")
+            .bind(("t", ticket_id.to_string()))
+            .bind(("p", page as i64))
+            .await?
+            .check()?;
+        decode(r.take::<Vec<Value>>(0)?)
     }
 
     /// The other tickets of a post or thread (a comment's siblings), newest first.
@@ -225,26 +250,34 @@ impl Store {
         Ok(v.first().and_then(|row| row["n"].as_u64()).unwrap_or(0))
     }
 
-    /// The text of every message of these tickets, for the search index: (ticket, author, text).
-    pub async fn ticket_texts(&self, ticket_ids: &[String]) -> Result<Vec<(String, String, String)>> {
-        if ticket_ids.is_empty() {
+    /// The text of the messages on these pages of tickets, for the search index: (author, text)
+    /// per message, in the order of `pages`.
+    pub async fn page_texts(&self, pages: &[(String, u32)]) -> Result<Vec<Vec<(String, String)>>> {
+        if pages.is_empty() {
             return Ok(Vec::new());
         }
-        // One indexed lookup per ticket, all in one round trip. (`ticket_id IN $ids` reads
+        // One indexed lookup per page, all in one round trip. (`ticket_id IN $ids` reads
         // faster on a small store but scans the whole message table: 10M rows a page at 1M tickets.)
-        let q: String = (0..ticket_ids.len())
-            .map(|n| format!("SELECT author.name AS author, text FROM message WHERE ticket_id = $t{n} AND removed = false;"))
+        let q: String = (0..pages.len())
+            .map(|n| format!("SELECT author.name AS author, text FROM message WHERE ticket_id = $t{n} AND page = $p{n} AND removed = false;"))
             .collect();
-        let vars: serde_json::Map<String, Value> =
-            ticket_ids.iter().enumerate().map(|(n, id)| (format!("t{n}"), json!(id))).collect();
+        let mut vars = serde_json::Map::new();
+        for (n, (ticket, page)) in pages.iter().enumerate() {
+            vars.insert(format!("t{n}"), json!(ticket));
+            vars.insert(format!("p{n}"), json!(page));
+        }
         let mut r = self.db.query(q).bind(Value::Object(vars)).await?.check()?;
-        let mut out = Vec::new();
-        for (n, ticket) in ticket_ids.iter().enumerate() {
+        let mut out = Vec::with_capacity(pages.len());
+        for n in 0..pages.len() {
             let rows: Vec<Value> = r.take(n)?;
-            out.extend(rows.into_iter().map(|v| {
-                let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-                (ticket.clone(), s("author"), s("text"))
-            }));
+            out.push(
+                rows.into_iter()
+                    .map(|v| {
+                        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                        (s("author"), s("text"))
+                    })
+                    .collect(),
+            );
         }
         Ok(out)
     }
@@ -344,5 +377,34 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), n, "no ticket twice");
+    }
+
+    #[tokio::test]
+    async fn a_page_of_a_long_conversation_is_read_by_its_index_not_by_scanning_the_ticket() {
+        let store = Store::open("mem://").await.unwrap();
+        let mut r = store
+            .db
+            .query("EXPLAIN SELECT author.name AS author, text FROM message WHERE ticket_id = 't' AND page = 3 AND removed = false")
+            .await
+            .unwrap();
+        let plan: Vec<Value> = r.take(0).unwrap();
+        let plan = serde_json::to_string(&plan).unwrap();
+        assert!(plan.contains("message_page"), "{plan}");
+    }
+
+    #[tokio::test]
+    async fn messages_written_before_pages_existed_are_on_the_first_page_after_an_upgrade() {
+        let store = Store::open("mem://").await.unwrap();
+        store
+            .db
+            .query("CREATE message:old SET ticket_id = 't', text = 'hello', created_at = 1, seq = 1, ordinal = 0; DELETE meta;")
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        store.upgrade().await.unwrap();
+        let mut r = store.db.query("SELECT VALUE page FROM message:old").await.unwrap();
+        let page: Vec<Value> = r.take(0).unwrap();
+        assert_eq!(page, vec![json!(0)]);
     }
 }

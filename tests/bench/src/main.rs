@@ -8,6 +8,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod env;
 mod ingest;
 mod live;
+mod load;
 mod open;
 mod plugin;
 mod postgres;
@@ -37,7 +38,8 @@ struct Args {
     ws_clients: usize,
     #[arg(long, default_value_t = 100)]
     live_events: usize,
-    #[arg(long, default_value_t = 10_000)]
+    /// Messages in the long conversation.
+    #[arg(long, default_value_t = 50_000)]
     open_messages: usize,
     #[arg(long, default_value_t = 50)]
     channels: usize,
@@ -55,6 +57,12 @@ struct Args {
     /// It runs last, so a slow build cannot disturb the other figures.
     #[arg(long, default_value_t = 20)]
     surreal_fts_minutes: u64,
+    /// Run only these sections (ingest, search, plugin, live, long, load); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// How long the load test runs.
+    #[arg(long, default_value_t = 60)]
+    load_seconds: u64,
 }
 
 #[tokio::main]
@@ -67,7 +75,11 @@ async fn main() -> anyhow::Result<()> {
         Some(p) => p,
         None => std::env::current_exe()?.with_file_name("helpdesk"),
     };
-    let env = env::Env { helpdesk, plugin_dir: args.plugin_dir.canonicalize()?, cache: tempfile::tempdir()? };
+    let env = env::Env {
+        helpdesk,
+        plugin_dir: args.plugin_dir.canonicalize()?,
+        cache: tempfile::tempdir()?,
+    };
     let mut report = String::new();
     let mut line = |s: String| {
         println!("{s}");
@@ -75,109 +87,213 @@ async fn main() -> anyhow::Result<()> {
         report.push('\n');
     };
 
-    let i = ingest::run(&env, args.ingest).await?;
-    let ceiling = i.raw_surreal.max(i.raw_tantivy);
-    line(format!("\n## Ingestion ({} interactions)\n\n| path | rate |\n|---|---|", i.n));
-    line(format!("| end to end: Telegram emulator → plugin → inbox → SurrealDB → Tantivy → searchable | {} |", rate(i.n, i.end_to_end)));
-    line(format!("| raw: bulk INSERT into SurrealDB (surrealkv), 1,000 per statement | {} |", rate(i.n, i.raw_surreal)));
-    line(format!("| raw: Tantivy add + one commit | {} |", rate(i.n, i.raw_tantivy)));
-    line(format!("| ratio end to end / slower raw ceiling | {:.2} |", ceiling.as_secs_f64() / i.end_to_end.as_secs_f64()));
+    let want = |section: &str| args.only.is_empty() || args.only.iter().any(|s| s == section);
 
-    let w = workload::Workload::new(args.tickets, args.messages, 1);
-    let loaded = search::load(&w).await?;
-    let pg = match &args.postgres {
-        Some(conn) => {
-            let client = postgres::connect(conn).await?;
-            let times = postgres::load(&client, &w).await?;
-            Some((client, times))
-        }
-        None => None,
-    };
-    let cell = |s: &stats::Summary| format!("{} / {}", ms(s.p50), ms(s.p99));
-    // (query, hits, helpdesk, ILIKE, full text); SurrealDB's column is filled in last.
-    let mut rows = Vec::new();
-    for q in search::agent_queries() {
-        let (ours, hits) = search::helpdesk(&loaded, &q, args.reps).await?;
-        let (ilike, fts) = match &pg {
-            Some((client, _)) => (
-                cell(&postgres::run(client, &q, postgres::Mode::Ilike, args.reps.min(10)).await?),
-                cell(&postgres::run(client, &q, postgres::Mode::FullText, args.reps).await?),
-            ),
-            None => ("skipped".into(), "skipped".into()),
-        };
-        println!("{}: {hits} hits, helpdesk {}, ILIKE {ilike}, full text {fts}", q.name, cell(&ours));
-        rows.push((q, hits, cell(&ours), ilike, fts));
+    if want("ingest") {
+        let i = ingest::run(&env, args.ingest).await?;
+        let ceiling = i.raw_surreal.max(i.raw_tantivy);
+        line(format!(
+            "\n## Ingestion ({} interactions)\n\n| path | rate |\n|---|---|",
+            i.n
+        ));
+        line(format!(
+            "| end to end: Telegram emulator → plugin → inbox → SurrealDB → Tantivy → searchable | {} |",
+            rate(i.n, i.end_to_end)
+        ));
+        line(format!(
+            "| raw: bulk INSERT into SurrealDB (surrealkv), 1,000 per statement | {} |",
+            rate(i.n, i.raw_surreal)
+        ));
+        line(format!(
+            "| raw: Tantivy add + one commit | {} |",
+            rate(i.n, i.raw_tantivy)
+        ));
+        line(format!(
+            "| ratio end to end / slower raw ceiling | {:.2} |",
+            ceiling.as_secs_f64() / i.end_to_end.as_secs_f64()
+        ));
     }
 
-    let r = search::rebuild(&loaded).await?;
-    line(format!(
-        "\n## Rebuilding the search index from the store\n\n`helpdesk reindex` (and the rebuild on start after a lost index): {} tickets in {} ({}; first tenth {:.0}/s, last tenth {:.0}/s)",
-        r.tickets,
-        ms(r.time),
-        rate(r.tickets as usize, r.time),
-        r.first_tenth,
-        r.last_tenth
-    ));
-
-    let p = plugin::run(&env, 300, args.channels).await?;
-    line("\n## Plugin calls\n\n| what | figure |\n|---|---|".into());
-    line(format!("| compile the Telegram component (cold, no cache) | {} |", ms(p.compile_cold)));
-    line(format!("| load it from the compiled-code cache | {} |", ms(p.load_warm)));
-    line(format!("| fresh instance + `fetch` (one getUpdates round trip), p50 / p99 | {} / {} |", ms(p.fetch.p50), ms(p.fetch.p99)));
-    line(format!("| server RSS with 1 Telegram channel | {} MiB |", p.rss_one_channel_mib));
-    line(format!("| memory per additional enabled channel ({} channels) | {} KiB |", p.channels, p.rss_per_channel_kib));
-
-    let l = live::run(&env, args.ws_clients, args.live_events).await?;
-    line(format!(
-        "\n## Live delivery\n\nWebhook POST → `ticket_created`/`ticket_updated` on each of {} WebSockets ({} events, {} deliveries): p50 {} / p99 {}",
-        args.ws_clients,
-        args.live_events,
-        l.n,
-        ms(l.p50),
-        ms(l.p99)
-    ));
-
-    let (o, bytes) = open::run(&env, args.open_messages, args.reps).await?;
-    line(format!(
-        "\n## Opening a ticket\n\n`GET /api/v1/tickets/{{id}}` for a conversation of {} messages ({} KiB of JSON): p50 {} / p99 {}",
-        args.open_messages,
-        bytes / 1024,
-        ms(o.p50),
-        ms(o.p99)
-    ));
-    let fts_limit = std::time::Duration::from_secs(args.surreal_fts_minutes * 60);
-    let surreal_fts = tokio::time::timeout(fts_limit, search::surreal_define_fts(&loaded)).await;
-    let surreal_cells: Vec<String> = match &surreal_fts {
-        Ok(Ok(_)) => {
-            let mut cells = Vec::new();
-            for (q, ..) in &rows {
-                cells.push(search::surreal(&loaded, q, args.reps.min(10)).await.map(|s| cell(&s)).unwrap_or_else(|e| format!("error: {e}")));
+    if want("search") {
+        let w = workload::Workload::new(args.tickets, args.messages, 1);
+        let loaded = search::load(&w).await?;
+        let pg = match &args.postgres {
+            Some(conn) => {
+                let client = postgres::connect(conn).await?;
+                let times = postgres::load(&client, &w).await?;
+                Some((client, times))
             }
-            cells
+            None => None,
+        };
+        let cell = |s: &stats::Summary| format!("{} / {}", ms(s.p50), ms(s.p99));
+        // (query, hits, helpdesk, ILIKE, full text); SurrealDB's column is filled in last.
+        let mut rows = Vec::new();
+        for q in search::agent_queries() {
+            let (ours, hits) = search::helpdesk(&loaded, &q, args.reps).await?;
+            let (ilike, fts) = match &pg {
+                Some((client, _)) => (
+                    cell(
+                        &postgres::run(client, &q, postgres::Mode::Ilike, args.reps.min(10))
+                            .await?,
+                    ),
+                    cell(&postgres::run(client, &q, postgres::Mode::FullText, args.reps).await?),
+                ),
+                None => ("skipped".into(), "skipped".into()),
+            };
+            println!(
+                "{}: {hits} hits, helpdesk {}, ILIKE {ilike}, full text {fts}",
+                q.name,
+                cell(&ours)
+            );
+            rows.push((q, hits, cell(&ours), ilike, fts));
         }
-        Ok(Err(e)) => vec![format!("error: {e}"); rows.len()],
-        Err(_) => vec![format!("index not built in {} min", args.surreal_fts_minutes); rows.len()],
-    };
-    line(format!(
-        "\n## Search ({} tickets, {} messages; p50 / p99 of {} runs, newest first, 50 per page)\n",
-        w.ticket_count(),
-        w.message_count(),
-        args.reps
-    ));
-    let fts_time = match &surreal_fts {
-        Ok(Ok(t)) => ms(*t),
-        _ => format!("not finished within {} min", args.surreal_fts_minutes),
-    };
-    line(format!(
-        "Loading: helpdesk store {} + index {}; SurrealDB FULLTEXT index build {fts_time}{}\n",
-        ms(loaded.load_time),
-        ms(loaded.index_time),
-        pg.as_ref().map(|(_, (l, i))| format!("; PostgreSQL COPY {} + indexes {}", ms(*l), ms(*i))).unwrap_or_default()
-    ));
-    line("| query | hits | helpdesk (Tantivy + store) | SurrealDB FULLTEXT | PostgreSQL ILIKE | PostgreSQL full text |\n|---|---|---|---|---|---|".into());
-    for ((q, hits, ours, ilike, fts), surreal) in rows.iter().zip(surreal_cells) {
-        line(format!("| {} | {hits} | {ours} | {surreal} | {ilike} | {fts} |", q.name));
+
+        let r = search::rebuild(&loaded).await?;
+        line(format!(
+            "\n## Rebuilding the search index from the store\n\n`helpdesk reindex` (and the rebuild on start after a lost index): {} tickets in {} ({}; first tenth {:.0}/s, last tenth {:.0}/s)",
+            r.tickets,
+            ms(r.time),
+            rate(r.tickets as usize, r.time),
+            r.first_tenth,
+            r.last_tenth
+        ));
+
+        let fts_limit = std::time::Duration::from_secs(args.surreal_fts_minutes * 60);
+        let surreal_fts =
+            tokio::time::timeout(fts_limit, search::surreal_define_fts(&loaded)).await;
+        let surreal_cells: Vec<String> = match &surreal_fts {
+            Ok(Ok(_)) => {
+                let mut cells = Vec::new();
+                for (q, ..) in &rows {
+                    cells.push(
+                        search::surreal(&loaded, q, args.reps.min(10))
+                            .await
+                            .map(|s| cell(&s))
+                            .unwrap_or_else(|e| format!("error: {e}")),
+                    );
+                }
+                cells
+            }
+            Ok(Err(e)) => vec![format!("error: {e}"); rows.len()],
+            Err(_) => {
+                vec![format!("index not built in {} min", args.surreal_fts_minutes); rows.len()]
+            }
+        };
+        line(format!(
+            "\n## Search ({} tickets, {} messages; p50 / p99 of {} runs, newest first, 50 per page)\n",
+            w.ticket_count(),
+            w.message_count(),
+            args.reps
+        ));
+        let fts_time = match &surreal_fts {
+            Ok(Ok(t)) => ms(*t),
+            _ => format!("not finished within {} min", args.surreal_fts_minutes),
+        };
+        line(format!(
+            "Loading: helpdesk store {} + index {}; SurrealDB FULLTEXT index build {fts_time}{}\n",
+            ms(loaded.load_time),
+            ms(loaded.index_time),
+            pg.as_ref()
+                .map(|(_, (l, i))| format!("; PostgreSQL COPY {} + indexes {}", ms(*l), ms(*i)))
+                .unwrap_or_default()
+        ));
+        line("| query | hits | helpdesk (Tantivy + store) | SurrealDB FULLTEXT | PostgreSQL ILIKE | PostgreSQL full text |\n|---|---|---|---|---|---|".into());
+        for ((q, hits, ours, ilike, fts), surreal) in rows.iter().zip(surreal_cells) {
+            line(format!(
+                "| {} | {hits} | {ours} | {surreal} | {ilike} | {fts} |",
+                q.name
+            ));
+        }
     }
+
+    if want("plugin") {
+        let p = plugin::run(&env, 300, args.channels).await?;
+        line("\n## Plugin calls\n\n| what | figure |\n|---|---|".into());
+        line(format!(
+            "| compile the Telegram component (cold, no cache) | {} |",
+            ms(p.compile_cold)
+        ));
+        line(format!(
+            "| load it from the compiled-code cache | {} |",
+            ms(p.load_warm)
+        ));
+        line(format!(
+            "| fresh instance + `fetch` (one getUpdates round trip), p50 / p99 | {} / {} |",
+            ms(p.fetch.p50),
+            ms(p.fetch.p99)
+        ));
+        line(format!(
+            "| server RSS with 1 Telegram channel | {} MiB |",
+            p.rss_one_channel_mib
+        ));
+        line(format!(
+            "| memory per additional enabled channel ({} channels) | {} KiB |",
+            p.channels, p.rss_per_channel_kib
+        ));
+    }
+
+    if want("live") {
+        let l = live::run(&env, args.ws_clients, args.live_events).await?;
+        line(format!(
+            "\n## Live delivery\n\nWebhook POST → `ticket_created`/`ticket_updated` on each of {} WebSockets ({} events, {} deliveries): p50 {} / p99 {}",
+            args.ws_clients,
+            args.live_events,
+            l.n,
+            ms(l.p50),
+            ms(l.p99)
+        ));
+    }
+
+    if want("long") {
+        let o = open::run(&env, args.open_messages, args.reps).await?;
+        line(format!(
+            "\n## A long conversation\n\n{} messages in one Telegram chat, by polling: {:.0} stored per second over the first tenth, {:.0} over the last. \
+         `GET /api/v1/tickets/{{id}}` (its newest pages, {} KiB of JSON): p50 {} / p99 {}",
+            args.open_messages,
+            o.first_rate,
+            o.last_rate,
+            o.bytes / 1024,
+            ms(o.open.p50),
+            ms(o.open.p99)
+        ));
+    }
+
+    if want("load") {
+        let plan = load::Plan {
+            sockets: args.ws_clients,
+            api_per_s: 2_000,
+            webhooks_per_s: 500,
+            seconds: args.load_seconds,
+        };
+        let l = load::run(&env, &plan).await?;
+        line(format!(
+            "\n## Load\n\n{} WebSockets connected, {} API requests/s and {} webhooks/s (a third badly signed) for {} s on loopback\n\n\
+             | traffic | sent | errors | p50 / p99 |\n|---|---|---|---|\n\
+             | API (list, search, counts, open a ticket) | {} | {} | {} / {} |\n\
+             | webhooks, correctly signed | {} | {} | {} / {} |\n\
+             | webhooks, badly signed | {} | {} not refused | |\n\n\
+             {} messages stored; {} events delivered to the sockets, {} sockets closed; peak server RSS {} MiB",
+            plan.sockets,
+            plan.api_per_s,
+            plan.webhooks_per_s,
+            plan.seconds,
+            l.api.n,
+            l.api_errors,
+            ms(l.api.p50),
+            ms(l.api.p99),
+            l.webhooks.n,
+            l.webhook_errors,
+            ms(l.webhooks.p50),
+            ms(l.webhooks.p99),
+            l.forged,
+            l.forged_accepted,
+            l.stored,
+            l.socket_events,
+            l.sockets_dropped,
+            l.peak_rss_mib
+        ));
+    }
+
     std::fs::write("bench-report.md", report)?;
     println!("\n(written to bench-report.md)");
     // An abandoned SurrealDB index build may still be running inside the embedded engine.

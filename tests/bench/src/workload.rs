@@ -125,6 +125,7 @@ impl Workload {
                     history: Vec::new(),
                     seq: n as i64 + 1,
                     ordinal: k as u32,
+                    page: (k as u64 / helpdesk::model::PAGE_MESSAGES) as u32,
                 });
             }
             let mut tags = Vec::new();

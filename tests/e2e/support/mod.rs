@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use helpdesk_testkit::server::{free_port, Options, Server};
+pub use helpdesk_testkit::server::{Options, Server, free_port};
 pub use helpdesk_testkit::telegram::{TelegramEmulator, User};
 
 /// Start the real `helpdesk` binary serving `channels`, with the test plugin dir and cache.
@@ -44,7 +44,9 @@ pub fn test_plugin_dir() -> PathBuf {
 
 /// `$env`, else `default` under the host crate; it must hold `expected` (built by `./dev test`).
 fn components_dir(env: &str, default: &str, expected: &str) -> PathBuf {
-    let dir = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default));
+    let dir = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default));
     assert!(dir.join(expected).exists(), "{} has no {expected}: run ./dev test", dir.display());
     dir
 }
@@ -55,7 +57,9 @@ pub fn cache_dir() -> PathBuf {
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real-payloads").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/real-payloads")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -65,7 +69,13 @@ pub fn telegram_channel(id: &str, emu: &TelegramEmulator, poll: bool, token: &st
 }
 
 /// A request with an optional `Cookie` or bearer credential.
-pub async fn call(server: &Server, method: reqwest::Method, path: &str, auth: Option<&str>, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+pub async fn call(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
     let mut r = reqwest::Client::new().request(method, server.url(path));
     match auth {
         Some(a) if a.starts_with("hdk_") => r = r.bearer_auth(a),

@@ -499,14 +499,25 @@ async fn deliver_webhooks(s: Arc<Shared>) {
     }
 }
 
-/// `POST /_emulator/messages {"user_id", "first_name", "text"}`: a customer writes to the bot
+/// `POST /_emulator/messages {"user_id", "first_name", "text", "count"?, "edits"?}`: a customer writes to
+/// the bot (`count` numbered messages at once), or edits an earlier message
 /// (for tests and tools outside Rust, such as the browser tests).
 async fn customer_writes(emu: TelegramEmulator, Json(body): Json<Value>) -> Response {
     let (Some(id), Some(name), Some(text)) = (body["user_id"].as_i64(), body["first_name"].as_str(), body["text"].as_str()) else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "need user_id, first_name and text"}))).into_response();
     };
     let user = User::new(id, name, body["last_name"].as_str(), body["username"].as_str());
-    Json(json!({"message_id": emu.private_text(&user, text)})).into_response()
+    // `edits`: the customer changes the text of that earlier message instead.
+    if let Some(earlier) = body["edits"].as_i64() {
+        emu.edit_private_text(&user, earlier, text);
+        return Json(json!({"message_id": earlier})).into_response();
+    }
+    let count = body["count"].as_u64().unwrap_or(1).clamp(1, 10_000);
+    let mut last = 0;
+    for n in 0..count {
+        last = emu.private_text(&user, &if count == 1 { text.to_string() } else { format!("{text} {}", n + 1) });
+    }
+    Json(json!({"message_id": last})).into_response()
 }
 
 async fn sent_view(State(s): State<Arc<Shared>>) -> Json<Value> {

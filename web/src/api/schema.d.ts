@@ -180,6 +180,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tickets/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["tickets_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tickets/{id}/notes": {
         parameters: {
             query?: never;
@@ -497,6 +513,11 @@ export interface components {
              * @description Arrival order within that change: orders messages the platform dated the same second.
              */
             ordinal?: number;
+            /**
+             * Format: int32
+             * @description Its page in the ticket (`PAGE_MESSAGES`).
+             */
+            page?: number;
             /** @description Reactions on it, one per person (the latest). */
             reactions?: components["schemas"]["Reaction"][];
             /** @description Removed on the platform (deleted, unsent); kept for the record. */
@@ -509,6 +530,16 @@ export interface components {
              */
             seq: number;
             ticket_id: string;
+        };
+        /** @description A page of a ticket's older messages. */
+        MessagePage: {
+            /** @description Oldest first. */
+            messages: components["schemas"]["Message"][];
+            /**
+             * Format: int32
+             * @description The page before this one, none at the first.
+             */
+            older_page?: number | null;
         };
         NewToken: {
             /**
@@ -673,10 +704,16 @@ export interface components {
         TicketView: {
             activity: components["schemas"]["Activity"][];
             contact?: null | components["schemas"]["Contact"];
-            /** @description Oldest first. */
+            /** @description The newest messages (the last one or two pages of `PAGE_MESSAGES`), oldest first. */
             messages: components["schemas"]["Message"][];
             /** @description Internal notes, oldest first. */
             notes: components["schemas"]["Note"][];
+            /**
+             * Format: int32
+             * @description The page of older messages to ask for next (`GET /api/v1/tickets/{id}/messages?page=N`);
+             *     none when `messages` goes back to the first one.
+             */
+            older_page?: number | null;
             /** @description For comments, posts and mentions: the other tickets under the same post, newest first. */
             thread: components["schemas"]["Ticket"][];
             ticket: components["schemas"]["Ticket"];
@@ -1189,6 +1226,46 @@ export interface operations {
             };
             /** @description The platform refused */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tickets_messages: {
+        parameters: {
+            query: {
+                /** @description From 0 (the oldest); a ticket's `older_page` names the next one back. */
+                page: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 // The ticket's history in one column: messages (newest at the bottom), internal notes and
 // what agents did. Customer text is rendered as text, never as HTML.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
 import { when } from '../format';
 
@@ -26,17 +26,54 @@ interface Props {
   channel?: ChannelSummary;
   onAction: (type: string, m: Message, extra?: Record<string, unknown>) => void;
   onNotesChanged: () => void;
+  /// Earlier messages than `detail.messages` exist; `onLoadOlder` fetches the next page back.
+  hasOlder: boolean;
+  onLoadOlder: () => Promise<void>;
 }
 
-export function Timeline({ detail, me, channel, onAction, onNotesChanged }: Props) {
+export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOlder, onLoadOlder }: Props) {
+  const box = useRef<HTMLDivElement>(null);
   const bottom = useRef<HTMLDivElement>(null);
+  const top = useRef<HTMLButtonElement>(null);
+  const [loading, setLoading] = useState(false);
+  // Notes and activity from before the oldest loaded message wait until its page is loaded.
+  const since = hasOlder ? (detail.messages[0]?.created_at ?? 0) : -Infinity;
   const entries: Entry[] = [
-    ...detail.messages.map((m) => ({ at: m.created_at, message: m })),
-    ...detail.notes.map((n) => ({ at: n.created_at, note: n })),
-    ...detail.activity.filter((a) => !a.what.startsWith('note.')).map((a) => ({ at: a.at, activity: a })),
-  ].sort((a, b) => a.at - b.at);
+    ...detail.messages.map((m): Entry => ({ at: m.created_at, message: m })),
+    ...detail.notes.map((n): Entry => ({ at: n.created_at, note: n })),
+    ...detail.activity.filter((a) => !a.what.startsWith('note.')).map((a): Entry => ({ at: a.at, activity: a })),
+  ]
+    .filter((e) => e.message || e.at >= since)
+    .sort((a, b) => a.at - b.at);
 
-  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [detail.messages.length, detail.notes.length]);
+  const newest = detail.messages[detail.messages.length - 1]?.id;
+  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [newest, detail.notes.length]);
+
+  // Older messages go above what the agent is reading: keep it in place.
+  const heightBefore = useRef<number | null>(null);
+  const loadOlder = async () => {
+    if (loading) return;
+    setLoading(true);
+    heightBefore.current = box.current?.scrollHeight ?? null;
+    try {
+      await onLoadOlder();
+    } finally {
+      setLoading(false);
+    }
+  };
+  useLayoutEffect(() => {
+    if (heightBefore.current !== null && box.current) {
+      box.current.scrollTop += box.current.scrollHeight - heightBefore.current;
+      heightBefore.current = null;
+    }
+  }, [detail.messages.length]);
+  // Scrolling up to the top loads the page before.
+  useEffect(() => {
+    if (!hasOlder || !top.current) return;
+    const seen = new IntersectionObserver((e) => e.some((x) => x.isIntersecting) && loadOlder(), { root: box.current });
+    seen.observe(top.current);
+    return () => seen.disconnect();
+  }, [hasOlder, detail.messages.length, loading]);
 
   const platform = channel?.platform_name ?? detail.ticket.platform;
   const actionsFor = (m: Message) =>
@@ -45,7 +82,12 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged }: Prop
       : [];
 
   return (
-    <div class="timeline" aria-label="Conversation">
+    <div class="timeline" aria-label="Conversation" ref={box}>
+      {hasOlder && (
+        <button class="link older" ref={top} onClick={loadOlder} disabled={loading}>
+          {loading ? 'Loading earlier messages…' : 'Earlier messages'}
+        </button>
+      )}
       {entries.map((e) =>
         e.message ? (
           <MessageItem key={e.message.id} m={e.message} actions={actionsFor(e.message)} platform={platform} onAction={onAction} />

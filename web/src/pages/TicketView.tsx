@@ -22,6 +22,9 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   const [notice, setNotice] = useState('');
   const [viewers, setViewers] = useState<Viewer[]>([]);
   const [drafting, setDrafting] = useState(false);
+  // Pages of older messages the agent scrolled back to, and the page before them.
+  const [older, setOlder] = useState<Message[]>([]);
+  const [olderPage, setOlderPage] = useState<number | null | undefined>(undefined);
 
   const reload = () =>
     call(api.GET('/api/v1/tickets/{id}', { params: { path: { id } } })).then(
@@ -33,6 +36,8 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
     );
 
   useEffect(() => {
+    setOlder([]);
+    setOlderPage(undefined);
     reload();
     view(id);
     return () => view(null);
@@ -58,6 +63,15 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   if (!detail) return <section class="ticket-pane">{error ? <p class="error">{error}</p> : <p class="loading">Loading…</p>}</section>;
 
   const t = detail.ticket;
+  const nextOlder = olderPage === undefined ? detail.older_page : olderPage;
+  const newestIds = new Set(detail.messages.map((m) => m.id));
+  const shown = { ...detail, messages: [...older.filter((m) => !newestIds.has(m.id)), ...detail.messages] };
+  const loadOlder = async () => {
+    if (nextOlder === null || nextOlder === undefined) return;
+    const page = await call(api.GET('/api/v1/tickets/{id}/messages', { params: { path: { id }, query: { page: nextOlder } } }));
+    setOlder((have) => [...page.messages, ...have]);
+    setOlderPage(page.older_page ?? null);
+  };
   const channel = channels.find((c) => c.id === t.channel);
   const patch = async (body: Record<string, unknown>) => {
     try {
@@ -181,7 +195,15 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         </details>
       )}
 
-      <Timeline detail={detail} me={me} channel={channel} onAction={act} onNotesChanged={reload} />
+      <Timeline
+        detail={shown}
+        me={me}
+        channel={channel}
+        onAction={act}
+        onNotesChanged={reload}
+        hasOlder={nextOlder !== null && nextOlder !== undefined}
+        onLoadOlder={loadOlder}
+      />
 
       <ReplyBox
         detail={detail}
