@@ -116,7 +116,6 @@ async fn hostile_plugins_are_contained_beside_a_healthy_channel() {
         ("bad-alloc", vec!["memory limit"]),
         ("bad-panic", vec!["panicked at", "hostile plugin panicked on purpose"]),
         ("bad-huge", vec!["malformed", "6000 events"]),
-        ("bad-malformed", vec!["malformed", "empty platform id"]),
         ("bad-ungranted", vec!["evil.example", "allowed_hosts"]),
         ("bad-burst", vec!["more than 100 HTTP requests in one call"]),
         ("bad-webhook_loop", vec!["CPU budget"]),
@@ -138,6 +137,17 @@ async fn hostile_plugins_are_contained_beside_a_healthy_channel() {
         }
         assert!(server.tickets(&format!("channel={id}")).await.is_empty(), "{id} stored something");
     }
+    // A message the host cannot take is left out and named in health; the one beside it is
+    // stored, and the channel goes on polling.
+    let ch = server.channel("bad-malformed").await;
+    let h = &ch["health"];
+    assert_eq!(h["state"], "ok", "{ch}");
+    assert_eq!(h["consecutive_failures"], 0, "{ch}");
+    let error = h["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("left out 1 event") && error.contains("empty platform id"), "{error}");
+    let kept = server.tickets("channel=bad-malformed").await;
+    assert_eq!(kept.len(), 1, "the good message beside the bad one is stored once");
+
     let burst_hits = sink_hits.load(Ordering::SeqCst);
     assert!(burst_hits <= 100 * 6, "the burst reached the network {burst_hits} times");
 

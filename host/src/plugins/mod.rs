@@ -103,6 +103,8 @@ pub struct Page {
     pub events: Vec<ChannelEvent>,
     pub next_cursor: Option<String>,
     pub poll_after: Duration,
+    /// Why events of this page broke the host's bounds and were left out.
+    pub dropped: Vec<String>,
 }
 
 /// The HTTP answer and the events of a webhook delivery.
@@ -111,6 +113,8 @@ pub struct WebhookOutcome {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub events: Vec<ChannelEvent>,
+    /// Why events of this delivery broke the host's bounds and were left out.
+    pub dropped: Vec<String>,
 }
 
 /// A raw webhook request for the plugin.
@@ -337,10 +341,8 @@ impl Plugin {
             .await?
             .map_err(ChannelFailure::from)?;
         validate::cursor(page.next_cursor.as_deref()).map_err(PluginError::Malformed)?;
-        let events: Vec<ChannelEvent> = page.events.into_iter().map(Into::into).collect();
-        validate::events(&events).map_err(PluginError::Malformed)?;
-        let events = events.into_iter().map(validate::clamp_event_times).collect();
-        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()) })
+        let (events, dropped) = validate::events(page.events.into_iter().map(Into::into).collect()).map_err(PluginError::Malformed)?;
+        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()), dropped })
     }
 
     pub async fn handle_webhook(&self, ch: Arc<ChannelContext>, req: WebhookRequest) -> Result<WebhookOutcome, PluginError> {
@@ -350,11 +352,9 @@ impl Plugin {
             .call(ch, timeout, move |b, s| Box::pin(async move { b.call_handle_webhook(s, &req).await }))
             .await?
             .map_err(ChannelFailure::from)?;
-        let events: Vec<ChannelEvent> = out.events.into_iter().map(Into::into).collect();
-        validate::events(&events).map_err(PluginError::Malformed)?;
         validate::webhook_response(&out.response).map_err(PluginError::Malformed)?;
-        let events = events.into_iter().map(validate::clamp_event_times).collect();
-        Ok(WebhookOutcome { status: out.response.status, headers: out.response.headers, body: out.response.body, events })
+        let (events, dropped) = validate::events(out.events.into_iter().map(Into::into).collect()).map_err(PluginError::Malformed)?;
+        Ok(WebhookOutcome { status: out.response.status, headers: out.response.headers, body: out.response.body, events, dropped })
     }
 
     pub async fn perform(&self, ch: Arc<ChannelContext>, target: ActionTarget, action: Action) -> Result<Option<Interaction>, PluginError> {

@@ -1,6 +1,8 @@
-//! What a plugin returns is untrusted: a page is refused whole, with the reason, when it
-//! breaks these limits, so one bad plugin cannot store garbage or flood the inbox. Every
-//! string is bounded, and times are kept where the UI and the host can show and sort them.
+//! What a plugin returns is untrusted: an event that breaks these limits is dropped with the
+//! reason (the rest of its page is kept, so one poison message cannot stall a channel's
+//! cursor), and a page of too many events is refused whole, so one bad plugin cannot store
+//! garbage or flood the inbox. Every string is bounded, and times are kept where the UI and
+//! the host can show and sort them.
 
 use super::bindings::wit;
 use crate::model::{now_ms, Author, ChannelEvent, Interaction};
@@ -32,29 +34,45 @@ const MAX_RESPONSE_HEADERS: usize = 32;
 const EARLIEST: i64 = 946_684_800_000;
 const FUTURE_SLACK: i64 = 24 * 3_600_000;
 
-pub fn events(events: &[ChannelEvent]) -> Result<(), String> {
+/// The events within bounds, and why each of the others was dropped; an error when there
+/// are too many to take at all.
+pub fn events(events: Vec<ChannelEvent>) -> Result<(Vec<ChannelEvent>, Vec<String>), String> {
     if events.len() > MAX_EVENTS {
         return Err(format!("{} events in one call (at most {MAX_EVENTS})", events.len()));
     }
-    for e in events {
-        match e {
-            ChannelEvent::Interaction(i) => interaction(i)?,
-            ChannelEvent::ContactBlockedUs { author: a, .. } => author(a)?,
-            ChannelEvent::Removed { platform_id } => id("platform id", platform_id)?,
-            ChannelEvent::Delivery { platform_id, delivery } => {
-                id("platform id", platform_id)?;
-                bounded("a delivery error", delivery.error.as_deref(), MAX_META_ENTRY)?;
+    let mut dropped = Vec::new();
+    let kept = events
+        .into_iter()
+        .filter(|e| match event(e) {
+            Ok(()) => true,
+            Err(why) => {
+                dropped.push(why);
+                false
             }
-            ChannelEvent::Reaction { platform_id, author: a, emoji, .. } => {
-                id("platform id", platform_id)?;
-                author(a)?;
-                if emoji.chars().count() > 32 {
-                    return Err("a reaction longer than 32 characters".into());
-                }
+        })
+        .map(clamp_event_times)
+        .collect();
+    Ok((kept, dropped))
+}
+
+fn event(e: &ChannelEvent) -> Result<(), String> {
+    match e {
+        ChannelEvent::Interaction(i) => interaction(i),
+        ChannelEvent::ContactBlockedUs { author: a, .. } => author(a),
+        ChannelEvent::Removed { platform_id } => id("platform id", platform_id),
+        ChannelEvent::Delivery { platform_id, delivery } => {
+            id("platform id", platform_id)?;
+            bounded("a delivery error", delivery.error.as_deref(), MAX_META_ENTRY)
+        }
+        ChannelEvent::Reaction { platform_id, author: a, emoji, .. } => {
+            id("platform id", platform_id)?;
+            author(a)?;
+            if emoji.chars().count() > 32 {
+                return Err("a reaction longer than 32 characters".into());
             }
+            Ok(())
         }
     }
-    Ok(())
 }
 
 pub fn interaction(i: &Interaction) -> Result<(), String> {
@@ -143,7 +161,7 @@ pub fn clamp_times(mut i: Interaction) -> Interaction {
     i
 }
 
-pub fn clamp_event_times(e: ChannelEvent) -> ChannelEvent {
+fn clamp_event_times(e: ChannelEvent) -> ChannelEvent {
     match e {
         ChannelEvent::Interaction(i) => ChannelEvent::Interaction(clamp_times(i)),
         ChannelEvent::ContactBlockedUs { author, blocked, at } => ChannelEvent::ContactBlockedUs { author, blocked, at: sane_time(at) },

@@ -56,6 +56,21 @@ impl HealthCell {
         });
     }
 
+    /// Events the plugin returned broke the host's bounds and were left out; the rest were
+    /// stored and the channel goes on, so the state stays, with the reason on record.
+    pub fn dropped(&self, reasons: &[String]) {
+        let Some(first) = reasons.first() else { return };
+        let reason = crate::plugins::redact(
+            &format!("left out {} event(s) the plugin returned, breaking the host's bounds: {first}", reasons.len()),
+            &self.secrets,
+        );
+        tracing::warn!(channel = %self.channel, "{reason}");
+        self.update(|h| {
+            h.last_error = Some(reason);
+            h.last_error_at = Some(now_ms());
+        });
+    }
+
     /// A failure, retried after `retry_in`.
     pub fn failed(&self, state: HealthState, reason: String, retry_in: Option<Duration>) {
         let reason = crate::plugins::redact(&reason, &self.secrets);

@@ -249,6 +249,7 @@ impl Channels {
                 .map_err(|e| SyncError::Store(id.into(), e))?;
             ch.health.ok(report.new_messages > 0);
         }
+        ch.health.dropped(&outcome.dropped);
         Ok(outcome)
     }
 }

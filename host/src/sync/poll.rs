@@ -62,6 +62,7 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
                             "page ingested"
                         );
                         ch.health.ok(report.new_messages > 0);
+                        ch.health.dropped(&page.dropped);
                         backoff.reset();
                         if page.poll_after.is_zero() && found == 0 && started.elapsed() < Duration::from_millis(500) {
                             IDLE_FLOOR

