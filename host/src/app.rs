@@ -209,14 +209,31 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
     if let Some((h, tag)) = &info.tagged_reply_window {
         println!("  then within {h} h with the {tag} tag");
     }
+    println!("  contract: helpdesk:channel@{}", info.contract);
     for c in &info.capabilities {
-        println!("  {:?}: {}", c.kind, c.actions.join(", "));
+        let actions: Vec<&str> = c.actions.iter().map(|a| a.as_str()).collect();
+        println!("  {}: {}", c.kind.as_str(), actions.join(", "));
+        if let Some(n) = c.max_reply_chars {
+            println!("    replies of at most {n} characters");
+        }
         for note in &c.notes {
             println!("    note: {note}");
         }
+        for (action, notes) in &c.action_notes {
+            for note in notes {
+                println!("    {action}: {note}");
+            }
+        }
     }
-    println!("  config keys: {}", info.config_keys.join(", "));
-    println!("  secrets: {}", info.secret_names.join(", "));
+    for s in &info.settings {
+        let what = if s.secret { "secret" } else { "config" };
+        let required = if s.required { ", required" } else { "" };
+        let default = s.default.as_deref().map(|d| format!(", default `{d}`")).unwrap_or_default();
+        println!("  {what} `{}` ({}{required}{default}){}", s.name, s.label, if s.help.is_empty() { String::new() } else { format!(": {}", s.help) });
+    }
+    if !info.allowed_hosts.is_empty() {
+        println!("  asks to reach: {}", info.allowed_hosts.join(", "));
+    }
     Ok(())
 }
 

@@ -122,6 +122,10 @@ pub struct Interaction {
     /// Platform details the plugin needs back for actions.
     #[schema(value_type = Vec<Vec<String>>)]
     pub meta: Vec<(String, String)>,
+    /// For public replies: the first post of the reply chain, where the platform's users read
+    /// a chain as one conversation (X, Mastodon).
+    #[serde(default)]
+    pub chain_key: Option<String>,
 }
 
 /// Something a channel reported.
@@ -147,26 +151,78 @@ pub struct Reaction {
     pub at: Millis,
 }
 
+/// How far an outbound message got. Ordered: reports can arrive out of order, and a later
+/// state never goes back to an earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
 /// How far an outbound message got, as the platform last reported it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Delivery {
-    /// `sent`, `delivered`, `read` or `failed`.
-    pub state: String,
+    pub state: DeliveryState,
     pub at: Millis,
     /// For `failed`: the platform's error code and words.
     pub error: Option<String>,
 }
 
-impl Delivery {
-    /// Reports can arrive out of order: a later state never goes back to an earlier one.
-    pub fn rank(&self) -> u8 {
-        match self.state.as_str() {
-            "sent" => 1,
-            "delivered" => 2,
-            "read" => 3,
-            "failed" => 4,
-            _ => 0,
+/// What an agent can do to an interaction on its platform. The API, `plugin check` and the
+/// UI spell them as here (`private_reply`); the contract spells the same names in WIT's
+/// kebab-case (`private-reply`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Answer publicly (a comment reply) or in the conversation.
+    Reply,
+    /// Answer a public comment in private.
+    PrivateReply,
+    Like,
+    Unlike,
+    React,
+    Hide,
+    Unhide,
+    Delete,
+    Block,
+    Unblock,
+    MarkRead,
+    Follow,
+    Repost,
+    Unrepost,
+    Mute,
+    Unmute,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Reply => "reply",
+            ActionKind::PrivateReply => "private_reply",
+            ActionKind::Like => "like",
+            ActionKind::Unlike => "unlike",
+            ActionKind::React => "react",
+            ActionKind::Hide => "hide",
+            ActionKind::Unhide => "unhide",
+            ActionKind::Delete => "delete",
+            ActionKind::Block => "block",
+            ActionKind::Unblock => "unblock",
+            ActionKind::MarkRead => "mark_read",
+            ActionKind::Follow => "follow",
+            ActionKind::Repost => "repost",
+            ActionKind::Unrepost => "unrepost",
+            ActionKind::Mute => "mute",
+            ActionKind::Unmute => "unmute",
         }
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -2,7 +2,7 @@
 //! plugin, checked against what it declares; and internal ones (queue, tags, assignee, flag).
 
 use super::{Inbox, InboxError};
-use crate::model::{now_ms, stable_id, Activity, Direction, Interaction, Kind, Message, Queue, Ticket};
+use crate::model::{now_ms, stable_id, ActionKind, Activity, Direction, Interaction, Kind, Message, Queue, Ticket};
 use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, PluginInfo, ReplyAction};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -14,10 +14,8 @@ const MAX_REPLY_CHARS: usize = 10_000;
 /// An action on a ticket, as the API receives it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ActionRequest {
-    /// `reply`, `private_reply`, `like`, `unlike`, `react`, `hide`, `unhide`, `delete`, `block`,
-    /// `unblock`, `mark_read`, `follow`, `repost`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ActionKind,
     /// The message acted on; defaults to the customer's newest message.
     pub message_id: Option<String>,
     /// The reply's text.
@@ -63,23 +61,25 @@ fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
         }
         Ok(ReplyAction { text: text.to_string(), tag: None })
     };
-    Ok(match req.kind.as_str() {
-        "reply" => Action::Reply(text()?),
-        "private_reply" => Action::PrivateReply(text()?),
-        "like" => Action::Like,
-        "unlike" => Action::Unlike,
-        "react" => Action::React(
+    Ok(match req.kind {
+        ActionKind::Reply => Action::Reply(text()?),
+        ActionKind::PrivateReply => Action::PrivateReply(text()?),
+        ActionKind::Like => Action::Like,
+        ActionKind::Unlike => Action::Unlike,
+        ActionKind::React => Action::React(
             req.emoji.clone().filter(|e| !e.is_empty()).ok_or_else(|| InboxError::BadRequest("`react` needs an `emoji`".into()))?,
         ),
-        "hide" => Action::Hide,
-        "unhide" => Action::Unhide,
-        "delete" => Action::Delete,
-        "block" => Action::Block,
-        "unblock" => Action::Unblock,
-        "mark_read" => Action::MarkRead,
-        "follow" => Action::Follow,
-        "repost" => Action::Repost,
-        other => return Err(InboxError::BadRequest(format!("unknown action type `{other}`"))),
+        ActionKind::Hide => Action::Hide,
+        ActionKind::Unhide => Action::Unhide,
+        ActionKind::Delete => Action::Delete,
+        ActionKind::Block => Action::Block,
+        ActionKind::Unblock => Action::Unblock,
+        ActionKind::MarkRead => Action::MarkRead,
+        ActionKind::Follow => Action::Follow,
+        ActionKind::Repost => Action::Repost,
+        ActionKind::Unrepost => Action::Unrepost,
+        ActionKind::Mute => Action::Mute,
+        ActionKind::Unmute => Action::Unmute,
     })
 }
 
@@ -167,9 +167,10 @@ impl Inbox {
         let ticket = self.ticket(ticket_id).await?;
         let target = self.target(&ticket, req.message_id.as_deref()).await?;
         let target = &target.interaction;
-        check_allowed(ch.plugin.info(), target.kind, &req.kind, &mut action, ticket.last_inbound_at)?;
+        check_allowed(ch.plugin.info(), target.kind, req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget {
             kind: target.kind,
+            direction: target.direction,
             platform_id: target.platform_id.clone(),
             thread_key: target.thread_key.clone(),
             author_id: target.author.id.clone(),
@@ -182,7 +183,7 @@ impl Inbox {
         let outcome = ch.plugin.perform(ch.ctx.clone(), target_for_plugin, action).await;
 
         let _write = self.write_lock.lock().await;
-        let removed = matches!(req.kind.as_str(), "delete") && outcome.is_ok();
+        let removed = req.kind == ActionKind::Delete && outcome.is_ok();
         let events = if removed {
             vec![crate::model::ChannelEvent::Removed { platform_id: target.platform_id.clone() }]
         } else {
@@ -298,9 +299,9 @@ pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
 
 /// The channel must declare the action for this kind of interaction, and a reply must fall
 /// inside the platform's messaging window.
-fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &mut Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
+fn check_allowed(info: &PluginInfo, kind: Kind, name: ActionKind, action: &mut Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
     let capability = info.capability(kind);
-    if !capability.is_some_and(|c| c.actions.iter().any(|a| a == name)) {
+    let Some(capability) = capability.filter(|c| c.actions.contains(&name)) else {
         let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
         return Err(InboxError::Unsupported(format!(
             "{} does not support `{name}` on {}{}",
@@ -308,6 +309,15 @@ fn check_allowed(info: &PluginInfo, kind: Kind, name: &str, action: &mut Action,
             kind_words(kind),
             notes.map(|n| format!(" ({n})")).unwrap_or_default()
         )));
+    };
+    if let (Action::Reply(r) | Action::PrivateReply(r), Some(max)) = (&*action, capability.max_reply_chars) {
+        let chars = r.text.chars().count();
+        if chars > max as usize {
+            return Err(InboxError::BadRequest(format!(
+                "{} takes replies of at most {max} characters here; this one has {chars}",
+                info.platform_name
+            )));
+        }
     }
     // Messaging windows bind private conversations; comments can be answered any time.
     let windowed = kind.is_conversation();
@@ -354,6 +364,7 @@ fn local_reply(target: &Interaction, text: String, seq: i64) -> Interaction {
         permalink: None,
         from_ad: false,
         meta: Vec::new(),
+        chain_key: None,
     }
 }
 

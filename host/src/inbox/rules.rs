@@ -101,7 +101,7 @@ impl Working {
                 let id = message_id(channel, &platform_id);
                 // Reports for messages not sent from here (or not stored yet) are dropped.
                 if let Some(m) = self.messages.get_mut(&id) {
-                    if m.delivery.as_ref().is_none_or(|d| delivery.rank() > d.rank()) {
+                    if m.delivery.as_ref().is_none_or(|d| delivery.state > d.state) {
                         m.delivery = Some(delivery);
                         m.seq = seq;
                         let ticket = m.ticket_id.clone();
@@ -326,6 +326,7 @@ mod tests {
             permalink: None,
             from_ad: false,
             meta: vec![],
+            chain_key: None,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::bindings::wit;
 use super::error::ChannelFailure;
-use crate::model::{self, Kind};
+use crate::model::{self, ActionKind, Kind};
 
 impl From<wit::InteractionKind> for Kind {
     fn from(k: wit::InteractionKind) -> Self {
@@ -80,12 +80,13 @@ impl From<wit::Interaction> for model::Interaction {
                     size: a.size,
                 })
                 .collect(),
-            // 0: the platform did not say when (the plugin has no clock): now.
-            created_at: if i.created_at == 0 { model::now_ms() } else { i.created_at },
+            // The platform did not say when (the plugin has no clock): now.
+            created_at: i.created_at.unwrap_or_else(model::now_ms),
             edited_at: i.edited_at,
             permalink: i.permalink,
             from_ad: i.from_ad,
             meta: i.meta,
+            chain_key: i.chain_key,
         }
     }
 }
@@ -105,12 +106,11 @@ impl From<wit::Event> for model::ChannelEvent {
                 platform_id: d.platform_id,
                 delivery: model::Delivery {
                     state: match d.state {
-                        wit::DeliveryState::Sent => "sent",
-                        wit::DeliveryState::Delivered => "delivered",
-                        wit::DeliveryState::Read => "read",
-                        wit::DeliveryState::Failed => "failed",
-                    }
-                    .to_string(),
+                        wit::DeliveryState::Sent => model::DeliveryState::Sent,
+                        wit::DeliveryState::Delivered => model::DeliveryState::Delivered,
+                        wit::DeliveryState::Read => model::DeliveryState::Read,
+                        wit::DeliveryState::Failed => model::DeliveryState::Failed,
+                    },
                     at: d.at,
                     error: d.error,
                 },
@@ -133,22 +133,29 @@ impl From<wit::ChannelError> for ChannelFailure {
     }
 }
 
-/// The action names of the HTTP API (`"reply"`, `"private_reply"`, ...).
-pub fn action_kind_name(k: wit::ActionKind) -> &'static str {
-    use wit::ActionKind as W;
-    match k {
-        W::Reply => "reply",
-        W::PrivateReply => "private_reply",
-        W::Like => "like",
-        W::Unlike => "unlike",
-        W::React => "react",
-        W::Hide => "hide",
-        W::Unhide => "unhide",
-        W::Delete => "delete",
-        W::Block => "block",
-        W::Unblock => "unblock",
-        W::MarkRead => "mark_read",
-        W::Follow => "follow",
-        W::Repost => "repost",
+/// One table for both directions: a case added to the contract is added here once.
+macro_rules! action_kinds {
+    ($($case:ident),* $(,)?) => {
+        impl From<wit::ActionKind> for ActionKind {
+            fn from(k: wit::ActionKind) -> Self {
+                match k { $(wit::ActionKind::$case => ActionKind::$case,)* }
+            }
+        }
+        impl From<ActionKind> for wit::ActionKind {
+            fn from(k: ActionKind) -> Self {
+                match k { $(ActionKind::$case => wit::ActionKind::$case,)* }
+            }
+        }
+    };
+}
+
+action_kinds!(Reply, PrivateReply, Like, Unlike, React, Hide, Unhide, Delete, Block, Unblock, MarkRead, Follow, Repost, Unrepost, Mute, Unmute);
+
+impl From<model::Direction> for wit::Direction {
+    fn from(d: model::Direction) -> Self {
+        match d {
+            model::Direction::Inbound => wit::Direction::Inbound,
+            model::Direction::Outbound => wit::Direction::Outbound,
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The host side of the WIT imports: HTTP only to granted hosts, the channel's own config,
 //! secrets and kv, and logging. Time spent waiting here does not count against the CPU budget.
 
-use super::bindings::helpdesk::channel::{config, http, kv, log, secrets, types};
+use super::bindings::latest::helpdesk::channel::{config, http, kv, log, secrets, types};
 use super::bindings::wit::{HttpRequest, HttpResponse};
 use super::sandbox::HostState;
 use futures::StreamExt;
@@ -100,7 +100,7 @@ impl http::Host for HostState {
 }
 
 impl HostState {
-    async fn send_checked(&mut self, req: HttpRequest, timeout_ms: Option<u32>) -> Result<HttpResponse, http::HttpError> {
+    pub(crate) async fn send_checked(&mut self, req: HttpRequest, timeout_ms: Option<u32>) -> Result<HttpResponse, http::HttpError> {
         use http::HttpError as E;
         self.http_requests += 1;
         if self.http_requests > MAX_REQUESTS_PER_CALL {
@@ -189,11 +189,10 @@ impl secrets::Host for HostState {
 }
 
 impl kv::Host for HostState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        let v = self.channel.kv.get(&self.channel.id, &key).await;
-        // "Absent" must mean absent: a plugin told so after a store failure could redo work
-        // it already did (send twice). The call stops instead and is retried later.
-        v.map_err(|e| wasmtime::Error::msg(format!("the plugin's state could not be read: {e}")))
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
+        // "Absent" must mean absent: a store failure is an error the plugin sees (0.1.0
+        // plugins, which cannot be told, are stopped instead).
+        Ok(self.channel.kv.get(&self.channel.id, &key).await.map_err(|e| format!("the plugin's state could not be read: {e}")))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {

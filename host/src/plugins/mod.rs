@@ -8,19 +8,19 @@ mod imports;
 mod sandbox;
 mod validate;
 
-pub use convert::action_kind_name;
+pub use bindings::ContractVersion;
 pub use error::{ChannelFailure, PluginError};
 pub use sandbox::Limits;
 
 use crate::config::{AllowedHost, ChannelConfig};
-use crate::model::{ChannelEvent, Interaction, Kind};
+use crate::model::{ActionKind, ChannelEvent, Direction, Interaction, Kind};
 use bindings::{wit, Channel, ChannelPre};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
 pub use bindings::wit::{Action, Reply as ReplyAction};
@@ -74,22 +74,42 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> 
 pub struct PluginInfo {
     pub platform: String,
     pub platform_name: String,
+    /// The contract version the plugin was built against (`0.1.0`, `0.2.0`).
+    pub contract: String,
     pub capabilities: Vec<Capability>,
     pub polls: bool,
     pub webhooks: bool,
     pub reply_window_hours: Option<u32>,
     /// A longer window for replies carrying this tag: (hours, tag), e.g. (168, `HUMAN_AGENT`).
     pub tagged_reply_window: Option<(u32, String)>,
-    pub config_keys: Vec<String>,
-    pub secret_names: Vec<String>,
+    /// The config values and secrets it reads.
+    pub settings: Vec<Setting>,
+    /// The hosts it asks to reach (`allowed_hosts` entries); an admin grants them.
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Capability {
     pub kind: Kind,
-    /// Action names: `reply`, `like`, `delete`, `block`, ...
-    pub actions: Vec<String>,
+    pub actions: Vec<ActionKind>,
+    /// What an agent should know about some of the actions, in words.
+    pub action_notes: BTreeMap<ActionKind, Vec<String>>,
+    /// What an agent should know about this kind, in words.
     pub notes: Vec<String>,
+    /// The longest reply the platform takes here, in characters.
+    pub max_reply_chars: Option<u32>,
+}
+
+/// A config value or secret a plugin reads.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Setting {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub required: bool,
+    pub default: Option<String>,
+    /// Read with `secrets.get`, kept apart, never shown again.
+    pub secret: bool,
 }
 
 impl PluginInfo {
@@ -129,6 +149,8 @@ pub struct WebhookRequest {
 /// What an action is applied to.
 pub struct ActionTarget {
     pub kind: Kind,
+    /// The customer's message, or the brand's own.
+    pub direction: Direction,
     pub platform_id: String,
     pub thread_key: String,
     pub author_id: String,
@@ -148,7 +170,7 @@ impl Runtime {
         let engine = sandbox::engine()?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Channel::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::add_to_linker(&mut linker)?;
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)?;
         }
@@ -164,15 +186,9 @@ impl Runtime {
 
     pub async fn load_bytes(&self, wasm: &[u8]) -> Result<Arc<Plugin>, PluginError> {
         let component = self.compile_cached(wasm)?;
-        self.check_contract_version(&component)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            PluginError::Load(format!(
-                "it does not target this host's contract (helpdesk:channel@0.1.0, world `channel`): {}",
-                root_cause(&e)
-            ))
-        })?;
-        let pre = ChannelPre::new(pre).map_err(|e| {
-            PluginError::Load(format!("it does not export the `channel` world of helpdesk:channel@0.1.0: {}", root_cause(&e)))
+        let version = self.contract_version(&component)?;
+        let pre = ChannelPre::new(version, &self.linker, &component).map_err(|e| {
+            PluginError::Load(format!("it does not implement the `channel` world of helpdesk:channel@{version}: {}", root_cause(&e)))
         })?;
         let mut plugin = Plugin { pre, info: None, engine: self.engine.clone() };
         let probe = Arc::new(ChannelContext {
@@ -184,9 +200,9 @@ impl Runtime {
             http: self.http.clone(),
             kv: Arc::new(NoKv),
         });
-        let info = plugin.call(probe, Duration::from_secs(10), |b, s| Box::pin(async move { b.call_describe(s).await })).await?;
+        let info = plugin.call(probe, Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
-        plugin.info = Some(describe_info(info));
+        plugin.info = Some(describe_info(info, version));
         Ok(Arc::new(plugin))
     }
 
@@ -208,20 +224,29 @@ impl Runtime {
         })
     }
 
-    /// A component built against another version of the contract says so in its import names
-    /// (`helpdesk:channel/http@0.2.0`): name both versions rather than a missing function.
-    fn check_contract_version(&self, component: &Component) -> Result<(), PluginError> {
+    /// The contract version a component was built against, from its import names
+    /// (`helpdesk:channel/http@0.2.0`); one this host does not load is named with the ones it does.
+    fn contract_version(&self, component: &Component) -> Result<ContractVersion, PluginError> {
         let ty = component.component_type();
+        let mut found: Option<(String, ContractVersion)> = None;
         for (name, _) in ty.imports(&self.engine) {
-            if let Some(version) = name.strip_prefix("helpdesk:channel/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v) {
-                if !contract_compatible(version) {
-                    return Err(PluginError::Load(format!(
-                        "it was built against helpdesk:channel@{version}; this host runs helpdesk:channel@{CONTRACT_VERSION}"
-                    )));
+            let Some(version) = name.strip_prefix("helpdesk:channel/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v) else {
+                continue;
+            };
+            let Some(v) = ContractVersion::matching(version) else {
+                return Err(PluginError::Load(format!(
+                    "it was built against helpdesk:channel@{version}; this host loads {}",
+                    supported_versions()
+                )));
+            };
+            match &found {
+                Some((other, w)) if *w != v => {
+                    return Err(PluginError::Load(format!("it mixes helpdesk:channel@{other} and @{version}")));
                 }
+                _ => found = Some((version.to_string(), v)),
             }
         }
-        Ok(())
+        Ok(found.map(|(_, v)| v).unwrap_or(ContractVersion::LATEST))
     }
 
     /// Compiling is the slow part of loading: reuse machine code compiled earlier by an
@@ -259,49 +284,48 @@ impl Runtime {
     }
 }
 
-/// The contract version this host implements (`wit/channel.wit`).
-pub const CONTRACT_VERSION: &str = "0.1.0";
-
-/// Semver compatibility as wasmtime's linker applies it: same major, or for 0.x the same minor.
-fn contract_compatible(version: &str) -> bool {
-    let parts = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX)).collect::<Vec<_>>();
-    let (ours, theirs) = (parts(CONTRACT_VERSION), parts(version));
-    match (ours.as_slice(), theirs.as_slice()) {
-        ([0, a, ..], [0, b, ..]) => a == b,
-        ([a, ..], [b, ..]) => a == b,
-        _ => false,
-    }
+/// The contract versions this host loads, in words.
+fn supported_versions() -> String {
+    let all: Vec<String> = ContractVersion::ALL.iter().map(|v| format!("helpdesk:channel@{v}")).collect();
+    all.join(" and ")
 }
 
 fn root_cause(e: &wasmtime::Error) -> String {
     e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
 
-fn describe_info(i: wit::ChannelInfo) -> PluginInfo {
+fn describe_info(i: wit::ChannelInfo, version: ContractVersion) -> PluginInfo {
     PluginInfo {
         platform: i.platform,
         platform_name: i.platform_name,
+        contract: version.to_string(),
         capabilities: i
             .capabilities
             .into_iter()
             .map(|c| Capability {
                 kind: c.kind.into(),
-                actions: c.actions.into_iter().map(|a| action_kind_name(a).to_string()).collect(),
+                actions: c.actions.iter().map(|a| a.action.into()).collect(),
+                action_notes: c.actions.into_iter().filter(|a| !a.notes.is_empty()).map(|a| (a.action.into(), a.notes)).collect(),
                 notes: c.notes,
+                max_reply_chars: c.max_reply_chars,
             })
             .collect(),
         polls: i.polls,
         webhooks: i.webhooks,
         reply_window_hours: i.reply_window_hours,
         tagged_reply_window: i.tagged_reply_window.map(|w| (w.hours, w.tag)),
-        config_keys: i.config_keys,
-        secret_names: i.secret_names,
+        settings: i
+            .settings
+            .into_iter()
+            .map(|s| Setting { name: s.name, label: s.label, help: s.help, required: s.required, default: s.default, secret: s.secret })
+            .collect(),
+        allowed_hosts: i.allowed_hosts,
     }
 }
 
 /// A loaded, checked plugin component.
 pub struct Plugin {
-    pre: ChannelPre<sandbox::HostState>,
+    pre: ChannelPre,
     info: Option<PluginInfo>,
     engine: Engine,
 }
@@ -311,6 +335,10 @@ type CallFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = wasm
 impl Plugin {
     pub fn info(&self) -> &PluginInfo {
         self.info.as_ref().expect("described at load")
+    }
+
+    pub fn contract(&self) -> ContractVersion {
+        self.pre.version()
     }
 
     /// Run one export in a fresh sandboxed instance.
@@ -323,7 +351,7 @@ impl Plugin {
         let limits = channel.limits;
         let mut store = sandbox::new_store(&self.engine, channel);
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = self.pre.instantiate(&mut store).await?;
             f(&instance, &mut store).await
         };
         match tokio::time::timeout(timeout, run).await {
@@ -333,11 +361,18 @@ impl Plugin {
         }
     }
 
+    /// The plugin's own connection test with the channel's settings: the account it reaches.
+    pub async fn check(&self, ch: Arc<ChannelContext>) -> Result<String, PluginError> {
+        let timeout = ch.limits.timeout;
+        let account = self.call(ch, timeout, |b, s| Box::pin(async move { b.check(s).await })).await?.map_err(ChannelFailure::from)?;
+        Ok(account.chars().take(500).collect())
+    }
+
     pub async fn fetch(&self, ch: Arc<ChannelContext>, cursor: Option<String>) -> Result<Page, PluginError> {
         // Long polls wait on the platform for up to the HTTP maximum.
         let timeout = ch.limits.timeout.max(Duration::from_secs(150));
         let page = self
-            .call(ch, timeout, move |b, s| Box::pin(async move { b.call_fetch(s, cursor.as_deref()).await }))
+            .call(ch, timeout, move |b, s| Box::pin(async move { b.fetch(s, cursor.as_deref()).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         validate::cursor(page.next_cursor.as_deref()).map_err(PluginError::Malformed)?;
@@ -349,7 +384,7 @@ impl Plugin {
         let req = wit::HttpRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
         let timeout = ch.limits.timeout;
         let out = self
-            .call(ch, timeout, move |b, s| Box::pin(async move { b.call_handle_webhook(s, &req).await }))
+            .call(ch, timeout, move |b, s| Box::pin(async move { b.handle_webhook(s, &req).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         validate::webhook_response(&out.response).map_err(PluginError::Malformed)?;
@@ -360,6 +395,7 @@ impl Plugin {
     pub async fn perform(&self, ch: Arc<ChannelContext>, target: ActionTarget, action: Action) -> Result<Option<Interaction>, PluginError> {
         let target = wit::Target {
             kind: target.kind.into(),
+            direction: target.direction.into(),
             platform_id: target.platform_id,
             thread_key: target.thread_key,
             author_id: target.author_id,
@@ -367,7 +403,7 @@ impl Plugin {
         };
         let timeout = ch.limits.timeout;
         let out = self
-            .call(ch, timeout, move |b, s| Box::pin(async move { b.call_perform(s, &target, &action).await }))
+            .call(ch, timeout, move |b, s| Box::pin(async move { b.perform(s, &target, &action).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         let created: Option<Interaction> = out.created.map(Into::into);

@@ -79,6 +79,9 @@ pub fn interaction(i: &Interaction) -> Result<(), String> {
     id("platform id", &i.platform_id)?;
     id("thread key", &i.thread_key)?;
     author(&i.author)?;
+    if let Some(c) = &i.chain_key {
+        id("chain key", c)?;
+    }
     if let Some(p) = &i.parent_id {
         id("parent id", p)?;
     }
@@ -117,17 +120,29 @@ pub fn cursor(c: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// `describe`'s lists (capabilities, notes, config keys, secret names) are shown to admins.
+/// `describe`'s lists (capabilities, notes, settings, hosts) are shown to admins.
 pub fn describe_lists(info: &wit::ChannelInfo) -> Result<(), String> {
-    let lists = [info.config_keys.len(), info.secret_names.len(), info.capabilities.len()];
+    let lists = [info.settings.len(), info.allowed_hosts.len(), info.capabilities.len()];
     if lists.iter().any(|n| *n > MAX_LIST) {
         return Err(format!("describe() returned a list of more than {MAX_LIST} entries"));
     }
-    let strings = info.config_keys.iter().chain(&info.secret_names).chain(info.capabilities.iter().flat_map(|c| &c.notes));
+    let strings = info
+        .settings
+        .iter()
+        .flat_map(|s| [&s.name, &s.label].into_iter().chain(&s.default))
+        .chain(&info.allowed_hosts)
+        .chain(info.capabilities.iter().flat_map(|c| c.notes.iter().chain(c.actions.iter().flat_map(|a| &a.notes))));
     for s in strings {
         bounded("a describe() entry", Some(s), MAX_NAME)?;
     }
-    if info.capabilities.iter().any(|c| c.notes.len() > MAX_LIST || c.actions.len() > MAX_LIST) {
+    for s in &info.settings {
+        bounded("a setting's help", Some(&s.help), MAX_META_ENTRY)?;
+        if s.name.is_empty() {
+            return Err("describe() returned a setting without a name".into());
+        }
+    }
+    let crowded = |c: &wit::Capability| c.notes.len() > MAX_LIST || c.actions.len() > MAX_LIST || c.actions.iter().any(|a| a.notes.len() > MAX_LIST);
+    if info.capabilities.iter().any(crowded) {
         return Err(format!("describe() returned a capability with more than {MAX_LIST} entries"));
     }
     if let Some(w) = &info.tagged_reply_window {
@@ -154,9 +169,7 @@ pub fn sane_time(at: i64) -> i64 {
 }
 
 pub fn clamp_times(mut i: Interaction) -> Interaction {
-    if i.created_at != 0 {
-        i.created_at = sane_time(i.created_at);
-    }
+    i.created_at = sane_time(i.created_at);
     i.edited_at = i.edited_at.map(sane_time);
     i
 }
@@ -211,6 +224,7 @@ mod tests {
             permalink: None,
             from_ad: false,
             meta: Vec::new(),
+            chain_key: None,
         }
     }
 
@@ -240,9 +254,13 @@ mod tests {
         assert!(interaction(&sample()).is_ok());
         let delivery = ChannelEvent::Delivery {
             platform_id: "m1".into(),
-            delivery: crate::model::Delivery { state: "failed".into(), at: 0, error: Some(long.clone()) },
+            delivery: crate::model::Delivery { state: crate::model::DeliveryState::Failed, at: 0, error: Some(long.clone()) },
         };
-        assert!(events(&[delivery]).is_err());
+        // The event out of bounds is left out with its reason; the good one beside it stays.
+        let (kept, dropped) = events(vec![delivery, ChannelEvent::Interaction(sample())]).unwrap();
+        assert_eq!((kept.len(), dropped.len()), (1, 1));
+        assert!(dropped[0].contains("delivery error"), "{dropped:?}");
+        assert!(events(vec![ChannelEvent::Interaction(sample()); MAX_EVENTS + 1]).is_err(), "too many to take at all");
     }
 
     #[test]
@@ -251,8 +269,8 @@ mod tests {
         let i = clamp_times(Interaction { created_at: 9_000_000_000_000_000, edited_at: Some(-5), ..sample() });
         assert!((now..now + 60_000).contains(&i.created_at), "{}", i.created_at);
         assert!((now..now + 60_000).contains(&i.edited_at.unwrap()));
-        let unknown = clamp_times(Interaction { created_at: 0, ..sample() });
-        assert_eq!(unknown.created_at, 0, "0 stays \"unknown\": the host stamps it on arrival");
+        let zero = clamp_times(Interaction { created_at: 0, ..sample() });
+        assert!((now..now + 60_000).contains(&zero.created_at));
         let real = 1_700_000_000_000;
         assert_eq!(clamp_times(Interaction { created_at: real, ..sample() }).created_at, real);
     }

@@ -8,7 +8,7 @@ use crate::config::{ChannelConfig, PluginsFile};
 use crate::events::EventBus;
 use crate::inbox::{ActionChannel, Inbox};
 use crate::model::{ChannelHealth, HealthState};
-use crate::plugins::{Capability, ChannelContext, KvBackend, Plugin, PluginError, Runtime, WebhookOutcome, WebhookRequest};
+use crate::plugins::{Capability, ChannelContext, Setting, KvBackend, Plugin, PluginError, Runtime, WebhookOutcome, WebhookRequest};
 use crate::store::Store;
 use health::HealthCell;
 use serde::Serialize;
@@ -69,6 +69,12 @@ pub struct ChannelSummary {
     pub webhook_path: String,
     pub reply_window_hours: Option<u32>,
     pub capabilities: Vec<Capability>,
+    /// The contract version its plugin was built against.
+    pub contract: Option<String>,
+    /// The config values and secrets the plugin reads (values never shown).
+    pub settings: Vec<Setting>,
+    /// The hosts the plugin asks to reach.
+    pub declared_hosts: Vec<String>,
     pub health: ChannelHealth,
 }
 
@@ -296,6 +302,9 @@ impl ChannelRuntime {
             webhook_path: format!("/webhooks/{}", self.config.id),
             reply_window_hours: info.and_then(|i| i.reply_window_hours),
             capabilities: info.map(|i| i.capabilities.clone()).unwrap_or_default(),
+            contract: info.map(|i| i.contract.clone()),
+            settings: info.map(|i| i.settings.clone()).unwrap_or_default(),
+            declared_hosts: info.map(|i| i.allowed_hosts.clone()).unwrap_or_default(),
             health: self.health.get(),
         }
     }

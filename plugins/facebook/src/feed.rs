@@ -59,7 +59,7 @@ pub fn change(page: &str, field: &str, v: &Value, time: i64) -> Vec<Event> {
                 None => return Vec::new(),
             };
             if verb != "add" {
-                i.edited_at = Some(time.max(i.created_at));
+                i.edited_at = Some(time.max(i.created_at.unwrap_or(0)));
             }
             vec![Event::Interaction(i)]
         }
@@ -124,7 +124,7 @@ fn post(id: &str, from: Author, v: &Value, kind: InteractionKind, time: i64) -> 
 pub fn own_comment(page: &str, id: &str, target: &Target, text: &str) -> Interaction {
     let kind = if target.kind == InteractionKind::AdComment { InteractionKind::AdComment } else { InteractionKind::Reply };
     // created-at 0: the host stamps the send time.
-    let mut i = Interaction::new(id, kind, Direction::Outbound, target.thread_key.clone(), Author::new(page, "Page"), text, 0);
+    let mut i = Interaction::new(id, kind, Direction::Outbound, target.thread_key.clone(), Author::new(page, "Page"), text, None);
     i.parent_id = Some(target.platform_id.clone());
     i
 }

@@ -15,11 +15,7 @@ pub const PLATFORM: &str = "Facebook";
 impl Channel for Facebook {
     fn describe() -> ChannelInfo {
         use ActionKind::*;
-        let cap = |kind, actions: &[ActionKind], notes: &[&str]| Capability {
-            kind,
-            actions: actions.to_vec(),
-            notes: notes.iter().map(|n| n.to_string()).collect(),
-        };
+        let cap = |kind, actions: &[ActionKind], notes: &[&str]| notes.iter().fold(Capability::new(kind, actions), |c, n| c.note(*n));
         let comment_actions = [Reply, PrivateReply, Hide, Unhide, Delete, Like, Unlike, Block];
         let private_reply = "A private reply opens a Messenger conversation: once per comment, within 7 days of it";
         ChannelInfo {
@@ -43,13 +39,17 @@ impl Channel for Facebook {
             webhooks: true,
             reply_window_hours: Some(24),
             tagged_reply_window: Some(TaggedWindow { hours: 7 * 24, tag: "HUMAN_AGENT".into() }),
-            config_keys: vec!["base_url".into(), "page_id".into()],
-            secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
+            settings: helpdesk_meta::settings(vec![Setting::config("page_id", "Page id").required().help("The numeric id of the Facebook Page")]),
+            allowed_hosts: vec![helpdesk_meta::GRAPH_HOST.into()],
         }
     }
 
     fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
         poll::fetch(cursor)
+    }
+
+    fn check() -> Result<String, ChannelError> {
+        helpdesk_meta::check("page_id", PLATFORM)
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {

@@ -36,7 +36,7 @@ pub fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
             let mut v = c.clone();
             v["post_id"] = Value::from(post_id);
             if let Some(i) = feed::comment(&page, &v, &post, 0) {
-                newest = newest.max(i.created_at);
+                newest = newest.max(i.created_at.unwrap_or(0));
                 events.push(Event::Interaction(i));
             }
         }

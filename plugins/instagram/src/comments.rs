@@ -79,7 +79,7 @@ fn mention(v: &Value, time: i64) -> Option<Interaction> {
 pub fn own_reply(account: &str, id: &str, target: &Target, text: &str) -> Interaction {
     let kind = if target.kind == InteractionKind::AdComment { InteractionKind::AdComment } else { InteractionKind::Reply };
     // created-at 0: the host stamps the send time.
-    let mut i = Interaction::new(id, kind, Direction::Outbound, target.thread_key.clone(), Author::new(account, "You"), text, 0);
+    let mut i = Interaction::new(id, kind, Direction::Outbound, target.thread_key.clone(), Author::new(account, "You"), text, None);
     i.parent_id = Some(target.platform_id.clone());
     i
 }

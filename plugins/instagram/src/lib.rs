@@ -15,11 +15,7 @@ pub const PLATFORM: &str = "Instagram";
 impl Channel for Instagram {
     fn describe() -> ChannelInfo {
         use ActionKind::*;
-        let cap = |kind, actions: &[ActionKind], notes: &[&str]| Capability {
-            kind,
-            actions: actions.to_vec(),
-            notes: notes.iter().map(|n| n.to_string()).collect(),
-        };
+        let cap = |kind, actions: &[ActionKind], notes: &[&str]| notes.iter().fold(Capability::new(kind, actions), |c, n| c.note(*n));
         let moderation = "Instagram's API cannot like comments or block people";
         ChannelInfo {
             platform: "instagram".into(),
@@ -37,9 +33,16 @@ impl Channel for Instagram {
             webhooks: true,
             reply_window_hours: Some(24),
             tagged_reply_window: Some(TaggedWindow { hours: 7 * 24, tag: "HUMAN_AGENT".into() }),
-            config_keys: vec!["base_url".into(), "ig_user_id".into(), "page_id".into()],
-            secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
+            settings: helpdesk_meta::settings(vec![
+                Setting::config("ig_user_id", "Instagram account id").required().help("The Instagram professional account's id"),
+                Setting::config("page_id", "Page id").required().help("The Facebook Page the account is linked to (messages go through it)"),
+            ]),
+            allowed_hosts: vec![helpdesk_meta::GRAPH_HOST.into()],
         }
+    }
+
+    fn check() -> Result<String, ChannelError> {
+        helpdesk_meta::check("ig_user_id", PLATFORM)
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {

@@ -10,6 +10,30 @@ use sha2::Sha256;
 
 pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com/v21.0";
 
+/// The host every Meta plugin asks to reach.
+pub const GRAPH_HOST: &str = "https://graph.facebook.com";
+
+/// The settings every Meta channel has (token, app secret, verify token, Graph URL), after
+/// the platform's own `ids`.
+pub fn settings(ids: Vec<Setting>) -> Vec<Setting> {
+    ids.into_iter()
+        .chain([
+            Setting::secret("access_token", "Access token").help("A long-lived Page (or system user) access token with the app's permissions"),
+            Setting::secret("app_secret", "App secret").help("The Meta app's secret: webhook deliveries are signed with it (X-Hub-Signature-256)"),
+            Setting::secret("verify_token", "Verify token").help("Any string you choose; enter the same one in the app's webhook settings"),
+            Setting::config("base_url", "Graph API URL").default_value(DEFAULT_BASE_URL),
+        ])
+        .collect()
+}
+
+/// The connection test: who `{id}` is, with the channel's token.
+pub fn check(id_key: &str, platform: &str) -> Result<String, ChannelError> {
+    let id = require_config(id_key)?;
+    let me = graph("GET", &format!("{id}?fields=id,name,username,display_phone_number"), None, platform)?;
+    let name = ["name", "username", "display_phone_number"].iter().find_map(|k| me[*k].as_str()).unwrap_or(&id).to_string();
+    Ok(format!("{platform} {name}"))
+}
+
 /// `sha256=<hex HMAC-SHA256(app secret, raw body)>`, compared in constant time.
 pub fn signature_valid(app_secret: &str, header: Option<&str>, body: &[u8]) -> bool {
     let Some(given) = header.and_then(|h| h.strip_prefix("sha256=")).and_then(|h| hex::decode(h).ok()) else {

@@ -99,7 +99,8 @@ pub fn event(account: &str, m: &Value, entry_time: i64, profile: impl Fn(&str) -
 /// (webhooks carry only a scoped id). A failed lookup leaves `fallback`.
 pub fn profile(id: &str, fields: &str, fallback: &str, platform: &str) -> Author {
     let key = format!("profile:{id}");
-    let cached = kv_get(&key).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    // A cache: an unreadable store only costs a lookup.
+    let cached = kv_get(&key).ok().flatten().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
     let p = match cached {
         Some(p) => p,
         None => match crate::graph("GET", &format!("{id}?fields={fields}"), None, platform) {
@@ -134,7 +135,7 @@ pub fn perform(sender: &str, platform: &str, target: &Target, action: Action) ->
             let mid = sent["message_id"].as_str().unwrap_or_default();
             // Sent now; the echo or a read receipt will say when exactly.
             remember_sent(psid, mid, i64::MAX / 2);
-            let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key.clone(), Author::new(&page, "You"), r.text, 0);
+            let mut i = Interaction::new(mid, InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key.clone(), Author::new(&page, "You"), r.text, None);
             i.parent_id = Some(target.platform_id.clone());
             Some(i)
         }
@@ -160,7 +161,9 @@ pub fn perform(sender: &str, platform: &str, target: &Target, action: Action) ->
 /// so that a read watermark can name them.
 fn remember_sent(person: &str, mid: &str, at: i64) {
     let key = format!("unread:{person}");
-    let mut sent: Vec<(String, i64)> = kv_get(&key).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    // Unreadable now: leave the list as it is rather than overwrite it with this one alone.
+    let Ok(stored) = kv_get(&key) else { return };
+    let mut sent: Vec<(String, i64)> = stored.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     match sent.iter_mut().find(|(m, _)| m == mid) {
         Some(entry) => entry.1 = entry.1.min(at),
         None => sent.push((mid.to_string(), at)),
@@ -172,7 +175,7 @@ fn remember_sent(person: &str, mid: &str, at: i64) {
 
 fn read_up_to(person: &str, watermark: i64, at: i64) -> Vec<Event> {
     let key = format!("unread:{person}");
-    let sent: Vec<(String, i64)> = kv_get(&key).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let sent: Vec<(String, i64)> = kv_get(&key).ok().flatten().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let (read, unread): (Vec<_>, Vec<_>) = sent.into_iter().partition(|(_, t)| *t <= watermark);
     if !read.is_empty() {
         let _ = kv_set(&key, &serde_json::to_vec(&unread).unwrap_or_default());

@@ -1,5 +1,6 @@
 //! The SDK for channel plugins: implement [`Channel`], call [`export_channel!`], and use the
-//! helpers here to talk to the platform through the host.
+//! helpers here to talk to the platform through the host. It targets the contract bundled in
+//! this crate's `wit/` (`helpdesk:channel@0.2.0`).
 //!
 //! ```ignore
 //! use helpdesk_plugin_sdk::prelude::*;
@@ -10,14 +11,32 @@
 //! }
 //! export_channel!(MyPlatform);
 //! ```
+//!
+//! Built for `wasm32-wasip2`, the helpers call the host. Built for the machine running
+//! `cargo test`, they call the fake in [`testing`], so a plugin's logic is unit-tested
+//! without a host or a network.
+//!
+//! What the host does with what a plugin returns (the ticket rules):
+//! - `private-message` and `group-message` with the same `thread-key` form one ticket per
+//!   conversation; every other kind is a ticket of its own, with the interactions sharing its
+//!   `thread-key` shown as context (unless the admin files reply chains, `chain-key`, as one).
+//! - An interaction is stored once per (channel, `platform-id`); a redelivery with `edited-at`
+//!   newer than the stored one is an edit, keeping the earlier version.
+//! - An action without a message named targets the customer's newest message of the ticket.
+//! - Config values arrive as strings, whatever their type in `plugins.toml`; paths are the
+//!   plugin's own business (the host gives it no files).
 
-pub mod http;
 pub mod host;
+pub mod http;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+pub mod text;
+pub mod time;
 
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "channel",
         pub_export_macro: true,
         default_bindings_module: "helpdesk_plugin_sdk::bindings",
@@ -25,18 +44,21 @@ pub mod bindings {
     });
 }
 
-pub use bindings::helpdesk::channel::types::*;
 pub use bindings::helpdesk::channel::log::Level;
+pub use bindings::helpdesk::channel::types::*;
+
+/// The contract version this SDK builds plugins against.
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
-    pub use crate::host::{config, config_or, kv_get, kv_set, log, require_config, require_secret, secret};
+    pub use crate::host::{config, config_or, kv_delete, kv_get, kv_set, log, require_config, require_secret, secret};
     pub use crate::http::{Request, Response};
-    pub use crate::{export_channel, Channel, err};
+    pub use crate::{err, export_channel, Channel};
     pub use crate::{
-        Action, ActionKind, ActionOutcome, Attachment, AttachmentKind, Author, Capability, ChannelError,
-        ChannelInfo, ContactEvent, ContactStatus, Delivery, DeliveryState, Direction, Event, HttpRequest, HttpResponse, Interaction,
-        InteractionKind, Level, Page, RateLimit, Reaction, Reply, TaggedWindow, Target, WebhookOutcome,
+        Action, ActionCapability, ActionKind, ActionOutcome, Attachment, AttachmentKind, Author, Capability, ChannelError, ChannelInfo,
+        ContactEvent, ContactStatus, Delivery, DeliveryState, Direction, Event, HttpRequest, HttpResponse, Interaction, InteractionKind,
+        Level, Page, RateLimit, Reaction, Reply, Setting, TaggedWindow, Target, WebhookOutcome,
     };
 }
 
@@ -44,6 +66,11 @@ pub mod prelude {
 pub trait Channel {
     /// What the plugin is and can do.
     fn describe() -> ChannelInfo;
+
+    /// Test the connection with the channel's settings: the account reached, in words.
+    fn check() -> Result<String, ChannelError> {
+        Err(err::unsupported("this plugin has no connection test"))
+    }
 
     /// Fetch what happened since `cursor`.
     fn fetch(_cursor: Option<String>) -> Result<Page, ChannelError> {
@@ -86,9 +113,18 @@ pub mod err {
 }
 
 impl Interaction {
-    /// An interaction with no attachments, parent, edit, permalink or meta: set those with
-    /// struct update syntax (`Interaction { parent_id, ..Interaction::new(...) }`).
-    pub fn new(platform_id: impl Into<String>, kind: InteractionKind, direction: Direction, thread_key: impl Into<String>, author: Author, text: impl Into<String>, created_at: i64) -> Self {
+    /// An interaction with no attachments, parent, edit, permalink, meta or chain: set those
+    /// with struct update syntax (`Interaction { parent_id, ..Interaction::new(...) }`).
+    /// `created_at` is `None` when the platform does not say (the host uses the arrival time).
+    pub fn new(
+        platform_id: impl Into<String>,
+        kind: InteractionKind,
+        direction: Direction,
+        thread_key: impl Into<String>,
+        author: Author,
+        text: impl Into<String>,
+        created_at: impl Into<Option<i64>>,
+    ) -> Self {
         Interaction {
             platform_id: platform_id.into(),
             kind,
@@ -98,11 +134,12 @@ impl Interaction {
             author,
             text: text.into(),
             attachments: Vec::new(),
-            created_at,
+            created_at: created_at.into(),
             edited_at: None,
             permalink: None,
             from_ad: false,
             meta: Vec::new(),
+            chain_key: None,
         }
     }
 }
@@ -111,6 +148,62 @@ impl Author {
     /// An author known by id and name only.
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
         Author { id: id.into(), name: name.into(), handle: None, avatar_url: None, profile_url: None }
+    }
+}
+
+impl Capability {
+    /// These actions on `kind`, without notes or a reply limit.
+    pub fn new(kind: InteractionKind, actions: &[ActionKind]) -> Self {
+        Capability {
+            kind,
+            actions: actions.iter().map(|a| ActionCapability { action: *a, notes: Vec::new() }).collect(),
+            notes: Vec::new(),
+            max_reply_chars: None,
+        }
+    }
+    /// Something agents should know about this kind.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+    /// Something agents should know about one action here.
+    pub fn action_note(mut self, action: ActionKind, note: impl Into<String>) -> Self {
+        if let Some(a) = self.actions.iter_mut().find(|a| a.action == action) {
+            a.notes.push(note.into());
+        }
+        self
+    }
+    /// The longest reply the platform takes here, in characters.
+    pub fn max_reply_chars(mut self, max: u32) -> Self {
+        self.max_reply_chars = Some(max);
+        self
+    }
+}
+
+impl Setting {
+    /// An optional config value.
+    pub fn config(name: impl Into<String>, label: impl Into<String>) -> Self {
+        Setting { name: name.into(), label: label.into(), help: String::new(), required: false, default: None, secret: false }
+    }
+    /// A secret, required.
+    pub fn secret(name: impl Into<String>, label: impl Into<String>) -> Self {
+        Setting { secret: true, required: true, ..Self::config(name, label) }
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+    pub fn default_value(mut self, default: impl Into<String>) -> Self {
+        self.default = Some(default.into());
+        self
     }
 }
 
@@ -129,11 +222,7 @@ impl WebhookOutcome {
 impl HttpResponse {
     /// A plain-text response.
     pub fn text(status: u16, body: &str) -> Self {
-        HttpResponse {
-            status,
-            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
-            body: body.as_bytes().to_vec(),
-        }
+        HttpResponse { status, headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())], body: body.as_bytes().to_vec() }
     }
 }
 
@@ -141,6 +230,12 @@ impl HttpRequest {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The value of query parameter `name` in the URL, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let query = self.url.split_once('?')?.1;
+        query.split('&').filter_map(|pair| pair.split_once('=').or(Some((pair, "")))).find(|(k, _)| http::decode(k) == name).map(|(_, v)| http::decode(v))
     }
 }
 
@@ -153,6 +248,9 @@ macro_rules! export_channel {
         impl $crate::bindings::Guest for __HelpdeskChannelExports {
             fn describe() -> $crate::ChannelInfo {
                 <$ty as $crate::Channel>::describe()
+            }
+            fn check() -> Result<String, $crate::ChannelError> {
+                <$ty as $crate::Channel>::check()
             }
             fn fetch(cursor: Option<String>) -> Result<$crate::Page, $crate::ChannelError> {
                 <$ty as $crate::Channel>::fetch(cursor)

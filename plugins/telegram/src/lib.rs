@@ -14,33 +14,40 @@ const PRIVATE_NOTE: &str = "Telegram bots cannot block users in private chats (t
 impl Channel for Telegram {
     fn describe() -> ChannelInfo {
         use ActionKind::*;
-        let cap = |kind, actions: &[ActionKind], notes: &[&str]| Capability {
-            kind,
-            actions: actions.to_vec(),
-            notes: notes.iter().map(|n| n.to_string()).collect(),
-        };
+        let cap = |kind, actions: &[ActionKind]| Capability::new(kind, actions).max_reply_chars(4096);
         ChannelInfo {
             platform: "telegram".into(),
             platform_name: "Telegram".into(),
             capabilities: vec![
-                cap(InteractionKind::PrivateMessage, &[Reply, Like, Unlike, React, Delete], &[
-                    PRIVATE_NOTE,
-                    "Messages can be deleted for 48 hours after they were sent",
-                ]),
-                cap(InteractionKind::GroupMessage, &[Reply, Like, Unlike, React, Delete, Block], &[
-                    "Deleting and banning need the bot to be an admin of the group",
-                ]),
-                cap(InteractionKind::Post, &[Reply, Like, Unlike, React, Delete], &[
-                    "Channel posts are answered in the channel; the bot must be an admin",
-                ]),
+                cap(InteractionKind::PrivateMessage, &[Reply, Like, Unlike, React, Delete])
+                    .note(PRIVATE_NOTE)
+                    .action_note(Delete, "Messages can be deleted for 48 hours after they were sent"),
+                cap(InteractionKind::GroupMessage, &[Reply, Like, Unlike, React, Delete, Block])
+                    .action_note(Delete, "The bot must be an admin of the group")
+                    .action_note(Block, "The bot must be an admin of the group"),
+                cap(InteractionKind::Post, &[Reply, Like, Unlike, React, Delete])
+                    .note("Channel posts are answered in the channel; the bot must be an admin"),
             ],
             polls: true,
             webhooks: true,
             reply_window_hours: None,
             tagged_reply_window: None,
-            config_keys: vec!["base_url".into(), "long_poll_seconds".into()],
-            secret_names: vec!["bot_token".into(), "webhook_secret".into()],
+            settings: vec![
+                Setting::secret("bot_token", "Bot token").help("From @BotFather: /newbot, or /token for an existing bot"),
+                Setting::secret("webhook_secret", "Webhook secret")
+                    .optional()
+                    .help("Only for webhooks: the secret_token given to setWebhook, checked on every delivery"),
+                Setting::config("base_url", "Bot API URL").default_value("https://api.telegram.org").help("A local Bot API server, if you run one"),
+                Setting::config("long_poll_seconds", "Long poll seconds").default_value("25"),
+            ],
+            allowed_hosts: vec!["https://api.telegram.org".into()],
         }
+    }
+
+    fn check() -> Result<String, ChannelError> {
+        let me: serde_json::Value = api::call("getMe", &json!({}))?;
+        let name = me["username"].as_str().map(|u| format!("@{u}")).unwrap_or_else(|| me["first_name"].as_str().unwrap_or("?").to_string());
+        Ok(format!("bot {name}"))
     }
 
     fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {

@@ -62,11 +62,12 @@ pub fn interaction(m: &Value, edited_at: Option<i64>, direction: Direction) -> O
         author,
         text,
         attachments,
-        created_at: m["date"].as_i64().unwrap_or_default() * 1000,
+        created_at: m["date"].as_i64().map(helpdesk_plugin_sdk::time::from_unix_seconds),
         edited_at,
         permalink,
         from_ad: false,
         meta: chat["title"].as_str().map(|t| vec![("chat_title".to_string(), t.to_string())]).unwrap_or_default(),
+        chain_key: None,
     })
 }
 

@@ -105,11 +105,12 @@ fn message(m: &Value, contacts: &[Value]) -> Option<Interaction> {
         author: Author { id: from.to_string(), name, handle, avatar_url: None, profile_url: None },
         text,
         attachments,
-        created_at: seconds(&m["timestamp"]),
+        created_at: Some(seconds(&m["timestamp"])).filter(|t| *t != 0),
         edited_at: None,
         permalink: None,
         from_ad: m["referral"].is_object(),
         meta: Vec::new(),
+        chain_key: None,
     })
 }
 
@@ -131,6 +132,6 @@ fn status(s: &Value) -> Option<Delivery> {
 pub fn outbound(id: &str, to: &str, thread: &str, parent: &str, text: &str) -> Interaction {
     let author = Author::new(format!("business:{to}"), "You");
     // created-at 0: the host stamps the send time.
-    let sent = Interaction::new(id, InteractionKind::PrivateMessage, Direction::Outbound, thread, author, text, 0);
+    let sent = Interaction::new(id, InteractionKind::PrivateMessage, Direction::Outbound, thread, author, text, None);
     Interaction { parent_id: Some(parent.to_string()), ..sent }
 }

@@ -15,21 +15,21 @@ impl Channel for WhatsApp {
         ChannelInfo {
             platform: "whatsapp".into(),
             platform_name: "WhatsApp".into(),
-            capabilities: vec![Capability {
-                kind: InteractionKind::PrivateMessage,
-                actions: vec![Reply, Like, Unlike, React, MarkRead, Block, Unblock],
-                notes: vec![
-                    "Free-form replies only within 24 hours of the customer's last message; after that only approved templates".into(),
-                    "Received messages cannot be hidden or deleted".into(),
-                ],
-            }],
+            capabilities: vec![Capability::new(InteractionKind::PrivateMessage, &[Reply, Like, Unlike, React, MarkRead, Block, Unblock])
+                .note("Free-form replies only within 24 hours of the customer's last message; after that only approved templates")
+                .note("Received messages cannot be hidden or deleted")
+                .max_reply_chars(4096)],
             polls: false,
             webhooks: true,
             reply_window_hours: Some(24),
             tagged_reply_window: None,
-            config_keys: vec!["base_url".into(), "phone_number_id".into()],
-            secret_names: vec!["access_token".into(), "app_secret".into(), "verify_token".into()],
+            settings: helpdesk_meta::settings(vec![Setting::config("phone_number_id", "Phone number id").required().help("The WhatsApp Business phone number's id (not the number itself)")]),
+            allowed_hosts: vec![helpdesk_meta::GRAPH_HOST.into()],
         }
+    }
+
+    fn check() -> Result<String, ChannelError> {
+        helpdesk_meta::check("phone_number_id", "WhatsApp")
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {

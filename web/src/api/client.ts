@@ -17,6 +17,7 @@ export type ChannelSummary = Schemas['ChannelSummary'];
 export type QueueCounts = Schemas['QueueCounts'];
 export type Capability = Schemas['Capability'];
 export type Kind = Schemas['Kind'];
+export type ActionKind = Schemas['ActionKind'];
 export type Viewer = Schemas['Viewer'];
 export type LiveEvent = Schemas['Event'];
 export type ClientMessage = Schemas['ClientMessage'];

@@ -296,6 +296,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What an agent can do to an interaction on its platform. The API, `plugin check` and the
+         *     UI spell them as here (`private_reply`); the contract spells the same names in WIT's
+         *     kebab-case (`private-reply`).
+         * @enum {string}
+         */
+        ActionKind: "reply" | "private_reply" | "like" | "unlike" | "react" | "hide" | "unhide" | "delete" | "block" | "unblock" | "mark_read" | "follow" | "repost" | "unrepost" | "mute" | "unmute";
         /** @description An action on a ticket, as the API receives it. */
         ActionRequest: {
             /** @description The reaction, for `react`. */
@@ -304,11 +311,7 @@ export interface components {
             message_id?: string | null;
             /** @description The reply's text. */
             text?: string | null;
-            /**
-             * @description `reply`, `private_reply`, `like`, `unlike`, `react`, `hide`, `unhide`, `delete`, `block`,
-             *     `unblock`, `mark_read`, `follow`, `repost`.
-             */
-            type: string;
+            type: components["schemas"]["ActionKind"];
         };
         ActionResult: {
             activity: components["schemas"]["Activity"];
@@ -355,9 +358,18 @@ export interface components {
             profile_url?: string | null;
         };
         Capability: {
-            /** @description Action names: `reply`, `like`, `delete`, `block`, ... */
-            actions: string[];
+            /** @description What an agent should know about some of the actions, in words. */
+            action_notes: {
+                [key: string]: string[];
+            };
+            actions: components["schemas"]["ActionKind"][];
             kind: components["schemas"]["Kind"];
+            /**
+             * Format: int32
+             * @description The longest reply the platform takes here, in characters.
+             */
+            max_reply_chars?: number | null;
+            /** @description What an agent should know about this kind, in words. */
             notes: string[];
         };
         ChannelHealth: {
@@ -376,6 +388,10 @@ export interface components {
         /** @description A channel as the API lists it. */
         ChannelSummary: {
             capabilities: components["schemas"]["Capability"][];
+            /** @description The contract version its plugin was built against. */
+            contract?: string | null;
+            /** @description The hosts the plugin asks to reach. */
+            declared_hosts: string[];
             display_name: string;
             enabled: boolean;
             health: components["schemas"]["ChannelHealth"];
@@ -387,6 +403,8 @@ export interface components {
             polls: boolean;
             /** Format: int32 */
             reply_window_hours?: number | null;
+            /** @description The config values and secrets the plugin reads (values never shown). */
+            settings: components["schemas"]["Setting"][];
             /** @description Where the platform should deliver webhooks (relative to the server). */
             webhook_path: string;
             webhooks: boolean;
@@ -423,9 +441,14 @@ export interface components {
             at: components["schemas"]["i64"];
             /** @description For `failed`: the platform's error code and words. */
             error?: string | null;
-            /** @description `sent`, `delivered`, `read` or `failed`. */
-            state: string;
+            state: components["schemas"]["DeliveryState"];
         };
+        /**
+         * @description How far an outbound message got. Ordered: reports can arrive out of order, and a later
+         *     state never goes back to an earlier one.
+         * @enum {string}
+         */
+        DeliveryState: "sent" | "delivered" | "read" | "failed";
         /** @enum {string} */
         Direction: "inbound" | "outbound";
         /** @description The body of every error response. */
@@ -483,6 +506,11 @@ export interface components {
         Interaction: {
             attachments: components["schemas"]["Attachment"][];
             author: components["schemas"]["Author"];
+            /**
+             * @description For public replies: the first post of the reply chain, where the platform's users read
+             *     a chain as one conversation (X, Mastodon).
+             */
+            chain_key?: string | null;
             created_at: components["schemas"]["i64"];
             direction: components["schemas"]["Direction"];
             edited_at?: null | components["schemas"]["i64"];
@@ -607,6 +635,16 @@ export interface components {
         };
         /** @enum {string} */
         Role: "admin" | "agent";
+        /** @description A config value or secret a plugin reads. */
+        Setting: {
+            default?: string | null;
+            help: string;
+            label: string;
+            name: string;
+            required: boolean;
+            /** @description Read with `secrets.get`, kept apart, never shown again. */
+            secret: boolean;
+        };
         /** @description Whether the install still needs its first admin. */
         SetupState: {
             needs_first_admin: boolean;

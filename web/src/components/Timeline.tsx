@@ -1,10 +1,10 @@
 // The ticket's history in one column: messages (newest at the bottom), internal notes and
 // what agents did. Customer text is rendered as text, never as HTML.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { api, call, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
+import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
 import { when } from '../format';
 
-const ACTION_WORDS: Record<string, string> = {
+const ACTION_WORDS: Partial<Record<ActionKind, string>> = {
   like: 'Like',
   unlike: 'Unlike',
   react: 'React 👍',
@@ -16,6 +16,9 @@ const ACTION_WORDS: Record<string, string> = {
   mark_read: 'Mark read',
   follow: 'Follow',
   repost: 'Repost',
+  unrepost: 'Undo repost',
+  mute: 'Mute',
+  unmute: 'Unmute',
 };
 
 type Entry = { at: number; message?: Message; note?: Note; activity?: Activity };
@@ -24,7 +27,7 @@ interface Props {
   detail: TicketDetail;
   me: User;
   channel?: ChannelSummary;
-  onAction: (type: string, m: Message, extra?: Record<string, unknown>) => void;
+  onAction: (type: ActionKind, m: Message, extra?: Record<string, unknown>) => void;
   onNotesChanged: () => void;
   /// Earlier messages than `detail.messages` exist; `onLoadOlder` fetches the next page back.
   hasOlder: boolean;
@@ -90,7 +93,14 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
       )}
       {entries.map((e) =>
         e.message ? (
-          <MessageItem key={e.message.id} m={e.message} actions={actionsFor(e.message)} platform={platform} onAction={onAction} />
+          <MessageItem
+            key={e.message.id}
+            m={e.message}
+            actions={actionsFor(e.message)}
+            notes={detail.capabilities.find((c) => c.kind === e.message!.kind)?.action_notes ?? {}}
+            platform={platform}
+            onAction={onAction}
+          />
         ) : e.note ? (
           <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
         ) : (
@@ -113,8 +123,20 @@ function describe(a: Activity): string {
   return a.what;
 }
 
-function MessageItem({ m, actions, platform, onAction }: { m: Message; actions: string[]; platform: string; onAction: Props['onAction'] }) {
-  const confirmAndAct = (a: string) => {
+function MessageItem({
+  m,
+  actions,
+  notes,
+  platform,
+  onAction,
+}: {
+  m: Message;
+  actions: ActionKind[];
+  notes: Partial<Record<ActionKind, string[]>>;
+  platform: string;
+  onAction: Props['onAction'];
+}) {
+  const confirmAndAct = (a: ActionKind) => {
     if (a === 'delete' && !confirm(`Delete this message on ${platform}? This cannot be undone.`)) return;
     if (a === 'block' && !confirm(`Block ${m.author.name} on ${platform}?`)) return;
     onAction(a, m, a === 'react' ? { emoji: '👍' } : {});
@@ -174,7 +196,7 @@ function MessageItem({ m, actions, platform, onAction }: { m: Message; actions: 
       {actions.length > 0 && (
         <div class="message-actions" aria-label="Message actions">
           {actions.map((a) => (
-            <button class="small" data-action={a} onClick={() => confirmAndAct(a)}>
+            <button class="small" data-action={a} title={notes[a]?.join('; ')} onClick={() => confirmAndAct(a)}>
               {ACTION_WORDS[a]}
             </button>
           ))}

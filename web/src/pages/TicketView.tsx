@@ -1,6 +1,6 @@
 // One ticket: its conversation or comment thread, live; who else is here; what can be done.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, type ChannelSummary, type Message, type TicketDetail, type User, type Viewer } from '../api/client';
+import { api, call, type ActionKind, type ChannelSummary, type Message, type TicketDetail, type User, type Viewer } from '../api/client';
 import { subscribe, view } from '../live';
 import { KIND_WORDS, platformName } from '../format';
 import { Avatar, PlatformIcon } from '../components/Avatar';
@@ -81,7 +81,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
       setError((e as Error).message);
     }
   };
-  const act = async (type: string, message?: Message, extra: Record<string, unknown> = {}) => {
+  const act = async (type: ActionKind, message?: Message, extra: Record<string, unknown> = {}) => {
     setError('');
     try {
       const body = { type, message_id: message?.id ?? null, ...extra };

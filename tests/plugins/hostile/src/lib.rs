@@ -8,7 +8,7 @@ struct Hostile;
 
 fn message(n: usize, platform_id: &str) -> Event {
     let author = Author::new(format!("a{n}"), "Mallory");
-    Event::Interaction(Interaction::new(platform_id, InteractionKind::PrivateMessage, Direction::Inbound, format!("t{n}"), author, "x".repeat(100), 0))
+    Event::Interaction(Interaction::new(platform_id, InteractionKind::PrivateMessage, Direction::Inbound, format!("t{n}"), author, "x".repeat(100), None))
 }
 
 impl Channel for Hostile {
@@ -16,13 +16,13 @@ impl Channel for Hostile {
         ChannelInfo {
             platform: "hostile".into(),
             platform_name: "Hostile".into(),
-            capabilities: vec![Capability { kind: InteractionKind::PrivateMessage, actions: vec![ActionKind::Reply], notes: Vec::new() }],
+            capabilities: vec![Capability::new(InteractionKind::PrivateMessage, &[ActionKind::Reply])],
             polls: true,
             webhooks: true,
             reply_window_hours: None,
             tagged_reply_window: None,
-            config_keys: vec!["misbehave".into(), "target_url".into()],
-            secret_names: Vec::new(),
+            settings: vec![Setting::config("misbehave", "What to do wrong"), Setting::config("target_url", "Where to send requests")],
+            allowed_hosts: Vec::new(),
         }
     }
 
@@ -77,7 +77,7 @@ impl Channel for Hostile {
             "absurd_time" => {
                 let mut m = message(0, "far-future");
                 if let Event::Interaction(i) = &mut m {
-                    i.created_at = 9_000_000_000_000_000;
+                    i.created_at = Some(9_000_000_000_000_000);
                 }
                 vec![m]
             }
@@ -128,7 +128,7 @@ impl Channel for Hostile {
         // The "platform" accepts the message...
         Request::post(require_config("target_url")?).json(&reply.text).send()?;
         // ...but the plugin cannot say which id it got.
-        let mut sent = Interaction::new("", InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key, Author::new("brand", "Brand"), reply.text, 0);
+        let mut sent = Interaction::new("", InteractionKind::PrivateMessage, Direction::Outbound, target.thread_key, Author::new("brand", "Brand"), reply.text, None);
         sent.parent_id = Some(target.platform_id);
         Ok(ActionOutcome { created: Some(sent) })
     }

@@ -1,4 +1,4 @@
-//! Targets `helpdesk:channel@0.2.0`: the host must refuse it with a clear message.
+//! Targets `helpdesk:channel@0.9.0`, a version no host loads: the host must refuse it with a clear message.
 
 wit_bindgen::generate!({ path: "wit", world: "channel" });
 

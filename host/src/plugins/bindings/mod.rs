@@ -1,0 +1,148 @@
+//! The contract versions this host loads, one bindings module per frozen `wit/since_vX.Y.Z`
+//! (as Zed's extension host keeps them). The newest is `latest`: the rest of the host speaks
+//! only its types, and each older version converts its types into it at the boundary.
+
+pub mod since_v0_1_0;
+pub mod since_v0_2_0;
+
+pub use since_v0_2_0 as latest;
+pub use latest::wit;
+
+use super::sandbox::HostState;
+use wasmtime::component::{Component, Linker};
+use wasmtime::Store;
+
+/// A contract version a component can be built against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ContractVersion {
+    V0_1_0,
+    V0_2_0,
+}
+
+impl ContractVersion {
+    /// Oldest first.
+    pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0];
+    pub const LATEST: ContractVersion = ContractVersion::V0_2_0;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractVersion::V0_1_0 => "0.1.0",
+            ContractVersion::V0_2_0 => "0.2.0",
+        }
+    }
+
+    /// The version a component's `helpdesk:channel/...@X.Y.Z` names select, as wasmtime's
+    /// linker matches them: the same major, or for 0.x the same minor.
+    pub fn matching(version: &str) -> Option<ContractVersion> {
+        let parts: Vec<u64> = version.split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect();
+        Self::ALL.into_iter().find(|v| {
+            let ours: Vec<u64> = v.as_str().split('.').map(|p| p.parse().unwrap_or(0)).collect();
+            match (ours.as_slice(), parts.as_slice()) {
+                ([0, a, ..], [0, b, ..]) => a == b,
+                ([a, ..], [b, ..]) => *a != 0 && a == b,
+                _ => false,
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for ContractVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every version's imports, in one linker: their names differ by version.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime::component::HasSelf;
+    since_v0_1_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    since_v0_2_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    Ok(())
+}
+
+/// A component checked against its version's world, ready to instantiate.
+pub enum ChannelPre {
+    V0_1_0(since_v0_1_0::ChannelPre<HostState>),
+    V0_2_0(since_v0_2_0::ChannelPre<HostState>),
+}
+
+impl ChannelPre {
+    pub fn new(version: ContractVersion, linker: &Linker<HostState>, component: &Component) -> wasmtime::Result<Self> {
+        let pre = linker.instantiate_pre(component)?;
+        Ok(match version {
+            ContractVersion::V0_1_0 => ChannelPre::V0_1_0(since_v0_1_0::ChannelPre::new(pre)?),
+            ContractVersion::V0_2_0 => ChannelPre::V0_2_0(since_v0_2_0::ChannelPre::new(pre)?),
+        })
+    }
+
+    pub fn version(&self) -> ContractVersion {
+        match self {
+            ChannelPre::V0_1_0(_) => ContractVersion::V0_1_0,
+            ChannelPre::V0_2_0(_) => ContractVersion::V0_2_0,
+        }
+    }
+
+    pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Channel> {
+        Ok(match self {
+            ChannelPre::V0_1_0(p) => Channel::V0_1_0(p.instantiate_async(store).await?),
+            ChannelPre::V0_2_0(p) => Channel::V0_2_0(p.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// An instance of a plugin, whatever its version; every call answers in the newest types.
+pub enum Channel {
+    V0_1_0(since_v0_1_0::Channel),
+    V0_2_0(since_v0_2_0::Channel),
+}
+
+type Outcome<T> = wasmtime::Result<Result<T, wit::ChannelError>>;
+
+impl Channel {
+    pub async fn describe(&self, s: &mut Store<HostState>) -> wasmtime::Result<wit::ChannelInfo> {
+        match self {
+            Channel::V0_1_0(c) => Ok(c.call_describe(s).await?.into()),
+            Channel::V0_2_0(c) => c.call_describe(s).await,
+        }
+    }
+
+    /// 0.1.0 had no `check`: the answer says so.
+    pub async fn check(&self, s: &mut Store<HostState>) -> Outcome<String> {
+        match self {
+            Channel::V0_1_0(_) => Ok(Err(wit::ChannelError::Unsupported(
+                "this plugin was built against contract 0.1.0, which has no connection test".into(),
+            ))),
+            Channel::V0_2_0(c) => c.call_check(s).await,
+        }
+    }
+
+    pub async fn fetch(&self, s: &mut Store<HostState>, cursor: Option<&str>) -> Outcome<wit::Page> {
+        match self {
+            Channel::V0_1_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_2_0(c) => c.call_fetch(s, cursor).await,
+        }
+    }
+
+    pub async fn handle_webhook(&self, s: &mut Store<HostState>, req: &wit::HttpRequest) -> Outcome<wit::WebhookOutcome> {
+        match self {
+            Channel::V0_1_0(c) => {
+                let req = since_v0_1_0::request(req);
+                Ok(c.call_handle_webhook(s, &req).await?.map(Into::into).map_err(Into::into))
+            }
+            Channel::V0_2_0(c) => c.call_handle_webhook(s, req).await,
+        }
+    }
+
+    pub async fn perform(&self, s: &mut Store<HostState>, target: &wit::Target, action: &wit::Action) -> Outcome<wit::ActionOutcome> {
+        match self {
+            Channel::V0_1_0(c) => {
+                let Some(action) = since_v0_1_0::action(action) else {
+                    return Ok(Err(wit::ChannelError::Unsupported("contract 0.1.0 has no such action".into())));
+                };
+                let target = since_v0_1_0::target(target);
+                Ok(c.call_perform(s, &target, &action).await?.map(Into::into).map_err(Into::into))
+            }
+            Channel::V0_2_0(c) => c.call_perform(s, target, action).await,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The contract keeps its promises: a plugin built against a frozen version keeps loading and
+//! working after the contract moved on, and the host says which version each plugin uses.
+
+mod support;
+
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn frozen(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/frozen").join(name)
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_contract_0_1_0_keeps_working() {
+    // The Telegram component as built before 0.2.0 existed, under the name the channel uses.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(frozen("telegram-0.1.0.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("old", &emu, true, TOKEN));
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
+
+    let ch = server.channel("old").await;
+    assert_eq!(ch["contract"], "0.1.0", "{ch}");
+    // Its 0.1.0 config keys and secret names read as settings.
+    let names: Vec<&str> = ch["settings"].as_array().unwrap().iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(names.contains(&"bot_token") && names.contains(&"base_url"), "{names:?}");
+
+    let ann = User::new(7001, "Ann", None, None);
+    let first = emu.private_text(&ann, "Is my order on its way?");
+    let t = server.wait_tickets("q=order", 1, WAIT).await;
+    assert_eq!(t.len(), 1, "the old plugin's message became a ticket");
+    let id = t[0]["id"].as_str().unwrap();
+    let created = t[0]["last_message_at"].as_i64().unwrap();
+    assert!(created > 1_600_000_000_000, "its time came through: {created}");
+    assert_eq!(server.channel("old").await["health"]["state"], "ok");
+
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "It is!"})).await;
+    assert_eq!(status, 200, "{out}");
+    let sent = emu.calls("sendMessage");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].params["reply_parameters"]["message_id"], json!(first));
+    // An action 0.1.0 had no words for is refused in words, not sent.
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "mute"})).await;
+    assert_eq!(status, 422, "{out}");
+}
+
+#[tokio::test]
+async fn the_host_names_each_plugins_contract_version() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("new", &emu, true, TOKEN)).await;
+    let ch = server.channel("new").await;
+    assert_eq!(ch["contract"], "0.2.0", "{ch}");
+    assert!(ch["declared_hosts"].as_array().unwrap().contains(&json!("https://api.telegram.org")), "{ch}");
+    let token = ch["settings"].as_array().unwrap().iter().find(|s| s["name"] == "bot_token").cloned().unwrap();
+    assert_eq!((token["secret"].as_bool(), token["required"].as_bool()), (Some(true), Some(true)), "{token}");
+    let caps = &ch["capabilities"][0];
+    assert_eq!(caps["max_reply_chars"], 4096, "{caps}");
+
+    let check = |path: PathBuf| {
+        let out = Command::new(bin()).args(["plugin", "check"]).arg(path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let old = check(frozen("telegram-0.1.0.wasm"));
+    assert!(old.contains("contract: helpdesk:channel@0.1.0"), "{old}");
+    let new = check(plugin_dir().join("telegram.wasm"));
+    assert!(new.contains("contract: helpdesk:channel@0.2.0"), "{new}");
+    assert!(new.contains("secret `bot_token` (Bot token, required)") && new.contains("asks to reach: https://api.telegram.org"), "{new}");
+    assert!(new.contains("private_message: reply, like, unlike, react, delete"), "{new}");
+}
