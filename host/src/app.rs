@@ -11,7 +11,7 @@ use crate::store::Store;
 use crate::sync::Channels;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where things live and how to reach them.
@@ -192,48 +192,6 @@ pub async fn reindex(paths: &Paths) -> anyhow::Result<()> {
     .await?;
     bar.finish();
     println!("reindexed {n} tickets; the index holds {} documents", search.doc_count());
-    Ok(())
-}
-
-/// Load a component and print what it describes.
-pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
-    let runtime = Runtime::new(None)?;
-    let plugin = runtime.load(path).await.with_context(|| format!("{} was refused", path.display()))?;
-    let info = plugin.info();
-    println!("{}: a channel plugin for {} ({})", path.display(), info.platform_name, info.platform);
-    println!("  receives: {}", [(info.polls, "polling"), (info.webhooks, "webhooks")]
-        .iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect::<Vec<_>>().join(" and "));
-    if let Some(h) = info.reply_window_hours {
-        println!("  replies allowed within {h} h of the customer's last message");
-    }
-    if let Some((h, tag)) = &info.tagged_reply_window {
-        println!("  then within {h} h with the {tag} tag");
-    }
-    println!("  contract: helpdesk:channel@{}", info.contract);
-    for c in &info.capabilities {
-        let actions: Vec<&str> = c.actions.iter().map(|a| a.as_str()).collect();
-        println!("  {}: {}", c.kind.as_str(), actions.join(", "));
-        if let Some(n) = c.max_reply_chars {
-            println!("    replies of at most {n} characters");
-        }
-        for note in &c.notes {
-            println!("    note: {note}");
-        }
-        for (action, notes) in &c.action_notes {
-            for note in notes {
-                println!("    {action}: {note}");
-            }
-        }
-    }
-    for s in &info.settings {
-        let what = if s.secret { "secret" } else { "config" };
-        let required = if s.required { ", required" } else { "" };
-        let default = s.default.as_deref().map(|d| format!(", default `{d}`")).unwrap_or_default();
-        println!("  {what} `{}` ({}{required}{default}){}", s.name, s.label, if s.help.is_empty() { String::new() } else { format!(": {}", s.help) });
-    }
-    if !info.allowed_hosts.is_empty() {
-        println!("  asks to reach: {}", info.allowed_hosts.join(", "));
-    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod devkit;
 pub mod events;
 pub mod inbox;
 pub mod model;

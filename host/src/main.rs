@@ -111,6 +111,27 @@ enum UserCommand {
 enum PluginCommand {
     /// Load a component, check it implements the channel contract, print what it describes.
     Check { wasm: PathBuf },
+    /// Call one export against the real platform and print what it returned, as JSON.
+    Run(helpdesk::devkit::RunArgs),
+    /// The conformance kit: run the component against recorded exchanges and check the
+    /// contract's rules (fixture format: docs/plugins.md).
+    Test {
+        wasm: PathBuf,
+        /// The directory of fixtures (`*.json`, and `defaults.json`).
+        #[arg(long)]
+        fixtures: PathBuf,
+        /// A config value for every case, `key=value` (repeatable).
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+    },
+    /// Create a plugin crate that builds to a component and passes the kit.
+    New {
+        /// The new crate's directory; its last part names the plugin.
+        dir: PathBuf,
+        /// An SDK checkout to depend on, instead of a copy written beside the plugin.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -145,8 +166,22 @@ async fn run() -> anyhow::Result<()> {
         Command::Demo { listen, plugin_dir, every, data } => demo::run(listen, plugin_dir, every, data.paths()).await,
         Command::Reindex { data } => app::reindex(&data.paths()).await,
         Command::Plugin { command: PluginCommand::Check { wasm } } => {
-            app::check_plugin(&wasm).await.context("plugin check failed")
+            helpdesk::devkit::check_plugin(&wasm).await.context("plugin check failed")
         }
+        Command::Plugin { command: PluginCommand::Run(args) } => helpdesk::devkit::run_plugin(args).await.context("plugin run failed"),
+        Command::Plugin { command: PluginCommand::Test { wasm, fixtures, config } } => {
+            let report = helpdesk::devkit::test_plugin(&wasm, &fixtures, &config).await.context("plugin test failed")?;
+            for line in &report.passed {
+                println!("ok    {line}");
+            }
+            for line in &report.failed {
+                println!("FAIL  {line}");
+            }
+            println!("{} passed, {} failed", report.passed.len(), report.failed.len());
+            anyhow::ensure!(report.failed.is_empty(), "{} of the kit's checks failed", report.failed.len());
+            Ok(())
+        }
+        Command::Plugin { command: PluginCommand::New { dir, sdk } } => helpdesk::devkit::new_plugin(&dir, sdk).context("plugin new failed"),
         Command::User { command: UserCommand::Add { email, name, role, password_stdin, data } } => {
             let password = if password_stdin {
                 let mut line = String::new();

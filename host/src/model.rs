@@ -129,7 +129,8 @@ pub struct Interaction {
 }
 
 /// Something a channel reported.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum ChannelEvent {
     Interaction(Interaction),
     /// The contact blocked (true) or unblocked (false) the brand's account.

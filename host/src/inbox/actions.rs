@@ -51,8 +51,13 @@ pub struct ActionResult {
 }
 
 fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
+    action_from(req.kind, req.text.as_deref(), req.emoji.as_deref())
+}
+
+/// The action to hand a plugin, with its data checked.
+pub fn action_from(kind: ActionKind, text: Option<&str>, emoji: Option<&str>) -> Result<Action, InboxError> {
     let text = || -> Result<ReplyAction, InboxError> {
-        let text = req.text.as_deref().map(str::trim).unwrap_or_default();
+        let text = text.map(str::trim).unwrap_or_default();
         if text.is_empty() {
             return Err(InboxError::BadRequest("a reply needs a non-empty `text`".into()));
         }
@@ -61,13 +66,13 @@ fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
         }
         Ok(ReplyAction { text: text.to_string(), tag: None })
     };
-    Ok(match req.kind {
+    Ok(match kind {
         ActionKind::Reply => Action::Reply(text()?),
         ActionKind::PrivateReply => Action::PrivateReply(text()?),
         ActionKind::Like => Action::Like,
         ActionKind::Unlike => Action::Unlike,
         ActionKind::React => Action::React(
-            req.emoji.clone().filter(|e| !e.is_empty()).ok_or_else(|| InboxError::BadRequest("`react` needs an `emoji`".into()))?,
+            emoji.filter(|e| !e.is_empty()).map(str::to_string).ok_or_else(|| InboxError::BadRequest("`react` needs an `emoji`".into()))?,
         ),
         ActionKind::Hide => Action::Hide,
         ActionKind::Unhide => Action::Unhide,

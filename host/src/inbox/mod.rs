@@ -7,7 +7,7 @@ pub mod indexing;
 mod notes;
 pub mod rules;
 
-pub use actions::{ActionChannel, ActionRequest, ActionResult, TicketPatch};
+pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, TicketPatch};
 pub use notes::NoteAuthor;
 
 use crate::events::{Event, EventBus};

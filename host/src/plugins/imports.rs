@@ -120,6 +120,9 @@ impl HostState {
         if !self.channel.host_allowed(url.scheme(), &host, port) {
             let shown = format!("{}://{host}:{port}", url.scheme());
             tracing::warn!(channel = %self.channel.id, host = %shown, "plugin tried to reach a host it was not granted");
+            if let Some(replay) = &self.channel.replay {
+                replay.refused(&shown);
+            }
             return Err(E::NotAllowed(shown));
         }
         if req.body.len() > MAX_REQUEST_BODY {
@@ -133,6 +136,13 @@ impl HostState {
         }
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| E::InvalidRequest(format!("bad method `{}`", req.method)))?;
+        if let Some(replay) = &self.channel.replay {
+            let recorded = super::WebhookRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
+            return replay
+                .answer(&recorded)
+                .map(|a| HttpResponse { status: a.status, headers: a.headers, body: a.body })
+                .map_err(E::Connection);
+        }
         let timeout = timeout_ms.map(|ms| Duration::from_millis(ms.into())).unwrap_or(DEFAULT_TIMEOUT).min(MAX_TIMEOUT);
         let mut headers = reqwest::header::HeaderMap::new();
         for (name, value) in &req.headers {

@@ -35,6 +35,22 @@ pub trait KvBackend: Send + Sync {
     async fn delete(&self, channel: &str, key: &str);
 }
 
+/// Answers a plugin's HTTP requests instead of the network: the conformance kit's recorded
+/// exchanges. Requests reach it only after every check the network would get.
+pub trait Replay: Send + Sync {
+    fn answer(&self, request: &WebhookRequest) -> Result<HttpAnswer, String>;
+    /// The plugin asked for `origin` (scheme://host:port), which it was not granted.
+    fn refused(&self, origin: &str);
+}
+
+/// An HTTP response given to a plugin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
 /// What a channel's plugin may see and reach.
 pub struct ChannelContext {
     pub id: String,
@@ -44,6 +60,7 @@ pub struct ChannelContext {
     allowed_hosts: Vec<AllowedHost>,
     http: reqwest::Client,
     kv: Arc<dyn KvBackend>,
+    replay: Option<Arc<dyn Replay>>,
 }
 
 impl ChannelContext {
@@ -199,6 +216,7 @@ impl Runtime {
             allowed_hosts: Vec::new(),
             http: self.http.clone(),
             kv: Arc::new(NoKv),
+            replay: None,
         });
         let info = plugin.call(probe, Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
@@ -221,7 +239,22 @@ impl Runtime {
             allowed_hosts: channel.granted_hosts(),
             http: self.http.clone(),
             kv,
+            replay: None,
         })
+    }
+
+    /// A context built by hand (the plugin tools): these settings and hosts, and optionally
+    /// recorded answers instead of the network.
+    pub fn custom_context(
+        &self,
+        id: &str,
+        config: BTreeMap<String, String>,
+        secrets: BTreeMap<String, String>,
+        allowed_hosts: Vec<AllowedHost>,
+        kv: Arc<dyn KvBackend>,
+        replay: Option<Arc<dyn Replay>>,
+    ) -> Arc<ChannelContext> {
+        Arc::new(ChannelContext { id: id.into(), limits: Limits::default(), config, secrets, allowed_hosts, http: self.http.clone(), kv, replay })
     }
 
     /// The contract version a component was built against, from its import names

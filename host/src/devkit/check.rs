@@ -1,0 +1,44 @@
+//! `helpdesk plugin check`: load a component and print what it describes.
+
+use std::path::Path;
+
+pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
+    let (_, plugin) = super::load(path).await?;
+    let info = plugin.info();
+    println!("{}: a channel plugin for {} ({})", path.display(), info.platform_name, info.platform);
+    let receives: Vec<&str> = [(info.polls, "polling"), (info.webhooks, "webhooks")].iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+    println!("  receives: {}", receives.join(" and "));
+    if let Some(h) = info.reply_window_hours {
+        println!("  replies allowed within {h} h of the customer's last message");
+    }
+    if let Some((h, tag)) = &info.tagged_reply_window {
+        println!("  then within {h} h with the {tag} tag");
+    }
+    println!("  contract: helpdesk:channel@{}", info.contract);
+    for c in &info.capabilities {
+        let actions: Vec<&str> = c.actions.iter().map(|a| a.as_str()).collect();
+        println!("  {}: {}", c.kind.as_str(), actions.join(", "));
+        if let Some(n) = c.max_reply_chars {
+            println!("    replies of at most {n} characters");
+        }
+        for note in &c.notes {
+            println!("    note: {note}");
+        }
+        for (action, notes) in &c.action_notes {
+            for note in notes {
+                println!("    {action}: {note}");
+            }
+        }
+    }
+    for s in &info.settings {
+        let what = if s.secret { "secret" } else { "config" };
+        let required = if s.required { ", required" } else { "" };
+        let default = s.default.as_deref().map(|d| format!(", default `{d}`")).unwrap_or_default();
+        let help = if s.help.is_empty() { String::new() } else { format!(": {}", s.help) };
+        println!("  {what} `{}` ({}{required}{default}){help}", s.name, s.label);
+    }
+    if !info.allowed_hosts.is_empty() {
+        println!("  asks to reach: {}", info.allowed_hosts.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The tools a plugin author uses, run as an author would: the conformance kit passes every
+//! built-in plugin and fails a careless one for each rule it breaks; `plugin new` makes a crate,
+//! outside this repository, that builds and passes the kit; `plugin run` calls one export.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::*;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn kit(wasm: &Path, fixtures: &Path, extra: &[&str]) -> Output {
+    Command::new(bin()).args(["plugin", "test"]).arg(wasm).arg("--fixtures").arg(fixtures).args(extra).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn every_built_in_plugin_passes_the_kit() {
+    for (wasm, fixtures) in [
+        ("telegram.wasm", "plugins/telegram/fixtures"),
+        ("whatsapp.wasm", "plugins/whatsapp/fixtures"),
+        ("facebook.wasm", "plugins/facebook/fixtures"),
+        ("instagram.wasm", "plugins/instagram/fixtures"),
+        ("example_channel.wasm", "plugins/examples/fixtures"),
+    ] {
+        let out = kit(&plugin_dir().join(wasm), &repo().join(fixtures), &[]);
+        let report = text(&out);
+        assert!(out.status.success(), "{wasm}:\n{report}");
+        assert!(report.contains(" 0 failed") && report.contains("ok    errors:") && report.contains("ok    describe:"), "{wasm}:\n{report}");
+    }
+}
+
+#[test]
+fn the_kit_fails_a_plugin_for_each_rule_it_breaks() {
+    let sloppy = test_plugin_dir().join("sloppy.wasm");
+    let fixtures = repo().join("plugins/examples/fixtures");
+    let clean = kit(&sloppy, &fixtures, &[]);
+    assert!(clean.status.success(), "careful, it passes:\n{}", text(&clean));
+    for (rule, says) in [
+        ("hosts", "FAIL  fetch-first-page: hosts: asked for https://telemetry.example.net:443, which it does not declare"),
+        ("bounds", "FAIL  fetch-first-page: bounds: returned an event out of the host's bounds: an author name of 1000 bytes"),
+        ("ids", "FAIL  fetch-first-page: stable ids: the same data gave ids"),
+        ("cursor", "FAIL  fetch-first-page: cursor: a page with events kept the old cursor"),
+        ("errors", "FAIL  fetch-unauthorized: expected result: expected the error `unauthorized`"),
+        ("describe", "FAIL  describe: every declared action is performed: declares `like` on private_message but perform answers unsupported"),
+    ] {
+        let out = kit(&sloppy, &fixtures, &["--config", &format!("break={rule}")]);
+        let report = text(&out);
+        assert!(!out.status.success(), "breaking `{rule}` passed:\n{report}");
+        assert!(report.contains(says), "breaking `{rule}` should say `{says}`:\n{report}");
+    }
+    // Missing error fixtures are a failure of their own.
+    let partial = tempfile::tempdir().unwrap();
+    for f in ["defaults.json", "check.json", "fetch-first-page.json"] {
+        std::fs::copy(fixtures.join(f), partial.path().join(f)).unwrap();
+    }
+    let report = text(&kit(&sloppy, partial.path(), &[]));
+    assert!(report.contains("FAIL  errors: refused credentials and throttling are recorded: no fixture shows the platform refusing the credentials"), "{report}");
+}
+
+#[test]
+fn a_new_plugin_builds_outside_the_repository_and_passes_the_kit() {
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().join("mastodon");
+    let out = Command::new(bin()).args(["plugin", "new"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir.join("helpdesk-plugin-sdk/wit/channel.wit").exists(), "the SDK comes with its contract");
+    let again = Command::new(bin()).args(["plugin", "new"]).arg(&dir).output().unwrap();
+    assert!(!again.status.success() && text(&again).contains("is not empty"), "{}", text(&again));
+
+    // Built as its README says, with a target directory kept between runs.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = repo().join("target/plugin-new");
+    let built = Command::new(&cargo)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built));
+    let wasm = target.join("wasm32-wasip2/release/mastodon.wasm");
+    let check = Command::new(bin()).args(["plugin", "check"]).arg(&wasm).output().unwrap();
+    assert!(text(&check).contains("a channel plugin for Mastodon (mastodon)"), "{}", text(&check));
+    let out = kit(&wasm, &dir.join("fixtures"), &[]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn plugin_run_calls_one_export_against_the_platform() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    emu.private_text(&User::new(31, "Ann", None, None), "hello from the platform");
+    let (base, host) = (emu.base_url(), emu.host());
+    let run = move |export: &[&str]| {
+        let out = Command::new(bin())
+            .args(["plugin", "run"])
+            .arg(plugin_dir().join("telegram.wasm"))
+            .args(["--secret", &format!("bot_token={TOKEN}"), "--config", &format!("base_url={base}"), "--config", "long_poll_seconds=0", "--allow", &host])
+            .args(export)
+            .output()
+            .unwrap();
+        (out.status.success(), text(&out))
+    };
+    let (ok, out) = tokio::task::spawn_blocking(move || (run(&["fetch"]), run(&["check"]))).await.unwrap();
+    assert!(ok.0, "{}", ok.1);
+    let page: serde_json::Value = serde_json::from_str(&ok.1[ok.1.find('{').unwrap()..]).unwrap();
+    assert_eq!(page["events"][0]["text"], "hello from the platform", "{page}");
+    assert!(page["next_cursor"].is_string());
+    assert!(out.0 && out.1.contains("\"account\": \"bot @"), "{}", out.1);
+
+    let refused = Command::new(bin()).args(["plugin", "run"]).arg(plugin_dir().join("telegram.wasm")).args(["--config", "oops", "fetch"]).output().unwrap();
+    assert!(!refused.status.success() && text(&refused).contains("is not key=value"), "{}", text(&refused));
+}
