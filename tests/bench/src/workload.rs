@@ -117,6 +117,7 @@ impl Workload {
                         permalink: None,
                         from_ad: kind == Kind::AdComment,
                         meta: Vec::new(),
+                        chain_key: None,
                     },
                     removed: false,
                     sent_by: None,
