@@ -12,8 +12,18 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// `plugin test`, sharing the test servers' compiled-code cache (the interpreters'
+/// components take seconds to compile, once).
 fn kit(wasm: &Path, fixtures: &Path, extra: &[&str]) -> Output {
-    Command::new(bin()).args(["plugin", "test"]).arg(wasm).arg("--fixtures").arg(fixtures).args(extra).output().unwrap()
+    Command::new(bin())
+        .args(["plugin", "test"])
+        .arg(wasm)
+        .arg("--fixtures")
+        .arg(fixtures)
+        .args(extra)
+        .env("HELPDESK_PLUGIN_CACHE", cache_dir())
+        .output()
+        .unwrap()
 }
 
 fn text(out: &Output) -> String {
@@ -28,6 +38,8 @@ fn every_built_in_plugin_passes_the_kit() {
         ("facebook.wasm", "plugins/facebook/fixtures"),
         ("instagram.wasm", "plugins/instagram/fixtures"),
         ("example_channel.wasm", "plugins/examples/fixtures"),
+        ("example_typescript.wasm", "plugins/examples/fixtures"),
+        ("example_python.wasm", "plugins/examples/fixtures"),
     ] {
         let out = kit(&plugin_dir().join(wasm), &repo().join(fixtures), &[]);
         let report = text(&out);
@@ -89,6 +101,34 @@ fn a_new_plugin_builds_outside_the_repository_and_passes_the_kit() {
     assert!(text(&check).contains("a channel plugin for Mastodon (mastodon)"), "{}", text(&check));
     let out = kit(&wasm, &dir.join("fixtures"), &[]);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn the_example_channel_in_rust_typescript_and_python_works_in_a_running_helpdesk() {
+    use helpdesk_testkit::example::ExampleEmulator;
+    let langs = [("rs", "example_channel"), ("ts", "example_typescript"), ("py", "example_python")];
+    let mut emus = Vec::new();
+    let mut channels = String::new();
+    for (id, plugin) in langs {
+        let emu = ExampleEmulator::start("example-token").await.unwrap();
+        channels.push_str(&emu.channel_toml(id, plugin));
+        emus.push(emu);
+    }
+    let server = Server::start(&channels).await;
+    for ((id, _), emu) in langs.iter().zip(&emus) {
+        let ch = server.channel(id).await;
+        assert_eq!(ch["contract"], "0.2.0", "{ch}");
+        emu.customer_writes("c1", "Ann", &format!("question via {id}"));
+        let found = server.wait_tickets(&format!("q=question%20{id}"), 1, std::time::Duration::from_secs(30)).await;
+        assert_eq!(found.len(), 1, "{id}: the message became a ticket: {}", server.channel(id).await);
+        let ticket = found[0]["id"].as_str().unwrap();
+        let (status, out) = server.post(&format!("/api/v1/tickets/{ticket}/actions"), serde_json::json!({"type": "reply", "text": format!("answer via {id}")})).await;
+        assert_eq!(status, 200, "{id}: {out}");
+        assert_eq!(out["message"]["text"], format!("answer via {id}"));
+        let sent = emu.sent();
+        assert_eq!((sent.len(), sent[0]["conversation"].as_str(), sent[0]["reply_to"].as_str()), (1, Some("c1"), Some("m1")), "{id}");
+        assert_eq!(server.channel(id).await["health"]["state"], "ok");
+    }
 }
 
 #[tokio::test]

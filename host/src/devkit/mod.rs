@@ -20,10 +20,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The runtime and a plugin loaded from `wasm`, compiled without a cache.
+/// The runtime and a plugin loaded from `wasm`. Compiled code is cached in
+/// `$HELPDESK_PLUGIN_CACHE` (default: the system's temporary directory), as the server caches
+/// it: a component of an interpreted language takes seconds to compile, once.
 async fn load(wasm: &Path) -> anyhow::Result<(Runtime, Arc<Plugin>)> {
     use anyhow::Context;
-    let runtime = Runtime::new(None)?;
+    let cache = std::env::var_os("HELPDESK_PLUGIN_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("helpdesk-plugin-cache"));
+    let runtime = Runtime::new(Some(cache))?;
     let plugin = runtime.load(wasm).await.with_context(|| format!("{} was refused", wasm.display()))?;
     Ok((runtime, plugin))
 }

@@ -7,6 +7,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod env;
 mod ingest;
+mod languages;
 mod live;
 mod load;
 mod open;
@@ -57,7 +58,7 @@ struct Args {
     /// It runs last, so a slow build cannot disturb the other figures.
     #[arg(long, default_value_t = 20)]
     surreal_fts_minutes: u64,
-    /// Run only these sections (ingest, search, plugin, live, long, load); all by default.
+    /// Run only these sections (ingest, search, plugin, languages, live, long, load); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// How long the load test runs.
@@ -230,6 +231,14 @@ async fn main() -> anyhow::Result<()> {
             "| memory per additional enabled channel ({} channels) | {} KiB |",
             p.channels, p.rss_per_channel_kib
         ));
+    }
+
+    if want("languages") {
+        let langs = languages::run(&env, args.reps.max(30)).await?;
+        line("\n## Plugins in three languages\n\nThe Example channel (`plugins/examples`) as a component: size, Cranelift compile (cold) and load from the compiled-code cache (warm), and a fresh instance + `fetch` of a 10-message page from its emulator per call.\n\n| language | component | compile (cold) | cached load | fetch p50 / p99 |\n|---|---|---|---|---|".into());
+        for l in &langs {
+            line(format!("| {} | {:.1} MiB | {} | {} | {} / {} |", l.name, l.size_mib, ms(l.compile_cold), ms(l.load_warm), ms(l.fetch.p50), ms(l.fetch.p99)));
+        }
     }
 
     if want("live") {
