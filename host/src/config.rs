@@ -51,6 +51,19 @@ pub struct ChannelConfig {
     /// the app's one URL): a delivery to any of them is offered to all, and each plugin keeps
     /// the entries of its own Page or number.
     pub webhook_group: Option<String>,
+    /// Public reply chains the plugin marks (`chain-key`: X, Mastodon): `separate` (each reply
+    /// its own ticket, the thread as context; the default) or `one-ticket`.
+    #[serde(default)]
+    pub reply_chains: ReplyChains,
+}
+
+/// How a channel files public reply chains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplyChains {
+    #[default]
+    Separate,
+    OneTicket,
 }
 
 /// Sandbox limits for one channel's plugin calls (`[channel.limits]`); defaults when absent.
@@ -288,5 +301,8 @@ mod tests {
         let long = format!("[[channel]]\nid='a'\nplugin='p'\ndisplay_name='{}'", "x".repeat(256));
         assert!(PluginsFile::parse(&long).unwrap_err().contains("255"));
         assert!(PluginsFile::parse("[[channel]]\nid='a b'\nplugin='p'\ndisplay_name='A'").is_err());
+        let chains = |v: &str| PluginsFile::parse(&format!("[[channel]]\nid='a'\nplugin='p'\ndisplay_name='A'\nreply_chains='{v}'"));
+        assert_eq!(chains("one-ticket").unwrap().channels[0].reply_chains, ReplyChains::OneTicket);
+        assert!(chains("sometimes").unwrap_err().contains("one-ticket"));
     }
 }

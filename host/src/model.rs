@@ -43,14 +43,18 @@ impl Queue {
     }
 }
 
-/// What an interaction is (mirrors the WIT `interaction-kind`).
+/// What an interaction is (mirrors the WIT `interaction-kind`; its kebab-case spelling is
+/// accepted too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    #[serde(alias = "private-message")]
     PrivateMessage,
+    #[serde(alias = "group-message")]
     GroupMessage,
     Comment,
     Reply,
+    #[serde(alias = "ad-comment")]
     AdComment,
     Post,
     Mention,
@@ -181,6 +185,7 @@ pub enum ActionKind {
     /// Answer publicly (a comment reply) or in the conversation.
     Reply,
     /// Answer a public comment in private.
+    #[serde(alias = "private-reply")]
     PrivateReply,
     Like,
     Unlike,
@@ -190,6 +195,7 @@ pub enum ActionKind {
     Delete,
     Block,
     Unblock,
+    #[serde(alias = "mark-read")]
     MarkRead,
     Follow,
     Repost,

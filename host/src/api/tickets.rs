@@ -55,7 +55,9 @@ fn channel_name(state: &AppState, id: &str) -> String {
 #[utoipa::path(operation_id = "tickets_list", get, path = "/api/v1/tickets", params(TicketQuery),
     responses((status = 200, body = TicketList), (status = 400, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, _: CurrentUser, params: Result<Query<TicketQuery>, QueryRejection>) -> Result<Json<TicketList>, ApiError> {
-    let Query(query) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(mut query) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // The contract's spelling (`private-message`) works as the API's (`private_message`).
+    query.kind = query.kind.map(|k| k.replace('-', "_"));
     if let Some(q) = query.queue.as_deref().filter(|q| !QUEUES.contains(q)) {
         return Err(ApiError::bad_request(format!("unknown queue `{q}`; use one of {}", QUEUES.join(", "))));
     }

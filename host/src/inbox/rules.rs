@@ -20,6 +20,10 @@ pub fn ticket_key(i: &Interaction) -> String {
     if i.kind.is_conversation() {
         return format!("thread:{}", i.thread_key);
     }
+    // A reply chain the channel files as one conversation (its `reply_chains = "one-ticket"`).
+    if let Some(chain) = &i.chain_key {
+        return format!("chain:{chain}");
+    }
     match (&i.direction, &i.parent_id) {
         // Our own answer to a comment belongs to that comment's ticket.
         (Direction::Outbound, Some(parent)) => format!("item:{parent}"),
@@ -348,6 +352,18 @@ mod tests {
         let convo = w.tickets.values().find(|t| t.kind == Kind::PrivateMessage).unwrap();
         assert_eq!(convo.message_count, 2);
         assert_eq!(convo.preview, "there");
+    }
+
+    #[test]
+    fn a_reply_chain_marked_by_the_channel_is_one_ticket_and_other_comments_stay_apart() {
+        let mut w = Working::default();
+        let chained = |id: &str, text: &str| Interaction { chain_key: Some("root".into()), ..msg(id, Kind::Reply, Direction::Inbound, "post", text) };
+        for (n, i) in [chained("r:1", "first"), chained("r:2", "second"), msg("p:3", Kind::Comment, Direction::Inbound, "post", "alone")].into_iter().enumerate() {
+            w.apply("ch", "x", ChannelEvent::Interaction(i), n as i64);
+        }
+        assert_eq!(w.tickets.len(), 2);
+        let chain = w.tickets.values().find(|t| t.message_count == 2).expect("the chain in one ticket");
+        assert_eq!(chain.preview, "second");
     }
 
     #[test]

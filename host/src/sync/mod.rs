@@ -246,7 +246,7 @@ impl Channels {
                 return Err(SyncError::Plugin(id.into(), e));
             }
         };
-        let events = std::mem::take(&mut outcome.events);
+        let events = ch.ticket_rules(std::mem::take(&mut outcome.events));
         if !events.is_empty() {
             let report = self
                 .inbox
@@ -261,6 +261,19 @@ impl Channels {
 }
 
 impl ChannelRuntime {
+    /// The channel's own ticket options applied to what its plugin delivered: reply chains are
+    /// one ticket only where the admin asked for it.
+    pub fn ticket_rules(&self, mut events: Vec<crate::model::ChannelEvent>) -> Vec<crate::model::ChannelEvent> {
+        if self.config.reply_chains == crate::config::ReplyChains::Separate {
+            for e in &mut events {
+                if let crate::model::ChannelEvent::Interaction(i) = e {
+                    i.chain_key = None;
+                }
+            }
+        }
+        events
+    }
+
     pub fn is_enabled(&self) -> bool {
         self.enabled.load(Ordering::SeqCst)
     }

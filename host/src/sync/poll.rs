@@ -52,7 +52,7 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
             Ok(page) => {
                 let found = page.events.len();
                 let fetched = started.elapsed();
-                match inbox.ingest(&id, &platform, page.events, page.next_cursor).await {
+                match inbox.ingest(&id, &platform, ch.ticket_rules(page.events), page.next_cursor).await {
                     Ok(report) => {
                         tracing::debug!(
                             channel = %id,

@@ -525,7 +525,8 @@ export interface components {
             thread_key: string;
         };
         /**
-         * @description What an interaction is (mirrors the WIT `interaction-kind`).
+         * @description What an interaction is (mirrors the WIT `interaction-kind`; its kebab-case spelling is
+         *     accepted too).
          * @enum {string}
          */
         Kind: "private_message" | "group_message" | "comment" | "reply" | "ad_comment" | "post" | "mention" | "review";
