@@ -5,7 +5,7 @@
 use crate::env::Env;
 use crate::stats::{summarize, Summary};
 use helpdesk::config::PluginsFile;
-use helpdesk::plugins::{KvBackend, Runtime};
+use helpdesk::plugins::KvBackend;
 use helpdesk::store::Store;
 use helpdesk_testkit::example::ExampleEmulator;
 use std::sync::Arc;
@@ -28,14 +28,7 @@ pub async fn run(env: &Env, calls: usize) -> anyhow::Result<Vec<Language>> {
     for (name, file) in [("Rust", "example_channel.wasm"), ("TypeScript", "example_typescript.wasm"), ("Python", "example_python.wasm")] {
         let wasm = env.plugin_dir.join(file);
         let size_mib = std::fs::metadata(&wasm)?.len() as f64 / 1_048_576.0;
-        let cache = tempfile::tempdir()?;
-        let started = Instant::now();
-        Runtime::new(Some(cache.path().into()))?.load(&wasm).await?;
-        let compile_cold = started.elapsed();
-        let runtime = Runtime::new(Some(cache.path().into()))?;
-        let started = Instant::now();
-        let plugin = runtime.load(&wasm).await?;
-        let load_warm = started.elapsed();
+        let (compile_cold, load_warm, runtime, plugin, _cache) = crate::plugin::compile_and_load(&wasm).await?;
         let channel = PluginsFile::parse(&emu.channel_toml("ex", file.trim_end_matches(".wasm"))).map_err(anyhow::Error::msg)?.channels.remove(0);
         let kv: Arc<dyn KvBackend> = Arc::new(Store::open("mem://").await?);
         let ctx = runtime.channel_context(&channel, channel.resolve_secrets()?, kv);

@@ -110,75 +110,38 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
     ];
     let api_gen = {
         let (http, server, api) = (http.clone(), server.clone(), api.clone());
-        let every = Duration::from_secs_f64(1.0 / plan.api_per_s as f64);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            let mut tasks = Vec::new();
-            let mut n = 0usize;
-            while Instant::now() < until {
-                tick.tick().await;
-                let (http, server, api) = (http.clone(), server.clone(), api.clone());
-                let path = api_paths[n % api_paths.len()].clone();
-                n += 1;
-                tasks.push(tokio::spawn(async move {
-                    let started = Instant::now();
-                    let ok = match http
-                        .get(server.url(&path))
-                        .header("cookie", &server.cookie)
-                        .send()
-                        .await
-                    {
-                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                        Err(_) => false,
-                    };
-                    api.record(started, ok).await;
-                }));
+        tokio::spawn(paced(plan.api_per_s, until, move |n| {
+            let (http, server, api) = (http.clone(), server.clone(), api.clone());
+            let path = api_paths[n as usize % api_paths.len()].clone();
+            async move {
+                let started = Instant::now();
+                let ok = match http.get(server.url(&path)).header("cookie", &server.cookie).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                api.record(started, ok).await;
             }
-            futures::future::join_all(tasks).await;
-        })
+        }))
     };
     let hook_gen = {
-        let (http, server, hooks, forged, forged_accepted) = (
-            http.clone(),
-            server.clone(),
-            hooks.clone(),
-            forged.clone(),
-            forged_accepted.clone(),
-        );
-        let every = Duration::from_secs_f64(1.0 / plan.webhooks_per_s as f64);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            let mut tasks = Vec::new();
-            let mut n = 1i64;
-            while Instant::now() < until {
-                tick.tick().await;
-                let (http, server, hooks, forged, forged_accepted) = (
-                    http.clone(),
-                    server.clone(),
-                    hooks.clone(),
-                    forged.clone(),
-                    forged_accepted.clone(),
-                );
-                let k = n;
-                n += 1;
-                tasks.push(tokio::spawn(async move {
-                    let started = Instant::now();
-                    if k % 3 == 0 {
-                        forged.fetch_add(1, Ordering::Relaxed);
-                        let status = post_update(&http, &server, k, "not-the-secret")
-                            .await
-                            .unwrap_or(0);
-                        if !(400..500).contains(&status) {
-                            forged_accepted.fetch_add(1, Ordering::Relaxed);
-                        }
-                    } else {
-                        let status = post_update(&http, &server, k, SECRET).await.unwrap_or(0);
-                        hooks.record(started, status == 200).await;
+        let (http, server, hooks, forged, forged_accepted) = (http.clone(), server.clone(), hooks.clone(), forged.clone(), forged_accepted.clone());
+        tokio::spawn(paced(plan.webhooks_per_s, until, move |n| {
+            let (http, server, hooks, forged, forged_accepted) = (http.clone(), server.clone(), hooks.clone(), forged.clone(), forged_accepted.clone());
+            let k = n as i64 + 1;
+            async move {
+                let started = Instant::now();
+                if k % 3 == 0 {
+                    forged.fetch_add(1, Ordering::Relaxed);
+                    let status = post_update(&http, &server, k, "not-the-secret").await.unwrap_or(0);
+                    if !(400..500).contains(&status) {
+                        forged_accepted.fetch_add(1, Ordering::Relaxed);
                     }
-                }));
+                } else {
+                    let status = post_update(&http, &server, k, SECRET).await.unwrap_or(0);
+                    hooks.record(started, status == 200).await;
+                }
             }
-            futures::future::join_all(tasks).await;
-        })
+        }))
     };
     api_gen.await?;
     hook_gen.await?;
@@ -211,6 +174,24 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
         load.peak_rss_mib
     );
     Ok(load)
+}
+
+/// Start `make(n)` `per_s` times a second until `until`, open loop (a slow answer does not
+/// slow the rate), and wait for all of them.
+async fn paced<F, Fut>(per_s: u32, until: Instant, make: F)
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_s as f64));
+    let mut tasks = Vec::new();
+    let mut n = 0;
+    while Instant::now() < until {
+        tick.tick().await;
+        tasks.push(tokio::spawn(make(n)));
+        n += 1;
+    }
+    futures::future::join_all(tasks).await;
 }
 
 /// A Telegram update with a message from one of 500 customers.

@@ -20,16 +20,21 @@ pub struct Figures {
     pub channels: usize,
 }
 
-pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Figures> {
-    let wasm = env.plugin_dir.join("telegram.wasm");
+/// Compile `wasm` with an empty cache (cold), then load it again from that cache (warm); the
+/// second runtime and plugin are ready for calls (and live while the cache directory does).
+pub async fn compile_and_load(wasm: &std::path::Path) -> anyhow::Result<(Duration, Duration, Runtime, Arc<helpdesk::plugins::Plugin>, tempfile::TempDir)> {
     let cache = tempfile::tempdir()?;
     let started = Instant::now();
-    Runtime::new(Some(cache.path().into()))?.load(&wasm).await?;
+    Runtime::new(Some(cache.path().into()))?.load(wasm).await?;
     let compile_cold = started.elapsed();
     let runtime = Runtime::new(Some(cache.path().into()))?;
     let started = Instant::now();
-    let plugin = runtime.load(&wasm).await?;
-    let load_warm = started.elapsed();
+    let plugin = runtime.load(wasm).await?;
+    Ok((compile_cold, started.elapsed(), runtime, plugin, cache))
+}
+
+pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Figures> {
+    let (compile_cold, load_warm, runtime, plugin, _cache) = compile_and_load(&env.plugin_dir.join("telegram.wasm")).await?;
 
     let emu = TelegramEmulator::start(TOKEN).await?;
     let toml = emu.channel_toml("tg", true, TOKEN, SECRET).replace("long_poll_seconds = 2", "long_poll_seconds = 0");
