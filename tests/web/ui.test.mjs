@@ -313,6 +313,8 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await page.goto(`${BASE}/admin/channels`);
   const tg = page.locator('[data-channel="tg"]');
   await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
+  // Which contract version its plugin was built against.
+  await tg.locator('[data-contract="0.2.0"]').waitFor();
   await tg.getByRole('button', { name: 'Disable' }).click();
   await tg.locator('[data-health="disabled"]').waitFor({ timeout: WAIT });
   await tg.getByRole('button', { name: 'Enable' }).click();

@@ -59,6 +59,11 @@ export function Channels() {
               <td>
                 {c.plugin}
                 {c.platform_name && <div class="muted">{c.platform_name}</div>}
+                {c.contract && (
+                  <div class="muted" data-contract={c.contract} title={c.declared_hosts.length ? `asks to reach ${c.declared_hosts.join(', ')}` : undefined}>
+                    contract {c.contract}
+                  </div>
+                )}
               </td>
               <td>
                 <span class={`health h-${c.health.state}`} data-health={c.health.state}>
