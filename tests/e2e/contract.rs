@@ -73,3 +73,36 @@ async fn the_host_names_each_plugins_contract_version() {
     assert!(new.contains("secret `bot_token` (Bot token, required)") && new.contains("asks to reach: https://api.telegram.org"), "{new}");
     assert!(new.contains("private_message: reply, like, unlike, react, delete"), "{new}");
 }
+
+#[tokio::test]
+async fn a_channel_missing_a_required_setting_cannot_be_enabled_and_the_connection_test_names_the_account() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    // Declared by the plugin as required, absent here: the bot token.
+    let nobot = format!(
+        "\n[[channel]]\nid = \"nobot\"\nplugin = \"telegram\"\ndisplay_name = \"No bot\"\nallowed_hosts = [\"{}\"]\n[channel.config]\nbase_url = \"{}\"\n",
+        emu.host(),
+        emu.base_url()
+    );
+    let wrong = telegram_channel("wrong", &emu, false, "9:NOT-THE-TOKEN");
+    let server = Server::start(&format!("{}{nobot}{wrong}", telegram_channel("tg", &emu, false, TOKEN))).await;
+
+    let ch = server.channel("nobot").await;
+    let error = ch["health"]["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("missing required setting `bot_token` (Bot token, a secret)"), "{ch}");
+    let (status, _) = server.patch("/api/v1/channels/nobot", json!({"enabled": false})).await;
+    assert_eq!(status, 200);
+    let (status, body) = server.patch("/api/v1/channels/nobot", json!({"enabled": true})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("channel_not_ready")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("`bot_token`"), "{body}");
+    assert_eq!(server.channel("nobot").await["enabled"], false, "it stays disabled");
+
+    let (status, test) = server.post("/api/v1/channels/tg/check", json!({})).await;
+    assert_eq!(status, 200, "{test}");
+    assert_eq!((test["ok"].as_bool(), test["account"].as_str()), (Some(true), Some("bot @acme_support_bot")), "{test}");
+    let (status, test) = server.post("/api/v1/channels/wrong/check", json!({})).await;
+    assert_eq!((status, test["ok"].as_bool()), (200, Some(false)), "{test}");
+    assert!(test["error"].as_str().unwrap().contains("refused the bot token"), "{test}");
+    assert_eq!(server.channel("wrong").await["health"]["state"], "needs_reconnect", "a failed test shows in health");
+    let (status, _) = server.post("/api/v1/channels/ghost/check", json!({})).await;
+    assert_eq!(status, 404);
+}

@@ -5,7 +5,7 @@ use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::Status;
-use crate::sync::ChannelSummary;
+use crate::sync::{ChannelSummary, ConnectionTest};
 use axum::extract::{Path, State};
 use axum::Json;
 
@@ -25,7 +25,8 @@ pub struct ChannelPatch {
 }
 
 #[utoipa::path(operation_id = "channels_update", patch, path = "/api/v1/channels/{id}", request_body = ChannelPatch,
-    responses((status = 200, body = ChannelSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ChannelSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "It cannot be enabled as configured (a required setting is missing); says which", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     _: AdminUser,
@@ -33,4 +34,11 @@ pub async fn update(
     Body(patch): Body<ChannelPatch>,
 ) -> Result<Json<ChannelSummary>, ApiError> {
     Ok(Json(state.channels.set_enabled(&id, patch.enabled).await?))
+}
+
+#[utoipa::path(operation_id = "channels_check", post, path = "/api/v1/channels/{id}/check",
+    responses((status = 200, description = "The plugin's connection test, passed or not", body = ConnectionTest),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "Its plugin did not load", body = ErrorBody)))]
+pub async fn check(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>) -> Result<Json<ConnectionTest>, ApiError> {
+    Ok(Json(state.channels.test_connection(&id).await?))
 }

@@ -110,6 +110,7 @@ impl From<SyncError> for ApiError {
             SyncError::Plugin(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_failed", message),
             SyncError::Store(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_failed", message),
             SyncError::Busy(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1),
+            SyncError::NotReady(..) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "channel_not_ready", message),
         }
     }
 }

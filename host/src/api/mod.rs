@@ -51,7 +51,7 @@ impl AppState {
     paths(
         tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::counts,
         notes::add, notes::edit, notes::delete, notes::update_contact,
-        channels::list, channels::status, channels::update,
+        channels::list, channels::status, channels::update, channels::check,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
     ),
@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list))
         .route("/channels/{id}", patch(channels::update))
+        .route("/channels/{id}/check", post(channels::check))
         .route("/status", get(channels::status))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", patch(users::update))

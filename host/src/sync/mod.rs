@@ -33,6 +33,20 @@ pub enum SyncError {
     Store(String, crate::inbox::InboxError),
     #[error("channel `{0}` is handling as many webhooks as it may at once")]
     Busy(String),
+    /// It cannot be enabled as it is configured (a required setting is missing, its plugin
+    /// did not load); says why.
+    #[error("channel `{0}` cannot be enabled: {1}")]
+    NotReady(String, String),
+}
+
+/// The channel's answer to the connection test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionTest {
+    pub ok: bool,
+    /// The account reached, in the plugin's words.
+    pub account: Option<String>,
+    /// Why not.
+    pub error: Option<String>,
 }
 
 /// Webhook deliveries one channel handles at once: a flood (say, of badly signed requests) to
@@ -148,7 +162,10 @@ impl Channels {
                 ch.health.set_state(if webhook_only { HealthState::Ok } else { HealthState::Starting });
                 ch.start_polling(&self.inbox);
             } else {
-                ch.health.set_state(HealthState::Degraded);
+                ch.enabled.store(false, Ordering::SeqCst);
+                let _ = self.store.set_channel_enabled(id, false).await;
+                let why = ch.health.get().last_error.unwrap_or_else(|| "its plugin did not load".into());
+                return Err(SyncError::NotReady(id.into(), why));
             }
         }
         Ok(ch.summary())
@@ -162,7 +179,23 @@ impl Channels {
     ) -> Result<(Arc<Plugin>, Arc<ChannelContext>), String> {
         let secrets = config.resolve_secrets().map_err(|e| e.to_string())?;
         let plugin = runtime.load(&file.plugin_path(config)).await.map_err(|e| e.to_string())?;
+        missing_settings(&plugin, config, &secrets)?;
         Ok((plugin, runtime.channel_context(config, secrets, kv)))
+    }
+
+    /// The plugin's own connection test with the channel's settings (admins' "test connection").
+    pub async fn test_connection(&self, id: &str) -> Result<ConnectionTest, SyncError> {
+        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let plugin = ch.plugin.as_ref().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
+        Ok(match plugin.check(ch.ctx.clone()).await {
+            Ok(account) => ConnectionTest { ok: true, account: Some(ch.ctx.redact(&account)), error: None },
+            Err(e) => {
+                if let PluginError::Channel(crate::plugins::ChannelFailure::Unauthorized(_)) = &e {
+                    ch.health.plugin_failed(&e, None);
+                }
+                ConnectionTest { ok: false, account: None, error: Some(ch.ctx.redact(&e.to_string())) }
+            }
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<ChannelRuntime>> {
@@ -258,6 +291,26 @@ impl Channels {
         ch.health.dropped(&outcome.dropped);
         Ok(outcome)
     }
+}
+
+/// A required setting the plugin declares and the channel does not give, named for the admin.
+fn missing_settings(plugin: &Plugin, config: &ChannelConfig, secrets: &BTreeMap<String, String>) -> Result<(), String> {
+    let values = config.config_strings();
+    let missing: Vec<String> = plugin
+        .info()
+        .settings
+        .iter()
+        .filter(|s| s.required && s.default.is_none())
+        .filter(|s| {
+            let given = if s.secret { secrets.get(&s.name) } else { values.get(&s.name) };
+            given.is_none_or(|v| v.is_empty())
+        })
+        .map(|s| format!("`{}` ({}{})", s.name, s.label, if s.secret { ", a secret" } else { "" }))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!("missing required setting{} {}", if missing.len() > 1 { "s" } else { "" }, missing.join(", ")))
 }
 
 impl ChannelRuntime {
