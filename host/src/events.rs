@@ -30,8 +30,15 @@ pub struct Viewer {
     pub typing: bool,
 }
 
+/// An event with its JSON, serialised once however many sockets send it.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub event: std::sync::Arc<Event>,
+    pub json: bytes::Bytes,
+}
+
 #[derive(Clone)]
-pub struct EventBus(broadcast::Sender<Event>);
+pub struct EventBus(broadcast::Sender<Published>);
 
 impl Default for EventBus {
     fn default() -> Self {
@@ -41,11 +48,15 @@ impl Default for EventBus {
 
 impl EventBus {
     pub fn publish(&self, event: Event) {
+        if self.0.receiver_count() == 0 {
+            return;
+        }
+        let json = serde_json::to_vec(&event).unwrap_or_default().into();
         // No subscriber is not an error: nobody is watching.
-        let _ = self.0.send(event);
+        let _ = self.0.send(Published { event: std::sync::Arc::new(event), json });
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Published> {
         self.0.subscribe()
     }
 }

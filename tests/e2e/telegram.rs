@@ -350,10 +350,24 @@ async fn new_tickets_are_pushed_over_the_websocket() {
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("hello"));
     emu.private_text(&ann(), "live please");
-    let event: Value = tokio::time::timeout(WAIT, async {
+    // Events queued behind one another come in one frame, `{"type":"batch","events":[...]}`.
+    let mut events = std::collections::VecDeque::new();
+    let mut next_event = async || -> Value {
         loop {
+            if let Some(v) = events.pop_front() {
+                return v;
+            }
             let msg = ws.next().await.unwrap().unwrap();
             let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+            match v["type"].as_str() {
+                Some("batch") => events.extend(v["events"].as_array().unwrap().iter().cloned()),
+                _ => events.push_back(v),
+            }
+        }
+    };
+    let event: Value = tokio::time::timeout(WAIT, async {
+        loop {
+            let v = next_event().await;
             if v["type"] == "ticket_created" {
                 return v;
             }
@@ -367,6 +381,26 @@ async fn new_tickets_are_pushed_over_the_websocket() {
     // reloads its list on (re)connecting must not lose what it was just told about.
     assert_eq!(server.tickets("queue=new").await.len(), 1);
     assert_eq!(server.get("/api/v1/counts").await.1["new"], 1);
+
+    // A burst reaches the socket whole, each event once, however it is framed.
+    for n in 0..40 {
+        emu.private_text(&User::new(9100 + n, "Burst", None, None), &format!("burst {n}"));
+    }
+    let burst: Vec<String> = tokio::time::timeout(WAIT, async {
+        let mut seen = Vec::new();
+        while seen.len() < 40 {
+            let v = next_event().await;
+            if v["type"] == "ticket_created" {
+                seen.push(v["message"]["text"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        seen
+    })
+    .await
+    .expect("every event of the burst");
+    let mut burst = burst;
+    burst.sort_by_key(|t| t[6..].parse::<u32>().unwrap_or(0));
+    assert_eq!(burst, (0..40).map(|n| format!("burst {n}")).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -27,7 +27,9 @@ export function connect() {
   };
   socket.onmessage = (m) => {
     const e = JSON.parse(m.data);
-    listeners.forEach((l) => l(e));
+    // Events queued while the socket was busy come together, in order.
+    const events = e.type === 'batch' ? e.events : [e];
+    for (const one of events) listeners.forEach((l) => l(one));
   };
   socket.onclose = () => {
     socket = null;

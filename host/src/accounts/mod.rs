@@ -118,6 +118,9 @@ pub struct UserPatch {
 pub struct Accounts {
     store: Store,
     guard: std::sync::Arc<SignInGuard>,
+    /// Bumped whenever a session or token may have ended or a user changed: live sockets
+    /// re-check their sign-in when it moves instead of asking the store every few seconds.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn check_password(p: &str) -> Result<(), AccountError> {
@@ -142,7 +145,16 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 impl Accounts {
     pub fn new(store: Store) -> Self {
-        Accounts { store, guard: Default::default() }
+        Accounts { store, guard: Default::default(), generation: Default::default() }
+    }
+
+    /// Moves whenever someone's sign-in may have ended (see `generation`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub async fn has_users(&self) -> Result<bool, AccountError> {
@@ -209,6 +221,7 @@ impl Accounts {
             .await;
         }
         self.store.put("user", id, &s).await?;
+        self.changed();
         if new_password || s.user.role != before.role || (s.user.disabled && !before.disabled) {
             self.end_sessions(id, keep_session).await?;
         }
@@ -226,6 +239,7 @@ impl Accounts {
             .await
             .and_then(|r| r.check())
             .map_err(crate::store::StoreError::from)?;
+        self.changed();
         Ok(())
     }
 
@@ -261,7 +275,9 @@ impl Accounts {
     }
 
     pub async fn sign_out(&self, session_secret: &str) -> Result<(), AccountError> {
-        Ok(self.store.delete("session", &password::secret_id(session_secret)).await?)
+        self.store.delete("session", &password::secret_id(session_secret)).await?;
+        self.changed();
+        Ok(())
     }
 
     /// The user a session cookie or API token belongs to, if it is valid.
@@ -307,7 +323,11 @@ impl Accounts {
 
     pub async fn revoke_token(&self, user: &User, token_id: &str) -> Result<(), AccountError> {
         match self.store.get::<StoredToken>("api_token", token_id).await? {
-            Some(t) if t.token.user_id == user.id => Ok(self.store.delete("api_token", token_id).await?),
+            Some(t) if t.token.user_id == user.id => {
+                self.store.delete("api_token", token_id).await?;
+                self.changed();
+                Ok(())
+            }
             _ => Err(AccountError::NotFound(format!("no token `{token_id}`"))),
         }
     }

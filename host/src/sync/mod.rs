@@ -53,6 +53,9 @@ pub struct ConnectionTest {
 /// one channel takes at most this many of the plugin instances all channels share.
 pub const WEBHOOK_CONCURRENCY: usize = 8;
 
+/// How long a delivery waits for one of those before it is answered 503 (the platform retries).
+const WEBHOOK_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One configured channel at run time.
 pub struct ChannelRuntime {
     pub config: ChannelConfig,
@@ -271,7 +274,11 @@ impl Channels {
         if !plugin.info().webhooks {
             return Err(SyncError::NoWebhooks(id.into()));
         }
-        let _slot = ch.webhook_slots.try_acquire().map_err(|_| SyncError::Busy(id.into()))?;
+        // A burst waits a moment for a slot; a flood (or a plugin that hangs) gets 503 after it.
+        let _slot = tokio::time::timeout(WEBHOOK_SLOT_WAIT, ch.webhook_slots.acquire())
+            .await
+            .map_err(|_| SyncError::Busy(id.into()))?
+            .map_err(|_| SyncError::Busy(id.into()))?;
         let mut outcome = match plugin.handle_webhook(ch.ctx.clone(), req).await {
             Ok(o) => o,
             Err(e) => {

@@ -22,9 +22,11 @@ pub async fn run(env: &Env, clients: usize, events: usize) -> anyhow::Result<Sum
         tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
                 let Ok(text) = msg.to_text() else { continue };
-                // The marker is in the message text: `live<n>end`.
-                if let Some(n) = text.split("live").nth(1).and_then(|r| r.split("end").next()).and_then(|n| n.parse().ok()) {
-                    let _ = tx.send((n, Instant::now()));
+                // The marker is in the message text: `live<n>end` (several in a batch frame).
+                for part in text.split("live").skip(1) {
+                    if let Some(n) = part.split("end").next().and_then(|n| n.parse().ok()) {
+                        let _ = tx.send((n, Instant::now()));
+                    }
                 }
             }
         });

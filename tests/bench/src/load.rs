@@ -20,6 +20,9 @@ pub struct Plan {
 }
 
 pub struct Load {
+    /// Requests not sent because that many were already waiting for answers (the server fell
+    /// behind the rate): each stream keeps at most `MAX_IN_FLIGHT` open.
+    pub not_sent: u64,
     pub api: Summary,
     pub api_errors: u64,
     pub webhooks: Summary,
@@ -65,8 +68,10 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
             while let Some(msg) = ws.next().await {
                 match msg {
                     Ok(m) if m.is_close() => break,
-                    Ok(_) => {
-                        events.fetch_add(1, Ordering::Relaxed);
+                    Ok(m) => {
+                        // A batch frame carries several events.
+                        let n = m.to_text().map(|t| t.matches(r#""type":"ticket_"#).count()).unwrap_or(0);
+                        events.fetch_add(n as u64, Ordering::Relaxed);
                     }
                     Err(_) => break,
                 }
@@ -91,6 +96,7 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
     let forged = Arc::new(AtomicU64::new(0));
     let forged_accepted = Arc::new(AtomicU64::new(0));
     let peak = Arc::new(AtomicU64::new(server.rss_mib()));
+    let not_sent = Arc::new(AtomicU64::new(0));
     let until = Instant::now() + Duration::from_secs(plan.seconds);
 
     let watch = {
@@ -110,7 +116,7 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
     ];
     let api_gen = {
         let (http, server, api) = (http.clone(), server.clone(), api.clone());
-        tokio::spawn(paced(plan.api_per_s, until, move |n| {
+        tokio::spawn(paced(plan.api_per_s, until, not_sent.clone(), move |n| {
             let (http, server, api) = (http.clone(), server.clone(), api.clone());
             let path = api_paths[n as usize % api_paths.len()].clone();
             async move {
@@ -125,7 +131,7 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
     };
     let hook_gen = {
         let (http, server, hooks, forged, forged_accepted) = (http.clone(), server.clone(), hooks.clone(), forged.clone(), forged_accepted.clone());
-        tokio::spawn(paced(plan.webhooks_per_s, until, move |n| {
+        tokio::spawn(paced(plan.webhooks_per_s, until, not_sent.clone(), move |n| {
             let (http, server, hooks, forged, forged_accepted) = (http.clone(), server.clone(), hooks.clone(), forged.clone(), forged_accepted.clone());
             let k = n as i64 + 1;
             async move {
@@ -148,6 +154,7 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
     watch.await?;
     let stored = server.status().await["messages"].as_u64().unwrap_or(0);
     let load = Load {
+        not_sent: not_sent.load(Ordering::Relaxed),
         api: summarize(std::mem::take(&mut *api.samples.lock().await)),
         api_errors: api.errors.load(Ordering::Relaxed),
         webhooks: summarize(std::mem::take(&mut *hooks.samples.lock().await)),
@@ -178,21 +185,33 @@ pub async fn run(env: &Env, plan: &Plan) -> anyhow::Result<Load> {
 
 /// Start `make(n)` `per_s` times a second until `until`, open loop (a slow answer does not
 /// slow the rate), and wait for all of them.
-async fn paced<F, Fut>(per_s: u32, until: Instant, make: F)
+async fn paced<F, Fut>(per_s: u32, until: Instant, not_sent: Arc<AtomicU64>, make: F)
 where
     F: Fn(u64) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_s as f64));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = Vec::new();
     let mut n = 0;
     while Instant::now() < until {
         tick.tick().await;
-        tasks.push(tokio::spawn(make(n)));
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            not_sent.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let call = make(n);
+        tasks.push(tokio::spawn(async move {
+            call.await;
+            drop(permit);
+        }));
         n += 1;
     }
     futures::future::join_all(tasks).await;
 }
+
+/// Requests of one stream waiting for their answers at once (each holds a connection).
+const MAX_IN_FLIGHT: usize = 3_000;
 
 /// A Telegram update with a message from one of 500 customers.
 async fn post_update(

@@ -64,6 +64,10 @@ struct Args {
     /// How long the load test runs.
     #[arg(long, default_value_t = 60)]
     load_seconds: u64,
+    #[arg(long, default_value_t = 2_000)]
+    load_api_per_s: u32,
+    #[arg(long, default_value_t = 500)]
+    load_webhooks_per_s: u32,
 }
 
 #[tokio::main]
@@ -270,8 +274,8 @@ async fn main() -> anyhow::Result<()> {
     if want("load") {
         let plan = load::Plan {
             sockets: args.ws_clients,
-            api_per_s: 2_000,
-            webhooks_per_s: 500,
+            api_per_s: args.load_api_per_s,
+            webhooks_per_s: args.load_webhooks_per_s,
             seconds: args.load_seconds,
         };
         let l = load::run(&env, &plan).await?;
@@ -281,7 +285,8 @@ async fn main() -> anyhow::Result<()> {
              | API (list, search, counts, open a ticket) | {} | {} | {} / {} |\n\
              | webhooks, correctly signed | {} | {} | {} / {} |\n\
              | webhooks, badly signed | {} | {} not refused | |\n\n\
-             {} messages stored; {} events delivered to the sockets, {} sockets closed; peak server RSS {} MiB",
+             {} messages stored; {} events delivered to the sockets, {} sockets closed; peak server RSS {} MiB; \
+             {} requests not sent because {} of their stream were already waiting for answers",
             plan.sockets,
             plan.api_per_s,
             plan.webhooks_per_s,
@@ -299,7 +304,9 @@ async fn main() -> anyhow::Result<()> {
             l.stored,
             l.socket_events,
             l.sockets_dropped,
-            l.peak_rss_mib
+            l.peak_rss_mib,
+            l.not_sent,
+            3_000
         ));
     }
 
