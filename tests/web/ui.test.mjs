@@ -313,8 +313,12 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await page.goto(`${BASE}/admin/channels`);
   const tg = page.locator('[data-channel="tg"]');
   await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
-  // Which contract version its plugin was built against.
+  // Which contract version its plugin was built against, where its webhooks go, and its own
+  // connection test.
   await tg.locator('[data-contract="0.2.0"]').waitFor();
+  assert.match(await tg.locator('.webhook-url').textContent(), /\/webhooks\/tg$/);
+  await tg.getByRole('button', { name: 'Test connection' }).click();
+  await tg.locator('[data-test-result="tg"]', { hasText: 'Connected: bot @acme_support_bot' }).waitFor({ timeout: WAIT });
   await tg.getByRole('button', { name: 'Disable' }).click();
   await tg.locator('[data-health="disabled"]').waitFor({ timeout: WAIT });
   await tg.getByRole('button', { name: 'Enable' }).click();

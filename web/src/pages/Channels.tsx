@@ -16,6 +16,8 @@ const HEALTH_WORDS: Record<string, string> = {
 export function Channels() {
   const [channels, setChannels] = useState<ChannelSummary[]>([]);
   const [error, setError] = useState('');
+  // The last connection test of each channel, in words.
+  const [tests, setTests] = useState<Record<string, { ok: boolean; words: string }>>({});
   const load = () => call(api.GET('/api/v1/channels')).then(setChannels, (e) => setError(e.message));
 
   useEffect(() => {
@@ -31,6 +33,16 @@ export function Channels() {
       setChannels((cs) => cs.map((x) => (x.id === c.id ? updated : x)));
     } catch (e) {
       setError((e as Error).message);
+    }
+  };
+
+  const test = async (c: ChannelSummary) => {
+    setTests((t) => ({ ...t, [c.id]: { ok: true, words: 'Testing…' } }));
+    try {
+      const r = await call(api.POST('/api/v1/channels/{id}/check', { params: { path: { id: c.id } } }));
+      setTests((t) => ({ ...t, [c.id]: { ok: r.ok, words: r.ok ? `Connected: ${r.account}` : `Failed: ${r.error}` } }));
+    } catch (e) {
+      setTests((t) => ({ ...t, [c.id]: { ok: false, words: (e as Error).message } }));
     }
   };
 
@@ -77,9 +89,27 @@ export function Channels() {
                 {c.health.next_retry_at && <div class="muted">retrying at {new Date(c.health.next_retry_at).toLocaleTimeString()}</div>}
               </td>
               <td>{c.health.last_activity_at ? ago(c.health.last_activity_at) : '—'}</td>
-              <td>{[c.polls && 'polling', c.webhooks && 'webhooks'].filter(Boolean).join(', ') || '—'}</td>
               <td>
-                <button onClick={() => toggle(c)}>{c.enabled ? 'Disable' : 'Enable'}</button>
+                {[c.polls && 'polling', c.webhooks && 'webhooks'].filter(Boolean).join(', ') || '—'}
+                {c.webhooks && (
+                  <div class="muted webhook-url" title="Paste this into the platform's webhook settings">
+                    {location.origin}
+                    {c.webhook_path}
+                  </div>
+                )}
+              </td>
+              <td>
+                <button onClick={() => toggle(c)}>{c.enabled ? 'Disable' : 'Enable'}</button>{' '}
+                {c.contract && (
+                  <button onClick={() => test(c)} disabled={!c.enabled}>
+                    Test connection
+                  </button>
+                )}
+                {tests[c.id] && (
+                  <div class={tests[c.id].ok ? 'muted' : 'error'} data-test-result={c.id} role="status">
+                    {tests[c.id].words}
+                  </div>
+                )}
               </td>
             </tr>
           ))}
