@@ -51,6 +51,9 @@ pub struct ChannelConfig {
     /// the app's one URL): a delivery to any of them is offered to all, and each plugin keeps
     /// the entries of its own Page or number.
     pub webhook_group: Option<String>,
+    /// The plugin component's SHA-256 (hex): a different file is refused, so a swapped or
+    /// tampered plugin never runs with this channel's secrets.
+    pub sha256: Option<String>,
     /// Public reply chains the plugin marks (`chain-key`: X, Mastodon): `separate` (each reply
     /// its own ticket, the thread as context; the default) or `one-ticket`.
     #[serde(default)]

@@ -51,6 +51,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         limits: Default::default(),
         webhook_group: None,
         reply_chains: Default::default(),
+        sha256: None,
     };
     let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.

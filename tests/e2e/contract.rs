@@ -106,3 +106,19 @@ async fn a_channel_missing_a_required_setting_cannot_be_enabled_and_the_connecti
     let (status, _) = server.post("/api/v1/channels/ghost/check", json!({})).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn plugins_toml_can_pin_a_plugins_sha256() {
+    use sha2::Digest;
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let real = hex::encode(sha2::Sha256::digest(std::fs::read(plugin_dir().join("telegram.wasm")).unwrap()));
+    let pinned = |id: &str, sha: &str| telegram_channel(id, &emu, false, TOKEN).replacen("[channel.config]", &format!("sha256 = \"{sha}\"\n[channel.config]"), 1);
+    let server = Server::start(&format!("{}{}", pinned("right", &real), pinned("swapped", &"0".repeat(64)))).await;
+    let right = server.channel("right").await;
+    assert_eq!(right["plugin_sha256"], real.as_str(), "{right}");
+    assert_eq!(right["health"]["state"], "ok", "{right}");
+    let swapped = server.channel("swapped").await;
+    let error = swapped["health"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("SHA-256 is {real}")) && error.contains("it was not started"), "{swapped}");
+    assert_eq!(swapped["health"]["state"], "degraded");
+}

@@ -15,6 +15,7 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
         println!("  then within {h} h with the {tag} tag");
     }
     println!("  contract: helpdesk:channel@{}", info.contract);
+    println!("  sha256: {} (pin it in plugins.toml with `sha256 = \"...\"`)", info.sha256);
     for c in &info.capabilities {
         let actions: Vec<&str> = c.actions.iter().map(|a| a.as_str()).collect();
         println!("  {}: {}", c.kind.as_str(), actions.join(", "));

@@ -93,6 +93,8 @@ pub struct PluginInfo {
     pub platform_name: String,
     /// The contract version the plugin was built against (`0.1.0`, `0.2.0`).
     pub contract: String,
+    /// SHA-256 of the component file, hex (what `plugins.toml` may pin with `sha256`).
+    pub sha256: String,
     pub capabilities: Vec<Capability>,
     pub polls: bool,
     pub webhooks: bool,
@@ -202,6 +204,7 @@ impl Runtime {
     }
 
     pub async fn load_bytes(&self, wasm: &[u8]) -> Result<Arc<Plugin>, PluginError> {
+        let sha256 = hex::encode(Sha256::digest(wasm));
         let component = self.compile_cached(wasm)?;
         let version = self.contract_version(&component)?;
         let pre = ChannelPre::new(version, &self.linker, &component).map_err(|e| {
@@ -220,7 +223,9 @@ impl Runtime {
         });
         let info = plugin.call(probe, Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
-        plugin.info = Some(describe_info(info, version));
+        let mut described = describe_info(info, version);
+        described.sha256 = sha256;
+        plugin.info = Some(described);
         Ok(Arc::new(plugin))
     }
 
@@ -332,6 +337,7 @@ fn describe_info(i: wit::ChannelInfo, version: ContractVersion) -> PluginInfo {
         platform: i.platform,
         platform_name: i.platform_name,
         contract: version.to_string(),
+        sha256: String::new(),
         capabilities: i
             .capabilities
             .into_iter()

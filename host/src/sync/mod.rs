@@ -88,6 +88,8 @@ pub struct ChannelSummary {
     pub capabilities: Vec<Capability>,
     /// The contract version its plugin was built against.
     pub contract: Option<String>,
+    /// SHA-256 of its plugin's component.
+    pub plugin_sha256: Option<String>,
     /// The config values and secrets the plugin reads (values never shown).
     pub settings: Vec<Setting>,
     /// The hosts the plugin asks to reach.
@@ -182,6 +184,14 @@ impl Channels {
     ) -> Result<(Arc<Plugin>, Arc<ChannelContext>), String> {
         let secrets = config.resolve_secrets().map_err(|e| e.to_string())?;
         let plugin = runtime.load(&file.plugin_path(config)).await.map_err(|e| e.to_string())?;
+        if let Some(pinned) = &config.sha256 {
+            if !pinned.eq_ignore_ascii_case(&plugin.info().sha256) {
+                return Err(format!(
+                    "the plugin file's SHA-256 is {}, not the {pinned} plugins.toml pins: it was not started",
+                    plugin.info().sha256
+                ));
+            }
+        }
         missing_settings(&plugin, config, &secrets)?;
         Ok((plugin, runtime.channel_context(config, secrets, kv)))
     }
@@ -376,6 +386,7 @@ impl ChannelRuntime {
             reply_window_hours: info.and_then(|i| i.reply_window_hours),
             capabilities: info.map(|i| i.capabilities.clone()).unwrap_or_default(),
             contract: info.map(|i| i.contract.clone()),
+            plugin_sha256: info.map(|i| i.sha256.clone()),
             settings: info.map(|i| i.settings.clone()).unwrap_or_default(),
             declared_hosts: info.map(|i| i.allowed_hosts.clone()).unwrap_or_default(),
             health: self.health.get(),

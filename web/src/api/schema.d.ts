@@ -416,6 +416,8 @@ export interface components {
             platform?: string | null;
             platform_name?: string | null;
             plugin: string;
+            /** @description SHA-256 of its plugin's component. */
+            plugin_sha256?: string | null;
             polls: boolean;
             /** Format: int32 */
             reply_window_hours?: number | null;

@@ -72,7 +72,11 @@ export function Channels() {
                 {c.plugin}
                 {c.platform_name && <div class="muted">{c.platform_name}</div>}
                 {c.contract && (
-                  <div class="muted" data-contract={c.contract} title={c.declared_hosts.length ? `asks to reach ${c.declared_hosts.join(', ')}` : undefined}>
+                  <div
+                    class="muted"
+                    data-contract={c.contract}
+                    title={[c.plugin_sha256 && `SHA-256 ${c.plugin_sha256}`, c.declared_hosts.length && `asks to reach ${c.declared_hosts.join(', ')}`].filter(Boolean).join('\n')}
+                  >
                     contract {c.contract}
                   </div>
                 )}
