@@ -71,7 +71,9 @@ fn same_origin(origin: &str, state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// Events at most sent in one frame.
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 1024;
+/// The shortest time between two frames of one socket.
+const MIN_FRAME_GAP: Duration = Duration::from_millis(100);
 
 /// `first`, or with the events already queued behind it, as one frame: under load a socket
 /// sends fewer, larger frames (`{"type":"batch","events":[...]}`) with no added wait; one
@@ -121,6 +123,7 @@ async fn forward(
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
     let (mut seen, mut checked_at) = (accounts.generation(), std::time::Instant::now());
+    let mut last_frame = std::time::Instant::now() - MIN_FRAME_GAP;
     loop {
         tokio::select! {
             _ = recheck.tick() => {
@@ -138,7 +141,15 @@ async fn forward(
             }
             event = rx.recv() => {
                 let text = match event {
-                    Ok(first) => batch(first, &mut rx),
+                    Ok(first) => {
+                        // At most one frame per `MIN_FRAME_GAP`: a quiet inbox gets each event
+                        // at once, a busy one gets them together, a few frames a second.
+                        let since = last_frame.elapsed();
+                        if since < MIN_FRAME_GAP {
+                            tokio::time::sleep(MIN_FRAME_GAP - since).await;
+                        }
+                        batch(first, &mut rx)
+                    }
                     // Too slow to keep up: tell the client to reload rather than show a gap.
                     Err(RecvError::Lagged(n)) => format!(r#"{{"type":"resync","missed":{n}}}"#).into(),
                     Err(RecvError::Closed) => break,
@@ -146,6 +157,7 @@ async fn forward(
                 if socket.send(Message::Text(text)).await.is_err() {
                     break;
                 }
+                last_frame = std::time::Instant::now();
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
