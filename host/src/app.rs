@@ -52,6 +52,8 @@ pub struct Seed {
     /// origin is the only one allowed to open the live socket, and `https` makes the session
     /// cookie `Secure` and `__Host-`.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Connections served at once; past this, new ones wait in the kernel's backlog.
@@ -101,7 +103,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, seed: Se
     let app = crate::api::router(state);
     // Scripts and tests read this line for the address (the port may have been 0).
     println!("helpdesk listening on http://{addr}");
-    run_http(listener, app, shutdown_signal()).await;
+    run_http(listener, app, Arc::new(seed.trusted_proxies), shutdown_signal()).await;
     println!("helpdesk stopped");
     Ok(())
 }
@@ -130,7 +132,7 @@ async fn shutdown_signal() {
 
 /// The HTTP server: hyper with a header timeout, a bound on connections, the peer address for
 /// the sign-in throttle, and a graceful stop.
-async fn run_http(listener: tokio::net::TcpListener, app: axum::Router, shutdown: impl std::future::Future<Output = ()>) {
+async fn run_http(listener: tokio::net::TcpListener, app: axum::Router, trusted: Arc<Vec<std::net::IpAddr>>, shutdown: impl std::future::Future<Output = ()>) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use tower::ServiceExt;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -157,9 +159,10 @@ async fn run_http(listener: tokio::net::TcpListener, app: axum::Router, shutdown
             },
             _ = &mut shutdown => break,
         };
-        let app = app.clone();
+        let (app, trusted) = (app.clone(), trusted.clone());
         let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            let client = client_addr(remote, req.headers(), &trusted);
+            req.extensions_mut().insert(axum::extract::ConnectInfo(client));
             app.clone().oneshot(req)
         });
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
@@ -174,6 +177,22 @@ async fn run_http(listener: tokio::net::TcpListener, app: axum::Router, shutdown
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still under way after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
+}
+
+/// The client's address: the TCP peer, or behind a trusted proxy the last address in
+/// `X-Forwarded-For` that is not one of the proxies (earlier entries are the client's to forge).
+fn client_addr(remote: SocketAddr, headers: &axum::http::HeaderMap, trusted: &[std::net::IpAddr]) -> SocketAddr {
+    if !trusted.contains(&remote.ip()) {
+        return remote;
+    }
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.iter().rev().find(|ip| !trusted.contains(ip)).map(|ip| SocketAddr::new(*ip, 0)).unwrap_or(remote)
 }
 
 /// Rebuild the search index from the store, with a progress bar.

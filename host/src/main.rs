@@ -56,6 +56,10 @@ enum Command {
         /// open the live socket, and with https the session cookie is `Secure` and `__Host-`.
         #[arg(long, env = "HELPDESK_PUBLIC_URL")]
         public_url: Option<String>,
+        /// A reverse proxy in front of the server (its IP, repeatable or comma-separated): from
+        /// it, the client's address is taken from `X-Forwarded-For` (for sign-in throttling).
+        #[arg(long = "trusted-proxy", env = "HELPDESK_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Run the helpdesk with emulated platforms sending live traffic, for a first look.
     Demo {
@@ -151,7 +155,7 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { config, data, listen, first_admin_email, public_url } => {
+        Command::Serve { config, data, listen, first_admin_email, public_url, trusted_proxies } => {
             let file = config::PluginsFile::load(&config)?;
             let first_admin = match first_admin_email {
                 Some(email) => {
@@ -161,7 +165,7 @@ async fn run() -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url }).await
+            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies }).await
         }
         Command::Demo { listen, plugin_dir, every, data } => demo::run(listen, plugin_dir, every, data.paths()).await,
         Command::Reindex { data } => app::reindex(&data.paths()).await,

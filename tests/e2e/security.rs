@@ -409,3 +409,33 @@ async fn a_slow_client_is_cut_off_and_sigterm_stops_the_server_cleanly() {
     let status = server.terminate().await;
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_sign_ins_are_throttled_per_client_not_per_proxy() {
+    let attempt = |server: Arc<Server>, n: usize, client: &'static str| async move {
+        // Another email each time: only the per-address limit applies.
+        Client::new()
+            .post(server.url("/api/v1/session"))
+            .header("x-forwarded-for", format!("{client}, 127.0.0.1"))
+            .json(&json!({"email": format!("guess{n}@example.com"), "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let behind = Arc::new(Server::start_with("", Options { trusted_proxies: vec!["127.0.0.1".into()], ..Options::memory() }, None).await);
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        statuses.push(attempt(behind.clone(), n, "203.0.113.7").await);
+    }
+    assert!(statuses.contains(&429), "one client's spray is throttled: {statuses:?}");
+    assert_eq!(attempt(behind.clone(), 99, "198.51.100.2").await, 401, "another client behind the same proxy is not");
+
+    // Without the proxy trusted, the header is the client's own words and is ignored.
+    let direct = Arc::new(Server::start("").await);
+    for n in 0..25 {
+        attempt(direct.clone(), n, "203.0.113.7").await;
+    }
+    assert_eq!(attempt(direct.clone(), 99, "198.51.100.2").await, 429, "a forged X-Forwarded-For does not escape the limit");
+}

@@ -17,16 +17,18 @@ pub struct Options {
     pub first_admin: bool,
     /// `--public-url`.
     pub public_url: Option<String>,
+    /// `--trusted-proxy`.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None, first_admin: true, public_url: None }
+        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new() }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None }
+        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new() }
     }
 }
 
@@ -97,6 +99,9 @@ impl Server {
         }
         if let Some(url) = &opts.public_url {
             cmd.arg("--public-url").arg(url);
+        }
+        for proxy in &opts.trusted_proxies {
+            cmd.arg("--trusted-proxy").arg(proxy);
         }
         let mut child = cmd.spawn().expect("start helpdesk");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
