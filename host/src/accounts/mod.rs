@@ -121,7 +121,22 @@ pub struct Accounts {
     /// Bumped whenever a session or token may have ended or a user changed: live sockets
     /// re-check their sign-in when it moves instead of asking the store every few seconds.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Recent answers of `authenticate`, valid while `generation` has not moved (at most a
+    /// minute, and never past the session's or token's expiry): every request authenticates,
+    /// and two store reads per request were most of an API call's cost under load.
+    known: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
 }
+
+#[derive(Clone)]
+struct Known {
+    generation: u64,
+    until: i64,
+    user: User,
+}
+
+/// Signed-in credentials remembered at once; past this the memory starts again.
+const KNOWN_MAX: usize = 10_000;
+const KNOWN_FOR_MS: i64 = 60_000;
 
 fn check_password(p: &str) -> Result<(), AccountError> {
     if p.chars().count() < MIN_PASSWORD_CHARS {
@@ -145,7 +160,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 impl Accounts {
     pub fn new(store: Store) -> Self {
-        Accounts { store, guard: Default::default(), generation: Default::default() }
+        Accounts { store, guard: Default::default(), generation: Default::default(), known: Default::default() }
     }
 
     /// Moves whenever someone's sign-in may have ended (see `generation`).
@@ -155,6 +170,7 @@ impl Accounts {
 
     fn changed(&self) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.known.lock().expect("known sign-ins").clear();
     }
 
     pub async fn has_users(&self) -> Result<bool, AccountError> {
@@ -283,22 +299,42 @@ impl Accounts {
     /// The user a session cookie or API token belongs to, if it is valid.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<User>, AccountError> {
         let id = password::secret_id(secret);
-        let user_id = if secret.starts_with(TOKEN_PREFIX) {
-            match self.store.get::<StoredToken>("api_token", &id).await? {
-                Some(t) if t.token.expires_at.is_none_or(|at| at > now_ms()) => t.token.user_id,
+        let generation = self.generation();
+        if let Some(k) = self.known.lock().expect("known sign-ins").get(&id).filter(|k| k.generation == generation && k.until > now_ms()) {
+            return Ok(Some(k.user.clone()));
+        }
+        let (user, expires_at) = match self.authenticate_stored(&id, secret).await? {
+            Some(found) => found,
+            None => return Ok(None),
+        };
+        let mut known = self.known.lock().expect("known sign-ins");
+        if known.len() >= KNOWN_MAX {
+            known.clear();
+        }
+        let until = expires_at.unwrap_or(i64::MAX).min(now_ms() + KNOWN_FOR_MS);
+        known.insert(id, Known { generation, until, user: user.clone() });
+        Ok(Some(user))
+    }
+
+    /// `authenticate` from the store: the user and when the credential expires.
+    async fn authenticate_stored(&self, id: &str, secret: &str) -> Result<Option<(User, Option<i64>)>, AccountError> {
+        let (user_id, expires_at) = if secret.starts_with(TOKEN_PREFIX) {
+            match self.store.get::<StoredToken>("api_token", id).await? {
+                Some(t) if t.token.expires_at.is_none_or(|at| at > now_ms()) => (t.token.user_id, t.token.expires_at),
                 _ => return Ok(None),
             }
         } else {
-            match self.store.get::<Session>("session", &id).await? {
-                Some(s) if s.expires_at > now_ms() => s.user_id,
+            match self.store.get::<Session>("session", id).await? {
+                Some(s) if s.expires_at > now_ms() => (s.user_id, Some(s.expires_at)),
                 Some(_) => {
-                    self.store.delete("session", &id).await?;
+                    self.store.delete("session", id).await?;
                     return Ok(None);
                 }
                 None => return Ok(None),
             }
         };
-        Ok(self.store.get::<StoredUser>("user", &user_id).await?.map(|s| s.user).filter(|u| !u.disabled))
+        let user = self.store.get::<StoredUser>("user", &user_id).await?.map(|s| s.user).filter(|u| !u.disabled);
+        Ok(user.map(|u| (u, expires_at)))
     }
 
     /// A new API token for `user`, valid for `days` (or until revoked); the secret is returned

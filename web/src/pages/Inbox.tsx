@@ -155,7 +155,10 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
     const id = keys.current.targetId;
     if (!id) return;
     try {
-      await call(api.PATCH('/api/v1/tickets/{id}', { params: { path: { id } }, body }));
+      const updated = await call(api.PATCH('/api/v1/tickets/{id}', { params: { path: { id } }, body }));
+      // The next key acts on what this one did, not on a row still waiting for its live event.
+      setRows((r) => r.map((x) => (x.id === updated.id ? { ...x, ...updated } : x)));
+      keys.current.rows = keys.current.rows.map((x) => (x.id === updated.id ? { ...x, ...updated } : x));
     } catch (e) {
       setError((e as Error).message);
     }

@@ -1,5 +1,5 @@
 // One ticket: its conversation or comment thread, live; who else is here; what can be done.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type ChannelSummary, type Message, type TicketDetail, type User, type Viewer } from '../api/client';
 import { subscribe, view } from '../live';
 import { KIND_WORDS, platformName } from '../format';
@@ -26,14 +26,20 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   const [older, setOlder] = useState<Message[]>([]);
   const [olderPage, setOlderPage] = useState<number | null | undefined>(undefined);
 
-  const reload = () =>
-    call(api.GET('/api/v1/tickets/{id}', { params: { path: { id } } })).then(
+  // Reloads can overlap (a live event, then an action's answer): only the newest one's answer
+  // is shown, so a slow, older one never puts back what was just changed.
+  const latest = useRef(0);
+  const reload = () => {
+    const mine = ++latest.current;
+    return call(api.GET('/api/v1/tickets/{id}', { params: { path: { id } } })).then(
       (d) => {
+        if (mine !== latest.current) return;
         setDetail(d);
         setError('');
       },
-      (e) => setError(e.message),
+      (e) => mine === latest.current && setError(e.message),
     );
+  };
 
   useEffect(() => {
     setOlder([]);
