@@ -16,7 +16,7 @@ pub struct RunArgs {
     #[arg(long = "config", value_name = "KEY=VALUE")]
     pub config: Vec<String>,
     /// A secret, `name=value`, or `name=env:VARIABLE` to read it from the environment.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    #[arg(long = "secret", alias = "secrets", value_name = "NAME=VALUE")]
     pub secrets: Vec<String>,
     /// A host it may reach (`https://api.example.com`); by default the hosts it declares.
     #[arg(long = "allow", value_name = "URL")]
