@@ -129,7 +129,7 @@ pub struct Exchange {
     pub response: Recorded,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedRequest {
     pub method: String,

@@ -15,7 +15,7 @@ use crate::model::{ActionKind, ChannelEvent, Direction, Interaction, Kind};
 use crate::plugins::{ActionTarget, ChannelFailure, HttpAnswer, KvBackend, Plugin, PluginError, Replay, Runtime, WebhookRequest};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// What the kit found: one line per case and rule, passed or failed.
@@ -42,7 +42,6 @@ impl KitReport {
 
 /// The recorded exchanges of one run, and what the plugin asked.
 struct Recording {
-    dir: PathBuf,
     exchanges: Vec<(fixture::ExpectedRequest, HttpAnswer)>,
     used: Mutex<Vec<bool>>,
     /// Answer everything with this instead (the kit's probes).
@@ -58,10 +57,10 @@ impl Recording {
         for x in f.map(|f| f.exchanges.as_slice()).unwrap_or_default() {
             let headers = x.response.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let answer = HttpAnswer { status: x.response.status, headers, body: x.response.body.bytes(dir)? };
-            exchanges.push((fixture::ExpectedRequest { method: x.request.method.clone(), url: x.request.url.clone(), headers: x.request.headers.clone(), json: x.request.json.clone() }, answer));
+            exchanges.push((x.request.clone(), answer));
         }
         let used = Mutex::new(vec![false; exchanges.len()]);
-        Ok(Arc::new(Recording { dir: dir.to_path_buf(), exchanges, used, answer_all, asked: Default::default(), problems: Default::default(), refused: Default::default() }))
+        Ok(Arc::new(Recording { exchanges, used, answer_all, asked: Default::default(), problems: Default::default(), refused: Default::default() }))
     }
 
     fn unused(&self) -> Vec<String> {
@@ -79,7 +78,6 @@ fn url_matches(pattern: &str, url: &str) -> bool {
 
 impl Replay for Recording {
     fn answer(&self, req: &WebhookRequest) -> Result<HttpAnswer, String> {
-        let _ = &self.dir;
         self.asked.lock().unwrap().push(req.clone());
         if let Some(a) = &self.answer_all {
             return Ok(a.clone());
@@ -311,6 +309,7 @@ impl Kit<'_> {
     /// with every request answered 200 `{}`: none may be `unsupported`.
     async fn describe_rule(&self, seen: &[Interaction], report: &mut KitReport) -> anyhow::Result<()> {
         let mut problems = Vec::new();
+        let kv = super::memory_kv().await?;
         for cap in &self.plugin.info().capabilities {
             let like = seen.iter().find(|i| i.kind == cap.kind);
             for action in &cap.actions {
@@ -325,7 +324,7 @@ impl Kit<'_> {
                 let act = crate::inbox::action_from(*action, Some("kit reply"), Some("👍")).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let ok = HttpAnswer { status: 200, headers: vec![("content-type".into(), "application/json".into())], body: b"{}".to_vec() };
                 let (config, secrets) = self.settings(None);
-                let ctx = self.runtime.custom_context("kit", config, secrets, self.hosts.clone(), super::memory_kv().await?, Some(Recording::new(self.dir, None, Some(ok))?));
+                let ctx = self.runtime.custom_context("kit", config, secrets, self.hosts.clone(), kv.clone(), Some(Recording::new(self.dir, None, Some(ok))?));
                 if let Err(PluginError::Channel(ChannelFailure::Unsupported(m))) = self.plugin.perform(ctx, target, act).await {
                     problems.push(format!("declares `{action}` on {} but perform answers unsupported: {m}", cap.kind.as_str()));
                 }
