@@ -8,9 +8,10 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// A new ticket, with its first message.
+    /// A new ticket, with its first message (to the sockets viewing the ticket; the others get
+    /// `null`: the list shows the ticket's preview).
     TicketCreated { ticket: Ticket, message: Option<Message> },
-    /// A ticket changed: a new or edited message (given), or its queue, tags, assignee...
+    /// A ticket changed: a new or edited message (given, as above), or its queue, tags, assignee...
     TicketUpdated { ticket: Ticket, message: Option<Message> },
     /// A channel's health changed.
     ChannelHealth { channel: String, health: ChannelHealth },
@@ -35,6 +36,28 @@ pub struct Viewer {
 pub struct Published {
     pub event: std::sync::Arc<Event>,
     pub json: bytes::Bytes,
+    /// The JSON for sockets not viewing the event's ticket: without its message. Each new
+    /// message reaches every agent; its text and details are half of the bytes, and only the
+    /// agents with the ticket open read them.
+    pub brief: bytes::Bytes,
+}
+
+impl Published {
+    /// What a socket viewing `viewing` is sent.
+    pub fn json_for(&self, viewing: Option<&str>) -> &bytes::Bytes {
+        match &*self.event {
+            Event::TicketCreated { ticket, .. } | Event::TicketUpdated { ticket, .. } if viewing != Some(ticket.id.as_str()) => &self.brief,
+            _ => &self.json,
+        }
+    }
+}
+
+/// A ticket event without its message (`Published::brief`).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Brief<'a> {
+    TicketCreated { ticket: &'a Ticket, message: Option<&'a Message> },
+    TicketUpdated { ticket: &'a Ticket, message: Option<&'a Message> },
 }
 
 #[derive(Clone)]
@@ -51,9 +74,14 @@ impl EventBus {
         if self.0.receiver_count() == 0 {
             return;
         }
-        let json = serde_json::to_vec(&event).unwrap_or_default().into();
+        let json: bytes::Bytes = serde_json::to_vec(&event).unwrap_or_default().into();
+        let brief = match &event {
+            Event::TicketCreated { ticket, message: Some(_) } => serde_json::to_vec(&Brief::TicketCreated { ticket, message: None }).unwrap_or_default().into(),
+            Event::TicketUpdated { ticket, message: Some(_) } => serde_json::to_vec(&Brief::TicketUpdated { ticket, message: None }).unwrap_or_default().into(),
+            _ => json.clone(),
+        };
         // No subscriber is not an error: nobody is watching.
-        let _ = self.0.send(Published { event: std::sync::Arc::new(event), json });
+        let _ = self.0.send(Published { event: std::sync::Arc::new(event), json, brief });
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Published> {

@@ -84,6 +84,8 @@ impl From<InboxError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1)
             }
             InboxError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            InboxError::Busy(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1),
+            InboxError::Interrupted => Self::new(StatusCode::SERVICE_UNAVAILABLE, "interrupted", message).retry_after(1),
             InboxError::Store(_) | InboxError::Search(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }

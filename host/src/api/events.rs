@@ -78,22 +78,23 @@ const MIN_FRAME_GAP: Duration = Duration::from_millis(100);
 /// `first`, or with the events already queued behind it, as one frame: under load a socket
 /// sends fewer, larger frames (`{"type":"batch","events":[...]}`) with no added wait; one
 /// event alone goes as itself. Each event was serialised once, for every socket.
-fn batch(first: crate::events::Published, rx: &mut tokio::sync::broadcast::Receiver<crate::events::Published>) -> Utf8Bytes {
+fn batch(first: crate::events::Published, rx: &mut tokio::sync::broadcast::Receiver<crate::events::Published>, viewing: Option<&str>) -> Utf8Bytes {
+    let first = first.json_for(viewing).clone();
     let mut more = Vec::new();
     while more.len() < MAX_BATCH {
         match rx.try_recv() {
-            Ok(e) => more.push(e.json),
+            Ok(e) => more.push(e.json_for(viewing).clone()),
             // The gap is reported once: pass it on in the batch, where it falls.
             Err(TryRecvError::Lagged(n)) => more.push(format!(r#"{{"type":"resync","missed":{n}}}"#).into()),
             Err(_) => break,
         }
     }
     if more.is_empty() {
-        return Utf8Bytes::try_from(first.json).unwrap_or_default();
+        return Utf8Bytes::try_from(first).unwrap_or_default();
     }
-    let mut out = Vec::with_capacity(first.json.len() * (more.len() + 1) + 40);
+    let mut out = Vec::with_capacity(first.len() * (more.len() + 1) + 40);
     out.extend_from_slice(br#"{"type":"batch","events":["#);
-    for (n, json) in std::iter::once(&first.json).chain(&more).enumerate() {
+    for (n, json) in std::iter::once(&first).chain(&more).enumerate() {
         if n > 0 {
             out.push(b',');
         }
@@ -124,6 +125,8 @@ async fn forward(
     recheck.tick().await;
     let (mut seen, mut checked_at) = (accounts.generation(), std::time::Instant::now());
     let mut last_frame = std::time::Instant::now() - MIN_FRAME_GAP;
+    // The ticket this tab has open: its events come with their message.
+    let mut viewing: Option<String> = None;
     loop {
         tokio::select! {
             _ = recheck.tick() => {
@@ -148,7 +151,7 @@ async fn forward(
                         if since < MIN_FRAME_GAP {
                             tokio::time::sleep(MIN_FRAME_GAP - since).await;
                         }
-                        batch(first, &mut rx)
+                        batch(first, &mut rx, viewing.as_deref())
                     }
                     // Too slow to keep up: tell the client to reload rather than show a gap.
                     Err(RecvError::Lagged(n)) => format!(r#"{{"type":"resync","missed":{n}}}"#).into(),
@@ -162,7 +165,8 @@ async fn forward(
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::View { ticket_id }) if ticket_id.as_deref().is_none_or(plausible_ticket_id) => {
-                        presence.view(conn, &user.id, &user.name, ticket_id.as_deref())
+                        presence.view(conn, &user.id, &user.name, ticket_id.as_deref());
+                        viewing = ticket_id;
                     }
                     Ok(ClientMessage::View { .. }) => {
                         let error = serde_json::json!({"type": "error", "message": "that is not a ticket id"});

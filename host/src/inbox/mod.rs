@@ -39,6 +39,13 @@ pub enum InboxError {
     /// The request clashes with one under way (the same idempotency key).
     #[error("{0}")]
     Conflict(String),
+    /// Too many deliveries of this channel are waiting to be written: deliver again later.
+    #[error("{0}")]
+    Busy(String),
+    /// The request that was writing this delivery with its own went away mid-write: it may or
+    /// may not be stored, and delivering it again is safe.
+    #[error("the write was interrupted; deliver again")]
+    Interrupted,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -54,6 +61,22 @@ fn pick<T: Clone>(ids: &std::collections::BTreeSet<String>, map: &std::collectio
 pub struct IngestReport {
     pub new_messages: usize,
     pub changed_tickets: usize,
+}
+
+/// Deliveries of one channel that may wait to be written; more are refused (the platform
+/// delivers again). About a second of the heaviest traffic we measured, a few MiB.
+const MAX_WAITING: usize = 1_000;
+
+/// Deliveries written in one transaction at most.
+const MAX_TOGETHER: usize = 200;
+
+/// A delivery waiting to be written (`Inbox::ingest`).
+struct Delivery {
+    channel: String,
+    platform: String,
+    events: Vec<ChannelEvent>,
+    cursor: Option<String>,
+    done: tokio::sync::oneshot::Sender<Result<IngestReport, InboxError>>,
 }
 
 /// A ticket with everything the ticket view shows.
@@ -113,8 +136,15 @@ pub struct Inbox {
     indexer: indexing::Indexer,
     events: EventBus,
     write_lock: Mutex<()>,
+    /// Deliveries waiting for the write lock: whoever takes it next writes them all at once.
+    waiting: std::sync::Mutex<Vec<Delivery>>,
     /// Searches run on blocking threads, this many at once; more wait briefly, then get `Busy`.
     search_slots: Arc<tokio::sync::Semaphore>,
+    /// Agents' reads (lists, counts, opened tickets) under way at once. Hundreds of them in
+    /// flight would each wait behind all the others at every step, and so would the webhooks
+    /// and live sockets sharing the runtime: a platform gives up on a webhook after seconds.
+    /// More wait their turn here, where waiting costs nothing.
+    reads: tokio::sync::Semaphore,
     /// Idempotency keys of actions under way.
     actions_in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -126,6 +156,9 @@ fn search_slots() -> usize {
 
 /// How long a search waits for a free slot before the answer is "busy".
 const SEARCH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long an agent's read waits for its turn before the answer is "busy".
+const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Inbox {
     /// Catch the search index up with the store, then follow every write.
@@ -146,7 +179,9 @@ impl Inbox {
             indexer,
             events,
             write_lock: Mutex::new(()),
+            waiting: Default::default(),
             search_slots: Arc::new(tokio::sync::Semaphore::new(search_slots())),
+            reads: tokio::sync::Semaphore::new(search_slots()),
             actions_in_flight: Default::default(),
         })
     }
@@ -157,6 +192,10 @@ impl Inbox {
 
     /// Store what a channel delivered, with the cursor that covers it. Safe to call with
     /// interactions already stored: they are skipped (or updated, for edits).
+    ///
+    /// Deliveries that arrive while a write is under way wait for it together, and the next of
+    /// them to take the write lock writes all those of a channel in one transaction: under a
+    /// flood of webhooks a transaction carries many, instead of each waiting for its own.
     pub async fn ingest(
         &self,
         channel: &str,
@@ -167,15 +206,81 @@ impl Inbox {
         if events.is_empty() && cursor.is_none() {
             return Ok(IngestReport::default());
         }
-        let _write = self.write_lock.lock().await;
+        let (done, report) = tokio::sync::oneshot::channel();
+        {
+            let mut waiting = self.waiting.lock().expect("not poisoned");
+            if waiting.iter().filter(|d| d.channel == channel).count() >= MAX_WAITING {
+                return Err(InboxError::Busy(format!("{MAX_WAITING} deliveries of `{channel}` are waiting to be written")));
+            }
+            waiting.push(Delivery {
+                channel: channel.to_string(),
+                platform: platform.to_string(),
+                events,
+                cursor,
+                done,
+            });
+        }
+        {
+            let _write = self.write_lock.lock().await;
+            // Ours may have been written by the one before; then this writes the ones after.
+            let waiting = std::mem::take(&mut *self.waiting.lock().expect("not poisoned"));
+            let mut by_channel: Vec<Vec<Delivery>> = Vec::new();
+            for d in waiting {
+                match by_channel.iter_mut().find(|g| g[0].channel == d.channel && g.len() < MAX_TOGETHER) {
+                    Some(group) => group.push(d),
+                    None => by_channel.push(vec![d]),
+                }
+            }
+            for group in by_channel {
+                self.ingest_group(group).await;
+            }
+        }
+        report.await.unwrap_or(Err(InboxError::Interrupted))
+    }
+
+    /// Write one channel's waiting deliveries in one transaction; if that fails, each on its
+    /// own, so that one that cannot be stored does not fail the others. Callers hold the write lock.
+    async fn ingest_group(&self, mut group: Vec<Delivery>) {
+        if group.len() > 1 {
+            let answers = self.ingest_together(&group).await;
+            match answers {
+                Ok(reports) => {
+                    for (d, report) in group.into_iter().zip(reports) {
+                        let _ = d.done.send(Ok(report));
+                    }
+                    return;
+                }
+                Err(e) => tracing::warn!(channel = %group[0].channel, "{} deliveries could not be stored together, storing each alone: {e}", group.len()),
+            }
+        }
+        for d in group.drain(..) {
+            let answer = self.ingest_together(std::slice::from_ref(&d)).await.map(|mut r| r.remove(0));
+            let _ = d.done.send(answer);
+        }
+    }
+
+    /// One transaction for these deliveries of one channel; a report for each.
+    async fn ingest_together(&self, group: &[Delivery]) -> Result<Vec<IngestReport>, InboxError> {
+        let channel = group[0].channel.as_str();
+        let events: Vec<ChannelEvent> = group.iter().flat_map(|d| d.events.iter().cloned()).collect();
         let mut w = self.load_working(channel, &events, &[]).await?;
         let seq = self.store.next_seq();
-        for e in events {
-            w.apply(channel, platform, e, seq);
+        let mut reports = Vec::with_capacity(group.len());
+        for d in group {
+            let before = w.new_messages.len();
+            let tickets_before = w.changed_tickets.len();
+            for e in d.events.iter().cloned() {
+                w.apply(channel, &d.platform, e, seq);
+            }
+            reports.push(IngestReport {
+                new_messages: w.new_messages.len() - before,
+                changed_tickets: w.changed_tickets.len() - tickets_before,
+            });
         }
-        let report = IngestReport { new_messages: w.new_messages.len(), changed_tickets: w.changed_tickets.len() };
+        // A channel's cursors only move forward: the newest one covers what came before it.
+        let cursor = group.iter().rev().find_map(|d| d.cursor.clone());
         self.commit(w, channel, cursor, Vec::new(), seq).await?;
-        Ok(report)
+        Ok(reports)
     }
 
     /// Load what the events touch: their messages, tickets (also those of known messages)
@@ -248,6 +353,7 @@ impl Inbox {
     /// announced before the call is in the answer.
     pub async fn list(&self, q: &TicketQuery) -> Result<(usize, Vec<Ticket>), InboxError> {
         self.indexer.caught_up().await;
+        let _turn = self.read_turn().await?;
         let Hits { total, ids } = self.find(q.clone()).await?;
         let mut tickets = self.store.tickets(&ids).await?;
         // Keep the index's order.
@@ -258,6 +364,7 @@ impl Inbox {
     /// How many tickets each queue and personal view holds, for the inbox's sidebar.
     pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
         self.indexer.caught_up().await;
+        let _turn = self.read_turn().await?;
         let queue = |name: &str| TicketQuery { queue: Some(name.into()), ..Default::default() };
         let queries = vec![
             queue("new"),
@@ -275,6 +382,14 @@ impl Inbox {
             })
             .await?;
         Ok(QueueCounts { new: n[0], pending: n[1], resolved: n[2], archived: n[3], all: n[4], mine: n[5], flagged: n[6] })
+    }
+
+    /// Wait for a turn among agents' reads (`reads`).
+    async fn read_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, InboxError> {
+        Ok(tokio::time::timeout(READ_WAIT, self.reads.acquire())
+            .await
+            .map_err(|_| SearchError::Busy)?
+            .expect("the semaphore is never closed"))
     }
 
     async fn find(&self, q: TicketQuery) -> Result<Hits, InboxError> {
@@ -314,30 +429,27 @@ impl Inbox {
     }
 
     pub async fn view(&self, id: &str) -> Result<TicketView, InboxError> {
+        let _turn = self.read_turn().await?;
         let ticket = self.ticket(id).await?;
         let open = ticket.open_page();
         // The newest page can hold a single message: the one before it gives the agent context.
         let first = open.saturating_sub(1);
-        let mut messages = Vec::new();
-        for page in first..=open {
-            messages.extend(self.store.ticket_page(id, page).await?);
-        }
-        let older_page = first.checked_sub(1);
         let contact = self.store.contacts(&[ticket.contact_id.clone()]).await?.pop();
-        let thread = if ticket.kind.is_conversation() {
-            Vec::new()
-        } else {
-            let mut t = self.store.thread_tickets(&ticket.channel, &ticket.thread_key, 50).await?;
-            t.retain(|t| t.id != ticket.id);
-            t
-        };
-        let activity = self.store.ticket_activity(id).await?;
-        let notes = self.notes(id).await?;
-        Ok(TicketView { ticket, messages, older_page, contact, thread, activity, notes })
+        let parts = self.store.ticket_parts(&ticket, first..=open, !ticket.kind.is_conversation()).await?;
+        Ok(TicketView {
+            ticket,
+            messages: parts.messages,
+            older_page: first.checked_sub(1),
+            contact,
+            thread: parts.thread,
+            activity: parts.activity,
+            notes: parts.notes,
+        })
     }
 
     /// One page of a ticket's messages, for reading further back than the view.
     pub async fn messages_page(&self, id: &str, page: u32) -> Result<MessagePage, InboxError> {
+        let _turn = self.read_turn().await?;
         let ticket = self.ticket(id).await?;
         if page > ticket.open_page() {
             return Err(InboxError::NotFound(format!("ticket `{id}` has pages 0 to {}", ticket.open_page())));

@@ -6,6 +6,7 @@
 //! its watermark.
 
 mod kv;
+mod recent;
 mod records;
 
 use crate::model::{Activity, Contact, Message, Ticket};
@@ -93,7 +94,23 @@ pub struct Store {
     seq: std::sync::Arc<AtomicI64>,
     /// The plugins' kv usage per channel, for its quotas (`kv.rs`).
     kv_usage: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, kv::Usage>>>,
+    recent_tickets: std::sync::Arc<recent::Recent<Ticket>>,
+    recent_contacts: std::sync::Arc<recent::Recent<Contact>>,
 }
+
+/// The other tickets of a post the ticket view shows.
+pub const THREAD: usize = 50;
+
+/// See `Store::ticket_parts`.
+pub struct TicketParts<N> {
+    pub messages: Vec<Message>,
+    pub activity: Vec<Activity>,
+    pub notes: Vec<N>,
+    pub thread: Vec<Ticket>,
+}
+
+/// Tickets and contacts each kept in memory once read (`recent.rs`): a few MiB each.
+const RECENT: usize = 10_000;
 
 impl Store {
     /// Open `url`: `surrealkv://DIR` (embedded, on disk), `mem://` (tests), or a server.
@@ -102,7 +119,13 @@ impl Store {
         let db = surrealdb::engine::any::connect(url).await.map_err(open_err)?;
         db.use_ns("helpdesk").use_db("helpdesk").await.map_err(open_err)?;
         db.query(SCHEMA).await?.check()?;
-        let store = Store { db, seq: Default::default(), kv_usage: Default::default() };
+        let store = Store {
+            db,
+            seq: Default::default(),
+            kv_usage: Default::default(),
+            recent_tickets: std::sync::Arc::new(recent::Recent::new(RECENT)),
+            recent_contacts: std::sync::Arc::new(recent::Recent::new(RECENT)),
+        };
         store.upgrade().await?;
         let mut r = store
             .db
@@ -173,7 +196,11 @@ impl Store {
             "channel": batch.channel,
             "cursor": batch.cursor,
         });
-        self.db.query(q).bind(vars).await?.check()?;
+        let written = self.db.query(q).bind(vars).await.and_then(|r| r.check());
+        // Even a failed write may have committed (the answer was lost, not the transaction).
+        self.recent_tickets.forget(batch.new_tickets.iter().chain(&batch.tickets).map(|t| t.id.as_str()));
+        self.recent_contacts.forget(batch.contacts.iter().map(|c| c.id.as_str()));
+        written?;
         Ok(())
     }
 
@@ -181,12 +208,29 @@ impl Store {
         self.by_ids("message", ids).await
     }
 
+    /// The tickets of these ids that exist, in the order asked.
     pub async fn tickets(&self, ids: &[String]) -> Result<Vec<Ticket>> {
-        self.by_ids("ticket", ids).await
+        self.by_ids_recent("ticket", ids, &self.recent_tickets, |t| &t.id).await
     }
 
     pub async fn contacts(&self, ids: &[String]) -> Result<Vec<Contact>> {
-        self.by_ids("contact", ids).await
+        self.by_ids_recent("contact", ids, &self.recent_contacts, |c| &c.id).await
+    }
+
+    /// `by_ids`, answered from memory for the records read recently (`recent.rs`).
+    async fn by_ids_recent<T: DeserializeOwned + Clone>(
+        &self,
+        table: &str,
+        ids: &[String],
+        recent: &recent::Recent<T>,
+        id_of: fn(&T) -> &String,
+    ) -> Result<Vec<T>> {
+        let (held, generation) = recent.get(ids);
+        let missing: Vec<String> = ids.iter().zip(&held).filter(|(_, h)| h.is_none()).map(|(id, _)| id.clone()).collect();
+        let read: Vec<T> = self.by_ids(table, &missing).await?;
+        recent.keep(generation, read.iter().map(|r| (id_of(r).clone(), r.clone())));
+        let mut read: std::collections::HashMap<String, T> = read.into_iter().map(|r| (id_of(&r).clone(), r)).collect();
+        Ok(ids.iter().zip(held).filter_map(|(id, h)| h.or_else(|| read.remove(id))).collect())
     }
 
     pub async fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
@@ -205,22 +249,47 @@ impl Store {
         decode(r.take::<Vec<Value>>(0)?)
     }
 
-    /// The other tickets of a post or thread (a comment's siblings), newest first.
-    pub async fn thread_tickets(&self, channel: &str, thread_key: &str, limit: usize) -> Result<Vec<Ticket>> {
-        let mut r = self
-            .db
-            .query("SELECT *, record::id(id) AS id FROM ticket WHERE channel = $c AND thread_key = $k ORDER BY last_message_at DESC LIMIT $n")
-            .bind(("c", channel.to_string()))
-            .bind(("k", thread_key.to_string()))
-            .bind(("n", limit as i64))
-            .await?
-            .check()?;
-        decode(r.take::<Vec<Value>>(0)?)
-    }
-
-    pub async fn ticket_activity(&self, ticket_id: &str) -> Result<Vec<Activity>> {
-        self.select("SELECT *, record::id(id) AS id FROM activity WHERE ticket_id = $t ORDER BY at", ("t", ticket_id.to_string()))
-            .await
+    /// What the ticket view shows besides the ticket and its contact, in one round trip:
+    /// these pages of its messages (oldest first), its activity, its notes (`N`, oldest first)
+    /// and, when `thread` is asked, up to `THREAD` other tickets of its post, newest first.
+    pub async fn ticket_parts<N: DeserializeOwned>(
+        &self,
+        ticket: &Ticket,
+        pages: std::ops::RangeInclusive<u32>,
+        thread: bool,
+    ) -> Result<TicketParts<N>> {
+        let mut q = String::new();
+        let mut vars = serde_json::Map::new();
+        let mut pages_asked = 0;
+        for (n, page) in pages.enumerate() {
+            q.push_str(&format!(
+                "SELECT *, record::id(id) AS id FROM message WHERE ticket_id = $t AND page = $p{n} ORDER BY created_at, seq, ordinal;"
+            ));
+            vars.insert(format!("p{n}"), json!(page));
+            pages_asked += 1;
+        }
+        q.push_str(
+            "SELECT *, record::id(id) AS id FROM activity WHERE ticket_id = $t ORDER BY at;
+             SELECT *, record::id(id) AS id FROM note WHERE ticket_id = $t ORDER BY created_at;",
+        );
+        if thread {
+            q.push_str("SELECT *, record::id(id) AS id FROM ticket WHERE channel = $c AND thread_key = $k ORDER BY last_message_at DESC LIMIT $n;");
+            vars.insert("c".into(), json!(ticket.channel));
+            vars.insert("k".into(), json!(ticket.thread_key));
+            vars.insert("n".into(), json!(THREAD + 1));
+        }
+        vars.insert("t".into(), json!(ticket.id));
+        let mut r = self.db.query(q).bind(Value::Object(vars)).await?.check()?;
+        let mut messages = Vec::new();
+        for n in 0..pages_asked {
+            messages.extend(decode::<Message>(r.take::<Vec<Value>>(n)?)?);
+        }
+        let activity = decode(r.take::<Vec<Value>>(pages_asked)?)?;
+        let notes = decode(r.take::<Vec<Value>>(pages_asked + 1)?)?;
+        let mut others: Vec<Ticket> = if thread { decode(r.take::<Vec<Value>>(pages_asked + 2)?)? } else { Vec::new() };
+        others.retain(|t| t.id != ticket.id);
+        others.truncate(THREAD);
+        Ok(TicketParts { messages, activity, notes, thread: others })
     }
 
     /// Tickets changed after `seq`, in change order, about `limit` at a time (for the search

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 impl Store {
     /// Write `doc` as record `table:id`, replacing what was there.
     pub async fn put<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<()> {
+        debug_assert!(!matches!(table, "ticket" | "contact"), "tickets and contacts are written by `Store::write`");
         self.db.query(format!("UPSERT type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await?.check()?;
         Ok(())
     }

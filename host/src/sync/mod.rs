@@ -284,16 +284,20 @@ impl Channels {
         if !plugin.info().webhooks {
             return Err(SyncError::NoWebhooks(id.into()));
         }
-        // A burst waits a moment for a slot; a flood (or a plugin that hangs) gets 503 after it.
-        let _slot = tokio::time::timeout(WEBHOOK_SLOT_WAIT, ch.webhook_slots.acquire())
-            .await
-            .map_err(|_| SyncError::Busy(id.into()))?
-            .map_err(|_| SyncError::Busy(id.into()))?;
-        let mut outcome = match plugin.handle_webhook(ch.ctx.clone(), req).await {
-            Ok(o) => o,
-            Err(e) => {
-                ch.health.webhook_failed(&e);
-                return Err(SyncError::Plugin(id.into(), e));
+        let mut outcome = {
+            // A burst waits a moment for a slot; a flood (or a plugin that hangs) gets 503 after
+            // it. The slot bounds the plugin's instances, not the writing: deliveries waiting to
+            // be written are written together (`Inbox::ingest`).
+            let _slot = tokio::time::timeout(WEBHOOK_SLOT_WAIT, ch.webhook_slots.acquire())
+                .await
+                .map_err(|_| SyncError::Busy(id.into()))?
+                .map_err(|_| SyncError::Busy(id.into()))?;
+            match plugin.handle_webhook(ch.ctx.clone(), req).await {
+                Ok(o) => o,
+                Err(e) => {
+                    ch.health.webhook_failed(&e);
+                    return Err(SyncError::Plugin(id.into(), e));
+                }
             }
         };
         let events = ch.ticket_rules(std::mem::take(&mut outcome.events));
