@@ -153,14 +153,15 @@ impl Server {
         self.child.id().expect("server running")
     }
 
-    /// Resident memory of the server process, in MiB.
+    /// Resident memory of the server process, in MiB (0 if it cannot be read just now, say
+    /// when a load test has taken every file descriptor).
     pub fn rss_mib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         let kb: u64 = status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap();
+            .unwrap_or(0);
         kb / 1024
     }
 
