@@ -54,6 +54,8 @@ pub struct Seed {
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The key for the secrets admins enter (none: they cannot enter any).
+    pub vault: Option<crate::sync::vault::Vault>,
 }
 
 /// Connections served at once; past this, new ones wait in the kernel's backlog.
@@ -64,7 +66,7 @@ const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Start everything and serve until SIGTERM or Ctrl-C; requests under way then finish first.
-pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, seed: Seed) -> anyhow::Result<()> {
+pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed: Seed) -> anyhow::Result<()> {
     let public_origin = seed.public_url.as_deref().map(public_origin).transpose()?;
     let store = open_store(&paths).await?;
     let search = Arc::new(SearchIndex::open(&paths.index_dir())?);
@@ -84,7 +86,8 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, seed: Se
             Err(e) => return Err(e.into()),
         }
     }
-    let channels = Channels::start(&file, &runtime, inbox.clone(), store, events.clone()).await;
+    let vault = seed.vault.take().map(Ok).unwrap_or_else(|| crate::sync::vault::Vault::load(None))?;
+    let channels = Channels::start(&file, Arc::new(runtime), vault, inbox.clone(), store, events.clone()).await;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let setup = if accounts.has_users().await? {

@@ -60,6 +60,10 @@ enum Command {
         /// it, the client's address is taken from `X-Forwarded-For` (for sign-in throttling).
         #[arg(long = "trusted-proxy", env = "HELPDESK_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// The key that seals the channel secrets admins enter in the UI (64 hex digits: `openssl
+        /// rand -hex 32`), kept apart from the data; or the key itself in HELPDESK_SECRET_KEY.
+        #[arg(long, env = "HELPDESK_SECRET_KEY_FILE")]
+        secret_key_file: Option<PathBuf>,
     },
     /// Run the helpdesk with emulated platforms sending live traffic, for a first look.
     Demo {
@@ -162,7 +166,7 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { config, data, listen, first_admin_email, public_url, trusted_proxies } => {
+        Command::Serve { config, data, listen, first_admin_email, public_url, trusted_proxies, secret_key_file } => {
             let file = config::PluginsFile::load(&config)?;
             let first_admin = match first_admin_email {
                 Some(email) => {
@@ -172,7 +176,8 @@ async fn run() -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies }).await
+            let vault = helpdesk::sync::vault::Vault::load(secret_key_file.as_deref())?;
+            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies, vault: Some(vault) }).await
         }
         Command::Demo { listen, plugin_dir, every, data } => demo::run(listen, plugin_dir, every, data.paths()).await,
         Command::Reindex { data } => app::reindex(&data.paths()).await,

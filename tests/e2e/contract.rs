@@ -122,3 +122,73 @@ async fn plugins_toml_can_pin_a_plugins_sha256() {
     assert!(error.contains(&format!("SHA-256 is {real}")) && error.contains("it was not started"), "{swapped}");
     assert_eq!(swapped["health"]["state"], "degraded");
 }
+
+const SECRET_KEY: &str = "5f1e0c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_admin_reconnects_a_revoked_channel_with_a_new_token_without_a_restart() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    // plugins.toml still holds the token the platform revoked.
+    let channels = telegram_channel("tg", &emu, true, "4242:REVOKED-token");
+    let opts = || Options { secret_key: Some(SECRET_KEY.into()), ..Options::disk() };
+    let server = Server::start_with(&channels, opts(), None).await;
+    assert!(
+        eventually(WAIT, || async { server.channel("tg").await["health"]["state"] == "needs_reconnect" }).await,
+        "{}",
+        server.channel("tg").await
+    );
+
+    // Bad input is refused and changes nothing.
+    let (status, body) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"password": "x"}})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("bad_secrets")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("bot_token"), "it names the channel's secrets: {body}");
+    let (status, _) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": "  "}})).await;
+    assert_eq!(status, 422);
+    let (status, _) = server.put("/api/v1/channels/nope/secrets", json!({"secrets": {"bot_token": TOKEN}})).await;
+    assert_eq!(status, 404);
+
+    let (status, summary) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": TOKEN}})).await;
+    assert_eq!(status, 200, "{summary}");
+    assert!(!summary.to_string().contains(TOKEN), "the answer never shows a secret: {summary}");
+    emu.private_text(&User::new(501, "Ann", None, None), "hello after the reconnect");
+    server.wait_tickets("queue=all", 1, WAIT).await;
+    assert!(eventually(WAIT, || async { server.channel("tg").await["health"]["state"] == "ok" }).await);
+    let (_, list) = server.get("/api/v1/channels").await;
+    assert!(!list.to_string().contains(TOKEN));
+    let (status, history) = server.get("/api/v1/channels/tg/history").await;
+    assert_eq!(status, 200);
+    assert_eq!(history[0]["change"], "replaced the secret bot_token", "{history}");
+    assert!(!history.to_string().contains(TOKEN));
+
+    // It survives a restart, sealed: no file of the data holds the token.
+    let data = server.kill().await;
+    for (path, bytes) in files_under(data.path()) {
+        assert!(!bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "{} holds the token in clear", path.display());
+    }
+    let server = Server::start_with(&channels, opts(), Some(data)).await;
+    emu.private_text(&User::new(502, "Bob", None, None), "hello after the restart");
+    server.wait_tickets("queue=all", 2, WAIT).await;
+
+    // Without the key the stored token cannot be read, and the channel says so.
+    let data = server.kill().await;
+    let server = Server::start_with(&channels, Options::disk(), Some(data)).await;
+    let ch = server.channel("tg").await;
+    assert_eq!(ch["health"]["state"], "degraded", "{ch}");
+    assert!(ch["health"]["last_error"].as_str().unwrap().contains("no secret key"), "{ch}");
+    let (status, body) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": TOKEN}})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("no_secret_key")), "{body}");
+}

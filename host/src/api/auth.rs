@@ -22,7 +22,7 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-helpdesk_session";
 pub struct CurrentUser(pub User);
 
 /// The signed-in user is an admin.
-pub struct AdminUser;
+pub struct AdminUser(pub User);
 
 pub(super) fn credential(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for AdminUser {
         if !user.is_admin() {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only admins can do this"));
         }
-        Ok(AdminUser)
+        Ok(AdminUser(user))
     }
 }
 

@@ -5,7 +5,7 @@ use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::Status;
-use crate::sync::{ChannelSummary, ConnectionTest};
+use crate::sync::{ChannelChange, ChannelSummary, ConnectionTest};
 use axum::extract::{Path, State};
 use axum::Json;
 
@@ -29,11 +29,40 @@ pub struct ChannelPatch {
         (status = 422, description = "It cannot be enabled as configured (a required setting is missing); says which", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    _: AdminUser,
+    AdminUser(admin): AdminUser,
     Path(id): Path<String>,
     Body(patch): Body<ChannelPatch>,
 ) -> Result<Json<ChannelSummary>, ApiError> {
-    Ok(Json(state.channels.set_enabled(&id, patch.enabled).await?))
+    Ok(Json(state.channels.set_enabled(&id, patch.enabled, &admin.name).await?))
+}
+
+/// New values for some of a channel's secrets (by setting name).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsUpdate {
+    pub secrets: std::collections::BTreeMap<String, String>,
+}
+
+/// Replace secrets (reconnect a channel whose token was revoked): sealed at rest, used from the
+/// channel's next call, never shown again.
+#[utoipa::path(operation_id = "channels_set_secrets", put, path = "/api/v1/channels/{id}/secrets", request_body = SecretsUpdate,
+    responses((status = 200, body = ChannelSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "No secret key is configured (`--secret-key-file`)", body = ErrorBody),
+        (status = 422, description = "Not a secret of this channel, or empty", body = ErrorBody)))]
+pub async fn set_secrets(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    Body(update): Body<SecretsUpdate>,
+) -> Result<Json<ChannelSummary>, ApiError> {
+    Ok(Json(state.channels.set_secrets(&id, update.secrets, &admin.name).await?))
+}
+
+/// What admins changed on the channel, newest first.
+#[utoipa::path(operation_id = "channels_history", get, path = "/api/v1/channels/{id}/history",
+    responses((status = 200, body = Vec<ChannelChange>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn history(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>) -> Result<Json<Vec<ChannelChange>>, ApiError> {
+    Ok(Json(state.channels.history(&id).await?))
 }
 
 #[utoipa::path(operation_id = "channels_check", post, path = "/api/v1/channels/{id}/check",

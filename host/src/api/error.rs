@@ -113,6 +113,9 @@ impl From<SyncError> for ApiError {
             SyncError::Store(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_failed", message),
             SyncError::Busy(..) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1),
             SyncError::NotReady(..) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "channel_not_ready", message),
+            SyncError::Vault(crate::sync::vault::VaultError::NoKey) => Self::new(StatusCode::CONFLICT, "no_secret_key", message),
+            SyncError::Vault(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "secret_key", message),
+            SyncError::BadSecrets(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_secrets", message),
         }
     }
 }

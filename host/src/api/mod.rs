@@ -51,7 +51,7 @@ impl AppState {
     paths(
         tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::counts,
         notes::add, notes::edit, notes::delete, notes::update_contact,
-        channels::list, channels::status, channels::update, channels::check,
+        channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
     ),
@@ -102,6 +102,8 @@ pub fn router(state: AppState) -> Router {
         .route("/channels", get(channels::list))
         .route("/channels/{id}", patch(channels::update))
         .route("/channels/{id}/check", post(channels::check))
+        .route("/channels/{id}/secrets", axum::routing::put(channels::set_secrets))
+        .route("/channels/{id}/history", get(channels::history))
         .route("/status", get(channels::status))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", patch(users::update))

@@ -77,7 +77,7 @@ pub async fn list(State(state): State<AppState>, _: CurrentUser, params: Result<
     responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<String>) -> Result<Json<TicketDetail>, ApiError> {
     let view = state.inbox.view(&id).await?;
-    let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin.clone());
+    let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin());
     let capabilities = info.as_ref().map(|p| p.info().capabilities.clone()).unwrap_or_default();
     let reply_window_closes_at = info
         .clone()

@@ -73,7 +73,12 @@ fn platform_error(e: &SyncError) -> ApiError {
             ApiError::not_found("no webhook here")
         }
         SyncError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "busy; deliver again later").retry_after(1),
-        SyncError::Unavailable(..) | SyncError::Plugin(..) | SyncError::Store(..) | SyncError::NotReady(..) => {
+        SyncError::Unavailable(..)
+        | SyncError::Plugin(..)
+        | SyncError::Store(..)
+        | SyncError::NotReady(..)
+        | SyncError::Vault(_)
+        | SyncError::BadSecrets(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "not taken; deliver again later")
         }
     }

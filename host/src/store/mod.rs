@@ -54,6 +54,10 @@ DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user_id;
 DEFINE TABLE IF NOT EXISTS note SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS note_ticket ON note FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS channel_secret SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS channel_secret_channel ON channel_secret FIELDS channel;
+DEFINE TABLE IF NOT EXISTS channel_change SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS channel_change_channel ON channel_change FIELDS channel;
 ";
 
 /// The stored data's layout version, in `meta:schema`. 2: messages carry their `page`.

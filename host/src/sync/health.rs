@@ -10,13 +10,22 @@ pub struct HealthCell {
     channel: String,
     inner: Mutex<ChannelHealth>,
     events: EventBus,
-    /// The channel's secrets: every agent reads health, so none may appear in it.
-    secrets: Vec<String>,
+    /// The channel's secrets, old and new: every agent reads health, so none may appear in it.
+    secrets: Mutex<Vec<String>>,
 }
 
 impl HealthCell {
     pub fn new(channel: &str, state: HealthState, events: EventBus, secrets: Vec<String>) -> Self {
-        HealthCell { channel: channel.to_string(), inner: Mutex::new(ChannelHealth::new(state)), events, secrets }
+        HealthCell { channel: channel.to_string(), inner: Mutex::new(ChannelHealth::new(state)), events, secrets: Mutex::new(secrets) }
+    }
+
+    /// Secrets an admin gave since: kept out of what health says, as the first ones are.
+    pub fn also_redact(&self, more: impl IntoIterator<Item = String>) {
+        self.secrets.lock().expect("health lock").extend(more);
+    }
+
+    fn redact(&self, text: &str) -> String {
+        crate::plugins::redact(text, self.secrets.lock().expect("health lock").iter())
     }
 
     pub fn get(&self) -> ChannelHealth {
@@ -60,10 +69,7 @@ impl HealthCell {
     /// stored and the channel goes on, so the state stays, with the reason on record.
     pub fn dropped(&self, reasons: &[String]) {
         let Some(first) = reasons.first() else { return };
-        let reason = crate::plugins::redact(
-            &format!("left out {} event(s) the plugin returned, breaking the host's bounds: {first}", reasons.len()),
-            &self.secrets,
-        );
+        let reason = self.redact(&format!("left out {} event(s) the plugin returned, breaking the host's bounds: {first}", reasons.len()));
         tracing::warn!(channel = %self.channel, "{reason}");
         self.update(|h| {
             h.last_error = Some(reason);
@@ -73,7 +79,7 @@ impl HealthCell {
 
     /// A failure, retried after `retry_in`.
     pub fn failed(&self, state: HealthState, reason: String, retry_in: Option<Duration>) {
-        let reason = crate::plugins::redact(&reason, &self.secrets);
+        let reason = self.redact(&reason);
         tracing::warn!(channel = %self.channel, "{reason}");
         self.update(|h| {
             h.state = state;
@@ -99,7 +105,7 @@ impl HealthCell {
     /// A webhook's failure: anyone can POST, so the same failure again (a channel missing its
     /// secret, met by every unauthenticated delivery) changes nothing and publishes nothing.
     pub fn webhook_failed(&self, e: &PluginError) {
-        let reason = crate::plugins::redact(&e.to_string(), &self.secrets);
+        let reason = self.redact(&e.to_string());
         let current = self.get();
         if current.state == Self::state_for(e) && current.last_error.as_deref() == Some(reason.as_str()) {
             return;

@@ -3,6 +3,7 @@
 
 mod health;
 mod poll;
+pub mod vault;
 
 use crate::config::{ChannelConfig, PluginsFile};
 use crate::events::EventBus;
@@ -37,6 +38,11 @@ pub enum SyncError {
     /// did not load); says why.
     #[error("channel `{0}` cannot be enabled: {1}")]
     NotReady(String, String),
+    /// Secrets cannot be stored: no key is configured.
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
+    #[error("{0}")]
+    BadSecrets(String),
 }
 
 /// The channel's answer to the connection test.
@@ -59,15 +65,22 @@ const WEBHOOK_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(1)
 /// One configured channel at run time.
 pub struct ChannelRuntime {
     pub config: ChannelConfig,
-    /// `None` when disabled or when loading failed (the reason is in the health).
-    pub plugin: Option<Arc<Plugin>>,
-    pub ctx: Arc<ChannelContext>,
+    /// Its plugin and the context calls run in; replaced when an admin reconnects it, while
+    /// calls already under way finish with what they started with.
+    loaded: std::sync::RwLock<Loaded>,
     pub health: HealthCell,
     /// plugins.toml's `enabled`, unless an admin changed it since.
     enabled: AtomicBool,
     /// Whether its poll loop is running.
     polling: AtomicBool,
     webhook_slots: tokio::sync::Semaphore,
+}
+
+#[derive(Clone)]
+struct Loaded {
+    /// `None` when loading failed (the reason is in the health).
+    plugin: Option<Arc<Plugin>>,
+    ctx: Arc<ChannelContext>,
 }
 
 /// A channel as the API lists it.
@@ -101,14 +114,36 @@ pub struct Channels {
     map: BTreeMap<String, Arc<ChannelRuntime>>,
     inbox: Arc<Inbox>,
     store: Store,
+    vault: vault::Vault,
+    runtime: Arc<Runtime>,
+    file: PluginsFile,
+    /// One admin change of a channel's secrets at a time.
+    reconnecting: tokio::sync::Mutex<()>,
 }
+
+/// One change an admin made to a channel, as its history shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ChannelChange {
+    #[serde(default)]
+    pub id: String,
+    pub channel: String,
+    pub at: i64,
+    /// The admin's name.
+    pub by: String,
+    /// What changed, in words (never a secret's value).
+    pub change: String,
+}
+
+/// The longest secret value an admin may enter.
+const MAX_SECRET: usize = 8 << 10;
 
 impl Channels {
     /// Load every channel and start the poll loops. A channel that fails to load is kept,
     /// marked degraded with the reason; the others run.
-    pub async fn start(file: &PluginsFile, runtime: &Runtime, inbox: Arc<Inbox>, store: Store, events: EventBus) -> Arc<Self> {
+    pub async fn start(file: &PluginsFile, runtime: Arc<Runtime>, vault: vault::Vault, inbox: Arc<Inbox>, store: Store, events: EventBus) -> Arc<Self> {
         let mut map = BTreeMap::new();
         for config in &file.channels {
+            let stored = stored_secrets(&store, &vault, &config.id).await;
             let kv: Arc<dyn KvBackend> = Arc::new(store.clone());
             let enabled = match store.channel_enabled(&config.id).await {
                 Ok(Some(e)) => e,
@@ -119,8 +154,8 @@ impl Channels {
                 }
             };
             // Disabled channels are loaded too, so an admin can enable them without a restart.
-            let loaded = Self::load(file, config, runtime, kv.clone()).await;
-            let secrets = config.resolve_secrets().map(|s| s.into_values().collect()).unwrap_or_default();
+            let loaded = Self::load(file, config, &runtime, kv.clone(), &stored).await;
+            let secrets = resolve_secrets(config, &stored).map(|s| s.into_values().collect()).unwrap_or_default();
             let state = if enabled { HealthState::Starting } else { HealthState::Disabled };
             let health = HealthCell::new(&config.id, state, events.clone(), secrets);
             let (plugin, ctx) = match loaded {
@@ -138,8 +173,7 @@ impl Channels {
             }
             let runtime = ChannelRuntime {
                 config: config.clone(),
-                plugin,
-                ctx,
+                loaded: std::sync::RwLock::new(Loaded { plugin, ctx }),
                 health,
                 enabled: AtomicBool::new(enabled),
                 polling: AtomicBool::new(false),
@@ -147,22 +181,103 @@ impl Channels {
             };
             map.insert(config.id.clone(), Arc::new(runtime));
         }
-        let channels = Arc::new(Channels { map, inbox: inbox.clone(), store });
+        let channels = Arc::new(Channels {
+            map,
+            inbox: inbox.clone(),
+            store,
+            vault,
+            runtime,
+            file: file.clone(),
+            reconnecting: Default::default(),
+        });
         for ch in channels.map.values() {
             ch.start_polling(&inbox);
         }
         channels
     }
 
+    /// An admin replaces some of a channel's secrets (a revoked token, say): sealed into the
+    /// store, and the channel runs with them from its next call, without a restart. Calls under
+    /// way finish with the old ones. They override plugins.toml's from now on.
+    pub async fn set_secrets(&self, id: &str, values: BTreeMap<String, String>, by: &str) -> Result<ChannelSummary, SyncError> {
+        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        if values.is_empty() {
+            return Err(SyncError::BadSecrets("give at least one secret".into()));
+        }
+        let _one = self.reconnecting.lock().await;
+        let plugin = match ch.plugin() {
+            Some(p) => p,
+            None => self.runtime.load(&self.file.plugin_path(&ch.config)).await.map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?,
+        };
+        let declared: Vec<&str> = plugin.info().settings.iter().filter(|s| s.secret).map(|s| s.name.as_str()).collect();
+        for (name, value) in &values {
+            if !declared.contains(&name.as_str()) && !ch.config.secrets.contains_key(name) {
+                return Err(SyncError::BadSecrets(format!(
+                    "`{name}` is not a secret of channel `{id}`; its plugin's secrets are: {}",
+                    if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                )));
+            }
+            if value.trim().is_empty() || value.len() > MAX_SECRET {
+                return Err(SyncError::BadSecrets(format!("`{name}` must be 1 to {MAX_SECRET} bytes")));
+            }
+        }
+        let now = crate::model::now_ms();
+        let sealed: Vec<vault::SealedSecret> = values
+            .iter()
+            .map(|(name, value)| {
+                Ok(vault::SealedSecret { channel: id.into(), name: name.clone(), sealed: self.vault.seal(id, name, value.trim())?, updated_at: now })
+            })
+            .collect::<Result<_, vault::VaultError>>()?;
+        let store_err = |e: crate::store::StoreError| SyncError::Unavailable(id.into(), e.to_string());
+        for secret in &sealed {
+            self.store.put("channel_secret", &crate::model::stable_id(id, &secret.name), secret).await.map_err(store_err)?;
+        }
+        let names: Vec<&str> = values.keys().map(String::as_str).collect();
+        self.record(id, by, format!("replaced the secret{} {}", if names.len() > 1 { "s" } else { "" }, names.join(", "))).await;
+        ch.health.also_redact(values.values().map(|v| v.trim().to_string()));
+        let stored = stored_secrets(&self.store, &self.vault, id).await;
+        let kv: Arc<dyn KvBackend> = Arc::new(self.store.clone());
+        let secrets = resolve_secrets(&ch.config, &stored).map_err(|e| SyncError::NotReady(id.into(), e))?;
+        missing_settings(&plugin, &ch.config, &secrets).map_err(|e| SyncError::NotReady(id.into(), e))?;
+        let ctx = self.runtime.channel_context(&ch.config, secrets, kv);
+        *ch.loaded.write().expect("not poisoned") = Loaded { plugin: Some(plugin), ctx };
+        tracing::info!(channel = %id, by, "secrets replaced by an admin");
+        if ch.is_enabled() {
+            // The next successful call says ok; until then it is starting again.
+            ch.health.set_state(if ch.polls() { HealthState::Starting } else { HealthState::Ok });
+            ch.start_polling(&self.inbox);
+        }
+        Ok(ch.summary())
+    }
+
+    /// What admins changed on a channel, newest first.
+    pub async fn history(&self, id: &str) -> Result<Vec<ChannelChange>, SyncError> {
+        self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let mut changes: Vec<ChannelChange> =
+            self.store.find("channel_change", "channel", id, "at").await.map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?;
+        changes.reverse();
+        Ok(changes)
+    }
+
+    async fn record(&self, id: &str, by: &str, change: String) {
+        let at = crate::model::now_ms();
+        let entry = ChannelChange { id: String::new(), channel: id.into(), at, by: by.into(), change };
+        let key = crate::model::stable_id(id, &format!("change:{at}:{}", fastrand::u64(..)));
+        if let Err(e) = self.store.put("channel_change", &key, &entry).await {
+            tracing::warn!(channel = %id, "the change could not be recorded in its history: {e}");
+        }
+    }
+
     /// An admin enables or disables a channel; remembered across restarts.
-    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<ChannelSummary, SyncError> {
+    pub async fn set_enabled(&self, id: &str, enabled: bool, by: &str) -> Result<ChannelSummary, SyncError> {
         let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
         self.store.set_channel_enabled(id, enabled).await.map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?;
         if ch.enabled.swap(enabled, Ordering::SeqCst) != enabled {
             tracing::info!(channel = %id, enabled, "changed by an admin");
+            self.record(id, by, if enabled { "enabled it".into() } else { "disabled it".into() }).await;
             if !enabled {
                 ch.health.set_state(HealthState::Disabled);
-            } else if ch.plugin.is_some() {
+            } else if ch.plugin().is_some() {
                 let webhook_only = !ch.polls();
                 ch.health.set_state(if webhook_only { HealthState::Ok } else { HealthState::Starting });
                 ch.start_polling(&self.inbox);
@@ -181,8 +296,9 @@ impl Channels {
         config: &ChannelConfig,
         runtime: &Runtime,
         kv: Arc<dyn KvBackend>,
+        stored: &Result<BTreeMap<String, String>, String>,
     ) -> Result<(Arc<Plugin>, Arc<ChannelContext>), String> {
-        let secrets = config.resolve_secrets().map_err(|e| e.to_string())?;
+        let secrets = resolve_secrets(config, stored)?;
         let plugin = runtime.load(&file.plugin_path(config)).await.map_err(|e| e.to_string())?;
         if let Some(pinned) = &config.sha256 {
             if !pinned.eq_ignore_ascii_case(&plugin.info().sha256) {
@@ -199,14 +315,15 @@ impl Channels {
     /// The plugin's own connection test with the channel's settings (admins' "test connection").
     pub async fn test_connection(&self, id: &str) -> Result<ConnectionTest, SyncError> {
         let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
-        let plugin = ch.plugin.as_ref().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
-        Ok(match plugin.check(ch.ctx.clone()).await {
-            Ok(account) => ConnectionTest { ok: true, account: Some(ch.ctx.redact(&account)), error: None },
+        let plugin = ch.plugin().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
+        let ctx = ch.ctx();
+        Ok(match plugin.check(ctx.clone()).await {
+            Ok(account) => ConnectionTest { ok: true, account: Some(ctx.redact(&account)), error: None },
             Err(e) => {
                 if let PluginError::Channel(crate::plugins::ChannelFailure::Unauthorized(_)) = &e {
                     ch.health.plugin_failed(&e, None);
                 }
-                ConnectionTest { ok: false, account: None, error: Some(ch.ctx.redact(&e.to_string())) }
+                ConnectionTest { ok: false, account: None, error: Some(ctx.redact(&e.to_string())) }
             }
         })
     }
@@ -225,11 +342,8 @@ impl Channels {
         if !ch.is_enabled() {
             return Err(SyncError::Disabled(channel_id.into()));
         }
-        let plugin = ch
-            .plugin
-            .clone()
-            .ok_or_else(|| SyncError::Unavailable(channel_id.into(), ch.health.get().last_error.unwrap_or_default()))?;
-        Ok(ActionChannel { id: channel_id.into(), platform: plugin.info().platform.clone(), plugin, ctx: ch.ctx.clone() })
+        let plugin = ch.plugin().ok_or_else(|| SyncError::Unavailable(channel_id.into(), ch.health.get().last_error.unwrap_or_default()))?;
+        Ok(ActionChannel { id: channel_id.into(), platform: plugin.info().platform.clone(), plugin, ctx: ch.ctx() })
     }
 
     /// An action's failure says something about the channel too: an expired token or a rate
@@ -280,7 +394,7 @@ impl Channels {
         if !ch.is_enabled() {
             return Err(SyncError::Disabled(id.into()));
         }
-        let plugin = ch.plugin.as_ref().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
+        let plugin = ch.plugin().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
         if !plugin.info().webhooks {
             return Err(SyncError::NoWebhooks(id.into()));
         }
@@ -292,7 +406,7 @@ impl Channels {
                 .await
                 .map_err(|_| SyncError::Busy(id.into()))?
                 .map_err(|_| SyncError::Busy(id.into()))?;
-            match plugin.handle_webhook(ch.ctx.clone(), req).await {
+            match plugin.handle_webhook(ch.ctx(), req).await {
                 Ok(o) => o,
                 Err(e) => {
                     ch.health.webhook_failed(&e);
@@ -312,6 +426,23 @@ impl Channels {
         ch.health.dropped(&outcome.dropped);
         Ok(outcome)
     }
+}
+
+/// The channel's secrets an admin stored, opened; an error if one cannot be opened (another
+/// key, or none).
+async fn stored_secrets(store: &Store, vault: &vault::Vault, id: &str) -> Result<BTreeMap<String, String>, String> {
+    let sealed: Vec<vault::SealedSecret> = store.find("channel_secret", "channel", id, "name").await.map_err(|e| format!("its stored secrets cannot be read: {e}"))?;
+    sealed.iter().map(|s| Ok((s.name.clone(), vault.open(s).map_err(|e| e.to_string())?))).collect()
+}
+
+/// plugins.toml's secrets with the ones an admin stored since over them.
+fn resolve_secrets(config: &ChannelConfig, stored: &Result<BTreeMap<String, String>, String>) -> Result<BTreeMap<String, String>, String> {
+    let stored = stored.as_ref().map_err(Clone::clone)?;
+    let mut from_file = ChannelConfig { secrets: config.secrets.clone(), ..config.clone() };
+    from_file.secrets.retain(|name, _| !stored.contains_key(name));
+    let mut secrets = from_file.resolve_secrets().map_err(|e| e.to_string())?;
+    secrets.extend(stored.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(secrets)
 }
 
 /// A required setting the plugin declares and the channel does not give, named for the admin.
@@ -352,8 +483,18 @@ impl ChannelRuntime {
         self.enabled.load(Ordering::SeqCst)
     }
 
+    /// Its plugin, if it loaded.
+    pub fn plugin(&self) -> Option<Arc<Plugin>> {
+        self.loaded.read().expect("not poisoned").plugin.clone()
+    }
+
+    /// The context its plugin's calls run in (settings, secrets, hosts).
+    pub fn ctx(&self) -> Arc<ChannelContext> {
+        self.loaded.read().expect("not poisoned").ctx.clone()
+    }
+
     fn polls(&self) -> bool {
-        self.plugin.as_ref().is_some_and(|p| self.config.poll.unwrap_or(p.info().polls) && p.info().polls)
+        self.plugin().is_some_and(|p| self.config.poll.unwrap_or(p.info().polls) && p.info().polls)
     }
 
     /// Start the poll loop if the channel polls, is enabled and has none running.
@@ -376,7 +517,8 @@ impl ChannelRuntime {
     }
 
     pub fn summary(&self) -> ChannelSummary {
-        let info = self.plugin.as_ref().map(|p| p.info());
+        let plugin = self.plugin();
+        let info = plugin.as_ref().map(|p| p.info());
         ChannelSummary {
             id: self.config.id.clone(),
             display_name: self.config.display_name.clone(),

@@ -33,7 +33,7 @@ impl Backoff {
 }
 
 pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
-    let Some(plugin) = ch.plugin.clone() else { return };
+    let Some(plugin) = ch.plugin() else { return };
     let id = ch.config.id.clone();
     let platform = plugin.info().platform.clone();
     let mut backoff = Backoff::new();
@@ -48,7 +48,7 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
             }
         };
         let started = Instant::now();
-        let wait = match plugin.fetch(ch.ctx.clone(), cursor).await {
+        let wait = match plugin.fetch(ch.ctx(), cursor).await {
             Ok(page) => {
                 let found = page.events.len();
                 let fetched = started.elapsed();

@@ -19,16 +19,18 @@ pub struct Options {
     pub public_url: Option<String>,
     /// `--trusted-proxy`.
     pub trusted_proxies: Vec<String>,
+    /// `HELPDESK_SECRET_KEY`: the key sealing the secrets admins enter.
+    pub secret_key: Option<String>,
 }
 
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new() }
+        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new() }
+        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None }
     }
 }
 
@@ -97,6 +99,10 @@ impl Server {
         if let Some(store) = &opts.store {
             cmd.arg("--store").arg(store);
         }
+        match &opts.secret_key {
+            Some(key) => cmd.env("HELPDESK_SECRET_KEY", key),
+            None => cmd.env_remove("HELPDESK_SECRET_KEY"),
+        };
         if let Some(url) = &opts.public_url {
             cmd.arg("--public-url").arg(url);
         }
@@ -181,6 +187,11 @@ impl Server {
 
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         let r = self.http.patch(self.url(path)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.put(self.url(path)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
