@@ -22,7 +22,9 @@ async fn agents_work_the_inbox_in_a_browser() {
         "playwright-core is not installed: run `npm install --prefix tests/web` (./dev test does it)"
     );
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
-    let server = Server::start(&emu.channel_toml("tg", true, TOKEN, "web-secret")).await;
+    // With a secret key, so that the admin can reconnect the channel with a new token.
+    let key = Options { secret_key: Some("9c".repeat(32)), ..Options::memory() };
+    let server = Server::start_with(&emu.channel_toml("tg", true, TOKEN, "web-secret"), key, None).await;
     let (status, body) = server
         .post("/api/v1/users", json!({"email": "sam@test.example", "name": "Sam Agent", "role": "agent", "password": "sam-password"}))
         .await;

@@ -17,6 +17,8 @@ const ADMIN = { email: env('ADMIN_EMAIL'), password: env('ADMIN_PASSWORD') };
 const AGENT = { email: env('AGENT_EMAIL'), password: env('AGENT_PASSWORD'), name: env('AGENT_NAME') };
 const SHOTS = env('SCREENSHOT_DIR');
 const WAIT = 15_000;
+// The token BotFather hands out when the first one is revoked.
+const NEW_TOKEN = '43:WEB-TEST-after-revoke';
 
 let browser, alex, sam;
 
@@ -324,6 +326,30 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await tg.getByRole('button', { name: 'Enable' }).click();
   await tg.getByRole('button', { name: 'Disable' }).waitFor();
   await page.screenshot({ path: `${SHOTS}/channels.png` });
+
+  // The bot's token is revoked (BotFather's /revoke): the channel needs reconnecting, and the
+  // admin gives it the new token here, without a restart; messages flow again.
+  const revoked = await fetch(`${EMULATOR}/_emulator/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: NEW_TOKEN }) });
+  assert.equal(revoked.status, 204);
+  await tg.locator('[data-health="needs_reconnect"]').waitFor({ timeout: WAIT });
+  await tg.getByRole('button', { name: 'Reconnect' }).click();
+  const form = page.locator('[data-reconnect="tg"]');
+  await form.getByRole('button', { name: 'Save and reconnect' }).click();
+  await form.getByRole('alert').filter({ hasText: 'at least one secret' }).waitFor();
+  await form.getByLabel('Bot token').fill(NEW_TOKEN);
+  await page.screenshot({ path: `${SHOTS}/channels-reconnect.png` });
+  await form.getByRole('button', { name: 'Save and reconnect' }).click();
+  await form.waitFor({ state: 'detached', timeout: WAIT });
+  await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
+  await customerWrites(777, 'Rita', 'Hello after the new token');
+  await page.goto(`${BASE}/`);
+  await page.locator('.ticket-row', { hasText: 'Hello after the new token' }).waitFor({ timeout: WAIT });
+  await page.goto(`${BASE}/admin/channels`);
+  // Nothing on the page shows the token; the history says who replaced it.
+  assert.ok(!(await page.content()).includes(NEW_TOKEN));
+  await tg.getByRole('button', { name: 'History' }).click();
+  await page.locator('[data-history="tg"]', { hasText: 'replaced the secret bot_token' }).waitFor({ timeout: WAIT });
+  assert.match(await page.locator('[data-history="tg"]').textContent(), /disabled it/);
   const samPage = await signIn(sam, AGENT);
   assert.equal(await samPage.getByRole('link', { name: 'Channels' }).count(), 0);
   const status = await samPage.evaluate(async () => (await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status);

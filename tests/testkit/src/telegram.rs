@@ -46,7 +46,8 @@ struct Inner {
 }
 
 struct Shared {
-    token: String,
+    /// The bot's token; BotFather's /revoke replaces it and the old one gets 401.
+    token: std::sync::RwLock<String>,
     inner: Mutex<Inner>,
     /// Wakes long polls and the webhook sender.
     changed: Notify,
@@ -98,7 +99,7 @@ impl TelegramEmulator {
     /// Start on 127.0.0.1 (a free port) with this bot token.
     pub async fn start(token: &str) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            token: token.to_string(),
+            token: std::sync::RwLock::new(token.to_string()),
             inner: Mutex::new(Inner { next_update_id: 100_000, next_message_id: 1, ..Default::default() }),
             changed: Notify::new(),
             http: reqwest::Client::new(),
@@ -109,6 +110,7 @@ impl TelegramEmulator {
         let app = Router::new()
             .route("/_emulator/sent", get(sent_view))
             .route("/_emulator/messages", post(move |body| customer_writes(emulator.clone(), body)))
+            .route("/_emulator/revoke", post(revoke))
             .route("/{bot}/{method}", any(method))
             .with_state(shared.clone());
         tokio::spawn(async move {
@@ -116,6 +118,11 @@ impl TelegramEmulator {
         });
         tokio::spawn(deliver_webhooks(shared.clone()));
         Ok(TelegramEmulator { shared, addr })
+    }
+
+    /// BotFather's /revoke: the bot gets `new_token` and the old one stops working.
+    pub fn revoke_token(&self, new_token: &str) {
+        *self.shared.token.write().unwrap() = new_token.to_string();
     }
 
     /// The Bot API base URL, e.g. `http://127.0.0.1:PORT`.
@@ -314,6 +321,17 @@ fn params(query: HashMap<String, String>, headers: &HeaderMap, body: &Bytes) -> 
     Ok(Value::Object(p))
 }
 
+/// `POST /_emulator/revoke {"token": NEW}`: `revoke_token` for the browser tests.
+async fn revoke(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> StatusCode {
+    match body["token"].as_str() {
+        Some(t) if !t.is_empty() => {
+            *s.token.write().unwrap() = t.to_string();
+            StatusCode::NO_CONTENT
+        }
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 async fn method(
     State(s): State<Arc<Shared>>,
     Path((bot, method)): Path<(String, String)>,
@@ -321,7 +339,7 @@ async fn method(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+    if bot.strip_prefix("bot") != Some(s.token.read().unwrap().as_str()) {
         return error(401, "Unauthorized");
     }
     let p = match params(query, &headers, &body) {

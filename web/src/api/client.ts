@@ -14,6 +14,7 @@ export type Contact = Schemas['Contact'];
 export type User = Schemas['User'];
 export type Role = Schemas['Role'];
 export type ChannelSummary = Schemas['ChannelSummary'];
+export type ChannelChange = Schemas['ChannelChange'];
 export type QueueCounts = Schemas['QueueCounts'];
 export type Capability = Schemas['Capability'];
 export type Kind = Schemas['Kind'];

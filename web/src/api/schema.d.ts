@@ -52,6 +52,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What admins changed on the channel, newest first. */
+        get: operations["channels_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace secrets (reconnect a channel whose token was revoked): sealed at rest, used from the
+         *     channel's next call, never shown again.
+         */
+        put: operations["channels_set_secrets"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{id}": {
         parameters: {
             query?: never;
@@ -388,6 +425,17 @@ export interface components {
             /** @description What an agent should know about this kind, in words. */
             notes: string[];
         };
+        /** @description One change an admin made to a channel, as its history shows it. */
+        ChannelChange: {
+            /** Format: int64 */
+            at: number;
+            /** @description The admin's name. */
+            by: string;
+            /** @description What changed, in words (never a secret's value). */
+            change: string;
+            channel: string;
+            id?: string;
+        };
         ChannelHealth: {
             /** Format: int32 */
             consecutive_failures: number;
@@ -662,6 +710,12 @@ export interface components {
         };
         /** @enum {string} */
         Role: "admin" | "agent";
+        /** @description New values for some of a channel's secrets (by setting name). */
+        SecretsUpdate: {
+            secrets: {
+                [key: string]: string;
+            };
+        };
         /** @description A config value or secret a plugin reads. */
         Setting: {
             default?: string | null;
@@ -924,6 +978,102 @@ export interface operations {
             };
             /** @description Its plugin did not load */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    channels_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelChange"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    channels_set_secrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretsUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelSummary"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No secret key is configured (`--secret-key-file`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a secret of this channel, or empty */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

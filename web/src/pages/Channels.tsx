@@ -1,6 +1,7 @@
-// Admins: every channel with its plugin, health and last activity; enable or disable it.
+// Admins: every channel with its plugin, health and last activity; enable or disable it,
+// reconnect it with new secrets, and read what admins changed on it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, type ChannelSummary } from '../api/client';
+import { api, call, type ChannelChange, type ChannelSummary } from '../api/client';
 import { subscribe } from '../live';
 import { ago, when } from '../format';
 import { PlatformIcon } from '../components/Avatar';
@@ -18,6 +19,9 @@ export function Channels() {
   const [error, setError] = useState('');
   // The last connection test of each channel, in words.
   const [tests, setTests] = useState<Record<string, { ok: boolean; words: string }>>({});
+  // The channel whose reconnect form or history is open below its row.
+  const [open, setOpen] = useState<{ id: string; what: 'reconnect' | 'history' } | null>(null);
+  const show = (id: string, what: 'reconnect' | 'history') => setOpen((o) => (o?.id === id && o.what === what ? null : { id, what }));
   const load = () => call(api.GET('/api/v1/channels')).then(setChannels, (e) => setError(e.message));
 
   useEffect(() => {
@@ -62,7 +66,7 @@ export function Channels() {
           </tr>
         </thead>
         <tbody>
-          {channels.map((c) => (
+          {channels.map((c) => [
             <tr data-channel={c.id}>
               <td>
                 {c.platform && <PlatformIcon platform={c.platform} />} {c.display_name}
@@ -109,17 +113,121 @@ export function Channels() {
                     Test connection
                   </button>
                 )}
+                {c.settings.some((s) => s.secret) && (
+                  <>
+                    {' '}
+                    <button onClick={() => show(c.id, 'reconnect')} aria-expanded={open?.id === c.id && open.what === 'reconnect'}>
+                      Reconnect
+                    </button>
+                  </>
+                )}{' '}
+                <button onClick={() => show(c.id, 'history')} aria-expanded={open?.id === c.id && open.what === 'history'}>
+                  History
+                </button>
                 {tests[c.id] && (
                   <div class={tests[c.id].ok ? 'muted' : 'error'} data-test-result={c.id} role="status">
                     {tests[c.id].words}
                   </div>
                 )}
               </td>
-            </tr>
-          ))}
+            </tr>,
+            open?.id === c.id && (
+              <tr class="channel-detail" data-detail={c.id}>
+                <td colSpan={6}>
+                  {open.what === 'reconnect' ? (
+                    <Reconnect
+                      c={c}
+                      onDone={(updated) => {
+                        setChannels((cs) => cs.map((x) => (x.id === c.id ? updated : x)));
+                        setOpen(null);
+                      }}
+                    />
+                  ) : (
+                    <History id={c.id} />
+                  )}
+                </td>
+              </tr>
+            ),
+          ])}
         </tbody>
       </table>
-      <p class="hint">Credentials stay in plugins.toml and its secret sources; nobody sees them here.</p>
+      <p class="hint">Secrets are never shown again once saved: Reconnect replaces them. Those entered here are kept sealed with the server's secret key and take the place of plugins.toml's.</p>
     </main>
+  );
+}
+
+/// New values for a channel's secrets (a revoked token, say): saved sealed, used from the
+/// channel's next call; the current values are never shown.
+function Reconnect({ c, onDone }: { c: ChannelSummary; onDone: (updated: ChannelSummary) => void }) {
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [error, setError] = useState('');
+  const [saving, setSaving] = useState(false);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const secrets = Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));
+    if (Object.keys(secrets).length === 0) {
+      setError('Enter a new value for at least one secret.');
+      return;
+    }
+    setSaving(true);
+    setError('');
+    try {
+      const updated = await call(api.PUT('/api/v1/channels/{id}/secrets', { params: { path: { id: c.id } }, body: { secrets } }));
+      setValues({});
+      onDone(updated);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setSaving(false);
+    }
+  };
+  return (
+    <form class="reconnect" data-reconnect={c.id} onSubmit={save}>
+      {c.settings
+        .filter((s) => s.secret)
+        .map((s) => (
+          <label>
+            <span>{s.label}</span>
+            <input
+              type="password"
+              name={s.name}
+              autocomplete="off"
+              placeholder="a new value (the saved one is never shown)"
+              value={values[s.name] ?? ''}
+              onInput={(e) => setValues((v) => ({ ...v, [s.name]: (e.target as HTMLInputElement).value }))}
+            />
+            {s.help && <span class="muted">{s.help}</span>}
+          </label>
+        ))}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={saving}>
+        {saving ? 'Saving…' : 'Save and reconnect'}
+      </button>
+    </form>
+  );
+}
+
+/// What admins changed on a channel, newest first.
+function History({ id }: { id: string }) {
+  const [changes, setChanges] = useState<ChannelChange[] | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    call(api.GET('/api/v1/channels/{id}/history', { params: { path: { id } } })).then(setChanges, (e) => setError(e.message));
+  }, [id]);
+  if (error) return <p class="error">{error}</p>;
+  if (!changes) return <p class="loading">Loading…</p>;
+  if (changes.length === 0) return <p class="muted">No changes by admins yet.</p>;
+  return (
+    <ul class="channel-history" data-history={id}>
+      {changes.map((ch) => (
+        <li>
+          <span title={when(ch.at)}>{ago(ch.at)}</span> · {ch.by} {ch.change}
+        </li>
+      ))}
+    </ul>
   );
 }
