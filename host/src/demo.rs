@@ -80,5 +80,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         NewUser { email: DEMO_ADMIN.into(), name: "Alex Admin".into(), role: Role::Admin, password: DEMO_PASSWORD.into() },
         NewUser { email: DEMO_AGENT.into(), name: "Sam Agent".into(), role: Role::Agent, password: DEMO_PASSWORD.into() },
     ];
-    app::serve(file, paths, listen, app::Seed { users, ..Default::default() }).await
+    // A key of its own, so that the demo's admin can reconnect channels from the UI.
+    let vault = crate::sync::vault::Vault::generate();
+    app::serve(file, paths, listen, app::Seed { users, vault: Some(vault), ..Default::default() }).await
 }
