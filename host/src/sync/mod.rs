@@ -55,8 +55,9 @@ pub struct ConnectionTest {
     pub error: Option<String>,
 }
 
-/// Webhook deliveries one channel handles at once: a flood (say, of badly signed requests) to
-/// one channel takes at most this many of the plugin instances all channels share.
+/// Webhook deliveries one channel's plugin handles at once: a flood (say, of badly signed
+/// requests) to one channel takes at most this many of the plugin instances all channels share.
+/// (Writing what they delivered is bounded apart, in `Inbox::ingest`.)
 pub const WEBHOOK_CONCURRENCY: usize = 8;
 
 /// How long a delivery waits for one of those before it is answered 503 (the platform retries).
