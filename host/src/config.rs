@@ -136,7 +136,12 @@ impl PluginsFile {
         if channel.plugin.ends_with(".wasm") || channel.plugin.contains('/') {
             return PathBuf::from(&channel.plugin);
         }
-        self.plugin_dir.clone().unwrap_or_else(|| "plugins/dist".into()).join(format!("{}.wasm", channel.plugin))
+        self.plugin_file(&channel.plugin)
+    }
+
+    /// Where plugin `name` is looked up (and installed): `<plugin_dir>/<name>.wasm`.
+    pub fn plugin_file(&self, name: &str) -> PathBuf {
+        self.plugin_dir.clone().unwrap_or_else(|| "plugins/dist".into()).join(format!("{name}.wasm"))
     }
 }
 

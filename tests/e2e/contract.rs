@@ -192,3 +192,66 @@ async fn an_admin_reconnects_a_revoked_channel_with_a_new_token_without_a_restar
     let (status, body) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": TOKEN}})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("no_secret_key")), "{body}");
 }
+
+/// A Telegram update with message `n` from one of a few customers.
+fn update(n: i64) -> Vec<u8> {
+    let user = 8_000 + n % 7;
+    serde_json::to_vec(&json!({"update_id": n, "message": {"message_id": n, "from": {"id": user, "is_bot": false, "first_name": "Cy"},
+        "chat": {"id": user, "type": "private"}, "date": 1_700_000_000 + n, "text": format!("upgrade traffic {n}")}}))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_upgrades_a_plugin_without_a_restart_and_a_broken_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_dir().join("telegram.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
+    let server = std::sync::Arc::new(Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await);
+    let before = server.channel("tg").await;
+    assert_eq!(before["contract"], "0.2.0");
+    let upload = |name: &str, body: Vec<u8>| {
+        let (url, cookie) = (server.url(&format!("/api/v1/plugins/{name}")), server.cookie.clone());
+        async move {
+            let r = reqwest::Client::new().put(url).header("cookie", cookie).header("content-type", "application/wasm").body(body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+
+    // Not a component: refused, and the running version goes on.
+    let (status, body) = upload("telegram", b"\0asm but not really".to_vec()).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("plugin_refused")), "{body}");
+    let (status, _) = upload("tele.gram", b"x".to_vec()).await;
+    assert_eq!(status, 422);
+    assert_eq!(server.channel("tg").await["plugin_sha256"], before["plugin_sha256"]);
+    assert_eq!(server.webhook("tg", update(1), Some(SECRET)).await, 200);
+
+    // The upgrade lands while webhooks keep coming: none is lost, none fails.
+    let frozen_bytes = std::fs::read(frozen("telegram-0.1.0.wasm")).unwrap();
+    let traffic: Vec<_> = (2..=61)
+        .map(|n| {
+            let server = server.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(n as u64 * 5)).await;
+                server.webhook("tg", update(n), Some(SECRET)).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let (status, installed) = upload("telegram", frozen_bytes.clone()).await;
+    assert_eq!(status, 200, "{installed}");
+    assert_eq!((installed["contract"].as_str(), installed["channels"].clone()), (Some("0.1.0"), json!(["tg"])), "{installed}");
+    for t in traffic {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(server.status().await["messages"], 61);
+    let after = server.channel("tg").await;
+    assert_eq!(after["contract"], "0.1.0", "{after}");
+    assert_eq!(after["plugin_sha256"], installed["sha256"]);
+    assert_eq!(server.webhook("tg", update(62), Some(SECRET)).await, 200);
+    assert_eq!(server.wait_tickets("q=\"upgrade traffic 62\"", 1, WAIT).await.len(), 1);
+    // Written to the plugin directory, so a restart runs it too; and on the channel's record.
+    assert_eq!(std::fs::read(dir.path().join("telegram.wasm")).unwrap(), frozen_bytes);
+    let (_, history) = server.get("/api/v1/channels/tg/history").await;
+    assert!(history[0]["change"].as_str().unwrap().starts_with("installed plugin telegram (contract 0.1.0"), "{history}");
+}

@@ -5,7 +5,7 @@ use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::Status;
-use crate::sync::{ChannelChange, ChannelSummary, ConnectionTest};
+use crate::sync::{ChannelChange, ChannelSummary, ConnectionTest, InstalledPlugin};
 use axum::extract::{Path, State};
 use axum::Json;
 
@@ -70,4 +70,19 @@ pub async fn history(State(state): State<AppState>, _: AdminUser, Path(id): Path
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "Its plugin did not load", body = ErrorBody)))]
 pub async fn check(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>) -> Result<Json<ConnectionTest>, ApiError> {
     Ok(Json(state.channels.test_connection(&id).await?))
+}
+
+/// Install or upgrade a plugin: the `.wasm` component as the body. Checked as `helpdesk plugin
+/// check` does and against every channel that runs it, then swapped in without a restart (calls
+/// under way finish on the old version); a version that fails is refused and the old one runs on.
+#[utoipa::path(operation_id = "plugins_install", put, path = "/api/v1/plugins/{name}", request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 200, body = InstalledPlugin), (status = 403, body = ErrorBody),
+        (status = 422, description = "Refused: not a component of a contract this host runs, its describe failed, a pinned SHA-256 differs, or a channel lacks a setting it requires", body = ErrorBody)))]
+pub async fn install_plugin(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(name): Path<String>,
+    wasm: axum::body::Bytes,
+) -> Result<Json<InstalledPlugin>, ApiError> {
+    Ok(Json(state.channels.install_plugin(&name, &wasm, &admin.name).await?))
 }

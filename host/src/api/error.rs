@@ -116,6 +116,7 @@ impl From<SyncError> for ApiError {
             SyncError::Vault(crate::sync::vault::VaultError::NoKey) => Self::new(StatusCode::CONFLICT, "no_secret_key", message),
             SyncError::Vault(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "secret_key", message),
             SyncError::BadSecrets(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_secrets", message),
+            SyncError::PluginRefused(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", message),
         }
     }
 }

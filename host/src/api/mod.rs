@@ -51,7 +51,7 @@ impl AppState {
     paths(
         tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::counts,
         notes::add, notes::edit, notes::delete, notes::update_contact,
-        channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history,
+        channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
     ),
@@ -66,6 +66,8 @@ pub fn openapi_json() -> String {
 
 /// Largest webhook body accepted.
 const MAX_WEBHOOK_BODY: usize = 5 << 20;
+/// The largest plugin an admin may upload (an interpreter's component, Python's, is ~40 MiB).
+const MAX_PLUGIN_BODY: usize = 96 << 20;
 /// A request body must arrive within this long (slow senders hold a connection otherwise).
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -104,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/channels/{id}/check", post(channels::check))
         .route("/channels/{id}/secrets", axum::routing::put(channels::set_secrets))
         .route("/channels/{id}/history", get(channels::history))
+        .route("/plugins/{name}", axum::routing::put(channels::install_plugin).layer(DefaultBodyLimit::max(MAX_PLUGIN_BODY)))
         .route("/status", get(channels::status))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", patch(users::update))

@@ -78,7 +78,8 @@ fn platform_error(e: &SyncError) -> ApiError {
         | SyncError::Store(..)
         | SyncError::NotReady(..)
         | SyncError::Vault(_)
-        | SyncError::BadSecrets(_) => {
+        | SyncError::BadSecrets(_)
+        | SyncError::PluginRefused(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "not taken; deliver again later")
         }
     }

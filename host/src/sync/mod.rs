@@ -43,6 +43,26 @@ pub enum SyncError {
     Vault(#[from] vault::VaultError),
     #[error("{0}")]
     BadSecrets(String),
+    /// An uploaded plugin that cannot run here; the running version goes on.
+    #[error("the plugin was refused: {0}")]
+    PluginRefused(String),
+}
+
+/// A plugin an admin installed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstalledPlugin {
+    pub name: String,
+    pub contract: String,
+    pub sha256: String,
+    /// The channels now running it.
+    pub channels: Vec<String>,
+}
+
+/// Write `bytes` to `path` whole or not at all (a crash leaves the old file).
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("wasm.partial");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// The channel's answer to the connection test.
@@ -236,19 +256,77 @@ impl Channels {
         let names: Vec<&str> = values.keys().map(String::as_str).collect();
         self.record(id, by, format!("replaced the secret{} {}", if names.len() > 1 { "s" } else { "" }, names.join(", "))).await;
         ch.health.also_redact(values.values().map(|v| v.trim().to_string()));
+        let launch = self.prepare(ch, plugin).await?;
+        self.launch(ch, launch);
+        tracing::info!(channel = %id, by, "secrets replaced by an admin");
+        Ok(ch.summary())
+    }
+
+    /// `plugin` with the channel's settings and secrets of now, ready to run; refused if the
+    /// channel lacks a setting it requires.
+    async fn prepare(&self, ch: &ChannelRuntime, plugin: Arc<Plugin>) -> Result<Loaded, SyncError> {
+        let id = ch.config.id.as_str();
         let stored = stored_secrets(&self.store, &self.vault, id).await;
-        let kv: Arc<dyn KvBackend> = Arc::new(self.store.clone());
         let secrets = resolve_secrets(&ch.config, &stored).map_err(|e| SyncError::NotReady(id.into(), e))?;
         missing_settings(&plugin, &ch.config, &secrets).map_err(|e| SyncError::NotReady(id.into(), e))?;
-        let ctx = self.runtime.channel_context(&ch.config, secrets, kv);
-        *ch.loaded.write().expect("not poisoned") = Loaded { plugin: Some(plugin), ctx };
-        tracing::info!(channel = %id, by, "secrets replaced by an admin");
+        let kv: Arc<dyn KvBackend> = Arc::new(self.store.clone());
+        Ok(Loaded { plugin: Some(plugin), ctx: self.runtime.channel_context(&ch.config, secrets, kv) })
+    }
+
+    /// Run the channel with `loaded` from its next call; calls under way finish as they began.
+    fn launch(&self, ch: &Arc<ChannelRuntime>, loaded: Loaded) {
+        *ch.loaded.write().expect("not poisoned") = loaded;
         if ch.is_enabled() {
             // The next successful call says ok; until then it is starting again.
             ch.health.set_state(if ch.polls() { HealthState::Starting } else { HealthState::Ok });
             ch.start_polling(&self.inbox);
         }
-        Ok(ch.summary())
+    }
+
+    /// An admin installs or upgrades plugin `name` (`<plugin_dir>/<name>.wasm`): checked as
+    /// `helpdesk plugin check` does, against each channel that runs it (a pinned SHA-256, the
+    /// settings it requires), then written and swapped in without a restart. A version that
+    /// fails any of that is refused and the running one goes on.
+    pub async fn install_plugin(&self, name: &str, wasm: &[u8], by: &str) -> Result<InstalledPlugin, SyncError> {
+        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(SyncError::PluginRefused(format!("`{name}` is not a plugin name (letters, digits, - and _)")));
+        }
+        let _one = self.reconnecting.lock().await;
+        // Compiling takes a core for seconds: not on a worker that webhooks and sockets need.
+        let (runtime, bytes, handle) = (self.runtime.clone(), wasm.to_vec(), tokio::runtime::Handle::current());
+        let plugin = tokio::task::spawn_blocking(move || handle.block_on(runtime.load_bytes(&bytes)))
+            .await
+            .map_err(|e| SyncError::PluginRefused(format!("checking it failed: {e}")))?
+            .map_err(|e| SyncError::PluginRefused(format!("it does not load: {e}")))?;
+        let info = plugin.info();
+        let path = self.file.plugin_file(name);
+        let users: Vec<&Arc<ChannelRuntime>> = self.map.values().filter(|ch| self.file.plugin_path(&ch.config) == path).collect();
+        let mut ready = Vec::new();
+        for ch in &users {
+            if let Some(pinned) = &ch.config.sha256 {
+                if !pinned.eq_ignore_ascii_case(&info.sha256) {
+                    return Err(SyncError::PluginRefused(format!(
+                        "plugins.toml pins channel `{}` to SHA-256 {pinned}; this file's is {}",
+                        ch.config.id, info.sha256
+                    )));
+                }
+            }
+            let loaded = self.prepare(ch, plugin.clone()).await.map_err(|e| SyncError::PluginRefused(e.to_string()))?;
+            ready.push((*ch, loaded));
+        }
+        write_atomically(&path, wasm).map_err(|e| SyncError::Unavailable(name.into(), format!("cannot write {}: {e}", path.display())))?;
+        let change = format!("installed plugin {name} (contract {}, SHA-256 {})", info.contract, info.sha256);
+        for (ch, loaded) in ready {
+            self.launch(ch, loaded);
+            self.record(&ch.config.id, by, change.clone()).await;
+        }
+        tracing::info!(plugin = %name, sha256 = %info.sha256, by, "plugin installed by an admin");
+        Ok(InstalledPlugin {
+            name: name.into(),
+            contract: info.contract.clone(),
+            sha256: info.sha256.clone(),
+            channels: users.iter().map(|c| c.config.id.clone()).collect(),
+        })
     }
 
     /// What admins changed on a channel, newest first.

@@ -33,11 +33,13 @@ impl Backoff {
 }
 
 pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
-    let Some(plugin) = ch.plugin() else { return };
     let id = ch.config.id.clone();
-    let platform = plugin.info().platform.clone();
     let mut backoff = Backoff::new();
     while ch.keep_polling() {
+        // Each round with the plugin and secrets of now: an upgrade or a reconnect applies from
+        // the next fetch, the one under way finishes as it began.
+        let Some(plugin) = ch.plugin() else { return };
+        let platform = plugin.info().platform.clone();
         let cursor = match inbox.store().cursor(&id).await {
             Ok(c) => c,
             Err(e) => {

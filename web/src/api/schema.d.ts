@@ -137,6 +137,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Install or upgrade a plugin: the `.wasm` component as the body. Checked as `helpdesk plugin
+         *     check` does and against every channel that runs it, then swapped in without a restart (calls
+         *     under way finish on the old version); a version that fails is refused and the old one runs on.
+         */
+        put: operations["plugins_install"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/session": {
         parameters: {
             query?: never;
@@ -576,6 +597,14 @@ export interface components {
          * @enum {string}
          */
         HealthState: "starting" | "ok" | "degraded" | "needs_reconnect" | "disabled";
+        /** @description A plugin an admin installed. */
+        InstalledPlugin: {
+            /** @description The channels now running it. */
+            channels: string[];
+            contract: string;
+            name: string;
+            sha256: string;
+        };
         /** @description A normalised interaction as a plugin delivered it. */
         Interaction: {
             attachments: components["schemas"]["Attachment"][];
@@ -1161,6 +1190,48 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    plugins_install: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/wasm": number[];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstalledPlugin"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: not a component of a contract this host runs, its describe failed, a pinned SHA-256 differs, or a channel lacks a setting it requires */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
