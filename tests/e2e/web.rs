@@ -44,6 +44,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         .env("AGENT_PASSWORD", "sam-password")
         .env("AGENT_NAME", "Sam Agent")
         .env("SCREENSHOT_DIR", &shots)
+        .env("TELEGRAM_WASM", plugin_dir().join("telegram.wasm"))
         .output()
         .await
         .expect("run node (./dev test installs it)");

@@ -350,6 +350,17 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await tg.getByRole('button', { name: 'History' }).click();
   await page.locator('[data-history="tg"]', { hasText: 'replaced the secret bot_token' }).waitFor({ timeout: WAIT });
   assert.match(await page.locator('[data-history="tg"]').textContent(), /disabled it/);
+
+  // Upgrading its plugin from the page: a broken file is refused in words, the real one is
+  // swapped in and the channel goes on.
+  const file = page.locator('.install-plugin input[type="file"]');
+  await file.setInputFiles({ name: 'telegram.wasm', mimeType: 'application/wasm', buffer: Buffer.from('not a component') });
+  await page.getByRole('button', { name: 'Install' }).click();
+  await page.locator('[data-install-result]', { hasText: 'refused' }).waitFor({ timeout: WAIT });
+  await file.setInputFiles(env('TELEGRAM_WASM'));
+  await page.getByRole('button', { name: 'Install' }).click();
+  await page.locator('[data-install-result]', { hasText: 'now running on tg' }).waitFor({ timeout: 60_000 });
+  await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
   const samPage = await signIn(sam, AGENT);
   assert.equal(await samPage.getByRole('link', { name: 'Channels' }).count(), 0);
   const status = await samPage.evaluate(async () => (await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status);

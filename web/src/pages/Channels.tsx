@@ -151,6 +151,7 @@ export function Channels() {
           ])}
         </tbody>
       </table>
+      <InstallPlugin onDone={load} />
       <p class="hint">Secrets are never shown again once saved: Reconnect replaces them. Those entered here are kept sealed with the server's secret key and take the place of plugins.toml's.</p>
     </main>
   );
@@ -229,5 +230,59 @@ function History({ id }: { id: string }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/// Install or upgrade a plugin from its `.wasm`: the server checks it against every channel that
+/// runs it and swaps it in; a broken one is refused and the running version goes on.
+function InstallPlugin({ onDone }: { onDone: () => void }) {
+  const [words, setWords] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const upload = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const file = (form.elements.namedItem('wasm') as HTMLInputElement).files?.[0];
+    if (!file) {
+      setWords({ ok: false, text: 'Choose a .wasm file.' });
+      return;
+    }
+    const name = file.name.replace(/\.wasm$/, '');
+    setBusy(true);
+    setWords({ ok: true, text: `Checking ${file.name}…` });
+    try {
+      const r = await call(
+        api.PUT('/api/v1/plugins/{name}', {
+          params: { path: { name } },
+          body: (await file.arrayBuffer()) as unknown as number[],
+          bodySerializer: (b: unknown) => b as ArrayBuffer,
+          headers: { 'content-type': 'application/wasm' },
+        }),
+      );
+      const on = r.channels.length ? `now running on ${r.channels.join(', ')}` : 'no channel runs it yet';
+      setWords({ ok: true, text: `Installed ${r.name} (contract ${r.contract}, SHA-256 ${r.sha256.slice(0, 12)}…): ${on}.` });
+      form.reset();
+      onDone();
+    } catch (err) {
+      setWords({ ok: false, text: (err as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="install-plugin" onSubmit={upload}>
+      <h2>Install or upgrade a plugin</h2>
+      <label>
+        <span>Component (.wasm, named after the plugin: telegram.wasm upgrades telegram)</span>
+        <input type="file" name="wasm" accept=".wasm,application/wasm" />
+      </label>
+      <button type="submit" disabled={busy}>
+        Install
+      </button>
+      {words && (
+        <p class={words.ok ? 'muted' : 'error'} role={words.ok ? 'status' : 'alert'} data-install-result>
+          {words.text}
+        </p>
+      )}
+    </form>
   );
 }
