@@ -255,3 +255,53 @@ async fn an_admin_upgrades_a_plugin_without_a_restart_and_a_broken_one_is_refuse
     let (_, history) = server.get("/api/v1/channels/tg/history").await;
     assert!(history[0]["change"].as_str().unwrap().starts_with("installed plugin telegram (contract 0.1.0"), "{history}");
 }
+
+#[tokio::test]
+async fn an_admin_connects_a_new_channel_without_plugins_toml() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let opts = || Options { secret_key: Some(SECRET_KEY.into()), ..Options::disk() };
+    let server = Server::start_with("", opts(), None).await;
+    let (status, plugins) = server.get("/api/v1/plugins").await;
+    assert_eq!(status, 200);
+    let telegram = plugins.as_array().unwrap().iter().find(|p| p["name"] == "telegram").expect("telegram is offered").clone();
+    assert!(telegram["declared_hosts"].as_array().unwrap().contains(&json!("https://api.telegram.org")), "{telegram}");
+    assert!(telegram["settings"].as_array().unwrap().iter().any(|s| s["name"] == "bot_token" && s["secret"] == true));
+
+    let channel = |secrets: serde_json::Value| {
+        json!({"id": "support-bot", "plugin": "telegram", "display_name": "Support bot",
+            "config": {"base_url": emu.base_url(), "long_poll_seconds": "2"}, "secrets": secrets, "allowed_hosts": [emu.host()]})
+    };
+    // Refused in words, nothing stored.
+    let refused = [
+        (json!({"password": "x"}), 422, "bad_channel"),
+        (json!({}), 422, "channel_not_ready"),
+    ];
+    for (secrets, status, code) in refused {
+        let (s, body) = server.post("/api/v1/channels", channel(secrets)).await;
+        assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
+    }
+    let mut bad_id = channel(json!({"bot_token": TOKEN}));
+    bad_id["id"] = json!("no spaces please");
+    assert_eq!(server.post("/api/v1/channels", bad_id).await.0, 422);
+    let mut bad_setting = channel(json!({"bot_token": TOKEN}));
+    bad_setting["config"]["colour"] = json!("blue");
+    assert_eq!(server.post("/api/v1/channels", bad_setting).await.0, 422);
+    assert_eq!(server.get("/api/v1/channels").await.1, json!([]));
+
+    let (status, created) = server.post("/api/v1/channels", channel(json!({"bot_token": TOKEN}))).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(!created.to_string().contains(TOKEN));
+    assert_eq!(created["webhook_path"], "/webhooks/support-bot");
+    assert_eq!(server.post("/api/v1/channels", channel(json!({"bot_token": TOKEN}))).await.0, 409);
+    emu.private_text(&User::new(601, "Ann", None, None), "hello new channel");
+    server.wait_tickets("queue=all", 1, WAIT).await;
+    let (_, history) = server.get("/api/v1/channels/support-bot/history").await;
+    assert!(history[0]["change"].as_str().unwrap().starts_with("connected it (plugin telegram"), "{history}");
+
+    // It is still there after a restart, with its sealed token.
+    let data = server.kill().await;
+    let server = Server::start_with("", opts(), Some(data)).await;
+    assert_eq!(server.channel("support-bot").await["display_name"], "Support bot");
+    emu.private_text(&User::new(602, "Bob", None, None), "hello again");
+    server.wait_tickets("queue=all", 2, WAIT).await;
+}

@@ -5,7 +5,7 @@ use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::Status;
-use crate::sync::{ChannelChange, ChannelSummary, ConnectionTest, InstalledPlugin};
+use crate::sync::{AvailablePlugin, ChannelChange, ChannelSummary, ConnectedChannel, ConnectionTest, InstalledPlugin};
 use axum::extract::{Path, State};
 use axum::Json;
 
@@ -85,4 +85,25 @@ pub async fn install_plugin(
     wasm: axum::body::Bytes,
 ) -> Result<Json<InstalledPlugin>, ApiError> {
     Ok(Json(state.channels.install_plugin(&name, &wasm, &admin.name).await?))
+}
+
+/// The installed plugins an admin may connect a channel with, and what each declares.
+#[utoipa::path(operation_id = "plugins_list", get, path = "/api/v1/plugins",
+    responses((status = 200, body = Vec<AvailablePlugin>), (status = 403, body = ErrorBody)))]
+pub async fn plugins(State(state): State<AppState>, _: AdminUser) -> Json<Vec<AvailablePlugin>> {
+    Json(state.channels.plugins().await)
+}
+
+/// Connect a new channel: an installed plugin, its settings and secrets (sealed, never shown
+/// again), the hosts approved of those it asks for. It runs at once and after restarts.
+#[utoipa::path(operation_id = "channels_connect", post, path = "/api/v1/channels", request_body = ConnectedChannel,
+    responses((status = 201, body = ChannelSummary), (status = 403, body = ErrorBody),
+        (status = 409, description = "The id is taken, or no secret key is configured", body = ErrorBody),
+        (status = 422, description = "Not the plugin's setting, secret or host; a required one missing; a bad id", body = ErrorBody)))]
+pub async fn connect(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Body(new): Body<ConnectedChannel>,
+) -> Result<(axum::http::StatusCode, Json<ChannelSummary>), ApiError> {
+    Ok((axum::http::StatusCode::CREATED, Json(state.channels.connect(new, &admin.name).await?)))
 }

@@ -117,6 +117,8 @@ impl From<SyncError> for ApiError {
             SyncError::Vault(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "secret_key", message),
             SyncError::BadSecrets(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_secrets", message),
             SyncError::PluginRefused(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_refused", message),
+            SyncError::BadChannel(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_channel", message),
+            SyncError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
         }
     }
 }

@@ -79,7 +79,9 @@ fn platform_error(e: &SyncError) -> ApiError {
         | SyncError::NotReady(..)
         | SyncError::Vault(_)
         | SyncError::BadSecrets(_)
-        | SyncError::PluginRefused(_) => {
+        | SyncError::PluginRefused(_)
+        | SyncError::BadChannel(_)
+        | SyncError::Conflict(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "not taken; deliver again later")
         }
     }

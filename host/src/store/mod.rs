@@ -56,6 +56,7 @@ DEFINE INDEX IF NOT EXISTS note_ticket ON note FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS channel_secret SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS channel_secret_channel ON channel_secret FIELDS channel;
+DEFINE TABLE IF NOT EXISTS channel_config SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS channel_change SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS channel_change_channel ON channel_change FIELDS channel;
 ";

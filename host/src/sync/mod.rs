@@ -46,6 +46,63 @@ pub enum SyncError {
     /// An uploaded plugin that cannot run here; the running version goes on.
     #[error("the plugin was refused: {0}")]
     PluginRefused(String),
+    #[error("{0}")]
+    BadChannel(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// A channel an admin connects in the UI, as stored (`channel_config`); its secrets are sealed
+/// apart (`channel_secret`), never in this record.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectedChannel {
+    /// Used in URLs (`/webhooks/{id}`): letters, digits, `-` and `_`.
+    pub id: String,
+    /// An installed plugin's name (`GET /api/v1/plugins`).
+    pub plugin: String,
+    pub display_name: String,
+    /// Its declared settings that are not secrets.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Its declared secrets: sealed when saved, never shown again.
+    #[serde(default, skip_serializing)]
+    pub secrets: BTreeMap<String, String>,
+    /// The hosts the admin grants: those the plugin asks for that they approve, and any other
+    /// its settings point at (`http://127.0.0.1:8081` for a local server).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+impl ConnectedChannel {
+    fn to_config(&self) -> ChannelConfig {
+        ChannelConfig {
+            id: self.id.clone(),
+            plugin: self.plugin.clone(),
+            display_name: self.display_name.clone(),
+            enabled: true,
+            poll: None,
+            config: self.config.iter().map(|(k, v)| (k.clone(), toml::Value::String(v.clone()))).collect(),
+            secrets: BTreeMap::new(),
+            allowed_hosts: self.allowed_hosts.clone(),
+            limits: Default::default(),
+            webhook_group: None,
+            sha256: None,
+            reply_chains: Default::default(),
+        }
+    }
+}
+
+/// An installed plugin an admin may connect a channel with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvailablePlugin {
+    pub name: String,
+    pub platform_name: String,
+    pub contract: String,
+    pub webhooks: bool,
+    pub polls: bool,
+    pub settings: Vec<Setting>,
+    pub declared_hosts: Vec<String>,
 }
 
 /// A plugin an admin installed.
@@ -132,12 +189,14 @@ pub struct ChannelSummary {
 }
 
 pub struct Channels {
-    map: BTreeMap<String, Arc<ChannelRuntime>>,
+    /// plugins.toml's channels, then those admins connected; more join while it runs.
+    map: std::sync::RwLock<BTreeMap<String, Arc<ChannelRuntime>>>,
     inbox: Arc<Inbox>,
     store: Store,
     vault: vault::Vault,
     runtime: Arc<Runtime>,
     file: PluginsFile,
+    events: EventBus,
     /// One admin change of a channel's secrets at a time.
     reconnecting: tokio::sync::Mutex<()>,
 }
@@ -162,66 +221,167 @@ impl Channels {
     /// Load every channel and start the poll loops. A channel that fails to load is kept,
     /// marked degraded with the reason; the others run.
     pub async fn start(file: &PluginsFile, runtime: Arc<Runtime>, vault: vault::Vault, inbox: Arc<Inbox>, store: Store, events: EventBus) -> Arc<Self> {
-        let mut map = BTreeMap::new();
-        for config in &file.channels {
-            let stored = stored_secrets(&store, &vault, &config.id).await;
-            let kv: Arc<dyn KvBackend> = Arc::new(store.clone());
-            let enabled = match store.channel_enabled(&config.id).await {
-                Ok(Some(e)) => e,
-                Ok(None) => config.enabled,
-                Err(e) => {
-                    tracing::warn!(channel = %config.id, "cannot read whether an admin disabled it: {e}");
-                    config.enabled
-                }
-            };
-            // Disabled channels are loaded too, so an admin can enable them without a restart.
-            let loaded = Self::load(file, config, &runtime, kv.clone(), &stored).await;
-            let secrets = resolve_secrets(config, &stored).map(|s| s.into_values().collect()).unwrap_or_default();
-            let state = if enabled { HealthState::Starting } else { HealthState::Disabled };
-            let health = HealthCell::new(&config.id, state, events.clone(), secrets);
-            let (plugin, ctx) = match loaded {
-                Ok((plugin, ctx)) => (Some(plugin), ctx),
-                Err(reason) => {
-                    health.failed(if enabled { HealthState::Degraded } else { HealthState::Disabled }, reason, None);
-                    (None, runtime.channel_context(config, BTreeMap::new(), kv))
-                }
-            };
-            if let Some(p) = &plugin {
-                tracing::info!(channel = %config.id, platform = %p.info().platform, enabled, "channel loaded");
-                if enabled && p.info().webhooks && !config.poll.unwrap_or(p.info().polls) {
-                    health.ok(false);
-                }
-            }
-            let runtime = ChannelRuntime {
-                config: config.clone(),
-                loaded: std::sync::RwLock::new(Loaded { plugin, ctx }),
-                health,
-                enabled: AtomicBool::new(enabled),
-                polling: AtomicBool::new(false),
-                webhook_slots: tokio::sync::Semaphore::new(WEBHOOK_CONCURRENCY),
-            };
-            map.insert(config.id.clone(), Arc::new(runtime));
-        }
         let channels = Arc::new(Channels {
-            map,
+            map: Default::default(),
             inbox: inbox.clone(),
-            store,
+            store: store.clone(),
             vault,
             runtime,
             file: file.clone(),
+            events,
             reconnecting: Default::default(),
         });
-        for ch in channels.map.values() {
+        let mut configs = file.channels.clone();
+        match store.all::<ConnectedChannel>("channel_config", "id").await {
+            Ok(connected) => {
+                for c in connected {
+                    if configs.iter().any(|f| f.id == c.id) {
+                        tracing::warn!(channel = %c.id, "plugins.toml has a channel of this id too: it is the one that runs");
+                    } else {
+                        configs.push(c.to_config());
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot read the channels admins connected: {e}"),
+        }
+        for config in configs {
+            let ch = channels.build(config).await;
+            channels.map.write().expect("not poisoned").insert(ch.config.id.clone(), ch);
+        }
+        for ch in channels.all() {
             ch.start_polling(&inbox);
         }
         channels
+    }
+
+    /// A channel's runtime: its plugin loaded with its settings and secrets, or the reason it
+    /// did not load in its health.
+    async fn build(&self, config: ChannelConfig) -> Arc<ChannelRuntime> {
+        let (store, runtime) = (&self.store, &self.runtime);
+        let stored = stored_secrets(store, &self.vault, &config.id).await;
+        let kv: Arc<dyn KvBackend> = Arc::new(store.clone());
+        let enabled = match store.channel_enabled(&config.id).await {
+            Ok(Some(e)) => e,
+            Ok(None) => config.enabled,
+            Err(e) => {
+                tracing::warn!(channel = %config.id, "cannot read whether an admin disabled it: {e}");
+                config.enabled
+            }
+        };
+        // Disabled channels are loaded too, so an admin can enable them without a restart.
+        let loaded = Self::load(&self.file, &config, runtime, kv.clone(), &stored).await;
+        let secrets = resolve_secrets(&config, &stored).map(|s| s.into_values().collect()).unwrap_or_default();
+        let state = if enabled { HealthState::Starting } else { HealthState::Disabled };
+        let health = HealthCell::new(&config.id, state, self.events.clone(), secrets);
+        let (plugin, ctx) = match loaded {
+            Ok((plugin, ctx)) => (Some(plugin), ctx),
+            Err(reason) => {
+                health.failed(if enabled { HealthState::Degraded } else { HealthState::Disabled }, reason, None);
+                (None, runtime.channel_context(&config, BTreeMap::new(), kv))
+            }
+        };
+        if let Some(p) = &plugin {
+            tracing::info!(channel = %config.id, platform = %p.info().platform, enabled, "channel loaded");
+            if enabled && p.info().webhooks && !config.poll.unwrap_or(p.info().polls) {
+                health.ok(false);
+            }
+        }
+        Arc::new(ChannelRuntime {
+            config,
+            loaded: std::sync::RwLock::new(Loaded { plugin, ctx }),
+            health,
+            enabled: AtomicBool::new(enabled),
+            polling: AtomicBool::new(false),
+            webhook_slots: tokio::sync::Semaphore::new(WEBHOOK_CONCURRENCY),
+        })
+    }
+
+    /// The plugins in the plugin directory, as an admin connecting a channel picks one: what
+    /// each declares (settings, hosts). One that does not load is left out.
+    pub async fn plugins(&self) -> Vec<AvailablePlugin> {
+        let dir = self.file.plugin_file("x").parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.strip_suffix(".wasm").map(str::to_string)).collect())
+            .unwrap_or_default();
+        names.sort();
+        let mut out = Vec::new();
+        for name in names {
+            match self.runtime.load(&self.file.plugin_file(&name)).await {
+                Ok(p) => {
+                    let i = p.info();
+                    out.push(AvailablePlugin {
+                        name,
+                        platform_name: i.platform_name.clone(),
+                        contract: i.contract.clone(),
+                        webhooks: i.webhooks,
+                        polls: i.polls,
+                        settings: i.settings.clone(),
+                        declared_hosts: i.allowed_hosts.clone(),
+                    })
+                }
+                Err(e) => tracing::warn!(plugin = %name, "not offered to admins, it does not load: {e}"),
+            }
+        }
+        out
+    }
+
+    /// An admin connects a new channel: an installed plugin, its declared settings and secrets
+    /// (sealed), the declared hosts the admin approves. Refused, with nothing stored, if
+    /// anything is missing or not the plugin's; otherwise it runs at once and after restarts.
+    pub async fn connect(&self, new: ConnectedChannel, by: &str) -> Result<ChannelSummary, SyncError> {
+        let bad = |m: String| SyncError::BadChannel(m);
+        let config = new.to_config();
+        // The rules plugins.toml's channels follow.
+        let text = format!("[[channel]]\nid = {}\nplugin = \"x\"\ndisplay_name = {}\n", toml::Value::String(config.id.clone()), toml::Value::String(config.display_name.clone()));
+        PluginsFile::parse(&text).map_err(bad)?;
+        if !new.plugin.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || new.plugin.is_empty() {
+            return Err(bad(format!("`{}` is not a plugin name", new.plugin)));
+        }
+        let _one = self.reconnecting.lock().await;
+        if self.get(&config.id).is_some() {
+            return Err(SyncError::Conflict(format!("a channel `{}` exists already", config.id)));
+        }
+        let plugin = self.runtime.load(&self.file.plugin_file(&new.plugin)).await.map_err(|e| bad(format!("plugin `{}`: {e}", new.plugin)))?;
+        let info = plugin.info();
+        for name in new.config.keys() {
+            if !info.settings.iter().any(|s| !s.secret && &s.name == name) {
+                return Err(bad(format!("`{name}` is not a setting of plugin `{}`", new.plugin)));
+            }
+        }
+        for name in new.secrets.keys() {
+            if !info.settings.iter().any(|s| s.secret && &s.name == name) {
+                return Err(bad(format!("`{name}` is not a secret of plugin `{}`", new.plugin)));
+            }
+        }
+        // The hosts it asks for, or others the admin names (a local Bot API server, say).
+        for host in &new.allowed_hosts {
+            crate::config::AllowedHost::parse(host).map_err(|e| bad(format!("host `{host}`: {e}")))?;
+        }
+        let given: BTreeMap<String, String> = new.secrets.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.clone(), v.trim().to_string())).collect();
+        missing_settings(&plugin, &config, &given).map_err(|e| SyncError::NotReady(config.id.clone(), e))?;
+        let now = crate::model::now_ms();
+        let sealed = given
+            .iter()
+            .map(|(name, value)| Ok(vault::SealedSecret { channel: config.id.clone(), name: name.clone(), sealed: self.vault.seal(&config.id, name, value)?, updated_at: now }))
+            .collect::<Result<Vec<_>, vault::VaultError>>()?;
+        let store_err = |e: crate::store::StoreError| SyncError::Unavailable(config.id.clone(), e.to_string());
+        for secret in &sealed {
+            self.store.put("channel_secret", &crate::model::stable_id(&config.id, &secret.name), secret).await.map_err(store_err)?;
+        }
+        self.store.put("channel_config", &config.id, &ConnectedChannel { secrets: BTreeMap::new(), ..new.clone() }).await.map_err(store_err)?;
+        self.record(&config.id, by, format!("connected it (plugin {}, hosts {})", new.plugin, if new.allowed_hosts.is_empty() { "none".into() } else { new.allowed_hosts.join(", ") })).await;
+        let ch = self.build(config).await;
+        ch.health.also_redact(given.into_values());
+        self.map.write().expect("not poisoned").insert(ch.config.id.clone(), ch.clone());
+        ch.start_polling(&self.inbox);
+        Ok(ch.summary())
     }
 
     /// An admin replaces some of a channel's secrets (a revoked token, say): sealed into the
     /// store, and the channel runs with them from its next call, without a restart. Calls under
     /// way finish with the old ones. They override plugins.toml's from now on.
     pub async fn set_secrets(&self, id: &str, values: BTreeMap<String, String>, by: &str) -> Result<ChannelSummary, SyncError> {
-        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let ch = self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
         if values.is_empty() {
             return Err(SyncError::BadSecrets("give at least one secret".into()));
         }
@@ -256,8 +416,8 @@ impl Channels {
         let names: Vec<&str> = values.keys().map(String::as_str).collect();
         self.record(id, by, format!("replaced the secret{} {}", if names.len() > 1 { "s" } else { "" }, names.join(", "))).await;
         ch.health.also_redact(values.values().map(|v| v.trim().to_string()));
-        let launch = self.prepare(ch, plugin).await?;
-        self.launch(ch, launch);
+        let launch = self.prepare(&ch, plugin).await?;
+        self.launch(&ch, launch);
         tracing::info!(channel = %id, by, "secrets replaced by an admin");
         Ok(ch.summary())
     }
@@ -300,7 +460,7 @@ impl Channels {
             .map_err(|e| SyncError::PluginRefused(format!("it does not load: {e}")))?;
         let info = plugin.info();
         let path = self.file.plugin_file(name);
-        let users: Vec<&Arc<ChannelRuntime>> = self.map.values().filter(|ch| self.file.plugin_path(&ch.config) == path).collect();
+        let users: Vec<Arc<ChannelRuntime>> = self.all().into_iter().filter(|ch| self.file.plugin_path(&ch.config) == path).collect();
         let mut ready = Vec::new();
         for ch in &users {
             if let Some(pinned) = &ch.config.sha256 {
@@ -312,7 +472,7 @@ impl Channels {
                 }
             }
             let loaded = self.prepare(ch, plugin.clone()).await.map_err(|e| SyncError::PluginRefused(e.to_string()))?;
-            ready.push((*ch, loaded));
+            ready.push((ch, loaded));
         }
         write_atomically(&path, wasm).map_err(|e| SyncError::Unavailable(name.into(), format!("cannot write {}: {e}", path.display())))?;
         let change = format!("installed plugin {name} (contract {}, SHA-256 {})", info.contract, info.sha256);
@@ -331,7 +491,7 @@ impl Channels {
 
     /// What admins changed on a channel, newest first.
     pub async fn history(&self, id: &str) -> Result<Vec<ChannelChange>, SyncError> {
-        self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
         let mut changes: Vec<ChannelChange> =
             self.store.find("channel_change", "channel", id, "at").await.map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?;
         changes.reverse();
@@ -349,7 +509,7 @@ impl Channels {
 
     /// An admin enables or disables a channel; remembered across restarts.
     pub async fn set_enabled(&self, id: &str, enabled: bool, by: &str) -> Result<ChannelSummary, SyncError> {
-        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let ch = self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
         self.store.set_channel_enabled(id, enabled).await.map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?;
         if ch.enabled.swap(enabled, Ordering::SeqCst) != enabled {
             tracing::info!(channel = %id, enabled, "changed by an admin");
@@ -393,7 +553,7 @@ impl Channels {
 
     /// The plugin's own connection test with the channel's settings (admins' "test connection").
     pub async fn test_connection(&self, id: &str) -> Result<ConnectionTest, SyncError> {
-        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let ch = self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
         let plugin = ch.plugin().ok_or_else(|| SyncError::Unavailable(id.into(), ch.health.get().last_error.unwrap_or_default()))?;
         let ctx = ch.ctx();
         Ok(match plugin.check(ctx.clone()).await {
@@ -407,17 +567,21 @@ impl Channels {
         })
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<ChannelRuntime>> {
-        self.map.get(id)
+    pub fn get(&self, id: &str) -> Option<Arc<ChannelRuntime>> {
+        self.map.read().expect("not poisoned").get(id).cloned()
+    }
+
+    fn all(&self) -> Vec<Arc<ChannelRuntime>> {
+        self.map.read().expect("not poisoned").values().cloned().collect()
     }
 
     pub fn list(&self) -> Vec<ChannelSummary> {
-        self.map.values().map(|ch| ch.summary()).collect()
+        self.all().iter().map(|ch| ch.summary()).collect()
     }
 
     /// The channel an action on a ticket of `channel_id` goes through.
     pub fn for_action(&self, channel_id: &str) -> Result<ActionChannel, SyncError> {
-        let ch = self.map.get(channel_id).ok_or_else(|| SyncError::UnknownChannel(channel_id.into()))?;
+        let ch = self.get(channel_id).ok_or_else(|| SyncError::UnknownChannel(channel_id.into()))?;
         if !ch.is_enabled() {
             return Err(SyncError::Disabled(channel_id.into()));
         }
@@ -429,7 +593,7 @@ impl Channels {
     /// limit shows in its health, as if a poll had met it.
     pub fn record_action_failure(&self, channel_id: &str, e: &PluginError) {
         use crate::plugins::ChannelFailure::{RateLimited, Unauthorized};
-        let Some(ch) = self.map.get(channel_id) else { return };
+        let Some(ch) = self.get(channel_id) else { return };
         match e {
             PluginError::Channel(RateLimited { retry_after_ms, .. }) => {
                 ch.health.plugin_failed(e, Some(std::time::Duration::from_millis(*retry_after_ms)))
@@ -443,15 +607,15 @@ impl Channels {
     /// answering, so the platform redelivers anything we failed to store. Channels of the same
     /// `webhook_group` receive it too (after this one accepted it: the signature was good).
     pub async fn webhook(&self, id: &str, req: WebhookRequest) -> Result<WebhookOutcome, SyncError> {
-        let ch = self.map.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let ch = self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
         let group = ch.config.webhook_group.clone();
         let siblings_req = group.is_some().then(|| req.clone());
-        let outcome = self.deliver(ch, req).await?;
+        let outcome = self.deliver(&ch, req).await?;
         let accepted = (200..300).contains(&outcome.status);
         if let (Some(group), Some(req), true) = (group, siblings_req, accepted) {
             let mut retry = None;
-            for sib in self.map.values().filter(|s| s.config.id != id && s.config.webhook_group.as_deref() == Some(&group)) {
-                match self.deliver(sib, req.clone()).await {
+            for sib in self.all().into_iter().filter(|s| s.config.id != id && s.config.webhook_group.as_deref() == Some(&group)) {
+                match self.deliver(&sib, req.clone()).await {
                     Ok(_) | Err(SyncError::Disabled(_) | SyncError::NoWebhooks(_)) => {}
                     // One Page's entries could not be stored: the platform must deliver again
                     // (to everyone: stable ids make the others' second copy a no-op).
