@@ -361,6 +361,29 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await page.getByRole('button', { name: 'Install' }).click();
   await page.locator('[data-install-result]', { hasText: 'now running on tg' }).waitFor({ timeout: 60_000 });
   await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
+
+  // A second channel connected from the page, nothing in plugins.toml: the bot moves to it.
+  await tg.getByRole('button', { name: 'Disable' }).click();
+  await tg.locator('[data-health="disabled"]').waitFor({ timeout: WAIT });
+  const connect = page.locator('.connect-channel');
+  await connect.locator('select[name="plugin"]').selectOption('telegram');
+  await connect.getByLabel('Channel id').fill('tg2');
+  await connect.getByLabel('Name agents see').fill('Second bot');
+  await connect.getByRole('button', { name: 'Connect' }).click();
+  await connect.locator('[data-connect-result]', { hasText: 'bot_token' }).waitFor({ timeout: WAIT });
+  await connect.getByLabel('Bot token').fill(NEW_TOKEN);
+  await connect.getByLabel('Bot API URL').fill(EMULATOR);
+  await connect.getByLabel('Long poll seconds').fill('2');
+  await connect.getByLabel('Other hosts').fill(EMULATOR);
+  await page.screenshot({ path: `${SHOTS}/channels-connect.png`, fullPage: true });
+  await connect.getByRole('button', { name: 'Connect' }).click();
+  await connect.locator('[data-connect-result]', { hasText: 'Connected Second bot' }).waitFor({ timeout: WAIT });
+  await page.locator('[data-channel="tg2"] [data-health="ok"]').waitFor({ timeout: WAIT });
+  await customerWrites(778, 'Nia', 'Hello through the second bot');
+  await page.goto(`${BASE}/`);
+  await page.locator('.ticket-row', { hasText: 'Hello through the second bot' }).waitFor({ timeout: WAIT });
+  await page.goto(`${BASE}/admin/channels`);
+  assert.ok(!(await page.content()).includes(NEW_TOKEN));
   const samPage = await signIn(sam, AGENT);
   assert.equal(await samPage.getByRole('link', { name: 'Channels' }).count(), 0);
   const status = await samPage.evaluate(async () => (await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status);

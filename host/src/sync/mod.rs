@@ -65,8 +65,9 @@ pub struct ConnectedChannel {
     /// Its declared settings that are not secrets.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
-    /// Its declared secrets: sealed when saved, never shown again.
-    #[serde(default, skip_serializing)]
+    /// Its declared secrets: sealed apart when saved (stored empty here), never shown again.
+    #[serde(default)]
+    #[schema(write_only)]
     pub secrets: BTreeMap<String, String>,
     /// The hosts the admin grants: those the plugin asks for that they approve, and any other
     /// its settings point at (`http://127.0.0.1:8081` for a local server).

@@ -15,6 +15,7 @@ export type User = Schemas['User'];
 export type Role = Schemas['Role'];
 export type ChannelSummary = Schemas['ChannelSummary'];
 export type ChannelChange = Schemas['ChannelChange'];
+export type AvailablePlugin = Schemas['AvailablePlugin'];
 export type QueueCounts = Schemas['QueueCounts'];
 export type Capability = Schemas['Capability'];
 export type Kind = Schemas['Kind'];

@@ -13,7 +13,11 @@ export interface paths {
         };
         get: operations["channels_list"];
         put?: never;
-        post?: never;
+        /**
+         * Connect a new channel: an installed plugin, its settings and secrets (sealed, never shown
+         *     again), the hosts approved of those it asks for. It runs at once and after restarts.
+         */
+        post: operations["channels_connect"];
         delete?: never;
         options?: never;
         head?: never;
@@ -129,6 +133,23 @@ export interface paths {
             cookie?: never;
         };
         get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The installed plugins an admin may connect a channel with, and what each declares. */
+        get: operations["plugins_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -431,6 +452,16 @@ export interface components {
             name: string;
             profile_url?: string | null;
         };
+        /** @description An installed plugin an admin may connect a channel with. */
+        AvailablePlugin: {
+            contract: string;
+            declared_hosts: string[];
+            name: string;
+            platform_name: string;
+            polls: boolean;
+            settings: components["schemas"]["Setting"][];
+            webhooks: boolean;
+        };
         Capability: {
             /** @description What an agent should know about some of the actions, in words. */
             action_notes: {
@@ -505,6 +536,30 @@ export interface components {
             /** @enum {string} */
             type: "typing";
             typing: boolean;
+        };
+        /**
+         * @description A channel an admin connects in the UI, as stored (`channel_config`); its secrets are sealed
+         *     apart (`channel_secret`), never in this record.
+         */
+        ConnectedChannel: {
+            /**
+             * @description The hosts the admin grants: those the plugin asks for that they approve, and any other
+             *     its settings point at (`http://127.0.0.1:8081` for a local server).
+             */
+            allowed_hosts?: string[];
+            /** @description Its declared settings that are not secrets. */
+            config?: {
+                [key: string]: string;
+            };
+            display_name: string;
+            /** @description Used in URLs (`/webhooks/{id}`): letters, digits, `-` and `_`. */
+            id: string;
+            /** @description An installed plugin's name (`GET /api/v1/plugins`). */
+            plugin: string;
+            /** @description Its declared secrets: sealed apart when saved (stored empty here), never shown again. */
+            secrets?: {
+                [key: string]: string;
+            };
         };
         /** @description The channel's answer to the connection test. */
         ConnectionTest: {
@@ -919,6 +974,55 @@ export interface operations {
             };
         };
     };
+    channels_connect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectedChannel"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelSummary"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The id is taken, or no secret key is configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the plugin's setting, secret or host; a required one missing; a bad id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     channels_update: {
         parameters: {
             query?: never;
@@ -1190,6 +1294,33 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    plugins_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailablePlugin"][];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 // Admins: every channel with its plugin, health and last activity; enable or disable it,
 // reconnect it with new secrets, and read what admins changed on it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, type ChannelChange, type ChannelSummary } from '../api/client';
+import { api, call, type AvailablePlugin, type ChannelChange, type ChannelSummary } from '../api/client';
 import { subscribe } from '../live';
 import { ago, when } from '../format';
 import { PlatformIcon } from '../components/Avatar';
@@ -151,6 +151,7 @@ export function Channels() {
           ])}
         </tbody>
       </table>
+      <ConnectChannel onDone={load} />
       <InstallPlugin onDone={load} />
       <p class="hint">Secrets are never shown again once saved: Reconnect replaces them. Those entered here are kept sealed with the server's secret key and take the place of plugins.toml's.</p>
     </main>
@@ -280,6 +281,117 @@ function InstallPlugin({ onDone }: { onDone: () => void }) {
       </button>
       {words && (
         <p class={words.ok ? 'muted' : 'error'} role={words.ok ? 'status' : 'alert'} data-install-result>
+          {words.text}
+        </p>
+      )}
+    </form>
+  );
+}
+
+/// Connect a new channel: an installed plugin, its declared settings and secrets, the hosts it
+/// may reach (those it asks for, approved one by one, and any other its settings point at).
+function ConnectChannel({ onDone }: { onDone: () => void }) {
+  const [plugins, setPlugins] = useState<AvailablePlugin[]>([]);
+  const [picked, setPicked] = useState('');
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [hosts, setHosts] = useState<Record<string, boolean>>({});
+  const [words, setWords] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    call(api.GET('/api/v1/plugins')).then(setPlugins, (e) => setWords({ ok: false, text: e.message }));
+  }, []);
+  const plugin = plugins.find((p) => p.name === picked);
+  const pick = (name: string) => {
+    setPicked(name);
+    setValues({});
+    const p = plugins.find((x) => x.name === name);
+    setHosts(Object.fromEntries((p?.declared_hosts ?? []).map((h) => [h, true])));
+    setWords(null);
+  };
+  const set = (k: string, v: string) => setValues((x) => ({ ...x, [k]: v }));
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!plugin) return;
+    const filled = (secret: boolean) =>
+      Object.fromEntries(plugin.settings.filter((s) => s.secret === secret && (values[s.name] ?? '').trim() !== '').map((s) => [s.name, values[s.name].trim()]));
+    const other = (values['@hosts'] ?? '').split(/[\s,]+/).filter(Boolean);
+    try {
+      const created = await call(
+        api.POST('/api/v1/channels', {
+          body: {
+            id: (values['@id'] ?? '').trim(),
+            display_name: (values['@name'] ?? '').trim(),
+            plugin: plugin.name,
+            config: filled(false),
+            secrets: filled(true),
+            allowed_hosts: [...Object.keys(hosts).filter((h) => hosts[h]), ...other],
+          },
+        }),
+      );
+      setWords({ ok: true, text: `Connected ${created.display_name}.${created.webhooks ? ` Its webhook URL: ${location.origin}${created.webhook_path}` : ''}` });
+      setPicked('');
+      onDone();
+    } catch (err) {
+      setWords({ ok: false, text: (err as Error).message });
+    }
+  };
+  return (
+    <form class="connect-channel" onSubmit={submit}>
+      <h2>Connect a channel</h2>
+      <label>
+        <span>Plugin</span>
+        <select name="plugin" value={picked} onChange={(e) => pick((e.target as HTMLSelectElement).value)}>
+          <option value="">Choose…</option>
+          {plugins.map((p) => (
+            <option value={p.name}>
+              {p.platform_name} ({p.name})
+            </option>
+          ))}
+        </select>
+      </label>
+      {plugin && (
+        <>
+          <label>
+            <span>Channel id (in its webhook URL)</span>
+            <input name="id" value={values['@id'] ?? ''} onInput={(e) => set('@id', (e.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            <span>Name agents see</span>
+            <input name="display_name" value={values['@name'] ?? ''} onInput={(e) => set('@name', (e.target as HTMLInputElement).value)} />
+          </label>
+          {plugin.settings.map((s) => (
+            <label>
+              <span>
+                {s.label}
+                {s.required && !s.default ? ' (required)' : ''}
+              </span>
+              <input
+                type={s.secret ? 'password' : 'text'}
+                name={s.name}
+                autocomplete="off"
+                placeholder={s.default ?? ''}
+                value={values[s.name] ?? ''}
+                onInput={(e) => set(s.name, (e.target as HTMLInputElement).value)}
+              />
+              {s.help && <span class="muted">{s.help}</span>}
+            </label>
+          ))}
+          <fieldset>
+            <legend>Hosts it may reach</legend>
+            {plugin.declared_hosts.map((h) => (
+              <label class="check">
+                <input type="checkbox" checked={hosts[h]} onChange={(e) => setHosts((x) => ({ ...x, [h]: (e.target as HTMLInputElement).checked }))} /> {h}
+              </label>
+            ))}
+            <label>
+              <span>Other hosts its settings point at (e.g. http://127.0.0.1:8081)</span>
+              <input name="other_hosts" value={values['@hosts'] ?? ''} onInput={(e) => set('@hosts', (e.target as HTMLInputElement).value)} />
+            </label>
+          </fieldset>
+          <button type="submit">Connect</button>
+        </>
+      )}
+      {words && (
+        <p class={words.ok ? 'muted' : 'error'} role={words.ok ? 'status' : 'alert'} data-connect-result>
           {words.text}
         </p>
       )}
