@@ -191,6 +191,9 @@ async fn an_admin_reconnects_a_revoked_channel_with_a_new_token_without_a_restar
     assert!(ch["health"]["last_error"].as_str().unwrap().contains("no secret key"), "{ch}");
     let (status, body) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": TOKEN}})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("no_secret_key")), "{body}");
+    // A plugins.toml channel is removed from plugins.toml, not here.
+    let r = reqwest::Client::new().delete(server.url("/api/v1/channels/tg")).header("cookie", server.cookie.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 409);
 }
 
 /// A Telegram update with message `n` from one of a few customers.
@@ -304,4 +307,15 @@ async fn an_admin_connects_a_new_channel_without_plugins_toml() {
     assert_eq!(server.channel("support-bot").await["display_name"], "Support bot");
     emu.private_text(&User::new(602, "Bob", None, None), "hello again");
     server.wait_tickets("queue=all", 2, WAIT).await;
+
+    // Removed: it stops and is gone after a restart; its tickets stay.
+    let delete = |id: &str| reqwest::Client::new().delete(server.url(&format!("/api/v1/channels/{id}"))).header("cookie", server.cookie.clone()).send();
+    assert_eq!(delete("support-bot").await.unwrap().status(), 204);
+    assert_eq!(delete("support-bot").await.unwrap().status(), 404);
+    assert_eq!(server.get("/api/v1/channels").await.1, json!([]));
+    assert_eq!(server.tickets("queue=all").await.len(), 2);
+    let data = server.kill().await;
+    let server = Server::start_with("", opts(), Some(data)).await;
+    assert_eq!(server.get("/api/v1/channels").await.1, json!([]));
+    assert_eq!(server.tickets("queue=all").await.len(), 2);
 }

@@ -384,6 +384,11 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await page.locator('.ticket-row', { hasText: 'Hello through the second bot' }).waitFor({ timeout: WAIT });
   await page.goto(`${BASE}/admin/channels`);
   assert.ok(!(await page.content()).includes(NEW_TOKEN));
+  // plugins.toml's channel cannot be removed here; the one connected here can.
+  assert.equal(await tg.getByRole('button', { name: 'Remove' }).count(), 0);
+  page.once('dialog', (d) => d.accept());
+  await page.locator('[data-channel="tg2"]').getByRole('button', { name: 'Remove' }).click();
+  await page.locator('[data-channel="tg2"]').waitFor({ state: 'detached', timeout: WAIT });
   const samPage = await signIn(sam, AGENT);
   assert.equal(await samPage.getByRole('link', { name: 'Channels' }).count(), 0);
   const status = await samPage.evaluate(async () => (await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status);

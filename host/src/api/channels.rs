@@ -107,3 +107,13 @@ pub async fn connect(
 ) -> Result<(axum::http::StatusCode, Json<ChannelSummary>), ApiError> {
     Ok((axum::http::StatusCode::CREATED, Json(state.channels.connect(new, &admin.name).await?)))
 }
+
+/// Remove a channel an admin connected: it stops, its settings and secrets go; its tickets
+/// stay. A plugins.toml channel is removed from plugins.toml (409 here).
+#[utoipa::path(operation_id = "channels_remove", delete, path = "/api/v1/channels/{id}",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "It comes from plugins.toml", body = ErrorBody)))]
+pub async fn remove(State(state): State<AppState>, AdminUser(admin): AdminUser, Path(id): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
+    state.channels.remove(&id, &admin.name).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -51,7 +51,7 @@ impl AppState {
     paths(
         tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::counts,
         notes::add, notes::edit, notes::delete, notes::update_contact,
-        channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect,
+        channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
     ),
@@ -102,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/contacts/{id}", patch(notes::update_contact))
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list).post(channels::connect))
-        .route("/channels/{id}", patch(channels::update))
+        .route("/channels/{id}", patch(channels::update).delete(channels::remove))
         .route("/channels/{id}/check", post(channels::check))
         .route("/channels/{id}/secrets", axum::routing::put(channels::set_secrets))
         .route("/channels/{id}/history", get(channels::history))

@@ -152,6 +152,8 @@ pub struct ChannelRuntime {
     enabled: AtomicBool,
     /// Whether its poll loop is running.
     polling: AtomicBool,
+    /// Connected by an admin in the UI (not in plugins.toml): they may remove it there.
+    connected_in_ui: bool,
     webhook_slots: tokio::sync::Semaphore,
 }
 
@@ -187,6 +189,8 @@ pub struct ChannelSummary {
     /// The hosts the plugin asks to reach.
     pub declared_hosts: Vec<String>,
     pub health: ChannelHealth,
+    /// Connected in the UI (removable there), not from plugins.toml.
+    pub connected_in_ui: bool,
 }
 
 pub struct Channels {
@@ -287,7 +291,9 @@ impl Channels {
                 health.ok(false);
             }
         }
+        let connected_in_ui = !self.file.channels.iter().any(|c| c.id == config.id);
         Arc::new(ChannelRuntime {
+            connected_in_ui,
             config,
             loaded: std::sync::RwLock::new(Loaded { plugin, ctx }),
             health,
@@ -488,6 +494,29 @@ impl Channels {
             sha256: info.sha256.clone(),
             channels: users.iter().map(|c| c.config.id.clone()).collect(),
         })
+    }
+
+    /// An admin removes a channel they connected: it stops (calls under way finish), its
+    /// settings and sealed secrets go; its tickets stay, and its history stays in the store.
+    /// plugins.toml's channels are removed from plugins.toml.
+    pub async fn remove(&self, id: &str, by: &str) -> Result<(), SyncError> {
+        let ch = self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        if !ch.connected_in_ui {
+            return Err(SyncError::Conflict(format!("channel `{id}` comes from plugins.toml: remove it there (or disable it here)")));
+        }
+        let _one = self.reconnecting.lock().await;
+        let store_err = |e: crate::store::StoreError| SyncError::Unavailable(id.into(), e.to_string());
+        self.store.delete("channel_config", id).await.map_err(store_err)?;
+        let sealed: Vec<vault::SealedSecret> = self.store.find("channel_secret", "channel", id, "name").await.map_err(store_err)?;
+        for s in sealed {
+            self.store.delete("channel_secret", &crate::model::stable_id(id, &s.name)).await.map_err(store_err)?;
+        }
+        ch.enabled.store(false, Ordering::SeqCst);
+        ch.health.set_state(HealthState::Disabled);
+        self.map.write().expect("not poisoned").remove(id);
+        self.record(id, by, "removed it".into()).await;
+        tracing::info!(channel = %id, by, "removed by an admin");
+        Ok(())
     }
 
     /// What admins changed on a channel, newest first.
@@ -780,6 +809,7 @@ impl ChannelRuntime {
             settings: info.map(|i| i.settings.clone()).unwrap_or_default(),
             declared_hosts: info.map(|i| i.allowed_hosts.clone()).unwrap_or_default(),
             health: self.health.get(),
+            connected_in_ui: self.connected_in_ui,
         }
     }
 }

@@ -34,7 +34,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Remove a channel an admin connected: it stops, its settings and secrets go; its tickets
+         *     stay. A plugins.toml channel is removed from plugins.toml (409 here).
+         */
+        delete: operations["channels_remove"];
         options?: never;
         head?: never;
         patch: operations["channels_update"];
@@ -504,6 +508,8 @@ export interface components {
         /** @description A channel as the API lists it. */
         ChannelSummary: {
             capabilities: components["schemas"]["Capability"][];
+            /** @description Connected in the UI (removable there), not from plugins.toml. */
+            connected_in_ui: boolean;
             /** @description The contract version its plugin was built against. */
             contract?: string | null;
             /** @description The hosts the plugin asks to reach. */
@@ -1014,6 +1020,50 @@ export interface operations {
             };
             /** @description Not the plugin's setting, secret or host; a required one missing; a bad id */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    channels_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description It comes from plugins.toml */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -40,6 +40,16 @@ export function Channels() {
     }
   };
 
+  const remove = async (c: ChannelSummary) => {
+    if (!confirm(`Remove ${c.display_name}? It stops at once; its tickets stay.`)) return;
+    try {
+      await call(api.DELETE('/api/v1/channels/{id}', { params: { path: { id: c.id } } }));
+      setChannels((cs) => cs.filter((x) => x.id !== c.id));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
   const test = async (c: ChannelSummary) => {
     setTests((t) => ({ ...t, [c.id]: { ok: true, words: 'Testing…' } }));
     try {
@@ -124,6 +134,12 @@ export function Channels() {
                 <button onClick={() => show(c.id, 'history')} aria-expanded={open?.id === c.id && open.what === 'history'}>
                   History
                 </button>
+                {c.connected_in_ui && (
+                  <>
+                    {' '}
+                    <button onClick={() => remove(c)}>Remove</button>
+                  </>
+                )}
                 {tests[c.id] && (
                   <div class={tests[c.id].ok ? 'muted' : 'error'} data-test-result={c.id} role="status">
                     {tests[c.id].words}
