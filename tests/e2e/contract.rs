@@ -319,3 +319,30 @@ async fn an_admin_connects_a_new_channel_without_plugins_toml() {
     assert_eq!(server.get("/api/v1/channels").await.1, json!([]));
     assert_eq!(server.tickets("queue=all").await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_plugin_dropped_into_the_plugin_directory_is_swapped_in_and_a_broken_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_dir().join("telegram.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
+    assert_eq!(server.channel("tg").await["contract"], "0.2.0");
+    // Renamed in whole, as deploy tools do.
+    let staged = dir.path().join("telegram.wasm.new");
+    std::fs::copy(frozen("telegram-0.1.0.wasm"), &staged).unwrap();
+    std::fs::rename(&staged, dir.path().join("telegram.wasm")).unwrap();
+    assert!(eventually(WAIT, || async { server.channel("tg").await["contract"] == "0.1.0" }).await, "the dropped-in version runs");
+    assert_eq!(server.webhook("tg", update(1), Some(SECRET)).await, 200);
+    // A broken file: refused, said in the channel's history, the running version goes on.
+    std::fs::write(dir.path().join("telegram.wasm"), b"not a component").unwrap();
+    let refused = eventually(WAIT, || async {
+        let (_, history) = server.get("/api/v1/channels/tg/history").await;
+        history[0]["change"].as_str().is_some_and(|c| c.starts_with("refused the new telegram.wasm"))
+    })
+    .await;
+    assert!(refused, "{}", server.get("/api/v1/channels/tg/history").await.1);
+    assert_eq!(server.channel("tg").await["contract"], "0.1.0");
+    assert_eq!(server.webhook("tg", update(2), Some(SECRET)).await, 200);
+    assert_eq!(server.status().await["messages"], 2);
+}

@@ -116,6 +116,56 @@ pub struct InstalledPlugin {
     pub channels: Vec<String>,
 }
 
+/// How often the plugin directory is looked at for files dropped in.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A `.wasm` dropped into the plugin directory (copied over, or renamed in) is installed as an
+/// upload is: checked, then swapped in; a broken one is refused (in the log and the channels'
+/// history) and the running version goes on. Ends with the channels.
+async fn watch_plugin_dir(channels: std::sync::Weak<Channels>) {
+    // What each file looked like at the last look, and when it was last acted on (or at start):
+    // a file is taken once it looked the same twice, so one still being copied is not.
+    let mut seen: BTreeMap<std::path::PathBuf, (std::time::SystemTime, u64)> = BTreeMap::new();
+    let mut taken: BTreeMap<std::path::PathBuf, (std::time::SystemTime, u64)> = BTreeMap::new();
+    let mut first = true;
+    loop {
+        let Some(channels) = channels.upgrade() else { return };
+        let dir = channels.file.plugin_file("x").parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        for path in files.into_iter().filter(|p| p.extension().is_some_and(|x| x == "wasm")) {
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let stamp = (meta.modified().unwrap_or(std::time::UNIX_EPOCH), meta.len());
+            let settled = seen.insert(path.clone(), stamp) == Some(stamp);
+            if first {
+                taken.insert(path.clone(), stamp);
+            }
+            if !settled || taken.get(&path) == Some(&stamp) {
+                continue;
+            }
+            taken.insert(path.clone(), stamp);
+            let Some(name) = path.file_stem().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            let users: Vec<_> = channels.all().into_iter().filter(|ch| channels.file.plugin_path(&ch.config) == path).collect();
+            if users.iter().all(|ch| ch.plugin().is_some_and(|p| p.info().sha256 == sha)) {
+                continue; // Installed through the API, or the same file again.
+            }
+            match channels.install(&name, &bytes, "the plugin directory", false).await {
+                Ok(p) => tracing::info!(plugin = %name, sha256 = %p.sha256, "plugin file changed: installed"),
+                Err(e) => {
+                    tracing::warn!(plugin = %name, "plugin file changed, not installed: {e}");
+                    for ch in users {
+                        channels.record(&ch.config.id, "the plugin directory", format!("refused the new {name}.wasm: {e}")).await;
+                    }
+                }
+            }
+        }
+        first = false;
+        drop(channels);
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}
+
 /// Write `bytes` to `path` whole or not at all (a crash leaves the old file).
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("wasm.partial");
@@ -256,6 +306,7 @@ impl Channels {
         for ch in channels.all() {
             ch.start_polling(&inbox);
         }
+        tokio::spawn(watch_plugin_dir(Arc::downgrade(&channels)));
         channels
     }
 
@@ -455,6 +506,11 @@ impl Channels {
     /// settings it requires), then written and swapped in without a restart. A version that
     /// fails any of that is refused and the running one goes on.
     pub async fn install_plugin(&self, name: &str, wasm: &[u8], by: &str) -> Result<InstalledPlugin, SyncError> {
+        self.install(name, wasm, by, true).await
+    }
+
+    /// `install_plugin`, writing the file or not (it is already there).
+    async fn install(&self, name: &str, wasm: &[u8], by: &str, write: bool) -> Result<InstalledPlugin, SyncError> {
         if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(SyncError::PluginRefused(format!("`{name}` is not a plugin name (letters, digits, - and _)")));
         }
@@ -481,7 +537,9 @@ impl Channels {
             let loaded = self.prepare(ch, plugin.clone()).await.map_err(|e| SyncError::PluginRefused(e.to_string()))?;
             ready.push((ch, loaded));
         }
-        write_atomically(&path, wasm).map_err(|e| SyncError::Unavailable(name.into(), format!("cannot write {}: {e}", path.display())))?;
+        if write {
+            write_atomically(&path, wasm).map_err(|e| SyncError::Unavailable(name.into(), format!("cannot write {}: {e}", path.display())))?;
+        }
         let change = format!("installed plugin {name} (contract {}, SHA-256 {})", info.contract, info.sha256);
         for (ch, loaded) in ready {
             self.launch(ch, loaded);
