@@ -92,6 +92,7 @@ export function Channels() {
                     title={[c.plugin_sha256 && `SHA-256 ${c.plugin_sha256}`, c.declared_hosts.length && `asks to reach ${c.declared_hosts.join(', ')}`].filter(Boolean).join('\n')}
                   >
                     contract {c.contract}
+                    {c.plugin_sha256 && <div class="sha">SHA-256 {c.plugin_sha256.slice(0, 12)}…</div>}
                   </div>
                 )}
               </td>
