@@ -191,7 +191,8 @@ async fn an_admin_reconnects_a_revoked_channel_with_a_new_token_without_a_restar
     assert!(ch["health"]["last_error"].as_str().unwrap().contains("no secret key"), "{ch}");
     let (status, body) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": TOKEN}})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("no_secret_key")), "{body}");
-    // A plugins.toml channel is removed from plugins.toml, not here.
+    // A plugins.toml channel is changed and removed in plugins.toml, not here.
+    assert_eq!(server.patch("/api/v1/channels/tg", json!({"display_name": "Renamed"})).await.0, 409);
     let r = reqwest::Client::new().delete(server.url("/api/v1/channels/tg")).header("cookie", server.cookie.clone()).send().await.unwrap();
     assert_eq!(r.status(), 409);
 }
@@ -301,23 +302,35 @@ async fn an_admin_connects_a_new_channel_without_plugins_toml() {
     let (_, history) = server.get("/api/v1/channels/support-bot/history").await;
     assert!(history[0]["change"].as_str().unwrap().starts_with("connected it (plugin telegram"), "{history}");
 
+    // Edited: a new name and settings, running from its next call.
+    let (status, body) = server.patch("/api/v1/channels/support-bot", json!({"config": {"colour": "blue"}})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("bad_channel")), "{body}");
+    let edit = json!({"display_name": "Front desk bot", "config": {"base_url": emu.base_url(), "long_poll_seconds": "1"}});
+    let (status, edited) = server.patch("/api/v1/channels/support-bot", edit).await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["display_name"], "Front desk bot");
+    emu.private_text(&User::new(603, "Cy", None, None), "hello after the edit");
+    server.wait_tickets("queue=all", 2, WAIT).await;
+    let (_, history) = server.get("/api/v1/channels/support-bot/history").await;
+    assert_eq!(history[0]["change"], "changed its name and its settings (base_url, long_poll_seconds)", "{history}");
+
     // It is still there after a restart, with its sealed token.
     let data = server.kill().await;
     let server = Server::start_with("", opts(), Some(data)).await;
-    assert_eq!(server.channel("support-bot").await["display_name"], "Support bot");
+    assert_eq!(server.channel("support-bot").await["display_name"], "Front desk bot");
     emu.private_text(&User::new(602, "Bob", None, None), "hello again");
-    server.wait_tickets("queue=all", 2, WAIT).await;
+    server.wait_tickets("queue=all", 3, WAIT).await;
 
     // Removed: it stops and is gone after a restart; its tickets stay.
     let delete = |id: &str| reqwest::Client::new().delete(server.url(&format!("/api/v1/channels/{id}"))).header("cookie", server.cookie.clone()).send();
     assert_eq!(delete("support-bot").await.unwrap().status(), 204);
     assert_eq!(delete("support-bot").await.unwrap().status(), 404);
     assert_eq!(server.get("/api/v1/channels").await.1, json!([]));
-    assert_eq!(server.tickets("queue=all").await.len(), 2);
+    assert_eq!(server.tickets("queue=all").await.len(), 3);
     let data = server.kill().await;
     let server = Server::start_with("", opts(), Some(data)).await;
     assert_eq!(server.get("/api/v1/channels").await.1, json!([]));
-    assert_eq!(server.tickets("queue=all").await.len(), 2);
+    assert_eq!(server.tickets("queue=all").await.len(), 3);
 }
 
 #[tokio::test]

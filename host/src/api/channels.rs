@@ -20,20 +20,34 @@ pub async fn status(State(state): State<AppState>, _: CurrentUser) -> Result<Jso
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChannelPatch {
-    pub enabled: bool,
+    pub enabled: Option<bool>,
+    /// For channels connected in the UI: the name agents see.
+    pub display_name: Option<String>,
+    /// For channels connected in the UI: all its settings that are not secrets (absent ones go
+    /// back to the plugin's defaults).
+    pub config: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[utoipa::path(operation_id = "channels_update", patch, path = "/api/v1/channels/{id}", request_body = ChannelPatch,
     responses((status = 200, body = ChannelSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, description = "It cannot be enabled as configured (a required setting is missing); says which", body = ErrorBody)))]
+        (status = 409, description = "Its name or settings come from plugins.toml", body = ErrorBody),
+        (status = 422, description = "It cannot be enabled as configured (a required setting is missing), or a setting is not the plugin's; says which", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
     Body(patch): Body<ChannelPatch>,
 ) -> Result<Json<ChannelSummary>, ApiError> {
-    Ok(Json(state.channels.set_enabled(&id, patch.enabled, &admin.name).await?))
+    let mut summary = None;
+    if patch.display_name.is_some() || patch.config.is_some() {
+        summary = Some(state.channels.edit(&id, patch.display_name, patch.config, &admin.name).await?);
+    }
+    if let Some(enabled) = patch.enabled {
+        summary = Some(state.channels.set_enabled(&id, enabled, &admin.name).await?);
+    }
+    summary.map(Json).ok_or_else(|| ApiError::bad_request("nothing to change: give `enabled`, `display_name` or `config`"))
 }
 
 /// New values for some of a channel's secrets (by setting name).

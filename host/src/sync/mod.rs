@@ -204,6 +204,8 @@ pub struct ChannelRuntime {
     polling: AtomicBool,
     /// Connected by an admin in the UI (not in plugins.toml): they may remove it there.
     connected_in_ui: bool,
+    /// Replaced by an edited version of itself, or removed: its poll loop ends quietly.
+    retired: AtomicBool,
     webhook_slots: tokio::sync::Semaphore,
 }
 
@@ -345,6 +347,7 @@ impl Channels {
         let connected_in_ui = !self.file.channels.iter().any(|c| c.id == config.id);
         Arc::new(ChannelRuntime {
             connected_in_ui,
+            retired: AtomicBool::new(false),
             config,
             loaded: std::sync::RwLock::new(Loaded { plugin, ctx }),
             health,
@@ -554,6 +557,53 @@ impl Channels {
         })
     }
 
+    /// An admin changes a channel they connected: its name, its settings (those not secret;
+    /// Reconnect replaces secrets). It runs with them from its next call.
+    pub async fn edit(&self, id: &str, display_name: Option<String>, config: Option<BTreeMap<String, String>>, by: &str) -> Result<ChannelSummary, SyncError> {
+        let ch = self.get(id).ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        if !ch.connected_in_ui {
+            return Err(SyncError::Conflict(format!("channel `{id}` comes from plugins.toml: change it there")));
+        }
+        let _one = self.reconnecting.lock().await;
+        let store_err = |e: crate::store::StoreError| SyncError::Unavailable(id.into(), e.to_string());
+        let mut stored: ConnectedChannel =
+            self.store.get("channel_config", id).await.map_err(store_err)?.ok_or_else(|| SyncError::UnknownChannel(id.into()))?;
+        let mut changed = Vec::new();
+        if let Some(name) = display_name {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.chars().count() > 255 {
+                return Err(SyncError::BadChannel("the name must be 1 to 255 characters".into()));
+            }
+            stored.display_name = name;
+            changed.push("its name".to_string());
+        }
+        if let Some(config) = config {
+            let plugin = ch.plugin().ok_or_else(|| SyncError::Unavailable(id.into(), "its plugin did not load".into()))?;
+            for name in config.keys() {
+                if !plugin.info().settings.iter().any(|s| !s.secret && &s.name == name) {
+                    return Err(SyncError::BadChannel(format!("`{name}` is not a setting of plugin `{}`", stored.plugin)));
+                }
+            }
+            changed.push(format!("its settings ({})", config.keys().cloned().collect::<Vec<_>>().join(", ")));
+            stored.config = config.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+        }
+        if changed.is_empty() {
+            return Err(SyncError::BadChannel("nothing to change: give `enabled`, `display_name` or `config`".into()));
+        }
+        let next = self.build(stored.to_config()).await;
+        if let Some(plugin) = next.plugin() {
+            let secrets = resolve_secrets(&next.config, &stored_secrets(&self.store, &self.vault, id).await).unwrap_or_default();
+            missing_settings(&plugin, &next.config, &secrets).map_err(|e| SyncError::NotReady(id.into(), e))?;
+        }
+        self.store.put("channel_config", id, &stored).await.map_err(store_err)?;
+        ch.retired.store(true, Ordering::SeqCst);
+        next.health.also_redact(ch.ctx().secrets.values().cloned());
+        self.map.write().expect("not poisoned").insert(id.to_string(), next.clone());
+        next.start_polling(&self.inbox);
+        self.record(id, by, format!("changed {}", changed.join(" and "))).await;
+        Ok(next.summary())
+    }
+
     /// An admin removes a channel they connected: it stops (calls under way finish), its
     /// settings and sealed secrets go; its tickets stay, and its history stays in the store.
     /// plugins.toml's channels are removed from plugins.toml.
@@ -569,8 +619,7 @@ impl Channels {
         for s in sealed {
             self.store.delete("channel_secret", &crate::model::stable_id(id, &s.name)).await.map_err(store_err)?;
         }
-        ch.enabled.store(false, Ordering::SeqCst);
-        ch.health.set_state(HealthState::Disabled);
+        ch.retired.store(true, Ordering::SeqCst);
         self.map.write().expect("not poisoned").remove(id);
         self.record(id, by, "removed it".into()).await;
         tracing::info!(channel = %id, by, "removed by an admin");
@@ -838,6 +887,10 @@ impl ChannelRuntime {
     /// The poll loop asks whether to go on; if not, it is marked stopped. Checked again after
     /// that, so an enable racing the stop still gets a loop.
     fn keep_polling(&self) -> bool {
+        if self.retired.load(Ordering::SeqCst) {
+            self.polling.store(false, Ordering::SeqCst);
+            return false;
+        }
         if self.is_enabled() {
             return true;
         }

@@ -503,7 +503,16 @@ export interface components {
             state: components["schemas"]["HealthState"];
         };
         ChannelPatch: {
-            enabled: boolean;
+            /**
+             * @description For channels connected in the UI: all its settings that are not secrets (absent ones go
+             *     back to the plugin's defaults).
+             */
+            config?: {
+                [key: string]: string;
+            } | null;
+            /** @description For channels connected in the UI: the name agents see. */
+            display_name?: string | null;
+            enabled?: boolean | null;
         };
         /** @description A channel as the API lists it. */
         ChannelSummary: {
@@ -1112,7 +1121,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description It cannot be enabled as configured (a required setting is missing); says which */
+            /** @description Its name or settings come from plugins.toml */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description It cannot be enabled as configured (a required setting is missing), or a setting is not the plugin's; says which */
             422: {
                 headers: {
                     [name: string]: unknown;
