@@ -384,6 +384,15 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await page.locator('.ticket-row', { hasText: 'Hello through the second bot' }).waitFor({ timeout: WAIT });
   await page.goto(`${BASE}/admin/channels`);
   assert.ok(!(await page.content()).includes(NEW_TOKEN));
+  // The one connected here can be changed here.
+  const tg2 = page.locator('[data-channel="tg2"]');
+  await tg2.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.locator('[data-edit="tg2"]');
+  assert.equal(await edit.getByLabel('Bot API URL').inputValue(), EMULATOR);
+  await edit.getByLabel('Name agents see').fill('Second bot, edited');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await tg2.getByText('Second bot, edited').waitFor({ timeout: WAIT });
+  await tg2.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
   // plugins.toml's channel cannot be removed here; the one connected here can.
   assert.equal(await tg.getByRole('button', { name: 'Remove' }).count(), 0);
   page.once('dialog', (d) => d.accept());

@@ -241,8 +241,10 @@ pub struct ChannelSummary {
     /// The hosts the plugin asks to reach.
     pub declared_hosts: Vec<String>,
     pub health: ChannelHealth,
-    /// Connected in the UI (removable there), not from plugins.toml.
+    /// Connected in the UI (changed and removed there), not from plugins.toml.
     pub connected_in_ui: bool,
+    /// Its settings that are not secrets, as given (secrets are never shown).
+    pub config: BTreeMap<String, String>,
 }
 
 pub struct Channels {
@@ -921,6 +923,13 @@ impl ChannelRuntime {
             declared_hosts: info.map(|i| i.allowed_hosts.clone()).unwrap_or_default(),
             health: self.health.get(),
             connected_in_ui: self.connected_in_ui,
+            // Only what the plugin declares as not secret: plugins.toml may hold other keys.
+            config: self
+                .config
+                .config_strings()
+                .into_iter()
+                .filter(|(k, _)| info.is_some_and(|i| i.settings.iter().any(|s| !s.secret && &s.name == k)))
+                .collect(),
         }
     }
 }

@@ -517,7 +517,11 @@ export interface components {
         /** @description A channel as the API lists it. */
         ChannelSummary: {
             capabilities: components["schemas"]["Capability"][];
-            /** @description Connected in the UI (removable there), not from plugins.toml. */
+            /** @description Its settings that are not secrets, as given (secrets are never shown). */
+            config: {
+                [key: string]: string;
+            };
+            /** @description Connected in the UI (changed and removed there), not from plugins.toml. */
             connected_in_ui: boolean;
             /** @description The contract version its plugin was built against. */
             contract?: string | null;

@@ -20,8 +20,8 @@ export function Channels() {
   // The last connection test of each channel, in words.
   const [tests, setTests] = useState<Record<string, { ok: boolean; words: string }>>({});
   // The channel whose reconnect form or history is open below its row.
-  const [open, setOpen] = useState<{ id: string; what: 'reconnect' | 'history' } | null>(null);
-  const show = (id: string, what: 'reconnect' | 'history') => setOpen((o) => (o?.id === id && o.what === what ? null : { id, what }));
+  const [open, setOpen] = useState<{ id: string; what: 'reconnect' | 'history' | 'edit' } | null>(null);
+  const show = (id: string, what: 'reconnect' | 'history' | 'edit') => setOpen((o) => (o?.id === id && o.what === what ? null : { id, what }));
   const load = () => call(api.GET('/api/v1/channels')).then(setChannels, (e) => setError(e.message));
 
   useEffect(() => {
@@ -138,6 +138,9 @@ export function Channels() {
                 {c.connected_in_ui && (
                   <>
                     {' '}
+                    <button onClick={() => show(c.id, 'edit')} aria-expanded={open?.id === c.id && open.what === 'edit'}>
+                      Edit
+                    </button>{' '}
                     <button onClick={() => remove(c)}>Remove</button>
                   </>
                 )}
@@ -151,7 +154,15 @@ export function Channels() {
             open?.id === c.id && (
               <tr class="channel-detail" data-detail={c.id}>
                 <td colSpan={6}>
-                  {open.what === 'reconnect' ? (
+                  {open.what === 'edit' ? (
+                    <Edit
+                      c={c}
+                      onDone={(updated) => {
+                        setChannels((cs) => cs.map((x) => (x.id === c.id ? updated : x)));
+                        setOpen(null);
+                      }}
+                    />
+                  ) : open.what === 'reconnect' ? (
                     <Reconnect
                       c={c}
                       onDone={(updated) => {
@@ -412,6 +423,50 @@ function ConnectChannel({ onDone }: { onDone: () => void }) {
           {words.text}
         </p>
       )}
+    </form>
+  );
+}
+
+/// A channel connected here: its name and its settings that are not secrets.
+function Edit({ c, onDone }: { c: ChannelSummary; onDone: (updated: ChannelSummary) => void }) {
+  const [name, setName] = useState(c.display_name);
+  const [values, setValues] = useState<Record<string, string>>({ ...c.config });
+  const [error, setError] = useState('');
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const config = Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));
+      onDone(await call(api.PATCH('/api/v1/channels/{id}', { params: { path: { id: c.id } }, body: { display_name: name, config } })));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="reconnect" data-edit={c.id} onSubmit={save}>
+      <label>
+        <span>Name agents see</span>
+        <input name="display_name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+      </label>
+      {c.settings
+        .filter((s) => !s.secret)
+        .map((s) => (
+          <label>
+            <span>{s.label}</span>
+            <input
+              name={s.name}
+              placeholder={s.default ?? ''}
+              value={values[s.name] ?? ''}
+              onInput={(e) => setValues((v) => ({ ...v, [s.name]: (e.target as HTMLInputElement).value }))}
+            />
+            {s.help && <span class="muted">{s.help}</span>}
+          </label>
+        ))}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit">Save</button>
     </form>
   );
 }
