@@ -359,3 +359,36 @@ async fn a_plugin_dropped_into_the_plugin_directory_is_swapped_in_and_a_broken_o
     assert_eq!(server.webhook("tg", update(2), Some(SECRET)).await, 200);
     assert_eq!(server.status().await["messages"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_while_polling_loses_no_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_dir().join("telegram.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, true, TOKEN));
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
+    let ann = User::new(9_001, "Ann", None, None);
+    let writer = {
+        let (emu, ann) = (emu.clone(), ann.clone());
+        tokio::spawn(async move {
+            for n in 0..40 {
+                emu.private_text(&ann, &format!("while upgrading {n}"));
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = reqwest::Client::new()
+        .put(server.url("/api/v1/plugins/telegram"))
+        .header("cookie", server.cookie.clone())
+        .body(std::fs::read(frozen("telegram-0.1.0.wasm")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    writer.await.unwrap();
+    assert!(eventually(WAIT, || async { server.status().await["messages"] == 40 }).await, "{}", server.status().await);
+    assert_eq!(server.channel("tg").await["contract"], "0.1.0");
+    let t = server.tickets("queue=all").await;
+    assert_eq!((t.len(), t[0]["message_count"].as_i64()), (1, Some(40)));
+}

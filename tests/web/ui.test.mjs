@@ -19,6 +19,7 @@ const SHOTS = env('SCREENSHOT_DIR');
 const WAIT = 15_000;
 // The token BotFather hands out when the first one is revoked.
 const NEW_TOKEN = '43:WEB-TEST-after-revoke';
+const THIRD_TOKEN = '44:WEB-TEST-revoked-again';
 
 let browser, alex, sam;
 
@@ -393,6 +394,19 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await edit.getByRole('button', { name: 'Save' }).click();
   await tg2.getByText('Second bot, edited').waitFor({ timeout: WAIT });
   await tg2.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
+  // Its token revoked in turn, it is reconnected here too.
+  const again = await fetch(`${EMULATOR}/_emulator/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: THIRD_TOKEN }) });
+  assert.equal(again.status, 204);
+  await tg2.locator('[data-health="needs_reconnect"]').waitFor({ timeout: WAIT });
+  await tg2.getByRole('button', { name: 'Reconnect' }).click();
+  await page.locator('[data-reconnect="tg2"]').getByLabel('Bot token').fill(THIRD_TOKEN);
+  await page.locator('[data-reconnect="tg2"]').getByRole('button', { name: 'Save and reconnect' }).click();
+  await tg2.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
+  await customerWrites(779, 'Oli', 'Hello after the second reconnect');
+  await page.goto(`${BASE}/`);
+  await page.locator('.ticket-row', { hasText: 'Hello after the second reconnect' }).waitFor({ timeout: WAIT });
+  await page.goto(`${BASE}/admin/channels`);
+  assert.ok(!(await page.content()).includes(THIRD_TOKEN));
   // plugins.toml's channel cannot be removed here; the one connected here can.
   assert.equal(await tg.getByRole('button', { name: 'Remove' }).count(), 0);
   page.once('dialog', (d) => d.accept());
