@@ -174,6 +174,9 @@ async fn an_admin_reconnects_a_revoked_channel_with_a_new_token_without_a_restar
     assert_eq!(history[0]["change"], "replaced the secret bot_token", "{history}");
     assert!(!history.to_string().contains(TOKEN));
 
+    // Nor does the log.
+    assert!(!server.log().contains(TOKEN), "the log shows the token");
+    assert!(server.log().contains("secrets replaced by an admin"), "the log is read");
     // It survives a restart, sealed: no file of the data holds the token.
     let data = server.kill().await;
     for (path, bytes) in files_under(data.path()) {

@@ -69,7 +69,11 @@ pub struct Server {
     pub setup_code: Option<String>,
     /// Every setup code it printed so far (a new one after too many wrong tries).
     pub setup_codes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
+
+/// How much of a server's log a test can read back.
+const LOG_KEPT: usize = 1 << 20;
 
 impl Server {
     /// Start `bin serve` with this `plugins.toml` text, reusing `data` when given (a restart).
@@ -89,7 +93,7 @@ impl Server {
             .arg(cache_dir)
             .env("RUST_LOG", "info,tantivy=warn,surrealdb=warn,tower_http=warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         if opts.first_admin {
             cmd.env("HELPDESK_FIRST_ADMIN_EMAIL", ADMIN_EMAIL).env("HELPDESK_FIRST_ADMIN_PASSWORD", ADMIN_PASSWORD);
@@ -111,6 +115,23 @@ impl Server {
         }
         let mut child = cmd.spawn().expect("start helpdesk");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Its log goes on to the test's stderr, and is kept (the last MiB) for tests to read.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err_lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let kept = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = err_lines.next_line().await {
+                eprintln!("{line}");
+                let mut kept = kept.lock().unwrap();
+                if kept.len() > LOG_KEPT {
+                    let cut = kept.len() - LOG_KEPT / 2;
+                    let cut = (cut..kept.len()).find(|&i| kept.is_char_boundary(i)).unwrap_or(kept.len());
+                    kept.drain(..cut);
+                }
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
         let mut setup_code = None;
         let setup_codes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let code_of = |line: &str| line.split_once("with setup code ").and_then(|(_, code)| code.split_whitespace().next().map(str::to_string));
@@ -138,7 +159,12 @@ impl Server {
         });
         let http = reqwest::Client::new();
         let cookie = if opts.first_admin { sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await } else { String::new() };
-        Server { child, base, data, config, http, cookie, setup_code, setup_codes }
+        Server { child, base, data, config, http, cookie, setup_code, setup_codes, log }
+    }
+
+    /// What the server logged so far (its last MiB).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// Ask the server to stop (SIGTERM) and wait for it: its exit status.
