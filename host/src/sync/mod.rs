@@ -422,15 +422,8 @@ impl Channels {
         }
         let given: BTreeMap<String, String> = new.secrets.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.clone(), v.trim().to_string())).collect();
         missing_settings(&plugin, &config, &given).map_err(|e| SyncError::NotReady(config.id.clone(), e))?;
-        let now = crate::model::now_ms();
-        let sealed = given
-            .iter()
-            .map(|(name, value)| Ok(vault::SealedSecret { channel: config.id.clone(), name: name.clone(), sealed: self.vault.seal(&config.id, name, value)?, updated_at: now }))
-            .collect::<Result<Vec<_>, vault::VaultError>>()?;
+        self.save_secrets(&config.id, &given).await?;
         let store_err = |e: crate::store::StoreError| SyncError::Unavailable(config.id.clone(), e.to_string());
-        for secret in &sealed {
-            self.store.put("channel_secret", &crate::model::stable_id(&config.id, &secret.name), secret).await.map_err(store_err)?;
-        }
         self.store.put("channel_config", &config.id, &ConnectedChannel { secrets: BTreeMap::new(), ..new.clone() }).await.map_err(store_err)?;
         self.record(&config.id, by, format!("connected it (plugin {}, hosts {})", new.plugin, if new.allowed_hosts.is_empty() { "none".into() } else { new.allowed_hosts.join(", ") })).await;
         let ch = self.build(config).await;
@@ -465,20 +458,11 @@ impl Channels {
                 return Err(SyncError::BadSecrets(format!("`{name}` must be 1 to {MAX_SECRET} bytes")));
             }
         }
-        let now = crate::model::now_ms();
-        let sealed: Vec<vault::SealedSecret> = values
-            .iter()
-            .map(|(name, value)| {
-                Ok(vault::SealedSecret { channel: id.into(), name: name.clone(), sealed: self.vault.seal(id, name, value.trim())?, updated_at: now })
-            })
-            .collect::<Result<_, vault::VaultError>>()?;
-        let store_err = |e: crate::store::StoreError| SyncError::Unavailable(id.into(), e.to_string());
-        for secret in &sealed {
-            self.store.put("channel_secret", &crate::model::stable_id(id, &secret.name), secret).await.map_err(store_err)?;
-        }
+        let values: BTreeMap<String, String> = values.into_iter().map(|(k, v)| (k, v.trim().to_string())).collect();
+        self.save_secrets(id, &values).await?;
         let names: Vec<&str> = values.keys().map(String::as_str).collect();
         self.record(id, by, format!("replaced the secret{} {}", if names.len() > 1 { "s" } else { "" }, names.join(", "))).await;
-        ch.health.also_redact(values.values().map(|v| v.trim().to_string()));
+        ch.health.also_redact(values.values().cloned());
         let launch = self.prepare(&ch, plugin).await?;
         self.launch(&ch, launch);
         tracing::info!(channel = %id, by, "secrets replaced by an admin");
@@ -625,6 +609,23 @@ impl Channels {
         self.map.write().expect("not poisoned").remove(id);
         self.record(id, by, "removed it".into()).await;
         tracing::info!(channel = %id, by, "removed by an admin");
+        Ok(())
+    }
+
+    /// Seal these secret values of channel `id` and store them (over any stored before); all
+    /// are sealed before any is written, so a missing key stores none.
+    async fn save_secrets(&self, id: &str, values: &BTreeMap<String, String>) -> Result<(), SyncError> {
+        let now = crate::model::now_ms();
+        let sealed = values
+            .iter()
+            .map(|(name, value)| Ok(vault::SealedSecret { channel: id.into(), name: name.clone(), sealed: self.vault.seal(id, name, value)?, updated_at: now }))
+            .collect::<Result<Vec<_>, vault::VaultError>>()?;
+        for secret in &sealed {
+            self.store
+                .put("channel_secret", &crate::model::stable_id(id, &secret.name), secret)
+                .await
+                .map_err(|e| SyncError::Unavailable(id.into(), e.to_string()))?;
+        }
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 // Admins: every channel with its plugin, health and last activity; enable or disable it,
 // reconnect it with new secrets, and read what admins changed on it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, type AvailablePlugin, type ChannelChange, type ChannelSummary } from '../api/client';
+import { api, call, type AvailablePlugin, type ChannelChange, type ChannelSummary, type Schemas } from '../api/client';
 import { subscribe } from '../live';
 import { ago, when } from '../format';
 import { PlatformIcon } from '../components/Avatar';
@@ -216,18 +216,7 @@ function Reconnect({ c, onDone }: { c: ChannelSummary; onDone: (updated: Channel
       {c.settings
         .filter((s) => s.secret)
         .map((s) => (
-          <label>
-            <span>{s.label}</span>
-            <input
-              type="password"
-              name={s.name}
-              autocomplete="off"
-              placeholder="a new value (the saved one is never shown)"
-              value={values[s.name] ?? ''}
-              onInput={(e) => setValues((v) => ({ ...v, [s.name]: (e.target as HTMLInputElement).value }))}
-            />
-            {s.help && <span class="muted">{s.help}</span>}
-          </label>
+          <SettingField setting={s} value={values[s.name] ?? ''} onInput={(v) => setValues((x) => ({ ...x, [s.name]: v }))} placeholder="a new value (the saved one is never shown)" />
         ))}
       {error && (
         <p class="error" role="alert">
@@ -387,21 +376,7 @@ function ConnectChannel({ onDone }: { onDone: () => void }) {
             <input name="display_name" value={values['@name'] ?? ''} onInput={(e) => set('@name', (e.target as HTMLInputElement).value)} />
           </label>
           {plugin.settings.map((s) => (
-            <label>
-              <span>
-                {s.label}
-                {s.required && !s.default ? ' (required)' : ''}
-              </span>
-              <input
-                type={s.secret ? 'password' : 'text'}
-                name={s.name}
-                autocomplete="off"
-                placeholder={s.default ?? ''}
-                value={values[s.name] ?? ''}
-                onInput={(e) => set(s.name, (e.target as HTMLInputElement).value)}
-              />
-              {s.help && <span class="muted">{s.help}</span>}
-            </label>
+            <SettingField setting={s} value={values[s.name] ?? ''} onInput={(v) => set(s.name, v)} marksRequired />
           ))}
           <fieldset>
             <legend>Hosts it may reach</legend>
@@ -450,16 +425,7 @@ function Edit({ c, onDone }: { c: ChannelSummary; onDone: (updated: ChannelSumma
       {c.settings
         .filter((s) => !s.secret)
         .map((s) => (
-          <label>
-            <span>{s.label}</span>
-            <input
-              name={s.name}
-              placeholder={s.default ?? ''}
-              value={values[s.name] ?? ''}
-              onInput={(e) => setValues((v) => ({ ...v, [s.name]: (e.target as HTMLInputElement).value }))}
-            />
-            {s.help && <span class="muted">{s.help}</span>}
-          </label>
+          <SettingField setting={s} value={values[s.name] ?? ''} onInput={(v) => setValues((x) => ({ ...x, [s.name]: v }))} />
         ))}
       {error && (
         <p class="error" role="alert">
@@ -468,5 +434,28 @@ function Edit({ c, onDone }: { c: ChannelSummary; onDone: (updated: ChannelSumma
       )}
       <button type="submit">Save</button>
     </form>
+  );
+}
+
+/// One setting a plugin declares, as an input: a secret as a password field, the rest as text
+/// with the plugin's default as the placeholder, the plugin's help beneath.
+function SettingField(props: { setting: Schemas['Setting']; value: string; onInput: (v: string) => void; placeholder?: string; marksRequired?: boolean }) {
+  const s = props.setting;
+  return (
+    <label>
+      <span>
+        {s.label}
+        {props.marksRequired && s.required && !s.default ? ' (required)' : ''}
+      </span>
+      <input
+        type={s.secret ? 'password' : 'text'}
+        name={s.name}
+        autocomplete="off"
+        placeholder={props.placeholder ?? s.default ?? ''}
+        value={props.value}
+        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
+      />
+      {s.help && <span class="muted">{s.help}</span>}
+    </label>
   );
 }
