@@ -15,8 +15,101 @@ use tokio::sync::{mpsc, watch};
 pub struct IndexJob {
     pub tickets: Vec<String>,
     pub pages: Vec<(String, u32)>,
+    /// Every message the write stored or changed, as the index reads it.
+    pub lines: Vec<Line>,
     pub seq: i64,
 }
+
+/// A message as its page's search document holds it.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub ticket: String,
+    pub page: u32,
+    pub message: String,
+    pub author: String,
+    pub text: String,
+    /// Removed messages are not searchable.
+    pub removed: bool,
+}
+
+impl Line {
+    pub fn of(m: &crate::model::Message) -> Line {
+        Line {
+            ticket: m.ticket_id.clone(),
+            page: m.page,
+            message: m.id.clone(),
+            author: m.interaction.author.name.clone(),
+            text: m.interaction.text.clone(),
+            removed: m.removed,
+        }
+    }
+}
+
+/// The searchable lines of the pages indexed lately, as the store holds them, so that a new
+/// message re-indexes its ticket's page without reading the page back from the store (which
+/// cost 15 record reads per new message at 15 messages a page, and more as pages fill).
+/// Only the indexing task uses it, in the order the writes committed.
+pub struct PageTexts {
+    pages: lru::LruCache<(String, u32), Vec<(String, String, String)>>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl PageTexts {
+    pub fn new(budget: usize) -> Self {
+        PageTexts { pages: lru::LruCache::unbounded(), bytes: 0, budget }
+    }
+
+    /// Apply a write's lines to the pages held (pages not held are read whole when needed).
+    fn apply(&mut self, lines: &[Line]) {
+        for l in lines {
+            let Some(page) = self.pages.get_mut(&(l.ticket.clone(), l.page)) else { continue };
+            let before: usize = page.iter().map(size).sum();
+            page.retain(|(id, _, _)| *id != l.message);
+            if !l.removed {
+                page.push((l.message.clone(), l.author.clone(), l.text.clone()));
+            }
+            let after: usize = page.iter().map(size).sum();
+            self.bytes = self.bytes + after - before;
+        }
+        self.shrink();
+    }
+
+    /// The (author, text) of each page, reading from the store the pages not held.
+    async fn texts(&mut self, store: &Store, pages: &[(String, u32)]) -> Result<Vec<Vec<(String, String)>>, IndexingError> {
+        let missing: Vec<(String, u32)> = pages.iter().filter(|p| !self.pages.contains(*p)).cloned().collect();
+        let read = store.page_lines(&missing).await?;
+        for (key, lines) in missing.into_iter().zip(read) {
+            self.bytes += lines.iter().map(size).sum::<usize>();
+            self.pages.put(key, lines);
+        }
+        let out = pages
+            .iter()
+            .map(|p| self.pages.get(p).map(|lines| lines.iter().map(|(_, a, t)| (a.clone(), t.clone())).collect()).unwrap_or_default())
+            .collect();
+        self.shrink();
+        Ok(out)
+    }
+
+    fn shrink(&mut self) {
+        while self.bytes > self.budget {
+            let Some((_, lines)) = self.pages.pop_lru() else { break };
+            self.bytes -= lines.iter().map(size).sum::<usize>();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.pages.clear();
+        self.bytes = 0;
+    }
+}
+
+fn size((id, author, text): &(String, String, String)) -> usize {
+    id.len() + author.len() + text.len() + 72
+}
+
+/// Memory for `PageTexts`: the open pages of some 50,000 busy conversations.
+const PAGE_TEXTS_BUDGET: usize = 64 << 20;
 
 /// Commits are spaced at least this far apart; a change is searchable within about this long.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(250);
@@ -64,23 +157,29 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
     let (visible_tx, visible) = watch::channel(0);
     tokio::spawn(async move {
         let mut last_commit = Instant::now() - COMMIT_INTERVAL;
+        let mut held = PageTexts::new(PAGE_TEXTS_BUDGET);
         while let Some(first) = rx.recv().await {
             tokio::time::sleep_until((last_commit + COMMIT_INTERVAL).into()).await;
             let mut ids: BTreeSet<String> = first.tickets.into_iter().collect();
             let mut pages: BTreeSet<(String, u32)> = first.pages.into_iter().collect();
+            let mut lines = first.lines;
             let mut seq = first.seq;
             while let Ok(job) = rx.try_recv() {
                 ids.extend(job.tickets);
                 pages.extend(job.pages);
+                lines.extend(job.lines);
                 seq = seq.max(job.seq);
             }
             let ids: Vec<String> = ids.into_iter().collect();
             let pages: Vec<(String, u32)> = pages.into_iter().collect();
+            held.apply(&lines);
             let mut delay = Duration::from_millis(100);
             // The store is local: a failure is passing, and skipping would lose the tickets
             // from search until the next rebuild, so retry.
-            while let Err(e) = index_and_commit(&store, &search, &ids, &pages, seq).await {
+            while let Err(e) = index_and_commit(&store, &search, &mut held, &ids, &pages, seq).await {
                 tracing::error!("indexing failed, retrying in {delay:?}: {e}");
+                // What is held may be half-updated: read the pages again.
+                held.clear();
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
@@ -91,11 +190,23 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
     Indexer { jobs: tx, requested: AtomicI64::new(0), visible }
 }
 
-/// Read the tickets from the store, then index and commit on a blocking thread: tokenising and
-/// merging are CPU work that would stall the async workers serving webhooks and sockets.
-async fn index_and_commit(store: &Store, search: &Arc<SearchIndex>, ids: &[String], pages: &[(String, u32)], seq: i64) -> Result<(), IndexingError> {
-    let docs = load_docs(store, store.tickets(ids).await?).await?;
-    let pages = load_pages(store, pages.to_vec()).await?;
+/// Read the tickets (and the pages not held) from the store, then index and commit on a
+/// blocking thread: tokenising and merging are CPU work that would stall the async workers
+/// serving webhooks and sockets.
+async fn index_and_commit(
+    store: &Store,
+    search: &Arc<SearchIndex>,
+    held: &mut PageTexts,
+    ids: &[String],
+    pages: &[(String, u32)],
+    seq: i64,
+) -> Result<(), IndexingError> {
+    let tickets = store.tickets(ids).await?;
+    let open: Vec<(String, u32)> = tickets.iter().map(|t| (t.id.clone(), t.open_page())).collect();
+    let texts = held.texts(store, &open).await?;
+    let docs: Vec<TicketDoc> = tickets.into_iter().zip(texts).map(|(ticket, texts)| TicketDoc { ticket, texts }).collect();
+    let texts = held.texts(store, pages).await?;
+    let pages: Vec<PageDoc> = pages.iter().cloned().zip(texts).map(|((ticket, page), texts)| PageDoc { ticket, page, texts }).collect();
     let search = search.clone();
     tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
         search.upsert(&docs)?;
@@ -163,4 +274,48 @@ pub async fn rebuild(store: &Store, search: &SearchIndex, progress: impl Fn(u64,
     }
     search.commit(watermark.max(after))?;
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(message: &str, text: &str, removed: bool) -> Line {
+        Line { ticket: "t".into(), page: 0, message: message.into(), author: "Ann".into(), text: text.into(), removed }
+    }
+
+    fn held_texts(held: &mut PageTexts) -> Vec<String> {
+        held.pages.get(&("t".to_string(), 0)).map(|p| p.iter().map(|(_, _, t)| t.clone()).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_held_page_follows_new_messages_edits_and_removals() {
+        let mut held = PageTexts::new(1 << 20);
+        held.pages.put(("t".into(), 0), vec![("m1".into(), "Ann".into(), "hello".into())]);
+        held.apply(&[line("m2", "where is my order", false)]);
+        held.apply(&[line("m1", "hello again", false)]);
+        assert_eq!(held_texts(&mut held), ["where is my order", "hello again"]);
+        held.apply(&[line("m2", "where is my order", true)]);
+        assert_eq!(held_texts(&mut held), ["hello again"]);
+    }
+
+    #[test]
+    fn a_page_not_held_is_left_to_be_read_whole() {
+        let mut held = PageTexts::new(1 << 20);
+        held.apply(&[line("m1", "hello", false)]);
+        assert!(held.pages.is_empty(), "a page starting from one line would miss the rest of it");
+    }
+
+    #[test]
+    fn the_least_recently_used_pages_go_past_the_budget() {
+        let mut held = PageTexts::new(300);
+        for n in 0..10u32 {
+            let lines = vec![("m".to_string(), "Ann".to_string(), "x".repeat(50))];
+            held.bytes += lines.iter().map(size).sum::<usize>();
+            held.pages.put(("t".into(), n), lines);
+            held.shrink();
+        }
+        assert!(held.bytes <= 300 && held.pages.len() == 2, "{} bytes in {} pages", held.bytes, held.pages.len());
+        assert!(held.pages.contains(&("t".to_string(), 9)));
+    }
 }

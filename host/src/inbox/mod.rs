@@ -328,6 +328,7 @@ impl Inbox {
             self.indexer.send(indexing::IndexJob {
                 tickets: w.changed_tickets.iter().cloned().collect(),
                 pages: pages.into_iter().collect(),
+                lines: batch.new_messages.iter().chain(&batch.messages).map(indexing::Line::of).collect(),
                 seq,
             });
         }

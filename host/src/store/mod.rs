@@ -9,7 +9,7 @@ mod kv;
 mod recent;
 mod records;
 
-use crate::model::{Activity, Contact, Message, Ticket};
+use crate::model::{Activity, Contact, Message, Note, Ticket};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -30,13 +30,19 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The tables and their indexes. Every secondary index costs each write of its table: messages
+/// keep the one their pages are read by (`ticket_id, page` also serves `ticket_id` alone) and
+/// `seq` (the change counter on start). The COUNT indexes keep the tables' sizes, which `status`
+/// reads (otherwise a scan of every record: 170 ms at 1M tickets).
 const SCHEMA: &str = "
 DEFINE TABLE IF NOT EXISTS ticket SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS ticket_seq ON ticket FIELDS seq;
 DEFINE INDEX IF NOT EXISTS ticket_thread ON ticket FIELDS channel, thread_key;
 DEFINE TABLE IF NOT EXISTS message SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS message_ticket ON message FIELDS ticket_id;
 DEFINE INDEX IF NOT EXISTS message_page ON message FIELDS ticket_id, page;
+REMOVE INDEX IF EXISTS message_ticket ON message;
+DEFINE INDEX IF NOT EXISTS ticket_count ON ticket COUNT;
+DEFINE INDEX IF NOT EXISTS message_count ON message COUNT;
 DEFINE INDEX IF NOT EXISTS message_seq ON message FIELDS seq;
 DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
@@ -101,21 +107,39 @@ pub struct Store {
     kv_usage: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, kv::Usage>>>,
     recent_tickets: std::sync::Arc<recent::Recent<Ticket>>,
     recent_contacts: std::sync::Arc<recent::Recent<Contact>>,
+    /// Opened tickets' messages, history, notes and thread, by ticket: every agent viewing a
+    /// busy ticket opens it again at each change.
+    recent_parts: std::sync::Arc<recent::Recent<HeldParts>>,
+}
+
+#[derive(Clone)]
+struct HeldParts {
+    pages: std::ops::RangeInclusive<u32>,
+    /// The post's (channel, thread key): a change to any of its tickets changes the thread.
+    thread: Option<(String, String)>,
+    parts: TicketParts,
 }
 
 /// The other tickets of a post the ticket view shows.
 pub const THREAD: usize = 50;
 
 /// See `Store::ticket_parts`.
-pub struct TicketParts<N> {
+#[derive(Clone)]
+pub struct TicketParts {
     pub messages: Vec<Message>,
     pub activity: Vec<Activity>,
-    pub notes: Vec<N>,
+    pub notes: Vec<Note>,
     pub thread: Vec<Ticket>,
 }
 
+/// Pages read per round trip by `page_texts`.
+const PAGES_PER_QUERY: usize = 16;
+
 /// Tickets and contacts each kept in memory once read (`recent.rs`): a few MiB each.
 const RECENT: usize = 10_000;
+
+/// Opened tickets kept (`recent_parts`): up to two pages of messages each.
+const RECENT_PARTS: usize = 500;
 
 impl Store {
     /// Open `url`: `surrealkv://DIR` (embedded, on disk), `mem://` (tests), or a server.
@@ -130,6 +154,7 @@ impl Store {
             kv_usage: Default::default(),
             recent_tickets: std::sync::Arc::new(recent::Recent::new(RECENT)),
             recent_contacts: std::sync::Arc::new(recent::Recent::new(RECENT)),
+            recent_parts: std::sync::Arc::new(recent::Recent::new(RECENT_PARTS)),
         };
         store.upgrade().await?;
         let mut r = store
@@ -175,36 +200,52 @@ impl Store {
         self.seq.load(Ordering::SeqCst)
     }
 
-    /// Write a batch atomically: its records and its cursor, or nothing.
+    /// Write a batch atomically: its records and its cursor, or nothing. Callers write one batch
+    /// at a time (the inbox's write lock): the tickets and contacts kept in memory rely on it.
     pub async fn write(&self, batch: &WriteBatch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
+        // Only the statements this batch needs: SurrealDB plans each one (about 0.1 ms), which
+        // costs more than writing a record. Stored records are replaced by deleting and
+        // inserting them as a set, one statement each instead of one per record.
         let mut q = String::from("BEGIN TRANSACTION;\n");
-        for table in ["message", "ticket"] {
-            q.push_str(&format!("IF array::len($new_{table}) > 0 {{ INSERT INTO {table} $new_{table}; }};\n"));
-        }
-        for table in ["message", "ticket", "contact", "activity"] {
-            q.push_str(&format!("FOR $r IN ${table} {{ UPSERT type::record('{table}', $r.id) CONTENT $r.doc; }};\n"));
+        let mut vars = serde_json::Map::new();
+        let tables: [(&str, Vec<Value>, Vec<Value>); 4] = [
+            ("message", docs(&batch.new_messages)?, docs(&batch.messages)?),
+            ("ticket", docs(&batch.new_tickets)?, docs(&batch.tickets)?),
+            ("contact", Vec::new(), docs(&batch.contacts)?),
+            ("activity", Vec::new(), docs(&batch.activities)?),
+        ];
+        for (table, new, stored) in tables {
+            if !stored.is_empty() {
+                q.push_str(&format!("DELETE $old_{table}.map(|$id| type::record('{table}', $id));\n"));
+                let ids: Vec<Value> = stored.iter().map(|d| d["id"].clone()).collect();
+                vars.insert(format!("old_{table}"), Value::Array(ids));
+            }
+            if !new.is_empty() || !stored.is_empty() {
+                // An id already stored among the new ones fails the batch (and so the insert).
+                q.push_str(&format!("INSERT INTO {table} $rows_{table} RETURN NONE;\n"));
+                vars.insert(format!("rows_{table}"), Value::Array(new.into_iter().chain(stored).collect()));
+            }
         }
         if batch.cursor.is_some() {
-            q.push_str("UPSERT type::record('channel_state', $channel) MERGE { cursor: $cursor };\n");
+            q.push_str("UPSERT type::record('channel_state', $channel) MERGE { cursor: $cursor } RETURN NONE;\n");
+            vars.insert("channel".into(), json!(batch.channel));
+            vars.insert("cursor".into(), json!(batch.cursor));
         }
         q.push_str("COMMIT TRANSACTION;");
-        let vars = json!({
-            "new_message": inserts(&batch.new_messages)?,
-            "new_ticket": inserts(&batch.new_tickets)?,
-            "message": rows(&batch.messages, |m| &m.id)?,
-            "ticket": rows(&batch.tickets, |t| &t.id)?,
-            "contact": rows(&batch.contacts, |c| &c.id)?,
-            "activity": rows(&batch.activities, |a| &a.id)?,
-            "channel": batch.channel,
-            "cursor": batch.cursor,
-        });
+        let vars = Value::Object(vars);
         let written = self.db.query(q).bind(vars).await.and_then(|r| r.check());
-        // Even a failed write may have committed (the answer was lost, not the transaction).
-        self.recent_tickets.forget(batch.new_tickets.iter().chain(&batch.tickets).map(|t| t.id.as_str()));
-        self.recent_contacts.forget(batch.contacts.iter().map(|c| c.id.as_str()));
+        self.forget_parts(batch);
+        if written.is_ok() {
+            self.recent_tickets.written(batch.new_tickets.iter().chain(&batch.tickets).map(|t| (t.id.clone(), t.clone())));
+            self.recent_contacts.written(batch.contacts.iter().map(|c| (c.id.clone(), c.clone())));
+        } else {
+            // Even a failed write may have committed (the answer was lost, not the transaction).
+            self.recent_tickets.forget(batch.new_tickets.iter().chain(&batch.tickets).map(|t| t.id.as_str()));
+            self.recent_contacts.forget(batch.contacts.iter().map(|c| c.id.as_str()));
+        }
         written?;
         Ok(())
     }
@@ -257,12 +298,43 @@ impl Store {
     /// What the ticket view shows besides the ticket and its contact, in one round trip:
     /// these pages of its messages (oldest first), its activity, its notes (`N`, oldest first)
     /// and, when `thread` is asked, up to `THREAD` other tickets of its post, newest first.
-    pub async fn ticket_parts<N: DeserializeOwned>(
-        &self,
-        ticket: &Ticket,
-        pages: std::ops::RangeInclusive<u32>,
-        thread: bool,
-    ) -> Result<TicketParts<N>> {
+    pub async fn ticket_parts(&self, ticket: &Ticket, pages: std::ops::RangeInclusive<u32>, thread: bool) -> Result<TicketParts> {
+        let thread_key = thread.then(|| (ticket.channel.clone(), ticket.thread_key.clone()));
+        let (held, generation) = self.recent_parts.get(std::slice::from_ref(&ticket.id));
+        if let Some(held) = held.into_iter().flatten().next().filter(|h| h.pages == pages && h.thread == thread_key) {
+            return Ok(held.parts);
+        }
+        let parts = self.read_ticket_parts(ticket, pages.clone(), thread).await?;
+        self.recent_parts.keep(generation, [(ticket.id.clone(), HeldParts { pages, thread: thread_key, parts: parts.clone() })]);
+        Ok(parts)
+    }
+
+    /// Forget the opened tickets a write changed: their messages, history or thread.
+    fn forget_parts(&self, batch: &WriteBatch) {
+        let tickets: std::collections::HashSet<&str> = batch
+            .new_messages
+            .iter()
+            .chain(&batch.messages)
+            .map(|m| m.ticket_id.as_str())
+            .chain(batch.activities.iter().map(|a| a.ticket_id.as_str()))
+            .chain(batch.new_tickets.iter().chain(&batch.tickets).map(|t| t.id.as_str()))
+            .collect();
+        if tickets.is_empty() {
+            return;
+        }
+        let threads: std::collections::HashSet<(&str, &str)> =
+            batch.new_tickets.iter().chain(&batch.tickets).map(|t| (t.channel.as_str(), t.thread_key.as_str())).collect();
+        self.recent_parts.forget_where(|id, held| {
+            tickets.contains(id) || held.thread.as_ref().is_some_and(|(c, k)| threads.contains(&(c.as_str(), k.as_str())))
+        });
+    }
+
+    /// Notes are plain records (`records.rs`): a change to one forgets every opened ticket.
+    pub(crate) fn forget_opened(&self) {
+        self.recent_parts.forget_where(|_, _| true);
+    }
+
+    async fn read_ticket_parts(&self, ticket: &Ticket, pages: std::ops::RangeInclusive<u32>, thread: bool) -> Result<TicketParts> {
         let mut q = String::new();
         let mut vars = serde_json::Map::new();
         let mut pages_asked = 0;
@@ -327,31 +399,40 @@ impl Store {
     /// The text of the messages on these pages of tickets, for the search index: (author, text)
     /// per message, in the order of `pages`.
     pub async fn page_texts(&self, pages: &[(String, u32)]) -> Result<Vec<Vec<(String, String)>>> {
+        Ok(self.page_lines(pages).await?.into_iter().map(|lines| lines.into_iter().map(|(_, a, t)| (a, t)).collect()).collect())
+    }
+
+    /// `page_texts` with each message's id: (id, author, text).
+    pub async fn page_lines(&self, pages: &[(String, u32)]) -> Result<Vec<Vec<(String, String, String)>>> {
         if pages.is_empty() {
             return Ok(Vec::new());
         }
-        // One indexed lookup per page, all in one round trip. (`ticket_id IN $ids` reads
-        // faster on a small store but scans the whole message table: 10M rows a page at 1M tickets.)
-        let q: String = (0..pages.len())
-            .map(|n| format!("SELECT author.name AS author, text FROM message WHERE ticket_id = $t{n} AND page = $p{n} AND removed = false;"))
-            .collect();
-        let mut vars = serde_json::Map::new();
-        for (n, (ticket, page)) in pages.iter().enumerate() {
-            vars.insert(format!("t{n}"), json!(ticket));
-            vars.insert(format!("p{n}"), json!(page));
-        }
-        let mut r = self.db.query(q).bind(Value::Object(vars)).await?.check()?;
+        // One indexed lookup per page, a few pages per round trip. (`ticket_id IN $ids` reads
+        // faster on a small store but scans the whole message table: 10M rows a page at 1M
+        // tickets.) Not all in one round trip: SurrealDB copies every bound variable into each
+        // statement's context, so N statements with 2N variables cost N² (most of a rebuild).
         let mut out = Vec::with_capacity(pages.len());
-        for n in 0..pages.len() {
-            let rows: Vec<Value> = r.take(n)?;
-            out.push(
-                rows.into_iter()
-                    .map(|v| {
-                        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-                        (s("author"), s("text"))
-                    })
-                    .collect(),
-            );
+        for chunk in pages.chunks(PAGES_PER_QUERY) {
+            let q: String = (0..chunk.len())
+                .map(|n| format!("SELECT record::id(id) AS id, author.name AS author, text FROM message WHERE ticket_id = $t{n} AND page = $p{n} AND removed = false;"))
+                .collect();
+            let mut vars = serde_json::Map::new();
+            for (n, (ticket, page)) in chunk.iter().enumerate() {
+                vars.insert(format!("t{n}"), json!(ticket));
+                vars.insert(format!("p{n}"), json!(page));
+            }
+            let mut r = self.db.query(q).bind(Value::Object(vars)).await?.check()?;
+            for n in 0..chunk.len() {
+                let rows: Vec<Value> = r.take(n)?;
+                out.push(
+                    rows.into_iter()
+                        .map(|v| {
+                            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                            (s("id"), s("author"), s("text"))
+                        })
+                        .collect(),
+                );
+            }
         }
         Ok(out)
     }
@@ -387,28 +468,25 @@ fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
 }
 
 /// Documents for `INSERT`: their string `id` becomes the record id.
-fn inserts<T: Serialize>(items: &[T]) -> Result<Value> {
-    Ok(Value::Array(items.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?))
-}
-
-/// `[{id, doc}]` with the id taken out of the document (it becomes the record id).
-fn rows<T: Serialize>(items: &[T], id: impl Fn(&T) -> &String) -> Result<Value> {
-    items
-        .iter()
-        .map(|item| {
-            let mut doc = serde_json::to_value(item)?;
-            if let Some(obj) = doc.as_object_mut() {
-                obj.remove("id");
-            }
-            Ok(json!({ "id": id(item), "doc": doc }))
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Value::Array)
+/// The records as SurrealDB documents (`id` becomes the record id).
+fn docs<T: Serialize>(items: &[T]) -> Result<Vec<Value>> {
+    Ok(items.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn counts_records_written_before_the_count_index_existed() {
+        let store = Store::open("mem://").await.unwrap();
+        store.db.query("REMOVE INDEX message_count ON message; CREATE message:a SET seq = 1; CREATE message:b SET seq = 2;").await.unwrap().check().unwrap();
+        // An older store opened by this version.
+        store.db.query(SCHEMA).await.unwrap().check().unwrap();
+        assert_eq!(store.count("message").await.unwrap(), 2);
+        store.db.query("CREATE message:c SET seq = 3; DELETE message:a;").await.unwrap().check().unwrap();
+        assert_eq!(store.count("message").await.unwrap(), 2);
+    }
 
     #[tokio::test]
     async fn counts_what_was_written() {
@@ -458,7 +536,7 @@ mod tests {
         let store = Store::open("mem://").await.unwrap();
         let mut r = store
             .db
-            .query("EXPLAIN SELECT author.name AS author, text FROM message WHERE ticket_id = 't' AND page = 3 AND removed = false")
+            .query("EXPLAIN SELECT record::id(id) AS id, author.name AS author, text FROM message WHERE ticket_id = 't' AND page = 3 AND removed = false")
             .await
             .unwrap();
         let plan: Vec<Value> = r.take(0).unwrap();

@@ -2,9 +2,13 @@
 //! reads them, agents re-read the same ones at each live change, and SurrealDB spends about
 //! a tenth of a millisecond of CPU per statement to answer again what it answered a moment ago.
 //!
-//! Never stale: every ticket and contact write goes through `Store::write`, which forgets the
-//! records it wrote once it has committed, and a read only keeps what it read if nothing was
-//! forgotten while it was reading (it may have read the record just before the write).
+//! Never stale: every ticket and contact write goes through `Store::write`, which keeps the
+//! records it wrote once it has committed (or forgets them if the write failed: it may have
+//! committed anyway), and a read only keeps what it read if nothing was written while it was
+//! reading (it may have read the record just before the write). Writes are one at a time (the
+//! inbox's write lock), so the last kept is the last committed. Keeping what was written matters
+//! as much as keeping what was read: the lists agents look at most are of the tickets that just
+//! changed.
 //! Several hosts on one store must forget what the others write (from the change feed).
 
 use lru::LruCache;
@@ -17,7 +21,7 @@ pub struct Recent<T> {
 
 struct Inner<T> {
     records: LruCache<String, T>,
-    /// Bumped by every forget: a read that saw another number may hold a record from before it.
+    /// Bumped by every write: a read that saw another number may hold a record from before it.
     generation: u64,
 }
 
@@ -42,6 +46,25 @@ impl<T: Clone> Recent<T> {
             for (id, record) in read {
                 inner.records.put(id, record);
             }
+        }
+    }
+
+    /// Keep records just written (committed) as they now are in the store.
+    pub fn written(&self, records: impl IntoIterator<Item = (String, T)>) {
+        let mut inner = self.inner.lock().expect("not poisoned");
+        inner.generation += 1;
+        for (id, record) in records {
+            inner.records.put(id, record);
+        }
+    }
+
+    /// Forget the records `stale` picks (written, or derived from what was written).
+    pub fn forget_where(&self, stale: impl Fn(&str, &T) -> bool) {
+        let mut inner = self.inner.lock().expect("not poisoned");
+        inner.generation += 1;
+        let gone: Vec<String> = inner.records.iter().filter(|(id, r)| stale(id, r)).map(|(id, _)| id.clone()).collect();
+        for id in gone {
+            inner.records.pop(&id);
         }
     }
 
@@ -77,6 +100,16 @@ mod tests {
         assert_eq!(recent.get(&ids).0, vec![Some("v1")]);
         recent.forget(["t"]);
         assert_eq!(recent.get(&ids).0, vec![None]);
+    }
+
+    #[test]
+    fn a_write_is_kept_and_a_read_that_overlapped_it_does_not_replace_it() {
+        let recent = Recent::new(10);
+        let ids = ["t".to_string()];
+        let (_, generation) = recent.get(&ids);
+        recent.written([("t".to_string(), "v2")]);
+        recent.keep(generation, [("t".to_string(), "v1 read before the write")]);
+        assert_eq!(recent.get(&ids).0, vec![Some("v2")]);
     }
 
     #[test]

@@ -10,13 +10,17 @@ impl Store {
     /// Write `doc` as record `table:id`, replacing what was there.
     pub async fn put<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<()> {
         debug_assert!(!matches!(table, "ticket" | "contact"), "tickets and contacts are written by `Store::write`");
-        self.db.query(format!("UPSERT type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await?.check()?;
+        let written = self.db.query(format!("UPSERT type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await.and_then(|r| r.check());
+        self.forget_opened_if(table);
+        written?;
         Ok(())
     }
 
     /// Write `doc` as a new record `table:id`; false if the id was taken (nothing written).
     pub async fn create<T: Serialize>(&self, table: &str, id: &str, doc: &T) -> Result<bool> {
-        let created = self.db.query(format!("CREATE type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await?.check();
+        let created = self.db.query(format!("CREATE type::record('{table}', $id) CONTENT $doc")).bind(record(id, doc)?).await;
+        self.forget_opened_if(table);
+        let created = created?.check();
         match created {
             Ok(_) => Ok(true),
             Err(e) if e.to_string().contains("already exists") => Ok(false),
@@ -35,8 +39,17 @@ impl Store {
     }
 
     pub async fn delete(&self, table: &str, id: &str) -> Result<()> {
-        self.db.query(format!("DELETE type::record('{table}', $id)")).bind(("id", id.to_string())).await?.check()?;
+        let deleted = self.db.query(format!("DELETE type::record('{table}', $id)")).bind(("id", id.to_string())).await.and_then(|r| r.check());
+        self.forget_opened_if(table);
+        deleted?;
         Ok(())
+    }
+
+    /// A note is part of its ticket's view (`Store::ticket_parts`).
+    fn forget_opened_if(&self, table: &str) {
+        if table == "note" {
+            self.forget_opened();
+        }
     }
 
     /// Every record of `table` whose `field` equals `value`, ordered by `order`.
