@@ -132,8 +132,8 @@ pub struct TicketParts {
     pub thread: Vec<Ticket>,
 }
 
-/// Pages read per round trip by `page_texts`.
-const PAGES_PER_QUERY: usize = 16;
+/// Pages read per round trip by `page_texts` (16: a 20,000-ticket rebuild in 8.5 s, 64: 7.7 s).
+const PAGES_PER_QUERY: usize = 64;
 
 /// Tickets and contacts each kept in memory once read (`recent.rs`): a few MiB each.
 const RECENT: usize = 10_000;
