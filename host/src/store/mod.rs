@@ -224,7 +224,7 @@ impl Store {
                 vars.insert(format!("old_{table}"), Value::Array(ids));
             }
             if !new.is_empty() || !stored.is_empty() {
-                // An id already stored among the new ones fails the batch (and so the insert).
+                // A new record whose id is already stored fails the insert, and so the batch.
                 q.push_str(&format!("INSERT INTO {table} $rows_{table} RETURN NONE;\n"));
                 vars.insert(format!("rows_{table}"), Value::Array(new.into_iter().chain(stored).collect()));
             }
@@ -296,7 +296,7 @@ impl Store {
     }
 
     /// What the ticket view shows besides the ticket and its contact, in one round trip:
-    /// these pages of its messages (oldest first), its activity, its notes (`N`, oldest first)
+    /// these pages of its messages (oldest first), its activity, its notes (oldest first)
     /// and, when `thread` is asked, up to `THREAD` other tickets of its post, newest first.
     pub async fn ticket_parts(&self, ticket: &Ticket, pages: std::ops::RangeInclusive<u32>, thread: bool) -> Result<TicketParts> {
         let thread_key = thread.then(|| (ticket.channel.clone(), ticket.thread_key.clone()));
@@ -327,11 +327,6 @@ impl Store {
         self.recent_parts.forget_where(|id, held| {
             tickets.contains(id) || held.thread.as_ref().is_some_and(|(c, k)| threads.contains(&(c.as_str(), k.as_str())))
         });
-    }
-
-    /// Notes are plain records (`records.rs`): a change to one forgets every opened ticket.
-    pub(crate) fn forget_opened(&self) {
-        self.recent_parts.forget_where(|_, _| true);
     }
 
     async fn read_ticket_parts(&self, ticket: &Ticket, pages: std::ops::RangeInclusive<u32>, thread: bool) -> Result<TicketParts> {
@@ -468,7 +463,6 @@ fn decode<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
 }
 
 /// Documents for `INSERT`: their string `id` becomes the record id.
-/// The records as SurrealDB documents (`id` becomes the record id).
 fn docs<T: Serialize>(items: &[T]) -> Result<Vec<Value>> {
     Ok(items.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?)
 }

@@ -1,6 +1,7 @@
 //! Recently read or written tickets and contacts, and opened tickets' parts, kept in memory:
-//! every list and every opened ticket reads them, agents re-read the same ones at each live change, and SurrealDB spends about
-//! a tenth of a millisecond of CPU per statement to answer again what it answered a moment ago.
+//! every list and every opened ticket reads them, agents re-read the same ones at each live
+//! change, and SurrealDB spends about a tenth of a millisecond of CPU per statement to answer
+//! again what it answered a moment ago.
 //!
 //! Never stale: every ticket and contact write goes through `Store::write`, which keeps the
 //! records it wrote once it has committed (or forgets them if the write failed: it may have

@@ -45,10 +45,11 @@ impl Store {
         Ok(())
     }
 
-    /// A note is part of its ticket's view (`Store::ticket_parts`).
+    /// A note is part of its ticket's view (`Store::ticket_parts`): a change to one forgets
+    /// every opened ticket (notes are rare beside messages).
     fn forget_opened_if(&self, table: &str) {
         if table == "note" {
-            self.forget_opened();
+            self.recent_parts.forget_where(|_, _| true);
         }
     }
 
