@@ -175,6 +175,48 @@ async fn a_burst_of_webhooks_is_stored_whole_each_message_once() {
 }
 
 #[tokio::test]
+async fn bursts_on_several_channels_at_once_are_each_stored_on_their_own_channel() {
+    // Three bots whose customers and update ids are the same numbers: what arrives together
+    // is written together, and each channel keeps its own tickets and its own poll cursor.
+    let (a, b, c) = (TelegramEmulator::start(TOKEN).await.unwrap(), TelegramEmulator::start(TOKEN).await.unwrap(), TelegramEmulator::start(TOKEN).await.unwrap());
+    let toml = [telegram_channel("tga", &a, false, TOKEN), telegram_channel("tgb", &b, false, TOKEN), telegram_channel("tgc", &c, true, TOKEN)].concat();
+    let server = Server::start_with(&toml, Options::disk(), None).await;
+    let update = |n: i64, bot: &str| {
+        let user = 7_000 + n % 20;
+        let body = json!({"update_id": n, "message": {"message_id": n, "from": {"id": user, "is_bot": false, "first_name": format!("C{user}")},
+            "chat": {"id": user, "type": "private"}, "date": 1_700_000_000 + n, "text": format!("{bot} burst {n}")}});
+        serde_json::to_vec(&body).unwrap()
+    };
+    let users: Vec<User> = (0..20).map(|u| User::new(7_000 + u, &format!("C{}", 7_000 + u), None, None)).collect();
+    for n in 0..200 {
+        c.private_text(&users[n % 20], &format!("tgc burst {n}"));
+    }
+    let posts = (0..200).flat_map(|n| [server.webhook("tga", update(n, "tga"), Some(SECRET)), server.webhook("tgb", update(n, "tgb"), Some(SECRET))]);
+    for status in futures::future::join_all(posts).await {
+        assert_eq!(status, 200);
+    }
+    assert!(eventually(WAIT, || async { server.status().await["messages"] == 600 }).await, "{}", server.status().await);
+    for bot in ["tga", "tgb", "tgc"] {
+        let tickets = server.tickets(&format!("queue=all&channel={bot}")).await;
+        assert_eq!(tickets.len(), 20, "{bot}");
+        for t in &tickets {
+            assert_eq!(t["message_count"], 10, "{t}");
+            let view = server.ticket(t["id"].as_str().unwrap()).await;
+            assert!(view["messages"].as_array().unwrap().iter().all(|m| m["text"].as_str().unwrap().starts_with(bot)), "{bot}: {view}");
+        }
+    }
+    assert!(eventually(WAIT, || async { c.pending_updates() == 0 }).await, "the poll's cursor moved past every update");
+    // After a restart the poll resumes from its cursor: nothing is fetched twice.
+    let calls = c.calls("getUpdates").len();
+    let data = server.kill().await;
+    let server = Server::start_with(&toml, Options::disk(), Some(data)).await;
+    c.private_text(&users[0], "tgc after the restart");
+    assert!(eventually(WAIT, || async { server.status().await["messages"] == 601 }).await);
+    let resumed = &c.calls("getUpdates")[calls..];
+    assert!(resumed.iter().all(|call| call.params["offset"].as_i64().unwrap_or(0) > 0), "{resumed:?}");
+}
+
+#[tokio::test]
 async fn webhooks_with_a_wrong_or_missing_secret_store_nothing() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let server = Server::start(&telegram_channel("tg", &emu, false, TOKEN)).await;

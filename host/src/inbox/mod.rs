@@ -194,8 +194,9 @@ impl Inbox {
     /// interactions already stored: they are skipped (or updated, for edits).
     ///
     /// Deliveries that arrive while a write is under way wait for it together, and the next of
-    /// them to take the write lock writes all those of a channel in one transaction: under a
-    /// flood of webhooks a transaction carries many, instead of each waiting for its own.
+    /// them to take the write lock writes them all in one transaction, whatever their channels:
+    /// under a flood of webhooks and polls a transaction carries many, instead of each waiting
+    /// for its own (a transaction costs SurrealDB about as much to plan as a hundred records).
     pub async fn ingest(
         &self,
         channel: &str,
@@ -223,23 +224,17 @@ impl Inbox {
         {
             let _write = self.write_lock.lock().await;
             // Ours may have been written by the one before; then this writes the ones after.
-            let waiting = std::mem::take(&mut *self.waiting.lock().expect("not poisoned"));
-            let mut by_channel: Vec<Vec<Delivery>> = Vec::new();
-            for d in waiting {
-                match by_channel.iter_mut().find(|g| g[0].channel == d.channel && g.len() < MAX_TOGETHER) {
-                    Some(group) => group.push(d),
-                    None => by_channel.push(vec![d]),
-                }
-            }
-            for group in by_channel {
-                self.ingest_group(group).await;
+            let mut waiting = std::mem::take(&mut *self.waiting.lock().expect("not poisoned"));
+            while !waiting.is_empty() {
+                let rest = waiting.split_off(waiting.len().min(MAX_TOGETHER));
+                self.ingest_group(std::mem::replace(&mut waiting, rest)).await;
             }
         }
         report.await.unwrap_or(Err(InboxError::Interrupted))
     }
 
-    /// Write one channel's waiting deliveries in one transaction; if that fails, each on its
-    /// own, so that one that cannot be stored does not fail the others. Callers hold the write lock.
+    /// Write waiting deliveries in one transaction; if that fails, each on its own, so that
+    /// one that cannot be stored does not fail the others. Callers hold the write lock.
     async fn ingest_group(&self, mut group: Vec<Delivery>) {
         if group.len() > 1 {
             let answers = self.ingest_together(&group).await;
@@ -250,7 +245,7 @@ impl Inbox {
                     }
                     return;
                 }
-                Err(e) => tracing::warn!(channel = %group[0].channel, "{} deliveries could not be stored together, storing each alone: {e}", group.len()),
+                Err(e) => tracing::warn!("{} deliveries could not be stored together, storing each alone: {e}", group.len()),
             }
         }
         for d in group.drain(..) {
@@ -259,34 +254,50 @@ impl Inbox {
         }
     }
 
-    /// One transaction for these deliveries of one channel; a report for each.
+    /// One transaction for these deliveries; a report for each.
     async fn ingest_together(&self, group: &[Delivery]) -> Result<Vec<IngestReport>, InboxError> {
-        let channel = group[0].channel.as_str();
-        let events: Vec<ChannelEvent> = group.iter().flat_map(|d| d.events.iter().cloned()).collect();
-        let mut w = self.load_working(channel, &events, &[]).await?;
+        let touched: Vec<(&str, &[ChannelEvent])> = group.iter().map(|d| (d.channel.as_str(), d.events.as_slice())).collect();
+        let mut w = self.load_working(&touched, &[]).await?;
         let seq = self.store.next_seq();
         let mut reports = Vec::with_capacity(group.len());
         for d in group {
             let before = w.new_messages.len();
             let tickets_before = w.changed_tickets.len();
             for e in d.events.iter().cloned() {
-                w.apply(channel, &d.platform, e, seq);
+                w.apply(&d.channel, &d.platform, e, seq);
             }
             reports.push(IngestReport {
                 new_messages: w.new_messages.len() - before,
                 changed_tickets: w.changed_tickets.len() - tickets_before,
             });
         }
-        // A channel's cursors only move forward: the newest one covers what came before it.
-        let cursor = group.iter().rev().find_map(|d| d.cursor.clone());
-        self.commit(w, channel, cursor, Vec::new(), seq).await?;
+        // A channel's cursors only move forward: its newest one covers what came before it.
+        let mut cursors: Vec<(String, String)> = Vec::new();
+        for d in group.iter().rev() {
+            if let Some(c) = &d.cursor
+                && !cursors.iter().any(|(ch, _)| *ch == d.channel)
+            {
+                cursors.push((d.channel.clone(), c.clone()));
+            }
+        }
+        self.commit(w, cursors, Vec::new(), seq).await?;
         Ok(reports)
     }
 
-    /// Load what the events touch: their messages, tickets (also those of known messages)
-    /// and contacts, plus `extra_tickets`.
-    async fn load_working(&self, channel: &str, events: &[ChannelEvent], extra_tickets: &[String]) -> Result<Working, InboxError> {
-        let (message_ids, mut ticket_ids, contact_ids) = rules::ids_touched(channel, events);
+    /// Load what the events of these channels touch: their messages, tickets (also those of
+    /// known messages) and contacts, plus `extra_tickets`.
+    async fn load_working(&self, touched: &[(&str, &[ChannelEvent])], extra_tickets: &[String]) -> Result<Working, InboxError> {
+        let (mut message_ids, mut ticket_ids, mut contact_ids) = (Vec::new(), Vec::new(), Vec::new());
+        for (channel, events) in touched {
+            let (m, t, c) = rules::ids_touched(channel, events);
+            message_ids.extend(m);
+            ticket_ids.extend(t);
+            contact_ids.extend(c);
+        }
+        for ids in [&mut message_ids, &mut contact_ids] {
+            ids.sort();
+            ids.dedup();
+        }
         let messages = self.store.messages(&message_ids).await?;
         ticket_ids.extend(messages.iter().map(|m| m.ticket_id.clone()));
         ticket_ids.extend_from_slice(extra_tickets);
@@ -299,20 +310,19 @@ impl Inbox {
 
     /// Write what `w` changed in one transaction, then index it and tell the agents.
     /// Callers hold the write lock.
-    async fn commit(&self, mut w: Working, channel: &str, cursor: Option<String>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
+    async fn commit(&self, mut w: Working, cursors: Vec<(String, String)>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
         let stored_messages: std::collections::BTreeSet<String> =
             w.changed_messages.iter().filter(|id| !w.created_messages.contains(*id)).cloned().collect();
         let stored_tickets: std::collections::BTreeSet<String> =
             w.changed_tickets.iter().filter(|id| !w.created_tickets.contains(*id)).cloned().collect();
         let batch = WriteBatch {
-            channel: channel.to_string(),
             new_messages: pick(&w.created_messages, &w.messages),
             messages: pick(&stored_messages, &w.messages),
             new_tickets: pick(&w.created_tickets, &w.tickets),
             tickets: pick(&stored_tickets, &w.tickets),
             contacts: pick(&w.changed_contacts, &w.contacts),
             activities,
-            cursor,
+            cursors,
         };
         self.store.write(&batch).await?;
         if !w.changed_tickets.is_empty() {
@@ -470,7 +480,7 @@ impl Inbox {
             .ok_or_else(|| InboxError::NotFound(format!("no contact `{contact_id}`")))?;
         contact.tags = tags;
         contact.updated_at = crate::model::now_ms();
-        let batch = WriteBatch { channel: contact.channel.clone(), contacts: vec![contact.clone()], ..Default::default() };
+        let batch = WriteBatch { contacts: vec![contact.clone()], ..Default::default() };
         self.store.write(&batch).await?;
         self.events.publish(Event::ContactUpdated { contact: contact.clone() });
         Ok(contact)

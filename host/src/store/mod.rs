@@ -30,9 +30,10 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// The tables and their indexes. Every secondary index costs each write of its table: messages
-/// keep the one their pages are read by (`ticket_id, page` also serves `ticket_id` alone) and
-/// `seq` (the change counter on start). The COUNT indexes keep the tables' sizes, which `status`
+/// The tables and their indexes. Every secondary index costs each write of its table about as
+/// much as the record itself: messages keep only the one their pages are read by (`ticket_id,
+/// page` also serves `ticket_id` alone); the change counter on start comes from `ticket_seq`.
+/// The COUNT indexes keep the tables' sizes, which `status`
 /// reads (otherwise a scan of every record: 170 ms at 1M tickets).
 const SCHEMA: &str = "
 DEFINE TABLE IF NOT EXISTS ticket SCHEMALESS;
@@ -43,7 +44,7 @@ DEFINE INDEX IF NOT EXISTS message_page ON message FIELDS ticket_id, page;
 REMOVE INDEX IF EXISTS message_ticket ON message;
 DEFINE INDEX IF NOT EXISTS ticket_count ON ticket COUNT;
 DEFINE INDEX IF NOT EXISTS message_count ON message COUNT;
-DEFINE INDEX IF NOT EXISTS message_seq ON message FIELDS seq;
+REMOVE INDEX IF EXISTS message_seq ON message;
 DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
@@ -73,7 +74,6 @@ const LAYOUT: i64 = 2;
 /// Everything one ingest batch or agent action changes, written in one transaction.
 #[derive(Default, Debug)]
 pub struct WriteBatch {
-    pub channel: String,
     /// Messages not stored yet: inserted (the fast path; an existing id fails the batch).
     pub new_messages: Vec<Message>,
     /// Stored messages that changed (edits, removals).
@@ -83,8 +83,8 @@ pub struct WriteBatch {
     pub tickets: Vec<Ticket>,
     pub contacts: Vec<Contact>,
     pub activities: Vec<Activity>,
-    /// The poll cursor covering this batch, saved with it.
-    pub cursor: Option<String>,
+    /// The poll cursors covering this batch, by channel, saved with it.
+    pub cursors: Vec<(String, String)>,
 }
 
 impl WriteBatch {
@@ -95,7 +95,7 @@ impl WriteBatch {
             && self.new_tickets.is_empty()
             && self.contacts.is_empty()
             && self.activities.is_empty()
-            && self.cursor.is_none()
+            && self.cursors.is_empty()
     }
 }
 
@@ -157,14 +157,11 @@ impl Store {
             recent_parts: std::sync::Arc::new(recent::Recent::new(RECENT_PARTS)),
         };
         store.upgrade().await?;
-        let mut r = store
-            .db
-            .query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1; SELECT VALUE seq FROM message ORDER BY seq DESC LIMIT 1;")
-            .await?
-            .check()?;
-        let a: Vec<Value> = r.take(0)?;
-        let b: Vec<Value> = r.take(1)?;
-        let max = a.iter().chain(&b).filter_map(Value::as_i64).max().unwrap_or(0);
+        // Every write that changes a message touches its ticket with the same change number,
+        // so the tickets' newest is the store's.
+        let mut r = store.db.query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1").await?.check()?;
+        let newest: Vec<Value> = r.take(0)?;
+        let max = newest.iter().filter_map(Value::as_i64).max().unwrap_or(0);
         store.seq.store(max, Ordering::SeqCst);
         Ok(store)
     }
@@ -207,32 +204,33 @@ impl Store {
             return Ok(());
         }
         // Only the statements this batch needs: SurrealDB plans each one (about 0.1 ms), which
-        // costs more than writing a record. Stored records are replaced by deleting and
-        // inserting them as a set, one statement each instead of one per record.
+        // costs more than writing a record. Stored records are replaced in one loop (an UPDATE
+        // changes only the index entries whose fields changed: half the cost of deleting and
+        // inserting them). Tickets and messages are never deleted, so a stored one is there to
+        // update.
         let mut q = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
-        let tables: [(&str, Vec<Value>, Vec<Value>); 4] = [
-            ("message", docs(&batch.new_messages)?, docs(&batch.messages)?),
-            ("ticket", docs(&batch.new_tickets)?, docs(&batch.tickets)?),
-            ("contact", Vec::new(), docs(&batch.contacts)?),
-            ("activity", Vec::new(), docs(&batch.activities)?),
+        // Contacts and activities may or may not be stored yet: those are upserted.
+        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 4] = [
+            ("message", docs(&batch.new_messages)?, docs(&batch.messages)?, "UPDATE"),
+            ("ticket", docs(&batch.new_tickets)?, docs(&batch.tickets)?, "UPDATE"),
+            ("contact", Vec::new(), docs(&batch.contacts)?, "UPSERT"),
+            ("activity", Vec::new(), docs(&batch.activities)?, "UPSERT"),
         ];
-        for (table, new, stored) in tables {
+        for (table, new, stored, verb) in tables {
             if !stored.is_empty() {
-                q.push_str(&format!("DELETE $old_{table}.map(|$id| type::record('{table}', $id));\n"));
-                let ids: Vec<Value> = stored.iter().map(|d| d["id"].clone()).collect();
-                vars.insert(format!("old_{table}"), Value::Array(ids));
+                q.push_str(&format!("FOR $r IN $old_{table} {{ {verb} type::record('{table}', $r.id) CONTENT $r RETURN NONE; }};\n"));
+                vars.insert(format!("old_{table}"), Value::Array(stored));
             }
-            if !new.is_empty() || !stored.is_empty() {
+            if !new.is_empty() {
                 // A new record whose id is already stored fails the insert, and so the batch.
                 q.push_str(&format!("INSERT INTO {table} $rows_{table} RETURN NONE;\n"));
-                vars.insert(format!("rows_{table}"), Value::Array(new.into_iter().chain(stored).collect()));
+                vars.insert(format!("rows_{table}"), Value::Array(new));
             }
         }
-        if batch.cursor.is_some() {
-            q.push_str("UPSERT type::record('channel_state', $channel) MERGE { cursor: $cursor } RETURN NONE;\n");
-            vars.insert("channel".into(), json!(batch.channel));
-            vars.insert("cursor".into(), json!(batch.cursor));
+        if !batch.cursors.is_empty() {
+            q.push_str("FOR $c IN $cursors { UPSERT type::record('channel_state', $c[0]) MERGE { cursor: $c[1] } RETURN NONE; };\n");
+            vars.insert("cursors".into(), json!(batch.cursors));
         }
         q.push_str("COMMIT TRANSACTION;");
         let vars = Value::Object(vars);
@@ -483,6 +481,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_write_saves_the_cursor_of_each_channel_it_carries() {
+        let store = Store::open("mem://").await.unwrap();
+        let cursors = vec![("a".to_string(), "17".to_string()), ("b".to_string(), "x:9".to_string())];
+        store.write(&WriteBatch { cursors, ..Default::default() }).await.unwrap();
+        store.write(&WriteBatch { cursors: vec![("a".into(), "18".into())], ..Default::default() }).await.unwrap();
+        assert_eq!(store.cursor("a").await.unwrap().as_deref(), Some("18"));
+        assert_eq!(store.cursor("b").await.unwrap().as_deref(), Some("x:9"));
+        assert_eq!(store.cursor("c").await.unwrap(), None);
+    }
+
+    #[tokio::test]
     async fn counts_what_was_written() {
         let store = Store::open("mem://").await.unwrap();
         assert_eq!(store.count("ticket").await.unwrap(), 0);
@@ -508,7 +517,7 @@ mod tests {
                     .unwrap()
                 })
                 .collect();
-            store.write(&WriteBatch { channel: "c".into(), new_tickets: tickets, ..Default::default() }).await.unwrap();
+            store.write(&WriteBatch { new_tickets: tickets, ..Default::default() }).await.unwrap();
         }
         let mut seen = Vec::new();
         let mut after = 0;

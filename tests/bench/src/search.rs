@@ -74,10 +74,10 @@ pub async fn load(w: &Workload) -> anyhow::Result<Loaded> {
     for chunk in w.chunks() {
         let started = Instant::now();
         for part in chunk.messages.chunks(1_000) {
-            store.write(&WriteBatch { channel: "bench".into(), new_messages: part.to_vec(), ..Default::default() }).await?;
+            store.write(&WriteBatch { new_messages: part.to_vec(), ..Default::default() }).await?;
         }
         for part in chunk.tickets.chunks(1_000) {
-            store.write(&WriteBatch { channel: "bench".into(), new_tickets: part.to_vec(), ..Default::default() }).await?;
+            store.write(&WriteBatch { new_tickets: part.to_vec(), ..Default::default() }).await?;
         }
         load_time += started.elapsed();
 
