@@ -22,11 +22,26 @@ pub struct Paths {
     pub store: Option<String>,
     /// Compiled plugins; default `<data>/cache`.
     pub cache: Option<PathBuf>,
+    /// The embedded store's block cache, in MiB (`DEFAULT_STORE_CACHE_MIB`).
+    pub store_cache_mib: u64,
 }
 
+/// SurrealKV would otherwise size its block cache to half the machine's memory: 11 GiB here,
+/// all of it resident once a large store has been read through.
+pub const DEFAULT_STORE_CACHE_MIB: u64 = 512;
+
 impl Paths {
+    /// The store's URL; an embedded SurrealKV store gets its cache sizes as URL parameters
+    /// (unless the URL sets its own): the block cache, and a memtable of a quarter of it
+    /// (64–256 MiB), which holds the newest writes until they are flushed.
     pub fn store_url(&self) -> String {
-        self.store.clone().unwrap_or_else(|| format!("surrealkv://{}", self.data.join("store").display()))
+        let url = self.store.clone().unwrap_or_else(|| format!("surrealkv://{}", self.data.join("store").display()));
+        if !url.starts_with("surrealkv://") || url.contains('?') {
+            return url;
+        }
+        let cache = self.store_cache_mib << 20;
+        let memtable = (self.store_cache_mib / 4).clamp(64, 256) << 20;
+        format!("{url}?surrealkv_block_cache_capacity={cache}&surrealkv_max_memtable_size={memtable}")
     }
     pub fn index_dir(&self) -> PathBuf {
         self.data.join("index")

@@ -29,11 +29,15 @@ struct DataArgs {
     /// Where compiled plugins are cached (default: DATA/cache).
     #[arg(long, env = "HELPDESK_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Memory for the embedded store's block cache, in MiB (the store's share of the server's
+    /// memory budget; the rest is about 300 MiB plus the memtable, a quarter of this).
+    #[arg(long, env = "HELPDESK_STORE_CACHE_MIB", default_value_t = app::DEFAULT_STORE_CACHE_MIB, value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
+    store_cache_mib: u64,
 }
 
 impl DataArgs {
     fn paths(&self) -> app::Paths {
-        app::Paths { data: self.data.clone(), store: self.store.clone(), cache: self.cache_dir.clone() }
+        app::Paths { data: self.data.clone(), store: self.store.clone(), cache: self.cache_dir.clone(), store_cache_mib: self.store_cache_mib }
     }
 }
 

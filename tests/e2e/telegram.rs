@@ -369,6 +369,63 @@ async fn actions_reach_telegram_and_unsupported_ones_are_refused() {
 }
 
 #[tokio::test]
+async fn the_sidebar_counts_follow_every_change_at_once_and_after_a_restart() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let toml = telegram_channel("tg", &emu, true, TOKEN);
+    let server = Server::start_with(&toml, Options::disk(), None).await;
+    for n in 0..3 {
+        emu.private_text(&User::new(9500 + n, &format!("Counted {n}"), None, None), "count me");
+    }
+    let tickets = server.wait_tickets("queue=new", 3, WAIT).await;
+    let ids: Vec<String> = tickets.iter().map(|t| t["id"].as_str().unwrap().to_string()).collect();
+    let me = server.get("/api/v1/me").await.1["id"].as_str().unwrap().to_string();
+    let counts = async |server: &Server| {
+        let c = server.get("/api/v1/counts").await.1;
+        ["new", "pending", "resolved", "all", "mine", "flagged"].map(|k| c[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(&server).await, [3, 0, 0, 3, 0, 0]);
+    // Each answer counts the change just made, with no wait for the search index.
+    let change = async |id: &str, patch: Value| assert_eq!(server.patch(&format!("/api/v1/tickets/{id}"), patch).await.0, 200);
+    change(&ids[0], json!({"assignee": me})).await;
+    assert_eq!(counts(&server).await, [3, 0, 0, 3, 1, 0]);
+    change(&ids[1], json!({"queue": "pending", "flagged": true})).await;
+    assert_eq!(counts(&server).await, [2, 1, 0, 3, 1, 1]);
+    change(&ids[0], json!({"queue": "resolved"})).await;
+    assert_eq!(counts(&server).await, [1, 1, 1, 3, 0, 1]);
+    change(&ids[0], json!({"queue": "new"})).await;
+    emu.private_text(&User::new(9600, "Latecomer", None, None), "me too");
+    assert!(eventually(WAIT, || async { counts(&server).await == [3, 1, 0, 4, 1, 1] }).await, "{:?}", counts(&server).await);
+    // Started again, the counts are the index's, and they agree with the lists.
+    let data = server.kill().await;
+    let server = Server::start_with(&toml, Options::disk(), Some(data)).await;
+    assert_eq!(counts(&server).await, [3, 1, 0, 4, 1, 1]);
+    assert_eq!(server.tickets("queue=new").await.len(), 3);
+    assert_eq!(server.tickets(&format!("queue=new&assignee={me}")).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_search_lists_oldest_first_when_asked() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, false, TOKEN)).await;
+    // Sent a minute apart, in an order that is not the order of their dates.
+    for n in [1i64, 0, 2] {
+        let user = 9700 + n;
+        let body = json!({"update_id": n, "message": {"message_id": n, "from": {"id": user, "is_bot": false, "first_name": format!("Sorted {n}")},
+            "chat": {"id": user, "type": "private"}, "date": 1_700_000_000 + 60 * n, "text": format!("sorted message {n}")}});
+        assert_eq!(server.webhook("tg", serde_json::to_vec(&body).unwrap(), Some(SECRET)).await, 200);
+    }
+    let names = async |query: &str| -> Vec<String> {
+        server.tickets(query).await.iter().map(|t| t["contact"]["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(names("q=sorted").await, ["Sorted 2", "Sorted 1", "Sorted 0"]);
+    assert_eq!(names("q=sorted&sort=newest").await, ["Sorted 2", "Sorted 1", "Sorted 0"]);
+    assert_eq!(names("q=sorted&sort=oldest&limit=2").await, ["Sorted 0", "Sorted 1"]);
+    let (status, body) = server.get("/api/v1/tickets?sort=sideways").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("sort"), "{body}");
+}
+
+#[tokio::test]
 async fn internal_changes_move_queues_and_filter() {
     let (emu, server) = poll_server().await;
     emu.private_text(&ann(), "status change please");

@@ -55,7 +55,7 @@ impl AppState {
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
     ),
-    components(schemas(crate::events::Event, events::ClientMessage))
+    components(schemas(crate::events::Event, events::ClientMessage, crate::search::Sort))
 )]
 pub struct ApiDoc;
 

@@ -199,7 +199,7 @@ impl Inbox {
         if let Ok(Some(i)) = &outcome {
             probe.push(crate::model::ChannelEvent::Interaction(i.clone()));
         }
-        let mut w = self.load_working(&[(ch.id.as_str(), probe.as_slice())], &[ticket_id.to_string()]).await?;
+        let (mut w, before) = self.load_working(&[(ch.id.as_str(), probe.as_slice())], &[ticket_id.to_string()]).await?;
         let seq = self.store.next_seq();
         for e in events {
             w.apply(&ch.id, &ch.platform, e, seq);
@@ -231,7 +231,7 @@ impl Inbox {
         let message = created.and_then(|id| w.messages.get(&id).cloned());
         w.touch(ticket_id, seq);
         let ticket = w.tickets.get(ticket_id).cloned().unwrap_or(ticket);
-        self.commit(w, Vec::new(), vec![activity.clone()], seq).await?;
+        self.commit(w, &before, Vec::new(), vec![activity.clone()], seq).await?;
         match outcome {
             Ok(_) => Ok(ActionResult { ticket, message, activity }),
             Err(e) => Err(map_plugin_error(e)),
@@ -243,7 +243,7 @@ impl Inbox {
         let tags = patch.tags.map(clean_tags).transpose()?;
         let _write = self.write_lock.lock().await;
         let ticket = self.ticket(ticket_id).await?;
-        let mut w = self.load_working(&[], &[ticket_id.to_string()]).await?;
+        let (mut w, before) = self.load_working(&[], &[ticket_id.to_string()]).await?;
         let seq = self.store.next_seq();
         let t = w.tickets.get_mut(ticket_id).expect("loaded above");
         let mut changes = Vec::new();
@@ -286,7 +286,7 @@ impl Inbox {
             .collect();
         w.touch(ticket_id, seq);
         let updated = w.tickets[ticket_id].clone();
-        self.commit(w, Vec::new(), activities, seq).await?;
+        self.commit(w, &before, Vec::new(), activities, seq).await?;
         Ok(updated)
     }
 }

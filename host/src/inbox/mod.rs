@@ -6,6 +6,7 @@ mod actions;
 pub mod indexing;
 mod notes;
 pub mod rules;
+mod tally;
 
 pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, TicketPatch};
 pub use notes::NoteAuthor;
@@ -15,6 +16,7 @@ use crate::model::{Activity, ChannelEvent, Contact, Message, Note, Ticket};
 use crate::plugins::PluginError;
 use crate::search::{Hits, SearchError, SearchIndex, TicketQuery};
 use crate::store::{Store, StoreError, WriteBatch};
+use std::collections::HashMap;
 use rules::Working;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -147,6 +149,8 @@ pub struct Inbox {
     reads: tokio::sync::Semaphore,
     /// Idempotency keys of actions under way.
     actions_in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Every queue's count, moved by each write (`tally.rs`).
+    tally: std::sync::Mutex<tally::Tally>,
 }
 
 /// Searches at once: about two per core, so searching cannot take every blocking thread.
@@ -173,6 +177,19 @@ impl Inbox {
             }
         }
         let indexer = indexing::spawn(store.clone(), search.clone());
+        // The index holds every stored ticket now, and nothing writes before `start` returns.
+        let count = |queue: Option<&str>, flagged: Option<bool>| -> Result<u64, SearchError> {
+            let q = TicketQuery { queue: Some(queue.unwrap_or("all").into()), flagged, limit: Some(1), ..Default::default() };
+            Ok(search.search(&q)?.total as u64)
+        };
+        let tally = tally::Tally::new(
+            count(Some("new"), None)?,
+            count(Some("pending"), None)?,
+            count(Some("resolved"), None)?,
+            count(Some("archived"), None)?,
+            count(None, None)?,
+            count(None, Some(true))?,
+        );
         Ok(Inbox {
             store,
             search,
@@ -183,6 +200,7 @@ impl Inbox {
             search_slots: Arc::new(tokio::sync::Semaphore::new(search_slots())),
             reads: tokio::sync::Semaphore::new(search_slots()),
             actions_in_flight: Default::default(),
+            tally: std::sync::Mutex::new(tally),
         })
     }
 
@@ -257,7 +275,7 @@ impl Inbox {
     /// One transaction for these deliveries; a report for each.
     async fn ingest_together(&self, group: &[Delivery]) -> Result<Vec<IngestReport>, InboxError> {
         let touched: Vec<(&str, &[ChannelEvent])> = group.iter().map(|d| (d.channel.as_str(), d.events.as_slice())).collect();
-        let mut w = self.load_working(&touched, &[]).await?;
+        let (mut w, before) = self.load_working(&touched, &[]).await?;
         let seq = self.store.next_seq();
         let mut reports = Vec::with_capacity(group.len());
         for d in group {
@@ -280,13 +298,17 @@ impl Inbox {
                 cursors.push((d.channel.clone(), c.clone()));
             }
         }
-        self.commit(w, cursors, Vec::new(), seq).await?;
+        self.commit(w, &before, cursors, Vec::new(), seq).await?;
         Ok(reports)
     }
 
     /// Load what the events of these channels touch: their messages, tickets (also those of
-    /// known messages) and contacts, plus `extra_tickets`.
-    async fn load_working(&self, touched: &[(&str, &[ChannelEvent])], extra_tickets: &[String]) -> Result<Working, InboxError> {
+    /// known messages) and contacts, plus `extra_tickets`; and the tickets' counted shapes.
+    async fn load_working(
+        &self,
+        touched: &[(&str, &[ChannelEvent])],
+        extra_tickets: &[String],
+    ) -> Result<(Working, HashMap<String, tally::Shape>), InboxError> {
         let (mut message_ids, mut ticket_ids, mut contact_ids) = (Vec::new(), Vec::new(), Vec::new());
         for (channel, events) in touched {
             let (m, t, c) = rules::ids_touched(channel, events);
@@ -305,12 +327,20 @@ impl Inbox {
         ticket_ids.dedup();
         let tickets = self.store.tickets(&ticket_ids).await?;
         let contacts = self.store.contacts(&contact_ids).await?;
-        Ok(Working::new(messages, tickets, contacts))
+        let before = tally::shapes(&tickets);
+        Ok((Working::new(messages, tickets, contacts), before))
     }
 
     /// Write what `w` changed in one transaction, then index it and tell the agents.
     /// Callers hold the write lock.
-    async fn commit(&self, mut w: Working, cursors: Vec<(String, String)>, activities: Vec<Activity>, seq: i64) -> Result<(), InboxError> {
+    async fn commit(
+        &self,
+        mut w: Working,
+        before: &HashMap<String, tally::Shape>,
+        cursors: Vec<(String, String)>,
+        activities: Vec<Activity>,
+        seq: i64,
+    ) -> Result<(), InboxError> {
         let stored_messages: std::collections::BTreeSet<String> =
             w.changed_messages.iter().filter(|id| !w.created_messages.contains(*id)).cloned().collect();
         let stored_tickets: std::collections::BTreeSet<String> =
@@ -325,6 +355,12 @@ impl Inbox {
             cursors,
         };
         self.store.write(&batch).await?;
+        {
+            let mut tally = self.tally.lock().expect("not poisoned");
+            for t in batch.new_tickets.iter().chain(&batch.tickets) {
+                tally.apply(before.get(&t.id), &tally::Shape::of(t));
+            }
+        }
         if !w.changed_tickets.is_empty() {
             // Messages changed on a page that is full now: a page just filled, or an edit or a
             // removal further back in a long conversation.
@@ -372,27 +408,26 @@ impl Inbox {
         Ok((total, tickets))
     }
 
-    /// How many tickets each queue and personal view holds, for the inbox's sidebar.
+    /// How many tickets each queue and personal view holds, for the inbox's sidebar: every
+    /// write announced before the call is counted, and nothing waits for the search index.
     pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
-        self.indexer.caught_up().await;
-        let _turn = self.read_turn().await?;
-        let queue = |name: &str| TicketQuery { queue: Some(name.into()), ..Default::default() };
-        let queries = vec![
-            queue("new"),
-            queue("pending"),
-            queue("resolved"),
-            queue("archived"),
-            queue("all"),
-            TicketQuery { assignee: Some(user_id.into()), queue: Some("new".into()), ..Default::default() },
-            TicketQuery { flagged: Some(true), ..Default::default() },
-        ];
-        let search = self.search.clone();
-        let n = self
-            .blocking_search(move || {
-                queries.iter().map(|q| Ok(search.search(&TicketQuery { limit: Some(1), ..q.clone() })?.total as u64)).collect::<Result<Vec<u64>, SearchError>>()
-            })
-            .await?;
-        Ok(QueueCounts { new: n[0], pending: n[1], resolved: n[2], archived: n[3], all: n[4], mine: n[5], flagged: n[6] })
+        let known = self.tally.lock().expect("not poisoned").mine(user_id);
+        let mine = match known {
+            Some(n) => n,
+            None => {
+                // Once per agent: their new tickets counted by the index, with no write under
+                // way and the index caught up, then followed write by write.
+                let _write = self.write_lock.lock().await;
+                self.indexer.caught_up().await;
+                let q = TicketQuery { assignee: Some(user_id.into()), queue: Some("new".into()), limit: Some(1), ..Default::default() };
+                let search = self.search.clone();
+                let n = self.blocking_search(move || Ok(search.search(&q)?.total as u64)).await?;
+                self.tally.lock().expect("not poisoned").knows(user_id, n);
+                n
+            }
+        };
+        let t = self.tally.lock().expect("not poisoned").clone();
+        Ok(QueueCounts { new: t.new, pending: t.pending, resolved: t.resolved, archived: t.archived, all: t.all, mine, flagged: t.flagged })
     }
 
     /// Wait for a turn among agents' reads (`reads`).

@@ -6,7 +6,7 @@ mod query;
 mod schema;
 mod tokenizer;
 
-pub use query::{BadQuery, TicketQuery};
+pub use query::{BadQuery, Sort, TicketQuery};
 
 use crate::model::Ticket;
 use std::path::{Path, PathBuf};
@@ -170,13 +170,17 @@ impl SearchIndex {
         self.reader.searcher().search(&tickets, &Count).map(|n| n as u64).unwrap_or(0)
     }
 
-    /// Matching ticket ids, newest activity first.
+    /// Matching ticket ids, newest activity first (or oldest, as asked).
     pub fn search(&self, q: &TicketQuery) -> Result<Hits, SearchError> {
         let searcher = self.reader.searcher();
         let query = query::build(&self.index, &self.fields, q, &searcher)?;
+        let order = match q.sort.unwrap_or_default() {
+            query::Sort::Newest => Order::Desc,
+            query::Sort::Oldest => Order::Asc,
+        };
         let top = TopDocs::with_limit(q.limit.unwrap_or(TicketQuery::DEFAULT_LIMIT).clamp(1, TicketQuery::MAX_LIMIT))
             .and_offset(q.offset.unwrap_or(0))
-            .order_by_fast_field::<i64>("last_message_at", Order::Desc);
+            .order_by_fast_field::<i64>("last_message_at", order);
         let (docs, total) = searcher.search(&query, &(top, Count))?;
         let mut ids = Vec::with_capacity(docs.len());
         for (_, addr) in docs {

@@ -34,6 +34,17 @@ pub struct TicketQuery {
     pub limit: Option<usize>,
     /// Results to skip, at most 10,000 (narrow the search to go further).
     pub offset: Option<usize>,
+    /// `newest` (default) or `oldest` last message first.
+    pub sort: Option<Sort>,
+}
+
+/// The order of a search's results, by each ticket's last message.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
 }
 
 impl TicketQuery {

@@ -13,6 +13,7 @@ mod load;
 mod open;
 mod plugin;
 mod postgres;
+mod scale;
 mod search;
 mod stats;
 mod workload;
@@ -58,7 +59,11 @@ struct Args {
     /// It runs last, so a slow build cannot disturb the other figures.
     #[arg(long, default_value_t = 20)]
     surreal_fts_minutes: u64,
-    /// Run only these sections (ingest, search, plugin, languages, live, long, load); all by default.
+    /// Interactions flooding the server in the search workload's inbox (the `scale` section).
+    #[arg(long, default_value_t = 20_000)]
+    flood: usize,
+    /// Run only these sections (ingest, search, scale, plugin, languages, live, long, load); all
+    /// by default. `scale` runs on the search section's inbox, so it loads it too.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// How long the load test runs.
@@ -127,9 +132,9 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
 
-    if want("search") {
+    if want("search") || want("scale") {
         let w = workload::Workload::new(args.tickets, args.messages, 1);
-        let loaded = search::load(&w).await?;
+        let mut loaded = search::load(&w).await?;
         let pg = match &args.postgres {
             Some(conn) => {
                 let client = postgres::connect(conn).await?;
@@ -143,22 +148,23 @@ async fn main() -> anyhow::Result<()> {
         let mut rows = Vec::new();
         for q in search::agent_queries() {
             let (ours, hits) = search::helpdesk(&loaded, &q, args.reps).await?;
-            let (ilike, fts) = match &pg {
+            let (ilike, fts, counted) = match &pg {
                 Some((client, _)) => (
                     cell(
                         &postgres::run(client, &q, postgres::Mode::Ilike, args.reps.min(10))
                             .await?,
                     ),
                     cell(&postgres::run(client, &q, postgres::Mode::FullText, args.reps).await?),
+                    cell(&postgres::run(client, &q, postgres::Mode::FullTextCounted, args.reps).await?),
                 ),
-                None => ("skipped".into(), "skipped".into()),
+                None => ("skipped".into(), "skipped".into(), "skipped".into()),
             };
             println!(
-                "{}: {hits} hits, helpdesk {}, ILIKE {ilike}, full text {fts}",
+                "{}: {hits} hits, helpdesk {}, ILIKE {ilike}, full text {fts}, counted {counted}",
                 q.name,
                 cell(&ours)
             );
-            rows.push((q, hits, cell(&ours), ilike, fts));
+            rows.push((q, hits, cell(&ours), ilike, fts, counted));
         }
 
         let r = search::rebuild(&loaded).await?;
@@ -170,6 +176,30 @@ async fn main() -> anyhow::Result<()> {
             r.first_tenth,
             r.last_tenth
         ));
+
+        if want("scale") {
+            let (dir, load_time, index_time) = loaded.close().await;
+            let (s, dir) = scale::run(&env, dir, args.flood, args.reps).await?;
+            line(format!(
+                "\n## The server at this size ({} tickets)\n\n| what | figure |\n|---|---|\n\
+                 | start (process → listening → first search answered, no rebuild) | {} |\n\
+                 | `GET /api/v1/counts` (every queue), idle, p50 / p99 | {} / {} |\n\
+                 | `GET /api/v1/counts` while {} interactions arrive by one Telegram poll ({}), p50 / p99 | {} / {} |\n\
+                 | server RSS after start / peak during the flood (store cache {} MiB) | {} / {} MiB |",
+                s.tickets,
+                ms(s.start),
+                ms(s.counts_idle.p50),
+                ms(s.counts_idle.p99),
+                s.ingested,
+                rate(s.ingested, s.ingest_time),
+                ms(s.counts_ingesting.p50),
+                ms(s.counts_ingesting.p99),
+                s.store_cache_mib,
+                s.rss_started_mib,
+                s.rss_peak_mib
+            ));
+            loaded = search::Loaded::reopen(dir, load_time, index_time).await?;
+        }
 
         let fts_limit = std::time::Duration::from_secs(args.surreal_fts_minutes * 60);
         let surreal_fts =
@@ -210,10 +240,11 @@ async fn main() -> anyhow::Result<()> {
                 .map(|(_, (l, i))| format!("; PostgreSQL COPY {} + indexes {}", ms(*l), ms(*i)))
                 .unwrap_or_default()
         ));
-        line("| query | hits | helpdesk (Tantivy + store) | SurrealDB FULLTEXT | PostgreSQL ILIKE | PostgreSQL full text |\n|---|---|---|---|---|---|".into());
-        for ((q, hits, ours, ilike, fts), surreal) in rows.iter().zip(surreal_cells) {
+        line("The helpdesk answers each query with its page of 50 and the exact total of matching tickets; so does the last column (`count(*) OVER ()`), the same work. PostgreSQL's other two columns return the page alone, and stop once they have 50.\n".into());
+        line("| query | hits | helpdesk (Tantivy + store), page + total | SurrealDB FULLTEXT | PostgreSQL ILIKE, page | PostgreSQL full text, page | PostgreSQL full text, page + total |\n|---|---|---|---|---|---|---|".into());
+        for ((q, hits, ours, ilike, fts, counted), surreal) in rows.iter().zip(surreal_cells) {
             line(format!(
-                "| {} | {hits} | {ours} | {surreal} | {ilike} | {fts} |",
+                "| {} | {hits} | {ours} | {surreal} | {ilike} | {fts} | {counted} |",
                 q.name
             ));
         }

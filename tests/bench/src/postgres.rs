@@ -1,7 +1,7 @@
 //! The same inbox in PostgreSQL: `ILIKE` over message text (Chatwoot's search) and the
 //! built-in full-text search with a GIN index.
 
-use crate::search::AgentQuery;
+use crate::search::{AgentQuery, NOW};
 use crate::stats::{summarize, Summary};
 use crate::workload::Workload;
 use bytes::Bytes;
@@ -25,7 +25,7 @@ fn esc(s: &str) -> String {
 pub async fn load(pg: &Client, w: &Workload) -> anyhow::Result<(Duration, Duration)> {
     pg.batch_execute(
         "DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS tickets;
-         CREATE TABLE tickets (id text PRIMARY KEY, channel text, platform text, kind text, queue text, tags text[], last_message_at bigint);
+         CREATE TABLE tickets (id text PRIMARY KEY, channel text, platform text, kind text, queue text, tags text[], last_message_at bigint, assignee text, handle text);
          CREATE TABLE messages (id text PRIMARY KEY, ticket_id text, author text, text text, created_at bigint);",
     )
     .await?;
@@ -33,7 +33,18 @@ pub async fn load(pg: &Client, w: &Workload) -> anyhow::Result<(Duration, Durati
     for chunk in w.chunks() {
         let mut buf = String::new();
         for t in &chunk.tickets {
-            buf.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\n", t.id, t.channel, t.platform, t.kind.as_str(), t.queue.as_str(), t.tags.join(","), t.last_message_at));
+            buf.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{{{}}}\t{}\t{}\t{}\n",
+                t.id,
+                t.channel,
+                t.platform,
+                t.kind.as_str(),
+                t.queue.as_str(),
+                t.tags.join(","),
+                t.last_message_at,
+                t.assignee.as_deref().unwrap_or("\\N"),
+                t.contact.handle.as_deref().map(esc).unwrap_or_else(|| "\\N".into())
+            ));
         }
         copy(pg, "COPY tickets FROM STDIN", buf).await?;
         let mut buf = String::new();
@@ -48,6 +59,8 @@ pub async fn load(pg: &Client, w: &Workload) -> anyhow::Result<(Duration, Durati
         "CREATE INDEX ON messages (ticket_id);
          CREATE INDEX ON tickets (last_message_at DESC);
          CREATE INDEX ON tickets (queue, last_message_at DESC);
+         CREATE INDEX ON tickets (assignee, last_message_at DESC);
+         CREATE INDEX ON tickets (handle);
          CREATE INDEX messages_fts ON messages USING gin (to_tsvector('simple', text));
          ANALYZE;",
     )
@@ -66,6 +79,8 @@ async fn copy(pg: &Client, sql: &str, data: String) -> anyhow::Result<()> {
 pub enum Mode {
     Ilike,
     FullText,
+    /// Full text, and the total of matching tickets with the page (what the helpdesk returns).
+    FullTextCounted,
 }
 
 fn sql(q: &AgentQuery, mode: &Mode) -> String {
@@ -79,17 +94,31 @@ fn sql(q: &AgentQuery, mode: &Mode) -> String {
     if let Some(v) = q.tag {
         conds.push(format!("'{v}' = ANY(t.tags)"));
     }
+    if let Some(v) = q.assignee {
+        conds.push(format!("t.assignee = '{v}'"));
+    }
+    if let Some((from, to)) = q.days {
+        conds.push(format!("t.last_message_at >= {} AND t.last_message_at < {}", NOW - from * 86_400_000, NOW - to * 86_400_000));
+    }
+    if let Some(v) = q.contact {
+        conds.push(format!("t.handle = '{v}'"));
+    }
+    let matching = |words: &[&str], phrase: bool| match mode {
+        Mode::Ilike if phrase => format!("m.text ILIKE '%{}%'", words.join(" ")),
+        Mode::Ilike => words.iter().map(|w| format!("m.text ILIKE '%{w}%'")).collect::<Vec<_>>().join(" AND "),
+        _ if phrase => format!("to_tsvector('simple', m.text) @@ phraseto_tsquery('simple', '{}')", words.join(" ")),
+        _ => format!("to_tsvector('simple', m.text) @@ plainto_tsquery('simple', '{}')", words.join(" ")),
+    };
     if !q.words.is_empty() {
-        let text = match mode {
-            Mode::Ilike if q.phrase => format!("m.text ILIKE '%{}%'", q.words.join(" ")),
-            Mode::Ilike => q.words.iter().map(|w| format!("m.text ILIKE '%{w}%'")).collect::<Vec<_>>().join(" AND "),
-            Mode::FullText if q.phrase => format!("to_tsvector('simple', m.text) @@ phraseto_tsquery('simple', '{}')", q.words.join(" ")),
-            Mode::FullText => format!("to_tsvector('simple', m.text) @@ plainto_tsquery('simple', '{}')", q.words.join(" ")),
-        };
-        conds.push(format!("EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND {text})"));
+        conds.push(format!("EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND {})", matching(&q.words, q.phrase)));
+    }
+    if !q.without.is_empty() {
+        conds.push(format!("NOT EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND {})", matching(&q.without, false)));
     }
     let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
-    format!("SELECT t.id FROM tickets t {filter} ORDER BY t.last_message_at DESC LIMIT 50")
+    let order = if q.oldest_first { "ASC" } else { "DESC" };
+    let total = if matches!(mode, Mode::FullTextCounted) { ", count(*) OVER ()" } else { "" };
+    format!("SELECT t.id{total} FROM tickets t {filter} ORDER BY t.last_message_at {order} LIMIT 50")
 }
 
 pub async fn run(pg: &Client, q: &AgentQuery, mode: Mode, reps: usize) -> anyhow::Result<Summary> {

@@ -13,44 +13,65 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One agent query, expressible in every engine.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct AgentQuery {
     pub name: &'static str,
     pub words: Vec<&'static str>,
     pub phrase: bool,
+    /// Words no message of the ticket may have.
+    pub without: Vec<&'static str>,
     pub queue: Option<&'static str>,
     pub platform: Option<&'static str>,
     pub tag: Option<&'static str>,
+    pub assignee: Option<&'static str>,
+    /// Last message within these days before the workload's "now".
+    pub days: Option<(i64, i64)>,
+    /// A customer's handle.
+    pub contact: Option<&'static str>,
+    pub oldest_first: bool,
 }
 
 pub fn agent_queries() -> Vec<AgentQuery> {
-    let q = |name, words: Vec<&'static str>, phrase, queue, platform, tag| AgentQuery { name, words, phrase, queue, platform, tag };
+    let q = |name, words: Vec<&'static str>| AgentQuery { name, words, ..Default::default() };
     vec![
-        q("word: refund", vec!["refund"], false, None, None, None),
-        q("word + queue: delivery in New", vec!["delivery"], false, Some("new"), None, None),
-        q("two words: parcel broken", vec!["parcel", "broken"], false, None, None, None),
-        q("phrase: \"order late\"", vec!["order", "late"], true, None, None, None),
-        q("non-English word: Rückerstattung", vec!["Rückerstattung"], false, None, None, None),
-        q("rare: an order number", vec!["54321"], false, None, None, None),
-        q("filters: New on instagram", vec![], false, Some("new"), Some("instagram"), None),
-        q("filters: tag vip in Pending", vec![], false, Some("pending"), None, Some("vip")),
+        q("word: refund", vec!["refund"]),
+        AgentQuery { queue: Some("new"), ..q("word + queue: delivery in New", vec!["delivery"]) },
+        q("two words: parcel broken", vec!["parcel", "broken"]),
+        AgentQuery { phrase: true, ..q("phrase: \"order late\"", vec!["order", "late"]) },
+        q("non-English word: Rückerstattung", vec!["Rückerstattung"]),
+        q("rare: an order number", vec!["54321"]),
+        AgentQuery { queue: Some("new"), platform: Some("instagram"), ..q("filters: New on instagram", vec![]) },
+        AgentQuery { queue: Some("pending"), tag: Some("vip"), ..q("filters: tag vip in Pending", vec![]) },
+        AgentQuery { tag: Some("billing"), assignee: Some("agent2"), ..q("tag + assignee: billing, agent2's", vec![]) },
+        AgentQuery { days: Some((14, 7)), ..q("date range: refund, last week but one", vec!["refund"]) },
+        AgentQuery { without: vec!["broken"], ..q("negation: refund -broken", vec!["refund"]) },
+        AgentQuery { oldest_first: true, queue: Some("new"), ..q("oldest first: New", vec![]) },
+        AgentQuery { contact: Some("cust4242"), ..q("a customer's handle: cust4242", vec![]) },
     ]
 }
 
+/// The workload's "now" (`workload.rs`), for date ranges.
+pub const NOW: i64 = crate::workload::NOW;
+
 impl AgentQuery {
     pub fn tantivy(&self) -> TicketQuery {
-        let text = if self.words.is_empty() {
-            None
-        } else if self.phrase {
-            Some(format!("\"{}\"", self.words.join(" ")))
+        let mut text: Vec<String> = Vec::new();
+        if self.phrase {
+            text.push(format!("\"{}\"", self.words.join(" ")));
         } else {
-            Some(self.words.join(" "))
-        };
+            text.extend(self.words.iter().map(|w| w.to_string()));
+        }
+        text.extend(self.without.iter().map(|w| format!("-{w}")));
+        text.extend(self.contact.iter().map(|c| format!("contact:{c}")));
         TicketQuery {
-            q: text,
+            q: (!text.is_empty()).then(|| text.join(" ")),
             queue: self.queue.map(Into::into),
             platform: self.platform.map(Into::into),
             tag: self.tag.map(Into::into),
+            assignee: self.assignee.map(Into::into),
+            from: self.days.map(|(from, _)| NOW - from * 86_400_000),
+            to: self.days.map(|(_, to)| NOW - to * 86_400_000),
+            sort: self.oldest_first.then_some(helpdesk::search::Sort::Oldest),
             limit: Some(50),
             ..Default::default()
         }
@@ -62,7 +83,26 @@ pub struct Loaded {
     pub store: Store,
     pub load_time: Duration,
     pub index_time: Duration,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl Loaded {
+    /// Close the store and the index, leaving their files (`store/`, `index/`) to a server.
+    pub async fn close(self) -> (tempfile::TempDir, Duration, Duration) {
+        let Loaded { inbox, store, load_time, index_time, dir } = self;
+        drop((inbox, store));
+        // The embedded engine and the indexer's task wind down after their last handle.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        (dir, load_time, index_time)
+    }
+
+    /// Open what `close` left (and a server may have added to) again.
+    pub async fn reopen(dir: tempfile::TempDir, load_time: Duration, index_time: Duration) -> anyhow::Result<Loaded> {
+        let store = Store::open(&format!("surrealkv://{}", dir.path().join("store").display())).await?;
+        let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
+        let inbox = Inbox::start(store.clone(), search, EventBus::default()).await?;
+        Ok(Loaded { inbox, store, load_time, index_time, dir })
+    }
 }
 
 /// Write the workload through the store's own batch path, and index it.
@@ -99,7 +139,7 @@ pub async fn load(w: &Workload) -> anyhow::Result<Loaded> {
     drop(search);
     let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
     let inbox = Inbox::start(store.clone(), search, EventBus::default()).await?;
-    Ok(Loaded { inbox, store, load_time, index_time, _dir: dir })
+    Ok(Loaded { inbox, store, load_time, index_time, dir })
 }
 
 pub struct Rebuilt {
@@ -162,21 +202,40 @@ pub async fn surreal(l: &Loaded, q: &AgentQuery, reps: usize) -> anyhow::Result<
     if let Some(v) = q.tag {
         filters.push(format!("tags CONTAINS '{v}'"));
     }
+    if let Some(v) = q.assignee {
+        filters.push(format!("assignee = '{v}'"));
+    }
+    if let Some((from, to)) = q.days {
+        filters.push(format!("last_message_at >= {} AND last_message_at < {}", NOW - from * 86_400_000, NOW - to * 86_400_000));
+    }
+    if let Some(v) = q.contact {
+        filters.push(format!("contact.handle = '{v}'"));
+    }
+    if !q.without.is_empty() {
+        filters.push("record::id(id) NOTINSIDE $without".into());
+    }
     let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
+    let order = if q.oldest_first { "ASC" } else { "DESC" };
+    let without = if q.without.is_empty() {
+        String::new()
+    } else {
+        "LET $without = array::distinct((SELECT VALUE ticket_id FROM message WHERE text @@ $not));".into()
+    };
     let sql = if q.words.is_empty() {
-        format!("SELECT id, last_message_at FROM ticket {filter} ORDER BY last_message_at DESC LIMIT 50;")
+        format!("{without} SELECT id, last_message_at FROM ticket {filter} ORDER BY last_message_at {order} LIMIT 50;")
     } else {
         // SurrealDB has no phrase query: the phrase runs as its words.
         format!(
-            "LET $ids = array::distinct((SELECT VALUE ticket_id FROM message WHERE text @@ $q));
-             SELECT id, last_message_at FROM array::map($ids, |$i| type::record('ticket', $i)) {filter} ORDER BY last_message_at DESC LIMIT 50;"
+            "{without} LET $ids = array::distinct((SELECT VALUE ticket_id FROM message WHERE text @@ $q));
+             SELECT id, last_message_at FROM array::map($ids, |$i| type::record('ticket', $i)) {filter} ORDER BY last_message_at {order} LIMIT 50;"
         )
     };
     let mut samples = Vec::new();
-    l.store.raw().query(sql.clone()).bind(("q", q.words.join(" "))).await?.check()?; // warm-up
+    let run = || l.store.raw().query(sql.clone()).bind(("q", q.words.join(" "))).bind(("not", q.without.join(" ")));
+    run().await?.check()?; // warm-up
     for _ in 0..reps {
         let started = Instant::now();
-        l.store.raw().query(sql.clone()).bind(("q", q.words.join(" "))).await?.check()?;
+        run().await?.check()?;
         samples.push(started.elapsed());
     }
     Ok(summarize(samples))

@@ -46,6 +46,9 @@ pub fn sentence(rng: &mut fastrand::Rng) -> String {
 /// Tickets generated per chunk.
 const CHUNK: usize = 10_000;
 
+/// The newest a generated message can be (ms since epoch).
+pub const NOW: i64 = 1_790_000_000_000;
+
 impl Workload {
     /// `tickets` tickets holding about `messages` messages in all (at least one each).
     pub fn new(tickets: usize, messages: usize, seed: u64) -> Self {
@@ -75,7 +78,7 @@ impl Workload {
 
     fn chunk(&self, first: usize, end: usize) -> Chunk {
         let mut rng = fastrand::Rng::with_seed(self.seed ^ (first as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let now = 1_790_000_000_000i64;
+        let now = NOW;
         let contacts = (self.weights.len() / 2).max(1);
         let mut out = Chunk { tickets: Vec::with_capacity(end - first), messages: Vec::new() };
         for n in first..end {

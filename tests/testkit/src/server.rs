@@ -188,13 +188,7 @@ impl Server {
     /// Resident memory of the server process, in MiB (0 if it cannot be read just now, say
     /// when a load test has taken every file descriptor).
     pub fn rss_mib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap_or(0);
-        kb / 1024
+        rss_mib_of(self.pid())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -279,3 +273,13 @@ impl Server {
     }
 }
 
+/// A process's resident memory, in MiB (0 once it is gone).
+pub fn rss_mib_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0);
+    kb / 1024
+}

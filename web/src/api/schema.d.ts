@@ -837,6 +837,11 @@ export interface components {
             email: string;
             password: string;
         };
+        /**
+         * @description The order of a search's results, by each ticket's last message.
+         * @enum {string}
+         */
+        Sort: "newest" | "oldest";
         /** @description Counts that show the store and the search index agree. */
         Status: {
             /**
@@ -1606,6 +1611,8 @@ export interface operations {
                 limit?: number;
                 /** @description Results to skip, at most 10,000 (narrow the search to go further). */
                 offset?: number;
+                /** @description `newest` (default) or `oldest` last message first. */
+                sort?: components["schemas"]["Sort"];
             };
             header?: never;
             path?: never;
