@@ -426,6 +426,30 @@ async fn a_search_lists_oldest_first_when_asked() {
 }
 
 #[tokio::test]
+async fn a_phrase_finds_its_words_next_to_each_other_in_one_message() {
+    let (emu, server) = poll_server().await;
+    let (a, b, c) = (User::new(9801, "Ann", Some("Lee"), None), User::new(9802, "Bo", None, None), User::new(9803, "Cy", None, None));
+    emu.private_text(&a, "My ORDER late again, sadly");
+    emu.private_text(&b, "late order, order was late");
+    emu.private_text(&c, "where is my order");
+    emu.private_text(&c, "late, as usual");
+    assert!(eventually(WAIT, || async { server.status().await["messages"] == 4 }).await);
+    let names = async |q: &str| -> Vec<String> {
+        let mut n: Vec<String> = server.tickets(&format!("q={q}")).await.iter().map(|t| t["contact"]["name"].as_str().unwrap().to_string()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names("order%20late").await, ["Ann Lee", "Bo", "Cy"], "words anywhere");
+    assert_eq!(names("%22order%20late%22").await, ["Ann Lee"], "next to each other, in this order, in one message");
+    assert_eq!(names("%22order%20late%20again%22").await, ["Ann Lee"]);
+    assert_eq!(names("%22late%20again%20sadly%22").await, ["Ann Lee"]);
+    assert!(names("%22order%20again%20late%22").await.is_empty());
+    assert_eq!(names("%22ann%20lee%22").await, ["Ann Lee"], "a phrase also matches the contact's name");
+    assert_eq!(names("%22order%20late%22%20-sadly").await, Vec::<String>::new());
+    assert_eq!(names("%22order%22").await, ["Ann Lee", "Bo", "Cy"], "one quoted word is the word");
+}
+
+#[tokio::test]
 async fn internal_changes_move_queues_and_filter() {
     let (emu, server) = poll_server().await;
     emu.private_text(&ann(), "status change please");

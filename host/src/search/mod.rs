@@ -78,7 +78,7 @@ impl SearchIndex {
                 (Index::create_in_dir(dir, schema)?, true)
             }
         };
-        index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
+        tokenizer::register(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer(WRITER_MEMORY)?;
         Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, was_reset })
@@ -120,6 +120,8 @@ impl SearchIndex {
             for (author, text) in &d.texts {
                 doc.add_text(f.text, author);
                 doc.add_text(f.text, text);
+                doc.add_text(f.pairs, author);
+                doc.add_text(f.pairs, text);
             }
             writer.add_document(doc)?;
         }
@@ -140,6 +142,8 @@ impl SearchIndex {
             for (author, text) in &p.texts {
                 doc.add_text(f.text, author);
                 doc.add_text(f.text, text);
+                doc.add_text(f.pairs, author);
+                doc.add_text(f.pairs, text);
             }
             writer.add_document(doc)?;
         }
@@ -201,7 +205,7 @@ fn try_open(dir: &Path, schema: &tantivy::schema::Schema) -> Result<Option<Index
         return Ok(None);
     }
     let index = Index::open(directory)?;
-    index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
+    tokenizer::register(&index);
     if index.schema() != *schema {
         return Err(tantivy::TantivyError::SchemaError("the index has another schema".into()).into());
     }

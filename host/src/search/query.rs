@@ -1,12 +1,13 @@
 //! Agents' searches: a Tantivy query string plus exact filters, newest first.
 
 use super::schema::{self, Fields};
+use super::tokenizer;
 use super::SearchError;
 use std::collections::BTreeSet;
 use std::ops::Bound;
 use tantivy::collector::DocSetCollector;
-use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery};
-use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
+use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query_grammar::{Delimiter, UserInputAst, UserInputLeaf, UserInputLiteral};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{Index, Searcher, TantivyDocument, Term};
 
@@ -108,13 +109,9 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         // Agents expect every word to matter: `refund late` finds tickets with both.
         parser.set_conjunction_by_default();
         let has_pages = searcher.doc_freq(&Term::from_field_text(f.doc, schema::PAGE)).unwrap_or(0) > 0;
-        let text = if has_pages {
-            let ast = tantivy::query_grammar::parse_query(q).map_err(|_| BadQuery(format!("syntax error in `{q}`")))?;
-            let on_pages = |leaf: &dyn Query| tickets_with_pages_matching(searcher, f, leaf);
-            widen(ast, &parser, f, &on_pages)?.unwrap_or_else(|| Box::new(EmptyQuery))
-        } else {
-            parser.parse_query(q).map_err(|e| BadQuery(e.to_string()))?
-        };
+        let ast = tantivy::query_grammar::parse_query(q).map_err(|_| BadQuery(format!("syntax error in `{q}`")))?;
+        let on_pages = |leaf: &dyn Query| if has_pages { tickets_with_pages_matching(searcher, f, leaf) } else { Ok(BTreeSet::new()) };
+        let text = widen(ast, &parser, f, &on_pages)?.unwrap_or_else(|| Box::new(EmptyQuery));
         clauses.push((Occur::Must, text));
     }
     for (field, value) in [
@@ -164,7 +161,14 @@ fn widen(ast: UserInputAst, parser: &QueryParser, f: &Fields, on_pages: &PageMat
         }
         UserInputAst::Leaf(leaf) => {
             let matches_all = matches!(*leaf, UserInputLeaf::All);
-            let q = parser.build_query_from_user_input_ast(UserInputAst::Leaf(leaf)).map_err(|e| BadQuery(e.to_string()))?;
+            let pairs = match &*leaf {
+                UserInputLeaf::Literal(lit) => phrase_by_pairs(lit, f),
+                _ => None,
+            };
+            let q = match pairs {
+                Some(q) => q,
+                None => parser.build_query_from_user_input_ast(UserInputAst::Leaf(leaf)).map_err(|e| BadQuery(e.to_string()))?,
+            };
             if q.is::<EmptyQuery>() {
                 return Ok(None);
             }
@@ -179,6 +183,27 @@ fn widen(ast: UserInputAst, parser: &QueryParser, f: &Fields, on_pages: &PageMat
             Ok(Some(Box::new(BooleanQuery::new(vec![(Occur::Should, q), (Occur::Should, Box::new(ids))]))))
         }
     }
+}
+
+/// A quoted phrase of two words or more in any field: its neighbouring pairs looked up in
+/// `pairs` (a term each) instead of every position of its words walked. Three words or more
+/// also keep the phrase itself, checked only where every pair is. The contact's name, a short
+/// field, is matched as a phrase.
+fn phrase_by_pairs(lit: &UserInputLiteral, f: &Fields) -> Option<Box<dyn Query>> {
+    if lit.field_name.is_some() || lit.delimiter != Delimiter::DoubleQuotes || lit.slop != 0 || lit.prefix {
+        return None;
+    }
+    let words = tokenizer::words(&lit.phrase).filter(|w| w.len() >= 2)?;
+    let term = |field, text: &str| Term::from_field_text(field, text);
+    let mut text: Vec<(Occur, Box<dyn Query>)> = words
+        .windows(2)
+        .map(|w| (Occur::Must, Box::new(TermQuery::new(term(f.pairs, &tokenizer::pair(&w[0], &w[1])), IndexRecordOption::Basic)) as Box<dyn Query>))
+        .collect();
+    if words.len() > 2 {
+        text.push((Occur::Must, Box::new(PhraseQuery::new(words.iter().map(|w| term(f.text, w)).collect()))));
+    }
+    let contact = PhraseQuery::new(words.iter().map(|w| term(f.contact, w)).collect());
+    Some(Box::new(BooleanQuery::new(vec![(Occur::Should, Box::new(BooleanQuery::new(text))), (Occur::Should, Box::new(contact))])))
 }
 
 /// Tickets with a full page matching `leaf`. Only long tickets have such pages, so the set
@@ -223,7 +248,7 @@ mod tests {
         fn any_search_text_is_refused_or_parsed_without_a_panic(text in "(\\PC|[()\"+\\-:*~^\\[\\]{}]){0,1200}") {
             let (schema, fields) = crate::search::schema::build();
             let index = tantivy::Index::create_in_ram(schema);
-            index.tokenizers().register(crate::search::tokenizer::NAME, crate::search::tokenizer::analyzer());
+            crate::search::tokenizer::register(&index);
             let searcher = index.reader().unwrap().searcher();
             let started = std::time::Instant::now();
             let _ = build(&index, &fields, &q(&text), &searcher);

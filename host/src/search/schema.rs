@@ -23,6 +23,8 @@ pub struct Fields {
     pub contact: Field,
     /// Message text and author names.
     pub text: Field,
+    /// The same, as pairs of neighbouring words (`tokenizer::Pairs`), for phrases.
+    pub pairs: Field,
     pub last_message_at: Field,
     pub created_at: Field,
 }
@@ -48,6 +50,11 @@ pub fn build() -> (Schema, Fields) {
         flagged: b.add_text_field("flagged", STRING),
         contact: b.add_text_field("contact", text.clone()),
         text: b.add_text_field("text", text),
+        pairs: b.add_text_field(
+            "pairs",
+            TextOptions::default()
+                .set_indexing_options(TextFieldIndexing::default().set_tokenizer(super::tokenizer::PAIRS).set_index_option(IndexRecordOption::Basic)),
+        ),
         last_message_at: b.add_i64_field("last_message_at", INDEXED | FAST),
         created_at: b.add_i64_field("created_at", INDEXED | FAST),
     };

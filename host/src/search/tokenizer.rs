@@ -6,9 +6,64 @@ use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer, Token, Toke
 
 /// The name the analyzer is registered under.
 pub const NAME: &str = "multilingual";
+/// The name the pairs' analyzer is registered under.
+pub const PAIRS: &str = "multilingual_pairs";
 
 pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(Multilingual).filter(RemoveLongFilter::limit(60)).filter(LowerCaser).build()
+}
+
+/// Both analyzers, on an index opened or created.
+pub fn register(index: &tantivy::Index) {
+    index.tokenizers().register(NAME, analyzer());
+    index.tokenizers().register(PAIRS, TextAnalyzer::builder(Pairs(analyzer())).build());
+}
+
+/// The words of `text` as the index has them, if they follow one another (none was dropped).
+pub fn words(text: &str) -> Option<Vec<String>> {
+    let tokens = tokens_of(&mut analyzer(), text);
+    tokens.windows(2).all(|w| w[1].position == w[0].position + 1).then(|| tokens.into_iter().map(|t| t.text).collect())
+}
+
+/// The token for two neighbouring words.
+pub fn pair(first: &str, second: &str) -> String {
+    format!("{first} {second}")
+}
+
+fn tokens_of(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.clone());
+    }
+    out
+}
+
+/// Each two neighbouring words as one token ("order late"): a phrase is then a term or two to
+/// look up, where a phrase query walks the positions of every ticket with both words (58 ms for
+/// a common pair at 1M tickets).
+#[derive(Clone)]
+pub struct Pairs(TextAnalyzer);
+
+impl Tokenizer for Pairs {
+    type TokenStream<'a> = Tokens;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Tokens {
+        let words = tokens_of(&mut self.0, text);
+        let tokens = words
+            .windows(2)
+            .filter(|w| w[1].position == w[0].position + 1)
+            .enumerate()
+            .map(|(position, w)| Token {
+                offset_from: w[0].offset_from,
+                offset_to: w[1].offset_to,
+                position,
+                text: pair(&w[0].text, &w[1].text),
+                position_length: 1,
+            })
+            .collect();
+        Tokens { tokens, next: 0 }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -90,6 +145,15 @@ mod tests {
             out.push(t.text.clone());
         }
         out
+    }
+
+    #[test]
+    fn pairs_are_neighbouring_words_lowercased() {
+        let mut a = TextAnalyzer::builder(Pairs(analyzer())).build();
+        let pairs: Vec<String> = tokens_of(&mut a, "Order LATE, again!").into_iter().map(|t| t.text).collect();
+        assert_eq!(pairs, ["order late", "late again"]);
+        assert!(tokens_of(&mut a, "alone").is_empty());
+        assert_eq!(words("\"Order late\""), Some(vec!["order".to_string(), "late".to_string()]));
     }
 
     #[test]
