@@ -264,12 +264,14 @@ pub async fn rebuild(store: &Store, search: &SearchIndex, progress: impl Fn(u64,
     search.clear()?;
     let mut after = i64::MIN;
     let mut done = 0u64;
-    loop {
-        let page = store.tickets_changed_since(after, 500).await?;
-        let Some(last) = page.last() else { break };
+    let mut page = store.tickets_changed_since(after, 500).await?;
+    // The next page of tickets is read while this one's messages are.
+    while let Some(last) = page.last() {
         after = last.seq;
         done += page.len() as u64;
-        index_loaded(store, search, page).await?;
+        let (indexed, next) = tokio::join!(index_loaded(store, search, page), store.tickets_changed_since(after, 500));
+        indexed?;
+        page = next?;
         progress(done, total);
     }
     search.commit(watermark.max(after))?;
