@@ -11,6 +11,8 @@ pub const SECRET: &str = "bench-secret";
 pub struct Env {
     pub helpdesk: PathBuf,
     pub plugin_dir: PathBuf,
+    /// The test plugins (`tests/plugins/dist`).
+    pub test_plugin_dir: PathBuf,
     pub cache: tempfile::TempDir,
 }
 

@@ -55,6 +55,8 @@ struct Args {
     helpdesk: Option<PathBuf>,
     #[arg(long, default_value = "plugins/dist")]
     plugin_dir: PathBuf,
+    #[arg(long, default_value = "tests/plugins/dist")]
+    test_plugin_dir: PathBuf,
     /// How long SurrealDB may take to build its FULLTEXT index before its column is given up.
     /// It runs last, so a slow build cannot disturb the other figures.
     #[arg(long, default_value_t = 20)]
@@ -88,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
     let env = env::Env {
         helpdesk,
         plugin_dir: args.plugin_dir.canonicalize()?,
+        test_plugin_dir: args.test_plugin_dir.canonicalize()?,
         cache: tempfile::tempdir()?,
     };
     let mut report = String::new();
@@ -265,6 +268,16 @@ async fn main() -> anyhow::Result<()> {
             "| fresh instance + `fetch` (one getUpdates round trip), p50 / p99 | {} / {} |",
             ms(p.fetch.p50),
             ms(p.fetch.p99)
+        ));
+        line(format!(
+            "| fresh instance + `fetch` returning 100 messages with no HTTP (test plugin `hostile`, `page`), p50 / p99 | {} / {} |",
+            ms(p.bare.p50),
+            ms(p.bare.p99)
+        ));
+        line(format!(
+            "| the same returning an empty page (the instance and the call alone), p50 / p99 | {} / {} |",
+            ms(p.empty.p50),
+            ms(p.empty.p99)
         ));
         line(format!(
             "| server RSS with 1 Telegram channel | {} MiB |",

@@ -15,6 +15,10 @@ pub struct Figures {
     pub compile_cold: Duration,
     pub load_warm: Duration,
     pub fetch: Summary,
+    /// A fresh instance + a `fetch` that returns 100 messages without any HTTP.
+    pub bare: Summary,
+    /// The same returning an empty page: the instance's own cost.
+    pub empty: Summary,
     pub rss_one_channel_mib: u64,
     pub rss_per_channel_kib: u64,
     pub channels: usize,
@@ -33,6 +37,24 @@ pub async fn compile_and_load(wasm: &std::path::Path) -> anyhow::Result<(Duratio
     Ok((compile_cold, started.elapsed(), runtime, plugin, cache))
 }
 
+/// Fresh instances + `fetch` of the test plugin answering with no HTTP: a page of 100 messages
+/// (`misbehave = "page"`) or an empty one (`"none"`).
+async fn bare_calls(env: &Env, calls: usize, misbehave: &str, events: usize) -> anyhow::Result<Summary> {
+    let (_, _, runtime, plugin, _cache) = compile_and_load(&env.test_plugin_dir.join("hostile.wasm")).await?;
+    let toml = format!("[[channel]]\nid = \"bare\"\nplugin = \"hostile\"\ndisplay_name = \"Bare\"\n[channel.config]\nmisbehave = \"{misbehave}\"\n");
+    let channel = PluginsFile::parse(&toml).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let kv: Arc<dyn KvBackend> = Arc::new(Store::open("mem://").await?);
+    let ctx = runtime.channel_context(&channel, channel.resolve_secrets()?, kv);
+    let mut samples = Vec::new();
+    for _ in 0..calls {
+        let started = Instant::now();
+        let page = plugin.fetch(ctx.clone(), None).await?;
+        samples.push(started.elapsed());
+        anyhow::ensure!(page.events.len() == events, "the bare page has {} events", page.events.len());
+    }
+    Ok(summarize(samples))
+}
+
 pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Figures> {
     let (compile_cold, load_warm, runtime, plugin, _cache) = compile_and_load(&env.plugin_dir.join("telegram.wasm")).await?;
 
@@ -48,6 +70,8 @@ pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Fig
         samples.push(started.elapsed());
     }
     let fetch = summarize(samples);
+    let bare = bare_calls(env, calls, "page", 100).await?;
+    let empty = bare_calls(env, calls, "none", 0).await?;
 
     // Memory: one Telegram channel, then `channels` of them, each on its own bot.
     let settle = Duration::from_secs(3);
@@ -67,5 +91,5 @@ pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Fig
     let rss_many = many.rss_mib();
     let per_channel = (rss_many.saturating_sub(rss_one) * 1024) / (channels as u64 - 1).max(1);
     println!("plugin: cold compile {compile_cold:?}, warm load {load_warm:?}, fetch p50 {:?}; RSS {rss_one} MiB with 1 channel, {rss_many} MiB with {channels}", fetch.p50);
-    Ok(Figures { compile_cold, load_warm, fetch, rss_one_channel_mib: rss_one, rss_per_channel_kib: per_channel, channels })
+    Ok(Figures { compile_cold, load_warm, fetch, bare, empty, rss_one_channel_mib: rss_one, rss_per_channel_kib: per_channel, channels })
 }

@@ -84,6 +84,9 @@ impl Channel for Hostile {
             // One customer message to act on; replies are sent (counted by the target) and
             // reported without an id, as a platform answer missing its message id.
             "incomplete_reply" => vec![message(0, "to-answer")],
+            // Not a misbehaviour: a page of 100 messages and no HTTP, what a bare call costs
+            // (the benchmark's plugin section).
+            "page" => (0..100).map(|n| message(n, &format!("p{n}"))).collect(),
             _ => Vec::new(),
         };
         Ok(Page { events, next_cursor: None, poll_after_ms: 1_000 })
