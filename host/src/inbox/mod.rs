@@ -151,6 +151,24 @@ pub struct Inbox {
     actions_in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Every queue's count, moved by each write (`tally.rs`).
     tally: std::sync::Mutex<tally::Tally>,
+    /// A write failed, so it may or may not have committed: count again from the index.
+    tally_stale: std::sync::atomic::AtomicBool,
+}
+
+/// Every queue's count as the index has it (caught up, with no write under way).
+fn tally_from(search: &SearchIndex) -> Result<tally::Tally, SearchError> {
+    let count = |queue: &str, flagged: Option<bool>| -> Result<u64, SearchError> {
+        let q = TicketQuery { queue: Some(queue.into()), flagged, limit: Some(1), ..Default::default() };
+        Ok(search.search(&q)?.total as u64)
+    };
+    Ok(tally::Tally::new(
+        count("new", None)?,
+        count("pending", None)?,
+        count("resolved", None)?,
+        count("archived", None)?,
+        count("all", None)?,
+        count("all", Some(true))?,
+    ))
 }
 
 /// Searches at once: about two per core, so searching cannot take every blocking thread.
@@ -178,18 +196,7 @@ impl Inbox {
         }
         let indexer = indexing::spawn(store.clone(), search.clone());
         // The index holds every stored ticket now, and nothing writes before `start` returns.
-        let count = |queue: Option<&str>, flagged: Option<bool>| -> Result<u64, SearchError> {
-            let q = TicketQuery { queue: Some(queue.unwrap_or("all").into()), flagged, limit: Some(1), ..Default::default() };
-            Ok(search.search(&q)?.total as u64)
-        };
-        let tally = tally::Tally::new(
-            count(Some("new"), None)?,
-            count(Some("pending"), None)?,
-            count(Some("resolved"), None)?,
-            count(Some("archived"), None)?,
-            count(None, None)?,
-            count(None, Some(true))?,
-        );
+        let tally = tally_from(&search)?;
         Ok(Inbox {
             store,
             search,
@@ -201,6 +208,7 @@ impl Inbox {
             reads: tokio::sync::Semaphore::new(search_slots()),
             actions_in_flight: Default::default(),
             tally: std::sync::Mutex::new(tally),
+            tally_stale: Default::default(),
         })
     }
 
@@ -275,7 +283,7 @@ impl Inbox {
     /// One transaction for these deliveries; a report for each.
     async fn ingest_together(&self, group: &[Delivery]) -> Result<Vec<IngestReport>, InboxError> {
         let touched: Vec<(&str, &[ChannelEvent])> = group.iter().map(|d| (d.channel.as_str(), d.events.as_slice())).collect();
-        let (mut w, before) = self.load_working(&touched, &[]).await?;
+        let (mut w, stored) = self.load_working(&touched, &[]).await?;
         let seq = self.store.next_seq();
         let mut reports = Vec::with_capacity(group.len());
         for d in group {
@@ -298,7 +306,7 @@ impl Inbox {
                 cursors.push((d.channel.clone(), c.clone()));
             }
         }
-        self.commit(w, &before, cursors, Vec::new(), seq).await?;
+        self.commit(w, &stored, cursors, Vec::new(), seq).await?;
         Ok(reports)
     }
 
@@ -354,7 +362,10 @@ impl Inbox {
             activities,
             cursors,
         };
-        self.store.write(&batch).await?;
+        if let Err(e) = self.store.write(&batch).await {
+            self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(e.into());
+        }
         {
             let mut tally = self.tally.lock().expect("not poisoned");
             for t in batch.new_tickets.iter().chain(&batch.tickets) {
@@ -411,6 +422,14 @@ impl Inbox {
     /// How many tickets each queue and personal view holds, for the inbox's sidebar: every
     /// write announced before the call is counted, and nothing waits for the search index.
     pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
+        if self.tally_stale.load(std::sync::atomic::Ordering::SeqCst) {
+            let _write = self.write_lock.lock().await;
+            self.indexer.caught_up().await;
+            let search = self.search.clone();
+            let fresh = self.blocking_search(move || tally_from(&search)).await?;
+            *self.tally.lock().expect("not poisoned") = fresh;
+            self.tally_stale.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
         let known = self.tally.lock().expect("not poisoned").mine(user_id);
         let mine = match known {
             Some(n) => n,

@@ -37,22 +37,29 @@ pub async fn compile_and_load(wasm: &std::path::Path) -> anyhow::Result<(Duratio
     Ok((compile_cold, started.elapsed(), runtime, plugin, cache))
 }
 
-/// Fresh instances + `fetch` of the test plugin answering with no HTTP: a page of 100 messages
-/// (`misbehave = "page"`) or an empty one (`"none"`).
+/// `calls` fresh instances + `fetch` of `plugin` as the channel `toml` configures it; the
+/// events of the last page.
+async fn time_fetches(runtime: &Runtime, plugin: &helpdesk::plugins::Plugin, toml: &str, calls: usize) -> anyhow::Result<(Summary, usize)> {
+    let channel = PluginsFile::parse(toml).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let kv: Arc<dyn KvBackend> = Arc::new(Store::open("mem://").await?);
+    let ctx = runtime.channel_context(&channel, channel.resolve_secrets()?, kv);
+    let (mut samples, mut events) = (Vec::new(), 0);
+    for _ in 0..calls {
+        let started = Instant::now();
+        events = plugin.fetch(ctx.clone(), None).await?.events.len();
+        samples.push(started.elapsed());
+    }
+    Ok((summarize(samples), events))
+}
+
+/// The test plugin answering with no HTTP: a page of 100 messages (`misbehave = "page"`) or an
+/// empty one (`"none"`).
 async fn bare_calls(env: &Env, calls: usize, misbehave: &str, events: usize) -> anyhow::Result<Summary> {
     let (_, _, runtime, plugin, _cache) = compile_and_load(&env.test_plugin_dir.join("hostile.wasm")).await?;
     let toml = format!("[[channel]]\nid = \"bare\"\nplugin = \"hostile\"\ndisplay_name = \"Bare\"\n[channel.config]\nmisbehave = \"{misbehave}\"\n");
-    let channel = PluginsFile::parse(&toml).map_err(anyhow::Error::msg)?.channels.remove(0);
-    let kv: Arc<dyn KvBackend> = Arc::new(Store::open("mem://").await?);
-    let ctx = runtime.channel_context(&channel, channel.resolve_secrets()?, kv);
-    let mut samples = Vec::new();
-    for _ in 0..calls {
-        let started = Instant::now();
-        let page = plugin.fetch(ctx.clone(), None).await?;
-        samples.push(started.elapsed());
-        anyhow::ensure!(page.events.len() == events, "the bare page has {} events", page.events.len());
-    }
-    Ok(summarize(samples))
+    let (summary, got) = time_fetches(&runtime, &plugin, &toml, calls).await?;
+    anyhow::ensure!(got == events, "the bare page has {got} events");
+    Ok(summary)
 }
 
 pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Figures> {
@@ -60,16 +67,7 @@ pub async fn run(env: &Env, calls: usize, channels: usize) -> anyhow::Result<Fig
 
     let emu = TelegramEmulator::start(TOKEN).await?;
     let toml = emu.channel_toml("tg", true, TOKEN, SECRET).replace("long_poll_seconds = 2", "long_poll_seconds = 0");
-    let channel = PluginsFile::parse(&toml).map_err(anyhow::Error::msg)?.channels.remove(0);
-    let kv: Arc<dyn KvBackend> = Arc::new(Store::open("mem://").await?);
-    let ctx = runtime.channel_context(&channel, channel.resolve_secrets()?, kv);
-    let mut samples = Vec::new();
-    for _ in 0..calls {
-        let started = Instant::now();
-        plugin.fetch(ctx.clone(), None).await?;
-        samples.push(started.elapsed());
-    }
-    let fetch = summarize(samples);
+    let (fetch, _) = time_fetches(&runtime, &plugin, &toml, calls).await?;
     let bare = bare_calls(env, calls, "page", 100).await?;
     let empty = bare_calls(env, calls, "none", 0).await?;
 
