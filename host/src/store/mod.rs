@@ -138,6 +138,15 @@ const PAGES_PER_QUERY: usize = 64;
 /// Round trips of pages under way at once (`page_lines`).
 const READS_AT_ONCE: usize = 4;
 
+/// The runtime writes execute on. SurrealDB 3.3's local engine runs a query inside the task
+/// that awaits it, and a write of a few hundred records holds its worker for milliseconds: on
+/// threads of their own, writes leave the server's workers to agents' reads and webhooks
+/// (the operating system shares the cores between both).
+fn writer() -> &'static tokio::runtime::Runtime {
+    static WRITER: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    WRITER.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("store-writer").enable_all().build().expect("a runtime for store writes"))
+}
+
 /// Tickets and contacts each kept in memory once read (`recent.rs`): a few MiB each.
 const RECENT: usize = 10_000;
 
@@ -237,7 +246,11 @@ impl Store {
         }
         q.push_str("COMMIT TRANSACTION;");
         let vars = Value::Object(vars);
-        let written = self.db.query(q).bind(vars).await.and_then(|r| r.check());
+        let db = self.db.clone();
+        let written = match writer().spawn(async move { db.query(q).bind(vars).await.and_then(|r| r.check()).map(drop) }).await {
+            Ok(answer) => answer,
+            Err(e) => Err(surrealdb::Error::internal(format!("the write was interrupted: {e}"))),
+        };
         self.forget_parts(batch);
         if written.is_ok() {
             self.recent_tickets.written(batch.new_tickets.iter().chain(&batch.tickets).map(|t| (t.id.clone(), t.clone())));
