@@ -422,31 +422,29 @@ impl Inbox {
     /// How many tickets each queue and personal view holds, for the inbox's sidebar: every
     /// write announced before the call is counted, and nothing waits for the search index.
     pub async fn counts(&self, user_id: &str) -> Result<QueueCounts, InboxError> {
-        if self.tally_stale.load(std::sync::atomic::Ordering::SeqCst) {
+        let stale = self.tally_stale.load(std::sync::atomic::Ordering::SeqCst);
+        if stale || self.tally.lock().expect("not poisoned").mine(user_id).is_none() {
+            // From the index, with no write under way and the index caught up: an agent's new
+            // tickets once (then followed write by write), everything after a failed write.
             let _write = self.write_lock.lock().await;
             self.indexer.caught_up().await;
-            let search = self.search.clone();
-            let fresh = self.blocking_search(move || tally_from(&search)).await?;
-            *self.tally.lock().expect("not poisoned") = fresh;
-            self.tally_stale.store(false, std::sync::atomic::Ordering::SeqCst);
-        }
-        let known = self.tally.lock().expect("not poisoned").mine(user_id);
-        let mine = match known {
-            Some(n) => n,
-            None => {
-                // Once per agent: their new tickets counted by the index, with no write under
-                // way and the index caught up, then followed write by write.
-                let _write = self.write_lock.lock().await;
-                self.indexer.caught_up().await;
-                let q = TicketQuery { assignee: Some(user_id.into()), queue: Some("new".into()), limit: Some(1), ..Default::default() };
-                let search = self.search.clone();
-                let n = self.blocking_search(move || Ok(search.search(&q)?.total as u64)).await?;
-                self.tally.lock().expect("not poisoned").knows(user_id, n);
-                n
+            let (search, user) = (self.search.clone(), user_id.to_string());
+            let (fresh, mine) = self
+                .blocking_search(move || {
+                    let q = TicketQuery { assignee: Some(user), queue: Some("new".into()), limit: Some(1), ..Default::default() };
+                    Ok((if stale { Some(tally_from(&search)?) } else { None }, search.search(&q)?.total as u64))
+                })
+                .await?;
+            let mut tally = self.tally.lock().expect("not poisoned");
+            if let Some(fresh) = fresh {
+                *tally = fresh;
+                self.tally_stale.store(false, std::sync::atomic::Ordering::SeqCst);
             }
-        };
-        let t = self.tally.lock().expect("not poisoned").clone();
-        Ok(QueueCounts { new: t.new, pending: t.pending, resolved: t.resolved, archived: t.archived, all: t.all, mine, flagged: t.flagged })
+            tally.knows(user_id, mine);
+        }
+        let tally = self.tally.lock().expect("not poisoned");
+        let t = &*tally;
+        Ok(QueueCounts { new: t.new, pending: t.pending, resolved: t.resolved, archived: t.archived, all: t.all, mine: t.mine(user_id).unwrap_or(0), flagged: t.flagged })
     }
 
     /// Wait for a turn among agents' reads (`reads`).

@@ -24,7 +24,7 @@ pub fn shapes<'a>(tickets: impl IntoIterator<Item = &'a Ticket>) -> HashMap<Stri
 }
 
 /// The counts the index gave on start, moved by every write since.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Tally {
     pub new: u64,
     pub pending: u64,

@@ -138,13 +138,7 @@ mod tests {
     use super::*;
 
     fn tokens(text: &str) -> Vec<String> {
-        let mut a = analyzer();
-        let mut s = a.token_stream(text);
-        let mut out = Vec::new();
-        while let Some(t) = s.next() {
-            out.push(t.text.clone());
-        }
-        out
+        tokens_of(&mut analyzer(), text).into_iter().map(|t| t.text).collect()
     }
 
     #[test]

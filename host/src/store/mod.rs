@@ -33,8 +33,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// The tables and their indexes. Every secondary index costs each write of its table about as
 /// much as the record itself: messages keep only the one their pages are read by (`ticket_id,
 /// page` also serves `ticket_id` alone); the change counter on start comes from `ticket_seq`.
-/// The COUNT indexes keep the tables' sizes, which `status`
-/// reads (otherwise a scan of every record: 170 ms at 1M tickets).
+/// The COUNT indexes keep the tables' sizes, which `status` reads (otherwise a scan of every
+/// record: 170 ms at 1M tickets).
 const SCHEMA: &str = "
 DEFINE TABLE IF NOT EXISTS ticket SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS ticket_seq ON ticket FIELDS seq;
@@ -173,7 +173,7 @@ impl Store {
         // so the tickets' newest is the store's.
         let mut r = store.db.query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1").await?.check()?;
         let newest: Vec<Value> = r.take(0)?;
-        let max = newest.iter().filter_map(Value::as_i64).max().unwrap_or(0);
+        let max = newest.first().and_then(Value::as_i64).unwrap_or(0);
         store.seq.store(max, Ordering::SeqCst);
         Ok(store)
     }
@@ -209,7 +209,7 @@ impl Store {
         self.seq.load(Ordering::SeqCst)
     }
 
-    /// Write a batch atomically: its records and its cursor, or nothing. Callers write one batch
+    /// Write a batch atomically: its records and its cursors, or nothing. Callers write one batch
     /// at a time (the inbox's write lock): the tickets and contacts kept in memory rely on it.
     pub async fn write(&self, batch: &WriteBatch) -> Result<()> {
         if batch.is_empty() {

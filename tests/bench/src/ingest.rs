@@ -126,7 +126,7 @@ type Dump = Vec<(&'static str, Vec<Value>)>;
 const TABLES: [&str; 4] = ["message", "ticket", "contact", "channel_state"];
 
 async fn dump(data: &tempfile::TempDir) -> anyhow::Result<Dump> {
-    let store = Store::open(&format!("surrealkv://{}", data.path().join("store").display())).await?;
+    let store = Store::open(&crate::env::store_url(data.path())).await?;
     let mut dump = Vec::new();
     for table in TABLES {
         let mut r = store.raw().query(format!("SELECT *, record::id(id) AS id FROM {table}")).await?.check()?;
@@ -138,7 +138,7 @@ async fn dump(data: &tempfile::TempDir) -> anyhow::Result<Dump> {
 /// The dumped rows into a fresh store (the helpdesk's schema), 1,000 per statement.
 async fn exact_rows(dump: &Dump) -> anyhow::Result<(Duration, usize)> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&format!("surrealkv://{}", dir.path().display())).await?;
+    let store = Store::open(&crate::env::store_url(dir.path())).await?;
     let started = Instant::now();
     let mut rows = 0;
     for (table, records) in dump {

@@ -98,23 +98,17 @@ impl Loaded {
 
     /// Open what `close` left (and a server may have added to) again.
     pub async fn reopen(dir: tempfile::TempDir, load_time: Duration, index_time: Duration) -> anyhow::Result<Loaded> {
-        let store = Store::open(&store_url(dir.path())).await?;
+        let store = Store::open(&crate::env::store_url(dir.path())).await?;
         let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
         let inbox = Inbox::start(store.clone(), search, EventBus::default()).await?;
         Ok(Loaded { inbox, store, load_time, index_time, dir })
     }
 }
 
-/// The store in `dir/store` with the server's default cache sizes (SurrealKV's own default is
-/// half the machine).
-fn store_url(dir: &std::path::Path) -> String {
-    helpdesk::app::Paths { data: dir.into(), store: None, cache: None, store_cache_mib: helpdesk::app::DEFAULT_STORE_CACHE_MIB }.store_url()
-}
-
 /// Write the workload through the store's own batch path, and index it.
 pub async fn load(w: &Workload) -> anyhow::Result<Loaded> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&store_url(dir.path())).await?;
+    let store = Store::open(&crate::env::store_url(dir.path())).await?;
     let search = Arc::new(SearchIndex::open(&dir.path().join("index"))?);
     let (mut load_time, mut index_time) = (Duration::ZERO, Duration::ZERO);
     for chunk in w.chunks() {
