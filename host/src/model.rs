@@ -256,6 +256,20 @@ pub struct Ticket {
     pub assignee: Option<String>,
     pub flagged: bool,
     pub from_ad: bool,
+    /// Customer messages no agent has seen: counted as they arrive, cleared when an agent
+    /// opens the ticket or answers.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub unseen: u32,
+    /// Since when the customer has been waiting: their first message after our last answer,
+    /// while the newest message is theirs.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub waiting_since: Option<Millis>,
+    /// The newest message (the preview) is ours.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub last_from_us: bool,
     /// The store's change counter when the ticket last changed (the search watermark).
     pub seq: i64,
 }

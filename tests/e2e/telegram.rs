@@ -732,3 +732,47 @@ async fn a_long_conversation_opens_on_its_newest_messages_and_every_older_page_a
     assert_eq!(server.wait_tickets("q=avocado", 1, WAIT).await.len(), 1);
     assert_eq!(server.tickets("q=apricot").await.len(), 0, "the old version is not matched");
 }
+
+#[tokio::test]
+async fn the_list_shows_who_waits_longest_and_what_no_agent_has_seen() {
+    let (emu, server) = poll_server().await;
+    // Ann wrote first (twice), Bo later, then Cy.
+    let send = |id: i64, user: i64, name: &str, date: i64, text: &str| {
+        emu.push_update(json!({"message": {"message_id": id, "from": {"id": user, "is_bot": false, "first_name": name},
+            "chat": {"id": user, "type": "private", "first_name": name}, "date": date, "text": text}}));
+    };
+    send(9001, 9901, "Waits Ann", 1_700_000_000, "waiting hello");
+    send(9002, 9902, "Waits Bo", 1_700_000_600, "waiting too");
+    send(9003, 9901, "Waits Ann", 1_700_000_900, "waiting still");
+    send(9004, 9903, "Waits Cy", 1_700_001_200, "waiting answered");
+    assert!(eventually(WAIT, || async { server.status().await["messages"] == 4 }).await);
+    let rows = server.tickets("q=waiting&sort=waiting").await;
+    let by_name = |rows: &[Value], name: &str| rows.iter().find(|t| t["contact"]["name"] == name).cloned().unwrap();
+    let names: Vec<&str> = rows.iter().map(|t| t["contact"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Waits Ann", "Waits Bo", "Waits Cy"], "longest waiting first");
+    let ann = by_name(&rows, "Waits Ann");
+    assert_eq!((ann["unseen"].as_u64(), ann["waiting_since"].as_i64()), (Some(2), Some(1_700_000_000_000)), "{ann}");
+    assert_eq!(ann["last_from_us"], false);
+
+    // Cy is answered: no longer waiting, the preview is ours, nothing unseen.
+    let cy = by_name(&rows, "Waits Cy")["id"].as_str().unwrap().to_string();
+    let (status, body) = server.post(&format!("/api/v1/tickets/{cy}/actions"), json!({"type": "reply", "text": "Sorted!"})).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = server.tickets("q=waiting&sort=waiting").await;
+    let cy_row = by_name(&rows, "Waits Cy");
+    assert_eq!((cy_row["waiting_since"].clone(), cy_row["last_from_us"].clone(), cy_row["unseen"].clone()), (Value::Null, json!(true), json!(0)), "{cy_row}");
+    assert_eq!(rows.last().unwrap()["contact"]["name"], "Waits Cy", "an answered ticket after every waiting one");
+
+    // An agent opens Bo's ticket: seen, still waiting for an answer.
+    let bo = by_name(&rows, "Waits Bo")["id"].as_str().unwrap().to_string();
+    let (status, body) = server.post(&format!("/api/v1/tickets/{bo}/seen"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["unseen"].clone(), body["waiting_since"].clone()), (json!(0), json!(1_700_000_600_000i64)), "{body}");
+    let rows = server.tickets("q=waiting").await;
+    assert_eq!(by_name(&rows, "Waits Bo")["unseen"], 0);
+    assert_eq!(by_name(&rows, "Waits Ann")["unseen"], 2, "only the ticket opened is seen");
+
+    let (status, body) = server.post("/api/v1/tickets/nope/seen", json!({})).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+}

@@ -129,7 +129,7 @@ test('open a ticket, reply: Telegram receives it and the ticket moves to Pending
   await pane.getByText('My parcel never arrived').waitFor();
   await page.screenshot({ path: `${SHOTS}/ticket.png` });
   await pane.getByLabel('Reply').fill('Sorry Dana, a new parcel is on its way.');
-  await pane.getByRole('button', { name: 'Send' }).click();
+  await pane.getByRole('button', { name: 'Send', exact: true }).click();
   await pane.locator('[data-queue="pending"]').waitFor({ timeout: WAIT });
   const sent = (await sentToTelegram()).filter((c) => c.method === 'sendMessage');
   assert.ok(
@@ -277,6 +277,80 @@ test('the keyboard works the inbox; ? shows the shortcuts', async () => {
   await page.keyboard.press('Escape');
   await page.waitForURL((u) => !u.search.includes('ticket='));
   await page.screenshot({ path: `${SHOTS}/inbox.png` });
+});
+
+test('the list marks what no agent has seen and how long each customer waits; the tab counts the view', async () => {
+  await page.goto(`${BASE}/?view=new`);
+  await page.mouse.move(5, 5);
+  await customerWrites(601, 'Erin', 'Hello, is anyone there?');
+  await customerWrites(601, 'Erin', 'Still waiting for my refund');
+  const erin = row(page, 'Erin');
+  await erin.locator('.unseen-count', { hasText: '2' }).waitFor({ timeout: WAIT });
+  assert.match(await erin.getAttribute('class'), /unseen/);
+  assert.match(await erin.locator('.waiting').textContent(), /^waiting /);
+  const total = Number(await page.locator('[data-total]').getAttribute('data-total'));
+  assert.equal(await page.title(), `(${total}) New · Helpdesk`);
+  assert.equal(await page.locator('link[rel="icon"]').getAttribute('data-count'), String(total));
+
+  // Longest waiting first: every waiting customer before the others, oldest wait at the top.
+  await page.getByLabel('Sort').selectOption('waiting');
+  await page.waitForURL(/sort=waiting/);
+  await erin.waitFor();
+  const since = await page.locator('.ticket-row').evaluateAll((rows) => rows.map((r) => r.querySelector('[data-waiting-since]')?.getAttribute('data-waiting-since') ?? null));
+  const waiting = since.filter((s) => s !== null).map(Number);
+  assert.ok(waiting.length >= 2, JSON.stringify(since));
+  assert.deepEqual(waiting, [...waiting].sort((a, b) => a - b), 'oldest wait first');
+  assert.ok(since.indexOf(null) === -1 || since.slice(since.indexOf(null)).every((s) => s === null), 'then those not waiting');
+
+  // Opening the ticket is seeing it: the mark goes, for every agent.
+  await erin.click();
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByText('Still waiting for my refund').waitFor();
+  await page.waitForFunction(() => !document.querySelector('.ticket-row.open')?.classList.contains('unseen'), null, { timeout: WAIT });
+
+  // A half-written answer survives a reload; Ctrl+Shift+Enter sends it and resolves.
+  await pane.getByLabel('Reply').fill('Your refund went out this morning');
+  await page.reload();
+  await pane.getByLabel('Reply').waitFor();
+  assert.equal(await pane.getByLabel('Reply').inputValue(), 'Your refund went out this morning');
+  await pane.getByLabel('Reply').press('Control+Shift+Enter');
+  await pane.locator('[data-queue="resolved"]').waitFor({ timeout: WAIT });
+  const sent = (await sentToTelegram()).filter((c) => c.method === 'sendMessage' && c.params.chat_id == 601);
+  assert.deepEqual(sent.map((c) => c.params.text), ['Your refund went out this morning']);
+  assert.notEqual(await page.evaluate(() => document.activeElement?.tagName), 'TEXTAREA', 'focus left the reply box');
+  assert.equal(await pane.getByLabel('Reply').inputValue(), '');
+  await page.goto(`${BASE}/?view=all&q=refund`);
+  await erin.locator('.you', { hasText: 'You:' }).waitFor({ timeout: WAIT });
+  await page.screenshot({ path: `${SHOTS}/waiting.png` });
+});
+
+test('on a phone: the list, then the ticket with a way back; dark when the system is; files compressed', async () => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
+  const p = await signIn(phone, ADMIN);
+  await p.goto(`${BASE}/?view=all`);
+  await row(p, 'Dana').waitFor();
+  const bg = await p.evaluate(() => getComputedStyle(document.querySelector('.list-pane')).backgroundColor);
+  assert.notEqual(bg, 'rgb(255, 255, 255)', 'a dark list on a dark system');
+  const widest = await p.evaluate(() => Math.max(...[...document.querySelectorAll('.app *')].map((e) => e.closest('.sidebar') ? 0 : e.getBoundingClientRect().right)));
+  assert.ok(widest <= 391, `nothing but the queue strip is wider than the phone: ${widest}`);
+  await row(p, 'Dana').locator('.waiting, time').waitFor();
+  await p.screenshot({ path: `${SHOTS}/phone-list.png` });
+  await row(p, 'Dana').click();
+  const pane = p.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByText('My parcel never arrived').waitFor();
+  assert.equal(await p.locator('.list-pane').isVisible(), false, 'the ticket has the whole screen');
+  const box = await pane.getByLabel('Reply').boundingBox();
+  assert.ok(box && box.y + box.height <= 844 && box.width > 300, `the reply box is on screen: ${JSON.stringify(box)}`);
+  await p.screenshot({ path: `${SHOTS}/phone-ticket.png` });
+  await pane.getByRole('button', { name: 'Close ticket' }).click();
+  await row(p, 'Dana').waitFor();
+
+  const script = await p.evaluate(() => document.querySelector('script[type="module"]').src);
+  for (const encoding of ['br', 'gzip']) {
+    const r = await fetch(script, { headers: { 'accept-encoding': encoding } });
+    assert.equal(r.headers.get('content-encoding'), encoding);
+  }
+  await phone.close();
 });
 
 test('a long conversation opens on its newest messages, scrolling up loads earlier ones, an edit keeps the original', async () => {

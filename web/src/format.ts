@@ -10,6 +10,15 @@ export function ago(ms: number, now = Date.now()): string {
   return new Date(ms).toLocaleDateString();
 }
 
+/** How long since `ms`, for a customer waiting: "<1 min", "25 min", "3 h 10 min", "2 d". */
+export function waited(ms: number, now = Date.now()): string {
+  const m = Math.floor((now - ms) / 60000);
+  if (m < 1) return '<1 min';
+  if (m < 60) return `${m} min`;
+  if (m < 24 * 60) return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
+  return `${Math.floor(m / 1440)} d`;
+}
+
 export function when(ms: number): string {
   return new Date(ms).toLocaleString();
 }

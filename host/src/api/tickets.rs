@@ -165,6 +165,12 @@ pub async fn update(
     Ok(Json(state.inbox.update(&id, patch, &user.name).await?))
 }
 
+#[utoipa::path(operation_id = "tickets_seen", post, path = "/api/v1/tickets/{id}/seen",
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody)))]
+pub async fn seen(State(state): State<AppState>, _: CurrentUser, Path(id): Path<String>) -> Result<Json<Ticket>, ApiError> {
+    Ok(Json(state.inbox.mark_seen(&id).await?))
+}
+
 #[utoipa::path(operation_id = "tickets_counts", get, path = "/api/v1/counts", responses((status = 200, body = QueueCounts)))]
 pub async fn counts(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<QueueCounts>, ApiError> {
     Ok(Json(state.inbox.counts(&user.id).await?))

@@ -291,6 +291,25 @@ impl Inbox {
     }
 }
 
+impl Inbox {
+    /// An agent opened the ticket: its customer messages are seen. Not history (opening is
+    /// not a change of the work), but a change every agent's list shows.
+    pub async fn mark_seen(&self, ticket_id: &str) -> Result<Ticket, InboxError> {
+        let _write = self.write_lock.lock().await;
+        let ticket = self.ticket(ticket_id).await?;
+        if ticket.unseen == 0 {
+            return Ok(ticket);
+        }
+        let (mut w, before) = self.load_working(&[], &[ticket_id.to_string()]).await?;
+        let seq = self.store.next_seq();
+        w.tickets.get_mut(ticket_id).expect("loaded above").unseen = 0;
+        w.touch(ticket_id, seq);
+        let updated = w.tickets[ticket_id].clone();
+        self.commit(w, &before, Vec::new(), Vec::new(), seq).await?;
+        Ok(updated)
+    }
+}
+
 /// Tags trimmed, sorted and without duplicates; each 1 to 64 characters.
 pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
     let mut tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_string()).collect();

@@ -214,13 +214,25 @@ impl Working {
                 assignee: None,
                 flagged: false,
                 from_ad: i.from_ad,
+                unseen: 0,
+                waiting_since: None,
+                last_from_us: false,
                 seq,
             }
         });
         ticket.message_count += 1;
+        // Only the newest message says who is waiting: an older one delivered late does not.
         if i.created_at >= ticket.last_message_at || ticket.message_count == 1 {
             ticket.last_message_at = i.created_at;
             ticket.preview = preview(&message_preview(&i.text, i.attachments.len()), PREVIEW_CHARS);
+            ticket.last_from_us = !inbound;
+            ticket.waiting_since = if inbound { Some(ticket.waiting_since.unwrap_or(i.created_at)) } else { None };
+        }
+        if inbound {
+            ticket.unseen += 1;
+        } else {
+            // Whoever answered saw what they answered.
+            ticket.unseen = 0;
         }
         if inbound {
             ticket.last_inbound_at = Some(ticket.last_inbound_at.unwrap_or(i.created_at).max(i.created_at));
@@ -421,5 +433,30 @@ mod tests {
         w.tickets.get_mut(&t).unwrap().queue = Queue::Resolved;
         w.apply("ch", "x", ChannelEvent::Interaction(msg("c:3", Kind::PrivateMessage, Direction::Inbound, "c", "q2")), 3);
         assert_eq!(w.tickets[&t].queue, Queue::New);
+    }
+
+    #[test]
+    fn the_customer_waits_from_their_first_unanswered_message_until_we_answer() {
+        let mut w = Working::default();
+        let at = |id: &str, dir, t: i64| ChannelEvent::Interaction(Interaction { created_at: t, ..msg(id, Kind::PrivateMessage, dir, "c", id) });
+        w.apply("ch", "x", at("c:1", Direction::Inbound, 1_000), 1);
+        w.apply("ch", "x", at("c:2", Direction::Inbound, 5_000), 2);
+        let t = w.tickets.keys().next().unwrap().clone();
+        assert_eq!((w.tickets[&t].waiting_since, w.tickets[&t].unseen, w.tickets[&t].last_from_us), (Some(1_000), 2, false));
+        w.apply("ch", "x", at("c:3", Direction::Outbound, 9_000), 3);
+        assert_eq!((w.tickets[&t].waiting_since, w.tickets[&t].unseen, w.tickets[&t].last_from_us), (None, 0, true));
+        w.apply("ch", "x", at("c:4", Direction::Inbound, 12_000), 4);
+        assert_eq!(w.tickets[&t].waiting_since, Some(12_000), "waiting again from their new message");
+    }
+
+    #[test]
+    fn an_older_message_delivered_late_does_not_change_who_is_waiting() {
+        let mut w = Working::default();
+        let at = |id: &str, dir, t: i64| ChannelEvent::Interaction(Interaction { created_at: t, ..msg(id, Kind::PrivateMessage, dir, "c", id) });
+        w.apply("ch", "x", at("c:2", Direction::Outbound, 9_000), 1);
+        w.apply("ch", "x", at("c:1", Direction::Inbound, 1_000), 2);
+        let t = w.tickets.keys().next().unwrap().clone();
+        assert_eq!((w.tickets[&t].waiting_since, w.tickets[&t].last_from_us), (None, true), "our answer is still the newest");
+        assert_eq!(w.tickets[&t].unseen, 1, "but nobody has seen the customer's message yet");
     }
 }

@@ -106,6 +106,7 @@ impl SearchIndex {
                 f.flagged => if t.flagged { "true" } else { "false" },
                 f.last_message_at => t.last_message_at,
                 f.created_at => t.created_at,
+                f.waiting_since => schema::waiting_key(t),
             );
             doc.add_text(f.contact, &t.contact.name);
             if let Some(h) = &t.contact.handle {
@@ -178,13 +179,14 @@ impl SearchIndex {
     pub fn search(&self, q: &TicketQuery) -> Result<Hits, SearchError> {
         let searcher = self.reader.searcher();
         let query = query::build(&self.index, &self.fields, q, &searcher)?;
-        let order = match q.sort.unwrap_or_default() {
-            query::Sort::Newest => Order::Desc,
-            query::Sort::Oldest => Order::Asc,
+        let (field, order) = match q.sort.unwrap_or_default() {
+            query::Sort::Newest => ("last_message_at", Order::Desc),
+            query::Sort::Oldest => ("last_message_at", Order::Asc),
+            query::Sort::Waiting => ("waiting_since", Order::Asc),
         };
         let top = TopDocs::with_limit(q.limit.unwrap_or(TicketQuery::DEFAULT_LIMIT).clamp(1, TicketQuery::MAX_LIMIT))
             .and_offset(q.offset.unwrap_or(0))
-            .order_by_fast_field::<i64>("last_message_at", order);
+            .order_by_fast_field::<i64>(field, order);
         let (docs, total) = searcher.search(&query, &(top, Count))?;
         let mut ids = Vec::with_capacity(docs.len());
         for (_, addr) in docs {

@@ -39,13 +39,15 @@ pub struct TicketQuery {
     pub sort: Option<Sort>,
 }
 
-/// The order of a search's results, by each ticket's last message.
+/// The order of a search's results: by each ticket's last message, or longest waiting customer
+/// first (tickets whose customer is not waiting last).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Sort {
     #[default]
     Newest,
     Oldest,
+    Waiting,
 }
 
 impl TicketQuery {

@@ -27,6 +27,15 @@ pub struct Fields {
     pub pairs: Field,
     pub last_message_at: Field,
     pub created_at: Field,
+    /// `Ticket::waiting_since`; for a ticket whose customer is not waiting, `waiting_key`'s
+    /// value after every waiting one.
+    pub waiting_since: Field,
+}
+
+/// The sort key of "longest waiting first": the waiting tickets by how long, then the others
+/// newest first (one fast field holds both orders, as a sort reads one).
+pub fn waiting_key(t: &crate::model::Ticket) -> i64 {
+    t.waiting_since.unwrap_or(i64::MAX - t.last_message_at.max(0))
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -57,6 +66,7 @@ pub fn build() -> (Schema, Fields) {
         ),
         last_message_at: b.add_i64_field("last_message_at", INDEXED | FAST),
         created_at: b.add_i64_field("created_at", INDEXED | FAST),
+        waiting_since: b.add_i64_field("waiting_since", FAST),
     };
     (b.build(), fields)
 }

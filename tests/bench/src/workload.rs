@@ -162,6 +162,9 @@ impl Workload {
                 assignee: if rng.u8(..100) < 20 { Some(format!("agent{}", rng.u8(..5))) } else { None },
                 flagged: rng.u8(..100) < 5,
                 from_ad: kind == Kind::AdComment,
+                unseen: 0,
+                waiting_since: None,
+                last_from_us: false,
                 seq: n as i64 + 1,
             });
         }

@@ -327,6 +327,22 @@ export interface paths {
         patch: operations["notes_edit"];
         trace?: never;
     };
+    "/api/v1/tickets/{id}/seen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["tickets_seen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -838,10 +854,11 @@ export interface components {
             password: string;
         };
         /**
-         * @description The order of a search's results, by each ticket's last message.
+         * @description The order of a search's results: by each ticket's last message, or longest waiting customer
+         *     first (tickets whose customer is not waiting last).
          * @enum {string}
          */
-        Sort: "newest" | "oldest";
+        Sort: "newest" | "oldest" | "waiting";
         /** @description Counts that show the store and the search index agree. */
         Status: {
             /**
@@ -875,6 +892,8 @@ export interface components {
             from_ad: boolean;
             id: string;
             kind: components["schemas"]["Kind"];
+            /** @description The newest message (the preview) is ours. */
+            last_from_us: boolean;
             last_inbound_at?: null | components["schemas"]["i64"];
             last_message_at: components["schemas"]["i64"];
             /** Format: int64 */
@@ -890,7 +909,14 @@ export interface components {
             seq: number;
             tags: string[];
             thread_key: string;
+            /**
+             * Format: int32
+             * @description Customer messages no agent has seen: counted as they arrive, cleared when an agent
+             *     opens the ticket or answers.
+             */
+            unseen: number;
             updated_at: components["schemas"]["i64"];
+            waiting_since: null | components["schemas"]["i64"];
         };
         /** @description A ticket with its messages and what can be done with it. */
         TicketDetail: components["schemas"]["TicketView"] & {
@@ -1935,6 +1961,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tickets_seen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ticket"];
                 };
             };
             404: {

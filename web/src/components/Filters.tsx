@@ -60,6 +60,11 @@ export function Filters({ params, channels, users }: { params: URLSearchParams; 
           <input type="checkbox" aria-label="Flagged only" checked={params.get('flagged') === 'true'} onChange={(e) => setParams({ flagged: (e.target as HTMLInputElement).checked ? 'true' : null, ticket: null })} />
           Flagged
         </label>
+        <select aria-label="Sort" value={params.get('sort') ?? ''} onChange={set('sort')}>
+          <option value="">Newest first</option>
+          <option value="oldest">Oldest first</option>
+          <option value="waiting">Longest waiting</option>
+        </select>
         <input type="date" aria-label="From" value={params.get('from') ?? ''} onChange={set('from')} />
         <input type="date" aria-label="To" value={params.get('to') ?? ''} onChange={set('to')} />
       </div>

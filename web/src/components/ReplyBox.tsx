@@ -13,15 +13,36 @@ interface Props {
   notice: string;
   onDismissNotice: () => void;
   onDrafting: (d: boolean) => void;
-  onSend: (mode: Mode, text: string) => Promise<void>;
+  /** `resolve`: resolve the ticket once it is sent (Ctrl+Shift+Enter). */
+  onSend: (mode: Mode, text: string, resolve: boolean) => Promise<void>;
+}
+
+/** Unsent text is kept per ticket in the browser, across reloads and other tickets. */
+const draftKey = (ticketId: string) => `helpdesk:draft:${ticketId}`;
+function loadDraft(ticketId: string): { mode?: Mode; text: string } {
+  try {
+    return JSON.parse(localStorage.getItem(draftKey(ticketId)) ?? '') as { mode?: Mode; text: string };
+  } catch {
+    return { text: '' };
+  }
+}
+function saveDraft(ticketId: string, mode: Mode, text: string) {
+  try {
+    if (text.trim()) localStorage.setItem(draftKey(ticketId), JSON.stringify({ mode, text }));
+    else localStorage.removeItem(draftKey(ticketId));
+  } catch {
+    // Storage full or disabled: the draft lives as long as the page.
+  }
 }
 
 export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting, onSend }: Props) {
   const newestInbound = [...detail.messages].reverse().find((m) => m.direction === 'inbound' && !m.removed) ?? detail.messages[detail.messages.length - 1];
   const actions = detail.capabilities.find((c) => c.kind === newestInbound?.kind)?.actions ?? [];
   const modes: Mode[] = [...(['reply', 'private_reply'] as const).filter((m) => actions.includes(m)), 'note'];
-  const [mode, setMode] = useState<Mode>(modes[0]);
-  const [text, setText] = useState('');
+  const ticketId = detail.ticket.id;
+  const draft = loadDraft(ticketId);
+  const [mode, setMode] = useState<Mode>(draft.mode && modes.includes(draft.mode) ? draft.mode : modes[0]);
+  const [text, setText] = useState(draft.text ?? '');
   const [error, setError] = useState('');
   const [sending, setSending] = useState(false);
   const [, tick] = useState(0);
@@ -49,16 +70,22 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
   const windowClosed = mode !== 'note' && closes != null && left === null && taggedLeft === null;
   const platform = channel?.platform_name ?? detail.ticket.platform;
 
-  const send = async () => {
+  useEffect(() => onDrafting(text.trim().length > 0), []);
+  useEffect(() => saveDraft(ticketId, mode, text), [mode, text]);
+
+  const send = async (resolve = false) => {
     const t = text.trim();
     if (!t || sending || windowClosed) return;
     setSending(true);
     setError('');
     try {
-      await onSend(mode, t);
+      await onSend(mode, t, resolve);
       setText('');
+      saveDraft(ticketId, mode, '');
       onDrafting(false);
       stoppedTyping();
+      // Sent: the keys act on the ticket again (j, k, e…), not in an empty box.
+      box.current?.blur();
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -97,7 +124,7 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
       <textarea
         ref={box}
         aria-label={mode === 'note' ? 'Note' : 'Reply'}
-        placeholder={mode === 'note' ? 'Only your teammates see notes' : `Write to ${detail.ticket.contact.name}… (Ctrl+Enter sends)`}
+        placeholder={mode === 'note' ? 'Only your teammates see notes' : `Write to ${detail.ticket.contact.name}… (Ctrl+Enter sends, Ctrl+Shift+Enter sends and resolves)`}
         value={text}
         disabled={windowClosed}
         onInput={(e) => {
@@ -109,7 +136,7 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
         onKeyDown={(e) => {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
             e.preventDefault();
-            send();
+            send(e.shiftKey);
           }
         }}
       />
@@ -119,9 +146,14 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
         </p>
       )}
       <div class="send-row">
-        <button class="primary" onClick={send} disabled={sending || windowClosed || !text.trim()}>
+        <button class="primary" onClick={() => send()} disabled={sending || windowClosed || !text.trim()}>
           {sending ? 'Sending…' : mode === 'note' ? 'Add note' : 'Send'}
         </button>
+        {mode !== 'note' && (
+          <button onClick={() => send(true)} disabled={sending || windowClosed || !text.trim()} title="Ctrl+Shift+Enter">
+            Send and resolve
+          </button>
+        )}
       </div>
     </div>
   );

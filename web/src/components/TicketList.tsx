@@ -1,9 +1,10 @@
-// The ticket rows: author, platform and channel, kind, time and the newest message.
+// The ticket rows: author, platform and channel, kind, time and the newest message; what no
+// agent has seen yet (bold, with a count) and how long the customer has been waiting.
 // Pages load as the list scrolls; while the pointer is over the list or it is scrolled,
 // it counts as busy so that live arrivals wait instead of shifting rows.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TicketRow } from '../api/client';
-import { ago, KIND_WORDS } from '../format';
+import { ago, KIND_WORDS, waited, when } from '../format';
 import { Avatar, PlatformIcon } from './Avatar';
 
 interface Props {
@@ -21,6 +22,12 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
   const list = useRef<HTMLUListElement>(null);
   const hovered = useRef(false);
   const busy = () => onBusy(hovered.current || (list.current?.scrollTop ?? 0) > 8);
+  // Waiting times move on while the list sits still.
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(timer);
+  }, []);
 
   useEffect(() => {
     list.current?.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest' });
@@ -49,19 +56,32 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
           role="option"
           data-ticket-id={t.id}
           aria-selected={i === selected}
-          class={`ticket-row ${t.id === openId ? 'open' : ''} queue-${t.queue}`}
+          class={`ticket-row ${t.id === openId ? 'open' : ''} queue-${t.queue} ${t.unseen > 0 ? 'unseen' : ''}`}
           onClick={() => (onSelect(i), onOpen(t.id))}
         >
           <Avatar name={t.contact.name} url={t.contact.avatar_url} />
           <div class="row-main">
             <div class="row-top">
               <span class="author">{t.contact.name}</span>
+              {t.unseen > 0 && (
+                <span class="unseen-count" title={`${t.unseen} new ${t.unseen === 1 ? 'message' : 'messages'} no agent has seen`}>
+                  {t.unseen}
+                </span>
+              )}
               {t.flagged && (
                 <span class="flag" title="Flagged">
                   ⚑
                 </span>
               )}
-              <time dateTime={new Date(t.last_message_at).toISOString()}>{ago(t.last_message_at)}</time>
+              {t.waiting_since != null && (t.queue === 'new' || t.queue === 'pending') ? (
+                <span class="waiting" data-waiting-since={t.waiting_since} title={`Waiting for an answer since ${when(t.waiting_since)}`}>
+                  waiting {waited(t.waiting_since, now)}
+                </span>
+              ) : (
+                <time dateTime={new Date(t.last_message_at).toISOString()} title={when(t.last_message_at)}>
+                  {ago(t.last_message_at, now)}
+                </time>
+              )}
             </div>
             <div class="row-meta">
               <PlatformIcon platform={t.platform} />
@@ -72,7 +92,10 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
                 <span class="tag small">{tag}</span>
               ))}
             </div>
-            <div class="preview">{t.preview}</div>
+            <div class="preview">
+              {t.last_from_us && <span class="you">You: </span>}
+              {t.preview}
+            </div>
           </div>
         </li>
       ))}

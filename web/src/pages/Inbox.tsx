@@ -9,6 +9,8 @@ import { Filters } from '../components/Filters';
 import { TicketList } from '../components/TicketList';
 import { ShortcutSheet } from '../components/ShortcutSheet';
 import { TicketView } from './TicketView';
+import { VIEWS } from '../components/Sidebar';
+import { setBadge } from '../badge';
 
 const PAGE = 50;
 
@@ -24,6 +26,8 @@ export function queryOf(params: URLSearchParams, me: User): TicketQuery {
     if (v) q[k] = v;
   }
   if (params.get('flagged') === 'true') q.flagged = true;
+  const sort = params.get('sort');
+  if (sort === 'oldest' || sort === 'waiting') q.sort = sort;
   const day = (k: string, end: boolean) => {
     const v = params.get(k);
     if (!v) return undefined;
@@ -46,7 +50,8 @@ function matches(t: Ticket, q: TicketQuery): boolean | 'unknown' {
   if (q.flagged && !t.flagged) return false;
   if (q.from && t.last_message_at < q.from) return false;
   if (q.to && t.last_message_at >= q.to) return false;
-  return q.q ? 'unknown' : true;
+  // A text search, or an order other than newest first, is the server's to judge.
+  return q.q || q.sort ? 'unknown' : true;
 }
 
 export function Inbox({ me, route }: { me: User; route: Route }) {
@@ -143,11 +148,14 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   );
 
   const showIncoming = () => {
-    if (query.q) return void load(0).then(() => setIncoming([]));
+    if (query.q || query.sort) return void load(0).then(() => setIncoming([]));
     setRows((r) => [...incoming.filter((t) => !r.some((x) => x.id === t.id)), ...r]);
     setTotal((n) => n + incoming.length);
     setIncoming([]);
   };
+
+  const view = params.get('view') ?? 'new';
+  useEffect(() => setBadge(total, VIEWS.find(([k]) => k === view)?.[1] ?? 'Inbox'), [total, view]);
 
   const open = (id: string | null) => setParams({ ticket: id });
   const targetId = openId ?? rows[selected]?.id ?? null;

@@ -36,6 +36,10 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         if (mine !== latest.current) return;
         setDetail(d);
         setError('');
+        // What the agent has in front of them is seen (not a tab left in the background).
+        if (d.ticket.unseen > 0 && document.visibilityState === 'visible') {
+          call(api.POST('/api/v1/tickets/{id}/seen', { params: { path: { id } } })).catch(() => {});
+        }
       },
       (e) => mine === latest.current && setError(e.message),
     );
@@ -217,7 +221,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         notice={notice}
         onDismissNotice={() => setNotice('')}
         onDrafting={setDrafting}
-        onSend={async (mode, text) => {
+        onSend={async (mode, text, resolve) => {
           if (mode === 'note') {
             await call(api.POST('/api/v1/tickets/{id}/notes', { params: { path: { id } }, body: { text } }));
           } else {
@@ -225,6 +229,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
             await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body, headers: idempotencyKey(id, body) }));
             actionKeys.delete(JSON.stringify([id, body]));
           }
+          if (resolve) await call(api.PATCH('/api/v1/tickets/{id}', { params: { path: { id } }, body: { queue: 'resolved' } }));
           setNotice('');
           await reload();
         }}
