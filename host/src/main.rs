@@ -168,6 +168,8 @@ async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tantivy=warn,surrealdb=warn".into()))
         .with_writer(std::io::stderr)
+        // A log file (the demo's, a service's journal) gets plain text, not colour codes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         Command::Serve { config, data, listen, first_admin_email, public_url, trusted_proxies, secret_key_file } => {

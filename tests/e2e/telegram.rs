@@ -776,3 +776,10 @@ async fn the_list_shows_who_waits_longest_and_what_no_agent_has_seen() {
     assert_eq!(status, 404, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
 }
+
+#[tokio::test]
+async fn a_log_that_is_not_a_terminal_has_no_colour_codes() {
+    let (_emu, server) = poll_server().await;
+    assert!(eventually(WAIT, || async { server.log().contains("channel loaded") }).await, "{}", server.log());
+    assert!(!server.log().contains('\u{1b}'), "escape codes in a piped log: {:?}", server.log());
+}

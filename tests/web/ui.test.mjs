@@ -267,10 +267,20 @@ test('the keyboard works the inbox; ? shows the shortcuts', async () => {
   await page.keyboard.press('k');
   await page.keyboard.press('Enter');
   await page.waitForURL(new RegExp(`ticket=${first}`));
+  // Resolving opens the next ticket; on a resolved one, `e` opens it again.
   await page.keyboard.press('e');
-  await page.locator('[data-queue="resolved"]').waitFor({ timeout: WAIT });
+  await page.locator(`.ticket-row[data-ticket-id="${first}"] .q-resolved`).waitFor({ timeout: WAIT });
+  await page.waitForURL((u) => u.search.includes('ticket=') && !u.search.includes(`ticket=${first}`));
+  await page.keyboard.press('Escape');
+  await page.waitForURL((u) => !u.search.includes('ticket='));
+  await page.locator(`.ticket-row[data-ticket-id="${first}"]`).click();
+  await page.waitForURL(new RegExp(`ticket=${first}`));
+  await page.mouse.move(5, 5);
   await page.keyboard.press('e');
-  await page.locator('[data-queue="new"]').waitFor({ timeout: WAIT });
+  await page.locator(`.ticket-row[data-ticket-id="${first}"]:not(:has(.q-resolved))`).waitFor({ timeout: WAIT });
+  await page.locator(`.ticket-row[data-ticket-id="${first}"]`).click();
+  await page.waitForURL(new RegExp(`ticket=${first}`));
+  await page.getByRole('region', { name: 'Ticket', exact: true }).getByLabel('Reply').waitFor();
   await page.keyboard.press('r');
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reply');
   await page.keyboard.press('Escape');
@@ -288,9 +298,11 @@ test('the list marks what no agent has seen and how long each customer waits; th
   await erin.locator('.unseen-count', { hasText: '2' }).waitFor({ timeout: WAIT });
   assert.match(await erin.getAttribute('class'), /unseen/);
   assert.match(await erin.locator('.waiting').textContent(), /^waiting /);
-  const total = Number(await page.locator('[data-total]').getAttribute('data-total'));
-  assert.equal(await page.title(), `(${total}) New · Helpdesk`);
-  assert.equal(await page.locator('link[rel="icon"]').getAttribute('data-count'), String(total));
+  // The tab says what the list says.
+  await page.waitForFunction(() => {
+    const total = document.querySelector('[data-total]')?.getAttribute('data-total');
+    return Number(total) > 0 && document.title === `(${total}) New · Helpdesk` && document.querySelector('link[rel="icon"]')?.dataset.count === total;
+  }, null, { timeout: WAIT });
 
   // Longest waiting first: every waiting customer before the others, oldest wait at the top.
   await page.getByLabel('Sort').selectOption('waiting');
@@ -322,6 +334,26 @@ test('the list marks what no agent has seen and how long each customer waits; th
   await page.goto(`${BASE}/?view=all&q=refund`);
   await erin.locator('.you', { hasText: 'You:' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/waiting.png` });
+});
+
+test('a new ticket joins the list while the pointer rests on it, and waits while the agent moves over it', async () => {
+  await page.goto(`${BASE}/?view=new`);
+  const first = page.locator('.ticket-row').first();
+  await first.waitFor();
+  // Moving over the list: the arrival waits behind a button, not under the pointer.
+  await first.hover();
+  await customerWrites(603, 'Gus', 'Do you ship to Norway?');
+  const button = page.getByRole('button', { name: /new ticket/ });
+  for (let n = 0; !(await button.count()); n++) {
+    assert.ok(n < WAIT / 150, 'the arrival is announced');
+    await page.mouse.move(60, 200 + (n % 2) * 4);
+    await page.waitForTimeout(150);
+  }
+  assert.equal(await row(page, 'Gus').count(), 0, 'not inserted while the agent is moving over the list');
+  // Resting there: it joins the list on its own.
+  await row(page, 'Gus').waitFor({ timeout: WAIT });
+  await customerWrites(604, 'Hana', 'Can I change my delivery address?');
+  await row(page, 'Hana').waitFor({ timeout: WAIT });
 });
 
 test('on a phone: the list, then the ticket with a way back; dark when the system is; files compressed', async () => {

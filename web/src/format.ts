@@ -47,12 +47,17 @@ const PLATFORMS: Record<string, [string, string]> = {
   google: ['Google', '#4285f4'],
 };
 
-export function platformName(p: string): string {
+/** The platform as its users know it: a Facebook page's private messages are Messenger's,
+ * Instagram's are Instagram Direct. */
+export function platformName(p: string, kind?: Kind): string {
+  const conversation = kind === 'private_message' || kind === 'group_message';
+  if (conversation && p === 'facebook') return 'Messenger';
+  if (conversation && p === 'instagram') return 'Instagram Direct';
   return PLATFORMS[p]?.[0] ?? p;
 }
 
-export function platformColor(p: string): string {
-  return PLATFORMS[p]?.[1] ?? '#666';
+export function platformColor(p: string, kind?: Kind): string {
+  return platformName(p, kind) === 'Messenger' ? PLATFORMS.messenger[1] : (PLATFORMS[p]?.[1] ?? '#666');
 }
 
 /** Time left as "5 h 12 min", or null when past. */

@@ -14,7 +14,8 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-const QUEUES: [&str; 5] = ["new", "pending", "resolved", "archived", "all"];
+/// The queues, `all`, and `open` (New or Pending: what is still someone's work).
+const QUEUES: [&str; 6] = ["new", "pending", "resolved", "archived", "all", "open"];
 const KINDS: [&str; 8] = ["private_message", "group_message", "comment", "reply", "ad_comment", "post", "mention", "review"];
 
 /// A ticket as the list shows it.

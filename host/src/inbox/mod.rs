@@ -107,7 +107,7 @@ pub struct MessagePage {
     pub older_page: Option<u32>,
 }
 
-/// Tickets per queue; `mine` counts the New tickets assigned to the asking agent.
+/// Tickets per queue; `mine` counts the open (New or Pending) tickets assigned to the asking agent.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct QueueCounts {
     pub new: u64,
@@ -431,7 +431,7 @@ impl Inbox {
             let (search, user) = (self.search.clone(), user_id.to_string());
             let (fresh, mine) = self
                 .blocking_search(move || {
-                    let q = TicketQuery { assignee: Some(user), queue: Some("new".into()), limit: Some(1), ..Default::default() };
+                    let q = TicketQuery { assignee: Some(user), queue: Some(crate::search::OPEN.into()), limit: Some(1), ..Default::default() };
                     Ok((if stale { Some(tally_from(&search)?) } else { None }, search.search(&q)?.total as u64))
                 })
                 .await?;

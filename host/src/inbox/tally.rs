@@ -33,12 +33,12 @@ pub struct Tally {
     pub all: u64,
     pub flagged: u64,
     /// New tickets per assignee, for the assignees whose count was asked for (`Tally::knows`).
-    new_by_assignee: HashMap<String, u64>,
+    open_by_assignee: HashMap<String, u64>,
 }
 
 impl Tally {
     pub fn new(new: u64, pending: u64, resolved: u64, archived: u64, all: u64, flagged: u64) -> Self {
-        Tally { new, pending, resolved, archived, all, flagged, new_by_assignee: HashMap::new() }
+        Tally { new, pending, resolved, archived, all, flagged, open_by_assignee: HashMap::new() }
     }
 
     /// A ticket written: `before` as it was stored (`None` for a new one), `after` as it is now.
@@ -64,21 +64,21 @@ impl Tally {
         if s.flagged {
             step(&mut self.flagged);
         }
-        if s.queue == Queue::New
-            && let Some(n) = s.assignee.as_ref().and_then(|a| self.new_by_assignee.get_mut(a))
+        if matches!(s.queue, Queue::New | Queue::Pending)
+            && let Some(n) = s.assignee.as_ref().and_then(|a| self.open_by_assignee.get_mut(a))
         {
             step(n);
         }
     }
 
-    /// New tickets assigned to `user`, if this tally follows them.
+    /// Open tickets (New or Pending) assigned to `user`, if this tally follows them.
     pub fn mine(&self, user: &str) -> Option<u64> {
-        self.new_by_assignee.get(user).copied()
+        self.open_by_assignee.get(user).copied()
     }
 
     /// Follow `user`'s new tickets from `n`, counted at a moment no write was under way.
     pub fn knows(&mut self, user: &str, n: u64) {
-        self.new_by_assignee.insert(user.to_string(), n);
+        self.open_by_assignee.insert(user.to_string(), n);
     }
 }
 
@@ -113,7 +113,7 @@ mod tests {
     }
 
     #[test]
-    fn an_assignees_new_tickets_are_followed_once_known() {
+    fn an_assignees_open_tickets_are_followed_once_known() {
         let mut t = Tally::new(3, 0, 0, 0, 3, 0);
         t.apply(Some(&shape(Queue::New, false, None)), &shape(Queue::New, false, Some("ann")));
         assert_eq!(t.mine("ann"), None, "not followed yet");
@@ -122,6 +122,8 @@ mod tests {
         t.apply(None, &shape(Queue::New, false, Some("bob")));
         assert_eq!(t.mine("ann"), Some(2));
         t.apply(Some(&shape(Queue::New, false, Some("ann"))), &shape(Queue::Pending, false, Some("ann")));
+        assert_eq!(t.mine("ann"), Some(2), "a Pending ticket is still hers to follow");
+        t.apply(Some(&shape(Queue::Pending, false, Some("ann"))), &shape(Queue::Resolved, false, Some("ann")));
         t.apply(Some(&shape(Queue::New, false, Some("ann"))), &shape(Queue::New, false, Some("bob")));
         assert_eq!(t.mine("ann"), Some(0));
     }

@@ -6,7 +6,7 @@ mod query;
 mod schema;
 mod tokenizer;
 
-pub use query::{BadQuery, Sort, TicketQuery};
+pub use query::{BadQuery, Sort, TicketQuery, OPEN};
 
 use crate::model::Ticket;
 use std::path::{Path, PathBuf};

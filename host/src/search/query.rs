@@ -3,6 +3,7 @@
 use super::schema::{self, Fields};
 use super::tokenizer;
 use super::SearchError;
+use crate::model::Queue;
 use std::collections::BTreeSet;
 use std::ops::Bound;
 use tantivy::collector::DocSetCollector;
@@ -38,6 +39,9 @@ pub struct TicketQuery {
     /// `newest` (default) or `oldest` last message first.
     pub sort: Option<Sort>,
 }
+
+/// The `queue` of a search for what is still someone's work: New or Pending.
+pub const OPEN: &str = "open";
 
 /// The order of a search's results: by each ticket's last message, or longest waiting customer
 /// first (tickets whose customer is not waiting last).
@@ -116,8 +120,12 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         let text = widen(ast, &parser, f, &on_pages)?.unwrap_or_else(|| Box::new(EmptyQuery));
         clauses.push((Occur::Must, text));
     }
+    if tq.queue.as_deref() == Some(OPEN) {
+        let open = [Queue::New, Queue::Pending].map(|q| (Occur::Should, term(f.queue, q.as_str())));
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(open.into()))));
+    }
     for (field, value) in [
-        (f.queue, &tq.queue.clone().filter(|q| q != "all")),
+        (f.queue, &tq.queue.clone().filter(|q| q != "all" && q != OPEN)),
         (f.channel, &tq.channel),
         (f.platform, &tq.platform),
         (f.kind, &tq.kind),

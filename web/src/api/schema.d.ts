@@ -797,7 +797,7 @@ export interface components {
          * @enum {string}
          */
         Queue: "new" | "pending" | "resolved" | "archived";
-        /** @description Tickets per queue; `mine` counts the New tickets assigned to the asking agent. */
+        /** @description Tickets per queue; `mine` counts the open (New or Pending) tickets assigned to the asking agent. */
         QueueCounts: {
             /** Format: int64 */
             all: number;

@@ -1,4 +1,5 @@
 // A contact's picture, or their initials when the platform gives none.
+import type { Kind } from '../api/client';
 import { platformColor, platformName } from '../format';
 
 export function Avatar({ name, url }: { name: string; url?: string | null }) {
@@ -16,10 +17,15 @@ export function Avatar({ name, url }: { name: string; url?: string | null }) {
   );
 }
 
-export function PlatformIcon({ platform }: { platform: string }) {
+/** The platform's mark, named as its users know it for this kind of interaction. */
+export function PlatformIcon({ platform, kind, label }: { platform: string; kind?: Kind; label?: boolean }) {
+  const name = platformName(platform, kind);
   return (
-    <span class="platform" style={{ background: platformColor(platform) }} title={platformName(platform)} aria-label={platformName(platform)}>
-      {platformName(platform).slice(0, 1)}
-    </span>
+    <>
+      <span class="platform" style={{ background: platformColor(platform, kind) }} title={name} aria-label={name}>
+        {name.slice(0, 1)}
+      </span>
+      {label && <span class="platform-name">{name}</span>}
+    </>
   );
 }

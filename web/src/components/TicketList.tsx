@@ -1,18 +1,22 @@
 // The ticket rows: author, platform and channel, kind, time and the newest message; what no
 // agent has seen yet (bold, with a count) and how long the customer has been waiting.
-// Pages load as the list scrolls; while the pointer is over the list or it is scrolled,
-// it counts as busy so that live arrivals wait instead of shifting rows.
+// Pages load as the list scrolls; while the agent moves over it or scrolls it, it counts as
+// busy so that live arrivals wait instead of shifting the row about to be clicked.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TicketRow } from '../api/client';
 import { ago, KIND_WORDS, waited, when } from '../format';
 import { Avatar, PlatformIcon } from './Avatar';
+
+/** How long after the last move or scroll the list counts as in use. */
+const IDLE_MS = 2000;
 
 interface Props {
   rows: TicketRow[];
   selected: number;
   openId: string | null;
   hasMore: boolean;
-  onBusy: (busy: boolean) => void;
+  /** Hands over how to tell whether the agent is using the list right now. */
+  onBusy: (busy: () => boolean) => void;
   onSelect: (i: number) => void;
   onOpen: (id: string) => void;
   onMore: () => void;
@@ -21,7 +25,13 @@ interface Props {
 export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, onOpen, onMore }: Props) {
   const list = useRef<HTMLUListElement>(null);
   const hovered = useRef(false);
-  const busy = () => onBusy(hovered.current || (list.current?.scrollTop ?? 0) > 8);
+  // Busy is in use now: the pointer moving over the list or the list scrolling in the last
+  // moments. A pointer resting on the list is not (the list would freeze for as long).
+  const active = useRef(0);
+  const busy = () => {
+    active.current = Date.now();
+    onBusy(() => hovered.current && Date.now() - active.current < IDLE_MS);
+  };
   // Waiting times move on while the list sits still.
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -48,6 +58,8 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
       aria-label="Ticket list"
       onScroll={onScroll}
       onMouseEnter={() => ((hovered.current = true), busy())}
+      onMouseMove={busy}
+      onWheel={busy}
       onMouseLeave={() => ((hovered.current = false), busy())}
     >
       {rows.map((t, i) => (
@@ -84,7 +96,7 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
               )}
             </div>
             <div class="row-meta">
-              <PlatformIcon platform={t.platform} />
+              <PlatformIcon platform={t.platform} kind={t.kind} />
               <span class="channel">{t.channel_name}</span>
               <span class="kind">{KIND_WORDS[t.kind]}</span>
               {t.queue !== 'new' && <span class={`queue q-${t.queue}`}>{t.queue}</span>}

@@ -2,7 +2,40 @@
 // what agents did. Customer text is rendered as text, never as HTML.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
-import { when } from '../format';
+import { ago, when } from '../format';
+
+const QUIET = ['action.reply', 'action.private_reply'];
+/** Runs of more agent changes than this in a row show only their newest ones, the rest folded. */
+const RUN = 3;
+
+/** A time as "5 min", the full date and time on hover. */
+function Ago({ at }: { at: number }) {
+  return (
+    <time dateTime={new Date(at).toISOString()} title={when(at)}>
+      {ago(at)}
+    </time>
+  );
+}
+
+/** Consecutive activity lines past `RUN` folded into one "N earlier changes" line. */
+function fold(entries: Entry[]): (Entry | Entry[])[] {
+  const out: (Entry | Entry[])[] = [];
+  let run: Entry[] = [];
+  const flush = () => {
+    if (run.length > RUN) out.push(run.slice(0, run.length - RUN), ...run.slice(run.length - RUN));
+    else out.push(...run);
+    run = [];
+  };
+  for (const e of entries) {
+    if (e.activity) run.push(e);
+    else {
+      flush();
+      out.push(e);
+    }
+  }
+  flush();
+  return out;
+}
 
 const ACTION_WORDS: Partial<Record<ActionKind, string>> = {
   like: 'Like',
@@ -44,7 +77,8 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
   const entries: Entry[] = [
     ...detail.messages.map((m): Entry => ({ at: m.created_at, message: m })),
     ...detail.notes.map((n): Entry => ({ at: n.created_at, note: n })),
-    ...detail.activity.filter((a) => !a.what.startsWith('note.')).map((a): Entry => ({ at: a.at, activity: a })),
+    // A sent reply is the message itself; only a failed one needs its own line.
+    ...detail.activity.filter((a) => !a.what.startsWith('note.') && !(a.ok && QUIET.includes(a.what))).map((a): Entry => ({ at: a.at, activity: a })),
   ]
     .filter((e) => e.message || e.at >= since)
     .sort((a, b) => a.at - b.at);
@@ -91,8 +125,17 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
           {loading ? 'Loading earlier messages…' : 'Earlier messages'}
         </button>
       )}
-      {entries.map((e) =>
-        e.message ? (
+      {fold(entries).map((e) =>
+        Array.isArray(e) ? (
+          <details class="activity folded" key={`fold-${e[0].activity!.id}`}>
+            <summary>
+              {e.length} earlier {e.length === 1 ? 'change' : 'changes'}
+            </summary>
+            {e.map((x) => (
+              <ActivityLine a={x.activity!} />
+            ))}
+          </details>
+        ) : e.message ? (
           <MessageItem
             key={e.message.id}
             m={e.message}
@@ -104,12 +147,18 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
         ) : e.note ? (
           <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
         ) : (
-          <div class={`activity ${e.activity!.ok ? '' : 'failed'}`} key={e.activity!.id} data-activity={e.activity!.what}>
-            {e.activity!.actor} · {describe(e.activity!)} · <time>{when(e.activity!.at)}</time>
-          </div>
+          <ActivityLine a={e.activity!} />
         ),
       )}
       <div ref={bottom} />
+    </div>
+  );
+}
+
+function ActivityLine({ a }: { a: Activity }) {
+  return (
+    <div class={`activity ${a.ok ? '' : 'failed'}`} key={a.id} data-activity={a.what}>
+      {a.actor} · {describe(a)} · <Ago at={a.at} />
     </div>
   );
 }
@@ -145,7 +194,7 @@ function MessageItem({
     <article class={`message ${m.direction} ${m.removed ? 'removed' : ''}`} data-message-id={m.id}>
       <header>
         <span class="author">{m.direction === 'outbound' ? m.sent_by ?? m.author.name ?? 'Us' : m.author.name}</span>
-        <time dateTime={new Date(m.created_at).toISOString()}>{when(m.created_at)}</time>
+        <Ago at={m.created_at} />
         {m.edited_at && <span class="muted">edited</span>}
         {m.removed && <span class="muted">removed on the platform</span>}
         {m.delivery && <span class={`delivery d-${m.delivery.state}`}>{m.delivery.state}{m.delivery.error ? `: ${m.delivery.error}` : ''}</span>}
@@ -233,7 +282,7 @@ function NoteItem({ note, mine, ticketId, onChanged }: { note: Note; mine: boole
     <article class="note" data-note-id={note.id}>
       <header>
         <span class="author">{note.author_name}</span> <span class="muted">internal note</span>
-        <time>{when(note.created_at)}</time>
+        <Ago at={note.created_at} />
         {note.edited_at && <span class="muted">edited</span>}
         {mine && !editing && (
           <>

@@ -18,7 +18,8 @@ const PAGE = 50;
 export function queryOf(params: URLSearchParams, me: User): TicketQuery {
   const view = params.get('view') ?? 'new';
   const q: TicketQuery = { limit: PAGE };
-  if (view === 'mine') Object.assign(q, { assignee: me.id, queue: 'new' });
+  // Mine: what is still my work, waiting on us (New) or on the customer (Pending).
+  if (view === 'mine') Object.assign(q, { assignee: me.id, queue: 'open' });
   else if (view === 'flagged') Object.assign(q, { flagged: true, queue: 'all' });
   else q.queue = view;
   for (const k of ['q', 'platform', 'channel', 'kind', 'tag', 'assignee'] as const) {
@@ -41,7 +42,7 @@ export function queryOf(params: URLSearchParams, me: User): TicketQuery {
 
 /** Whether a changed ticket belongs in the list (a text search cannot be judged here). */
 function matches(t: Ticket, q: TicketQuery): boolean | 'unknown' {
-  if (q.queue && q.queue !== 'all' && t.queue !== q.queue) return false;
+  if (q.queue === 'open' ? t.queue !== 'new' && t.queue !== 'pending' : q.queue && q.queue !== 'all' && t.queue !== q.queue) return false;
   if (q.platform && t.platform !== q.platform) return false;
   if (q.channel && t.channel !== q.channel) return false;
   if (q.kind && t.kind !== q.kind) return false;
@@ -68,7 +69,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   const [sheet, setSheet] = useState(false);
   const [channels, setChannels] = useState<ChannelSummary[]>([]);
   const [users, setUsers] = useState<User[]>([]);
-  const listBusy = useRef(false);
+  const listBusy = useRef<() => boolean>(() => false);
   // The rows as last rendered, for live events to look up without waiting for a render.
   const shown = useRef<TicketRow[]>([]);
   shown.current = rows;
@@ -136,7 +137,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
         }
         const m = matches(t, query);
         if (m === false) return setIncoming((r) => r.filter((x) => x.id !== t.id));
-        if (!listBusy.current && m === true) {
+        if (!listBusy.current() && m === true) {
           setRows((r) => (r.some((x) => x.id === t.id) ? r : [row, ...r]));
           setTotal((n) => n + (e.type === 'ticket_created' ? 1 : 0));
           setSelected((s) => (s > 0 ? s + 1 : s));
@@ -147,10 +148,22 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
     [key, channels],
   );
 
+  // What waited while the agent used the list joins it once they stop (the button stays for
+  // searches and other orders, which the server has to place).
+  const incomingRef = useRef(incoming);
+  incomingRef.current = incoming;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (incomingRef.current.length > 0 && !query.q && !query.sort && !listBusy.current()) showIncoming();
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [key]);
+
   const showIncoming = () => {
     if (query.q || query.sort) return void load(0).then(() => setIncoming([]));
-    setRows((r) => [...incoming.filter((t) => !r.some((x) => x.id === t.id)), ...r]);
-    setTotal((n) => n + incoming.length);
+    const waiting = incomingRef.current;
+    setRows((r) => [...waiting.filter((t) => !r.some((x) => x.id === t.id)), ...r]);
+    setTotal((n) => n + waiting.length);
     setIncoming([]);
   };
 
@@ -170,6 +183,17 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
     } catch (e) {
       setError((e as Error).message);
     }
+  };
+
+  /** Done with the open ticket (resolved, archived): the next one in the list opens. */
+  const openNext = () => {
+    const { rows, openId } = keys.current;
+    const i = rows.findIndex((r) => r.id === openId);
+    if (!openId || i < 0) return;
+    const next = rows[i + 1] ?? rows[i - 1];
+    if (!next) return;
+    setSelected(rows.indexOf(next));
+    open(next.id);
   };
 
   // The key handler reads the latest state through a ref assigned at render: effects run
@@ -197,8 +221,8 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
         o: () => row && open(row.id),
         r: () => window.dispatchEvent(new CustomEvent('helpdesk:compose', { detail: 'reply' })),
         n: () => window.dispatchEvent(new CustomEvent('helpdesk:compose', { detail: 'note' })),
-        e: () => patch({ queue: t?.queue === 'resolved' ? 'new' : 'resolved' }),
-        x: () => patch({ queue: 'archived' }),
+        e: () => patch({ queue: t?.queue === 'resolved' ? 'new' : 'resolved' }).then(openNext),
+        x: () => patch({ queue: 'archived' }).then(openNext),
         i: () => patch({ assignee: me.id }),
         f: () => patch({ flagged: !t?.flagged }),
         '/': () => window.dispatchEvent(new Event('helpdesk:search')),

@@ -111,7 +111,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         <div class="who">
           <h2>{t.contact.name}</h2>
           <div class="row-meta">
-            <PlatformIcon platform={t.platform} />
+            <PlatformIcon platform={t.platform} kind={t.kind} label />
             <span>{detail.channel_name}</span>
             <span class="kind">{KIND_WORDS[t.kind]}</span>
             {t.contact.handle && <span>@{t.contact.handle}</span>}
