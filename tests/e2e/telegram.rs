@@ -401,6 +401,16 @@ async fn the_sidebar_counts_follow_every_change_at_once_and_after_a_restart() {
     assert_eq!(counts(&server).await, [3, 1, 0, 4, 1, 1]);
     assert_eq!(server.tickets("queue=new").await.len(), 3);
     assert_eq!(server.tickets(&format!("queue=new&assignee={me}")).await.len(), 1);
+    // Mine is what is still my work: waiting on the customer (Pending) too, not once resolved.
+    let change = async |id: &str, patch: Value| assert_eq!(server.patch(&format!("/api/v1/tickets/{id}"), patch).await.0, 200);
+    change(&ids[1], json!({"assignee": me})).await;
+    assert_eq!(counts(&server).await[4], 2, "a Pending ticket assigned to me is mine");
+    let mine: Vec<String> = server.tickets(&format!("queue=open&assignee={me}")).await.iter().map(|t| t["queue"].as_str().unwrap().to_string()).collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.contains(&"new".to_string()) && mine.contains(&"pending".to_string()), "{mine:?}");
+    change(&ids[1], json!({"queue": "resolved"})).await;
+    assert_eq!(counts(&server).await[4], 1);
+    assert_eq!(server.tickets(&format!("queue=open&assignee={me}")).await.len(), 1);
 }
 
 #[tokio::test]
