@@ -87,6 +87,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     let search = Arc::new(SearchIndex::open(&paths.index_dir())?);
     let events = EventBus::default();
     let inbox = Arc::new(Inbox::start(store.clone(), search, events.clone()).await?);
+    tokio::spawn(wake_snoozed(Arc::downgrade(&inbox)));
     let runtime = Runtime::new(Some(paths.cache_dir()))?;
     let accounts = Accounts::new(store.clone());
     if let Some(admin) = seed.first_admin.filter(|_| seed.users.is_empty()) {
@@ -145,6 +146,20 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
+    }
+}
+
+/// How often snoozed tickets are looked at: one range query on the index.
+const SNOOZE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Snoozed tickets go back to New when their time comes, for as long as the inbox runs.
+async fn wake_snoozed(inbox: std::sync::Weak<Inbox>) {
+    loop {
+        tokio::time::sleep(SNOOZE_CHECK).await;
+        let Some(inbox) = inbox.upgrade() else { return };
+        if let Err(e) = inbox.wake_snoozed().await {
+            tracing::warn!("snoozed tickets could not be woken (trying again): {e}");
+        }
     }
 }
 

@@ -270,6 +270,11 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub last_from_us: bool,
+    /// A snoozed ticket waits in Pending until then (or until the customer writes), then
+    /// returns to New.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub snoozed_until: Option<Millis>,
     /// The store's change counter when the ticket last changed (the search watermark).
     pub seq: i64,
 }

@@ -793,3 +793,36 @@ async fn a_log_that_is_not_a_terminal_has_no_colour_codes() {
     assert!(eventually(WAIT, || async { server.log().contains("channel loaded") }).await, "{}", server.log());
     assert!(!server.log().contains('\u{1b}'), "escape codes in a piped log: {:?}", server.log());
 }
+
+#[tokio::test]
+async fn a_snoozed_ticket_returns_to_new_when_its_time_comes_or_the_customer_writes() {
+    let (emu, server) = poll_server().await;
+    let (ann, bo) = (User::new(9951, "Snooze Ann", None, None), User::new(9952, "Snooze Bo", None, None));
+    emu.private_text(&ann, "call me back tomorrow");
+    emu.private_text(&bo, "I will send the photo later");
+    let tickets = server.wait_tickets("q=snooze", 2, WAIT).await;
+    let id_of = |name: &str| tickets.iter().find(|t| t["contact"]["name"] == name).unwrap()["id"].as_str().unwrap().to_string();
+    let (a, b) = (id_of("Snooze Ann"), id_of("Snooze Bo"));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+
+    let (status, body) = server.patch(&format!("/api/v1/tickets/{a}"), json!({"snooze_until": now - 1000})).await;
+    assert_eq!(status, 400, "a snooze in the past: {body}");
+    assert!(body["message"].as_str().unwrap().contains("future"), "{body}");
+
+    let (status, t) = server.patch(&format!("/api/v1/tickets/{a}"), json!({"snooze_until": now + 2_500})).await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!((t["queue"].as_str(), t["snoozed_until"].as_i64()), (Some("pending"), Some(now + 2_500)));
+    let (_, t) = server.patch(&format!("/api/v1/tickets/{b}"), json!({"snooze_until": now + 3_600_000})).await;
+    assert_eq!(t["queue"], "pending");
+
+    // Ann's time comes: back in New, with a line saying why.
+    assert!(eventually(WAIT, || async { server.ticket(&a).await["ticket"]["queue"] == "new" }).await);
+    let view = server.ticket(&a).await;
+    assert_eq!(view["ticket"]["snoozed_until"], Value::Null);
+    assert!(view["activity"].as_array().unwrap().iter().any(|x| x["what"].as_str().unwrap().starts_with("snooze.ended") && x["actor"] == "system"), "{}", view["activity"]);
+
+    // Bo writes long before his: back in New at once, no longer snoozed.
+    emu.private_text(&bo, "here is the photo");
+    assert!(eventually(WAIT, || async { server.ticket(&b).await["ticket"]["queue"] == "new" }).await);
+    assert_eq!(server.ticket(&b).await["ticket"]["snoozed_until"], Value::Null);
+}

@@ -53,13 +53,13 @@ async function signIn(context, who) {
 
 const row = (page, text) => page.locator('.ticket-row', { hasText: text });
 
-/** Open `url` until Dana's ticket is listed (the search index is near-real-time, not instant). */
-async function showsDana(page, url) {
+/** Open `url` until `name`'s ticket is listed (the search index is near-real-time, not instant). */
+async function showsDana(page, url, name = 'Dana') {
   const deadline = Date.now() + WAIT;
   for (;;) {
     await page.goto(url);
     try {
-      return await row(page, 'Dana').waitFor({ timeout: 1000 });
+      return await row(page, name).waitFor({ timeout: 1000 });
     } catch (e) {
       if (Date.now() > deadline) throw e;
     }
@@ -334,6 +334,26 @@ test('the list marks what no agent has seen and how long each customer waits; th
   await page.goto(`${BASE}/?view=all&q=refund`);
   await erin.locator('.you', { hasText: 'You:' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/waiting.png` });
+});
+
+test('snoozing a ticket puts it in Pending with its time, and waking it brings it back', async () => {
+  await customerWrites(605, 'Ivy', 'Norway shipping question, I will check my address tonight');
+  await showsDana(page, `${BASE}/?view=all&q=Norway`, 'Ivy');
+  const ivy = row(page, 'Ivy');
+  await ivy.click();
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByLabel('Snooze').selectOption('tomorrow');
+  await pane.locator('[data-queue="pending"]').waitFor({ timeout: WAIT });
+  const until = Number(await pane.locator('[data-snoozed-until]').getAttribute('data-snoozed-until'));
+  const tomorrow9 = new Date();
+  tomorrow9.setDate(tomorrow9.getDate() + 1);
+  tomorrow9.setHours(9, 0, 0, 0);
+  assert.equal(until, tomorrow9.getTime());
+  await pane.locator('.activity', { hasText: 'snoozed until' }).waitFor();
+  await ivy.locator('.snoozed').waitFor({ timeout: WAIT });
+  await pane.getByRole('button', { name: 'Wake now' }).click();
+  await pane.locator('[data-queue="new"]').waitFor({ timeout: WAIT });
+  await pane.locator('.activity', { hasText: 'back in New' }).waitFor();
 });
 
 test('a new ticket joins the list while the pointer rests on it, and waits while the agent moves over it', async () => {

@@ -2,7 +2,7 @@
 //! plugin, checked against what it declares; and internal ones (queue, tags, assignee, flag).
 
 use super::{Inbox, InboxError};
-use crate::model::{now_ms, stable_id, ActionKind, Activity, Direction, Interaction, Kind, Message, Queue, Ticket};
+use crate::model::{now_ms, stable_id, ActionKind, Activity, Direction, Interaction, Kind, Message, Millis, Queue, Ticket};
 use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, PluginInfo, ReplyAction};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -32,7 +32,20 @@ pub struct TicketPatch {
     /// An agent's name or email; empty to unassign.
     pub assignee: Option<String>,
     pub flagged: Option<bool>,
+    /// Snooze until then (milliseconds since the epoch): the ticket waits in Pending and
+    /// returns to New when the time comes or the customer writes. `null` wakes it now.
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<i64>)]
+    pub snooze_until: Option<Option<Millis>>,
 }
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Millis>>, D::Error> {
+    Option::<Millis>::deserialize(d).map(Some)
+}
+
+/// The furthest a snooze may reach.
+const MAX_SNOOZE_MS: i64 = 366 * 24 * 3_600_000;
 
 /// The channel an action goes through.
 pub struct ActionChannel {
@@ -268,6 +281,28 @@ impl Inbox {
             t.flagged = f;
             changes.push(if f { "flagged".into() } else { "unflagged".into() });
         }
+        match patch.snooze_until {
+            Some(Some(until)) => {
+                let now = now_ms();
+                if until <= now || until > now + MAX_SNOOZE_MS {
+                    return Err(InboxError::BadRequest("a snooze ends in the future, within a year".into()));
+                }
+                t.snoozed_until = Some(until);
+                changes.push(format!("snoozed:{until}"));
+                if t.queue != Queue::Pending {
+                    t.queue = Queue::Pending;
+                    changes.push("queue.pending".into());
+                }
+            }
+            Some(None) if t.snoozed_until.is_some() => {
+                t.snoozed_until = None;
+                t.queue = Queue::New;
+                changes.push("snooze.ended:woken by hand".into());
+            }
+            // Moved by hand to another queue, a ticket is no longer snoozed.
+            _ if t.snoozed_until.is_some() && patch.queue.is_some_and(|q| q != Queue::Pending) => t.snoozed_until = None,
+            _ => {}
+        }
         if changes.is_empty() {
             return Ok(ticket);
         }
@@ -292,6 +327,37 @@ impl Inbox {
 }
 
 impl Inbox {
+    /// Return the snoozed tickets whose time has come to New, each with a line saying why.
+    /// Returns how many woke.
+    pub async fn wake_snoozed(&self) -> Result<usize, InboxError> {
+        let now = now_ms();
+        let search = self.search.clone();
+        let due = self.blocking_search(move || Ok(search.snoozes_due(now, 200)?)).await?;
+        let mut woken = 0;
+        for id in due {
+            let _write = self.write_lock.lock().await;
+            let (mut w, before) = self.load_working(&[], std::slice::from_ref(&id)).await?;
+            // The index may be a moment behind: the customer wrote, an agent moved it.
+            let Some(t) = w.tickets.get_mut(&id).filter(|t| t.snoozed_until.is_some_and(|u| u <= now)) else { continue };
+            t.snoozed_until = None;
+            t.queue = Queue::New;
+            let seq = self.store.next_seq();
+            let activity = Activity {
+                id: stable_id(&id, &format!("activity:{seq}:snooze")),
+                ticket_id: id.clone(),
+                at: now,
+                actor: "system".into(),
+                what: "snooze.ended:the snooze is over".into(),
+                detail: String::new(),
+                ok: true,
+            };
+            w.touch(&id, seq);
+            self.commit(w, &before, Vec::new(), vec![activity], seq).await?;
+            woken += 1;
+        }
+        Ok(woken)
+    }
+
     /// An agent opened the ticket: its customer messages are seen. Not history (opening is
     /// not a change of the work), but a change every agent's list shows.
     pub async fn mark_seen(&self, ticket_id: &str) -> Result<Ticket, InboxError> {

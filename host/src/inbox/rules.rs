@@ -217,6 +217,7 @@ impl Working {
                 unseen: 0,
                 waiting_since: None,
                 last_from_us: false,
+                snoozed_until: None,
                 seq,
             }
         });
@@ -237,6 +238,8 @@ impl Working {
         if inbound {
             ticket.last_inbound_at = Some(ticket.last_inbound_at.unwrap_or(i.created_at).max(i.created_at));
             ticket.queue = Queue::New;
+            // A snooze lasts until the customer answers.
+            ticket.snoozed_until = None;
             // A group's ticket shows who spoke last; a person's ticket keeps up with their profile.
             let author_contact = contact_id(channel, &i.author.id);
             if ticket.kind == Kind::GroupMessage || ticket.contact_id == author_contact {

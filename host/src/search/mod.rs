@@ -107,6 +107,7 @@ impl SearchIndex {
                 f.last_message_at => t.last_message_at,
                 f.created_at => t.created_at,
                 f.waiting_since => schema::waiting_key(t),
+                f.snoozed_until => t.snoozed_until.unwrap_or(i64::MAX),
             );
             doc.add_text(f.contact, &t.contact.name);
             if let Some(h) = &t.contact.handle {
@@ -167,6 +168,23 @@ impl SearchIndex {
     pub fn clear(&self) -> Result<(), SearchError> {
         self.writer.lock().expect("index writer lock").delete_all_documents()?;
         Ok(())
+    }
+
+    /// Tickets whose snooze is due at `now` (at most `limit`).
+    pub fn snoozes_due(&self, now: i64, limit: usize) -> Result<Vec<String>, SearchError> {
+        let f = &self.fields;
+        let due = tantivy::query::RangeQuery::new(
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Included(Term::from_field_i64(f.snoozed_until, now)),
+        );
+        let searcher = self.reader.searcher();
+        let hits = searcher.search(&due, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        hits.into_iter()
+            .map(|(_, addr)| {
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                Ok(doc.get_first(f.id).and_then(|v| v.as_str()).unwrap_or_default().to_string())
+            })
+            .collect()
     }
 
     /// Tickets in the index.

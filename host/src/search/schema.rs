@@ -30,6 +30,8 @@ pub struct Fields {
     /// `Ticket::waiting_since`; for a ticket whose customer is not waiting, `waiting_key`'s
     /// value after every waiting one.
     pub waiting_since: Field,
+    /// `Ticket::snoozed_until`, or `i64::MAX`: the snoozes due are a range of it.
+    pub snoozed_until: Field,
 }
 
 /// The sort key of "longest waiting first": the waiting tickets by how long, then the others
@@ -67,6 +69,7 @@ pub fn build() -> (Schema, Fields) {
         last_message_at: b.add_i64_field("last_message_at", INDEXED | FAST),
         created_at: b.add_i64_field("created_at", INDEXED | FAST),
         waiting_since: b.add_i64_field("waiting_since", FAST),
+        snoozed_until: b.add_i64_field("snoozed_until", INDEXED),
     };
     (b.build(), fields)
 }

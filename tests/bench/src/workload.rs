@@ -165,6 +165,7 @@ impl Workload {
                 unseen: 0,
                 waiting_since: None,
                 last_from_us: false,
+                snoozed_until: None,
                 seq: n as i64 + 1,
             });
         }

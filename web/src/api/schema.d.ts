@@ -907,6 +907,7 @@ export interface components {
              * @description The store's change counter when the ticket last changed (the search watermark).
              */
             seq: number;
+            snoozed_until: null | components["schemas"]["i64"];
             tags: string[];
             thread_key: string;
             /**
@@ -947,6 +948,12 @@ export interface components {
             assignee?: string | null;
             flagged?: boolean | null;
             queue?: null | components["schemas"]["Queue"];
+            /**
+             * Format: int64
+             * @description Snooze until then (milliseconds since the epoch): the ticket waits in Pending and
+             *     returns to New when the time comes or the customer writes. `null` wakes it now.
+             */
+            snooze_until?: number | null;
             tags?: string[] | null;
         };
         /** @description A ticket as the list shows it. */

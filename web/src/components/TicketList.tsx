@@ -4,7 +4,7 @@
 // busy so that live arrivals wait instead of shifting the row about to be clicked.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TicketRow } from '../api/client';
-import { ago, KIND_WORDS, waited, when } from '../format';
+import { ago, KIND_WORDS, timeLeft, waited, when } from '../format';
 import { Avatar, PlatformIcon } from './Avatar';
 
 /** How long after the last move or scroll the list counts as in use. */
@@ -100,6 +100,11 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
               <span class="channel">{t.channel_name}</span>
               <span class="kind">{KIND_WORDS[t.kind]}</span>
               {t.queue !== 'new' && <span class={`queue q-${t.queue}`}>{t.queue}</span>}
+              {t.snoozed_until != null && (
+                <span class="snoozed" title={`Snoozed until ${when(t.snoozed_until)}`}>
+                  ⏰ {timeLeft(t.snoozed_until, now) ?? 'due'}
+                </span>
+              )}
               {t.tags.map((tag) => (
                 <span class="tag small">{tag}</span>
               ))}

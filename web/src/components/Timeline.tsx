@@ -169,6 +169,8 @@ function describe(a: Activity): string {
   if (what === 'queue') return `moved to ${arg}`;
   if (what === 'tags') return arg ? `tags: ${arg}` : 'removed all tags';
   if (what === 'assignee') return arg === 'none' ? 'unassigned' : 'assigned';
+  if (what === 'snoozed') return `snoozed until ${when(Number(arg))}`;
+  if (what === 'snooze') return `back in New: ${arg.replace(/^ended:/, '')}`;
   return a.what;
 }
 

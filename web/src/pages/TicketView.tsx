@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type ChannelSummary, type Message, type TicketDetail, type User, type Viewer } from '../api/client';
 import { subscribe, view } from '../live';
-import { KIND_WORDS, platformName } from '../format';
+import { KIND_WORDS, platformName, when } from '../format';
 import { Avatar, PlatformIcon } from '../components/Avatar';
 import { Tags } from '../components/Tags';
 import { Timeline } from '../components/Timeline';
@@ -138,6 +138,31 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
           <button onClick={() => patch({ queue: 'resolved' })}>Resolve</button>
         )}
         {t.queue !== 'archived' && <button onClick={() => patch({ queue: 'archived' })}>Archive</button>}
+        {t.snoozed_until != null ? (
+          <span class="snoozed" data-snoozed-until={t.snoozed_until}>
+            Snoozed until {when(t.snoozed_until)} <button class="link" onClick={() => patch({ snooze_until: null })}>Wake now</button>
+          </span>
+        ) : (
+          t.queue !== 'resolved' &&
+          t.queue !== 'archived' && (
+            <select
+              aria-label="Snooze"
+              value=""
+              onChange={(e) => {
+                const until = snoozeChoice((e.target as HTMLSelectElement).value);
+                if (until === 'reply') patch({ queue: 'pending' });
+                else if (until) patch({ snooze_until: until });
+              }}
+            >
+              <option value="">Snooze…</option>
+              <option value="1h">For an hour</option>
+              <option value="3h">For 3 hours</option>
+              <option value="tomorrow">Until tomorrow, 9:00</option>
+              <option value="monday">Until Monday, 9:00</option>
+              <option value="reply">Until the customer answers</option>
+            </select>
+          )
+        )}
         <button aria-pressed={t.flagged} onClick={() => patch({ flagged: !t.flagged })}>
           {t.flagged ? '⚑ Flagged' : 'Flag'}
         </button>
@@ -250,4 +275,28 @@ function idempotencyKey(ticketId: string, body: Record<string, unknown>): Record
     actionKeys.set(intent, key);
   }
   return { 'Idempotency-Key': key };
+}
+
+/** When a snooze choice ends, in the agent's time zone; `reply` leaves it to the customer. */
+function snoozeChoice(choice: string, now = new Date()): number | 'reply' | null {
+  const at9 = (days: number) => {
+    const d = new Date(now);
+    d.setDate(d.getDate() + days);
+    d.setHours(9, 0, 0, 0);
+    return d.getTime();
+  };
+  switch (choice) {
+    case '1h':
+      return now.getTime() + 3_600_000;
+    case '3h':
+      return now.getTime() + 3 * 3_600_000;
+    case 'tomorrow':
+      return at9(1);
+    case 'monday':
+      return at9(((8 - now.getDay()) % 7) || 7);
+    case 'reply':
+      return 'reply';
+    default:
+      return null;
+  }
 }
