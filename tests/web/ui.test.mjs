@@ -225,6 +225,11 @@ test('note, tag, assign and flag are seen live and findable by filter and by wor
   await page.getByLabel('Search').press('Enter');
   await row(page, 'Dana').waitFor({ timeout: WAIT });
   assert.equal(await row(page, 'Mallory').count(), 0);
+  // The words found are marked in the list and in the thread.
+  assert.equal(await row(page, 'Dana').locator('.preview mark').textContent(), 'birthday');
+  await row(page, 'Dana').click();
+  await page.locator('.message.match mark', { hasText: 'birthday' }).waitFor();
+  await page.keyboard.press('Escape');
   // The view is in the URL: a bookmark brings it back.
   await page.reload();
   await row(page, 'Dana').waitFor({ timeout: WAIT });
@@ -331,9 +336,13 @@ test('the list marks what no agent has seen and how long each customer waits; th
   assert.deepEqual(sent.map((c) => c.params.text), ['Your refund went out this morning']);
   assert.notEqual(await page.evaluate(() => document.activeElement?.tagName), 'TEXTAREA', 'focus left the reply box');
   assert.equal(await pane.getByLabel('Reply').inputValue(), '');
-  await page.goto(`${BASE}/?view=all&q=refund`);
+  // Searching from New looks in every queue (Erin's is resolved now), unless narrowed.
+  await page.goto(`${BASE}/?view=new&q=refund`);
   await erin.locator('.you', { hasText: 'You:' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/waiting.png` });
+  await page.getByLabel('In queue').selectOption('new');
+  await page.waitForURL(/in=new/);
+  await erin.waitFor({ state: 'detached', timeout: WAIT });
 });
 
 test('snoozing a ticket puts it in Pending with its time, and waking it brings it back', async () => {

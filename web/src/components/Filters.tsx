@@ -31,6 +31,15 @@ export function Filters({ params, channels, users }: { params: URLSearchParams; 
         <input ref={search} type="search" name="q" placeholder="Search messages and names  ( / )" aria-label="Search" defaultValue={params.get('q') ?? ''} />
       </form>
       <div class="filter-row">
+        {params.get('q') && (
+          <select aria-label="In queue" value={params.get('in') ?? ''} onChange={set('in')}>
+            <option value="">In all queues</option>
+            <option value="new">In New</option>
+            <option value="pending">In Pending</option>
+            <option value="resolved">In Resolved</option>
+            <option value="archived">In Archived</option>
+          </select>
+        )}
         <select aria-label="Platform" value={params.get('platform') ?? ''} onChange={set('platform')}>
           <option value="">All platforms</option>
           {platforms.map((p) => (

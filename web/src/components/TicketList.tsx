@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TicketRow } from '../api/client';
 import { ago, KIND_WORDS, timeLeft, waited, when } from '../format';
 import { Avatar, PlatformIcon } from './Avatar';
+import { Highlight } from './Highlight';
 
 /** How long after the last move or scroll the list counts as in use. */
 const IDLE_MS = 2000;
@@ -20,9 +21,11 @@ interface Props {
   onSelect: (i: number) => void;
   onOpen: (id: string) => void;
   onMore: () => void;
+  /** The search's words, marked in each preview. */
+  words: string[];
 }
 
-export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, onOpen, onMore }: Props) {
+export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, onOpen, onMore, words }: Props) {
   const list = useRef<HTMLUListElement>(null);
   const hovered = useRef(false);
   // Busy is in use now: the pointer moving over the list or the list scrolling in the last
@@ -111,7 +114,7 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
             </div>
             <div class="preview">
               {t.last_from_us && <span class="you">You: </span>}
-              {t.preview}
+              <Highlight text={t.preview} words={words} />
             </div>
           </div>
         </li>

@@ -3,6 +3,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
 import { ago, when } from '../format';
+import { Highlight, matchesAny, searchWords } from './Highlight';
 
 const QUIET = ['action.reply', 'action.private_reply'];
 /** Runs of more agent changes than this in a row show only their newest ones, the rest folded. */
@@ -113,6 +114,8 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
   }, [hasOlder, detail.messages.length, loading]);
 
   const platform = channel?.platform_name ?? detail.ticket.platform;
+  // The list's search, marked in the thread it led to.
+  const words = searchWords(new URLSearchParams(location.search).get('q'));
   const actionsFor = (m: Message) =>
     m.direction === 'inbound' && !m.removed
       ? (detail.capabilities.find((c) => c.kind === m.kind)?.actions ?? []).filter((a) => a in ACTION_WORDS)
@@ -143,6 +146,7 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
             notes={detail.capabilities.find((c) => c.kind === e.message!.kind)?.action_notes ?? {}}
             platform={platform}
             onAction={onAction}
+            words={words}
           />
         ) : e.note ? (
           <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
@@ -180,12 +184,14 @@ function MessageItem({
   notes,
   platform,
   onAction,
+  words,
 }: {
   m: Message;
   actions: ActionKind[];
   notes: Partial<Record<ActionKind, string[]>>;
   platform: string;
   onAction: Props['onAction'];
+  words: string[];
 }) {
   const confirmAndAct = (a: ActionKind) => {
     if (a === 'delete' && !confirm(`Delete this message on ${platform}? This cannot be undone.`)) return;
@@ -193,7 +199,7 @@ function MessageItem({
     onAction(a, m, a === 'react' ? { emoji: '👍' } : {});
   };
   return (
-    <article class={`message ${m.direction} ${m.removed ? 'removed' : ''}`} data-message-id={m.id}>
+    <article class={`message ${m.direction} ${m.removed ? 'removed' : ''} ${matchesAny(m.text, words) ? 'match' : ''}`} data-message-id={m.id}>
       <header>
         <span class="author">{m.direction === 'outbound' ? m.sent_by ?? m.author.name ?? 'Us' : m.author.name}</span>
         <Ago at={m.created_at} />
@@ -206,7 +212,9 @@ function MessageItem({
           </a>
         )}
       </header>
-      <p class="text">{m.text}</p>
+      <p class="text">
+        <Highlight text={m.text} words={words} />
+      </p>
       {(m.history ?? []).length > 0 && (
         <details class="history">
           <summary>Show the earlier {m.history!.length === 1 ? 'version' : `${m.history!.length} versions`}</summary>

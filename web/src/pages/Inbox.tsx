@@ -11,6 +11,7 @@ import { ShortcutSheet } from '../components/ShortcutSheet';
 import { TicketView } from './TicketView';
 import { VIEWS } from '../components/Sidebar';
 import { setBadge } from '../badge';
+import { searchWords } from '../components/Highlight';
 
 const PAGE = 50;
 
@@ -21,7 +22,8 @@ export function queryOf(params: URLSearchParams, me: User): TicketQuery {
   // Mine: what is still my work, waiting on us (New) or on the customer (Pending).
   if (view === 'mine') Object.assign(q, { assignee: me.id, queue: 'open' });
   else if (view === 'flagged') Object.assign(q, { flagged: true, queue: 'all' });
-  else q.queue = view;
+  // A search looks in every queue unless narrowed to one ("In:" beside the filters).
+  else q.queue = params.get('q') ? (params.get('in') ?? 'all') : view;
   for (const k of ['q', 'platform', 'channel', 'kind', 'tag', 'assignee'] as const) {
     const v = params.get(k);
     if (v) q[k] = v;
@@ -266,6 +268,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
           onSelect={(i) => setSelected(i)}
           onOpen={(id) => open(id)}
           onMore={() => load(rows.length)}
+          words={searchWords(query.q)}
         />
       </section>
       {openId && <TicketView key={openId} id={openId} me={me} users={users} channels={channels} onClose={() => open(null)} />}
