@@ -373,9 +373,10 @@ test('a new ticket joins the list while the pointer rests on it, and waits while
   await first.hover();
   await customerWrites(603, 'Gus', 'Do you ship to Norway?');
   const button = page.getByRole('button', { name: /new ticket/ });
+  const box = await first.boundingBox();
   for (let n = 0; !(await button.count()); n++) {
     assert.ok(n < WAIT / 150, 'the arrival is announced');
-    await page.mouse.move(60, 200 + (n % 2) * 4);
+    await page.mouse.move(box.x + box.width / 2 + (n % 2) * 6, box.y + box.height / 2);
     await page.waitForTimeout(150);
   }
   assert.equal(await row(page, 'Gus').count(), 0, 'not inserted while the agent is moving over the list');
@@ -551,4 +552,29 @@ test('admins see channel health and can disable a channel; agents cannot', async
   assert.equal(await samPage.getByRole('link', { name: 'Channels' }).count(), 0);
   const status = await samPage.evaluate(async () => (await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status);
   assert.equal(status, 403);
+});
+
+test('an admin demoting themselves is asked first, and leaves the admin pages at once', async () => {
+  await page.goto(`${BASE}/admin/users`);
+  const me = await page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).name);
+  const role = page.getByLabel(`Role of ${me}`);
+  await role.waitFor();
+  let asked = '';
+  page.once('dialog', (d) => ((asked = d.message()), d.dismiss()));
+  await role.selectOption('agent');
+  assert.match(asked, /no longer be an admin/);
+  assert.equal(await role.inputValue(), 'admin', 'dismissed: still an admin');
+  assert.equal((await (await page.evaluate(async () => (await fetch('/api/v1/me')).json()))).role, 'admin');
+  // The last admin cannot go: the server says why, and the page shows what is true.
+  page.once('dialog', (d) => d.accept());
+  await role.selectOption('agent');
+  await page.getByRole('alert').filter({ hasText: 'last admin' }).waitFor({ timeout: WAIT });
+  assert.equal(await role.inputValue(), 'admin');
+  await page.getByLabel(`Role of ${AGENT.name}`).selectOption('admin');
+  await page.waitForFunction((name) => document.querySelector(`[aria-label="Role of ${name}"]`)?.value === 'admin', AGENT.name);
+  page.once('dialog', (d) => d.accept());
+  await role.selectOption('agent');
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.getByRole('navigation', { name: 'Queues' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 0, 'no admin pages any more');
 });

@@ -11,9 +11,14 @@ export function Users({ me }: { me: User }) {
 
   const update = async (u: User, body: { role?: Role; disabled?: boolean }) => {
     setError('');
+    // Taking away your own admin rights cannot be undone from here: ask, then leave the page.
+    const demotingMyself = u.id === me.id && body.role !== undefined && body.role !== 'admin';
+    if (demotingMyself && !confirm('You will no longer be an admin, and only another admin can make you one again. Go on?')) return false;
     try {
       await call(api.PATCH('/api/v1/users/{id}', { params: { path: { id: u.id } }, body }));
+      if (demotingMyself) return void (location.href = '/');
       await load();
+      return true;
     } catch (e) {
       setError((e as Error).message);
     }
@@ -60,7 +65,10 @@ export function Users({ me }: { me: User }) {
               </td>
               <td>{u.email}</td>
               <td>
-                <select aria-label={`Role of ${u.name}`} value={u.role} onChange={(e) => update(u, { role: (e.target as HTMLSelectElement).value as Role })}>
+                <select aria-label={`Role of ${u.name}`} value={u.role} onChange={(e) => {
+                    const el = e.target as HTMLSelectElement;
+                    update(u, { role: el.value as Role }).then((done) => done !== true && (el.value = u.role));
+                  }}>
                   <option value="agent">Agent</option>
                   <option value="admin">Admin</option>
                 </select>
