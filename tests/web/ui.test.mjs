@@ -5,6 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const env = (k) => {
   const v = process.env[k];
@@ -312,7 +316,11 @@ test('the list marks what no agent has seen and how long each customer waits; th
   // Longest waiting first: every waiting customer before the others, oldest wait at the top.
   await page.getByLabel('Sort').selectOption('waiting');
   await page.waitForURL(/sort=waiting/);
-  await erin.waitFor();
+  // (The list shown before the sort may still be there a moment: wait for the sorted one.)
+  const sinceNow = () =>
+    page.locator('.ticket-row').evaluateAll((rows) => rows.map((r) => r.querySelector('[data-waiting-since]')?.getAttribute('data-waiting-since') ?? null));
+  const sorted = (s) => s.filter((x) => x !== null).length >= 2 && s.filter((x) => x !== null).every((x, i, a) => i === 0 || Number(a[i - 1]) <= Number(x));
+  for (const deadline = Date.now() + WAIT; !sorted(await sinceNow()) && Date.now() < deadline; ) await page.waitForTimeout(100);
   const since = await page.locator('.ticket-row').evaluateAll((rows) => rows.map((r) => r.querySelector('[data-waiting-since]')?.getAttribute('data-waiting-since') ?? null));
   const waiting = since.filter((s) => s !== null).map(Number);
   assert.ok(waiting.length >= 2, JSON.stringify(since));
@@ -415,6 +423,30 @@ test('on a phone: the list, then the ticket with a way back; dark when the syste
   await phone.close();
 });
 
+/** axe-core's WCAG 2 A and AA checks on what `page` shows: the serious and critical findings. */
+async function accessibilityProblems(page) {
+  await page.evaluate(AXE); // through the debugger: the page's CSP rightly refuses inline scripts
+  const result = await page.evaluate(async () => await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 8).map((n) => `${n.target.join(' ')} ${n.any[0]?.data?.contrastRatio ?? ''}`).join(', ')})`);
+}
+
+test('the inbox, a ticket and the admin pages pass axe-core, light and dark', async () => {
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto(`${BASE}/?view=all&ticket=${danaId}`);
+    await page.getByRole('region', { name: 'Ticket', exact: true }).getByLabel('Reply').waitFor();
+    assert.deepEqual(await accessibilityProblems(page), [], `inbox with a ticket open (${scheme})`);
+    for (const path of ['/admin/channels', '/admin/users']) {
+      await page.goto(`${BASE}${path}`);
+      await page.locator('.admin-page table').first().waitFor();
+      assert.deepEqual(await accessibilityProblems(page), [], `${path} (${scheme})`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+});
+
 test('a long conversation opens on its newest messages, scrolling up loads earlier ones, an edit keeps the original', async () => {
   const write = async (body) => {
     const r = await fetch(`${EMULATOR}/_emulator/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 503, first_name: 'Lou', ...body }) });
@@ -460,6 +492,14 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await tg.locator('[data-test-result="tg"]', { hasText: 'Connected: bot @acme_support_bot' }).waitFor({ timeout: WAIT });
   await tg.getByRole('button', { name: 'Disable' }).click();
   await tg.locator('[data-health="disabled"]').waitFor({ timeout: WAIT });
+  // In a ticket of the disabled channel, the reply box says why it cannot send.
+  const tab = await alex.newPage();
+  await tab.goto(`${BASE}/?view=all&ticket=${danaId}`);
+  await tab.locator('[data-channel-down]', { hasText: 'disabled' }).waitFor({ timeout: WAIT });
+  await tab.getByLabel('Reply').fill('This cannot go out');
+  assert.equal(await tab.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+  await tab.getByLabel('Reply').fill('');
+  await tab.close();
   await tg.getByRole('button', { name: 'Enable' }).click();
   await tg.getByRole('button', { name: 'Disable' }).waitFor();
   await page.screenshot({ path: `${SHOTS}/channels.png` });

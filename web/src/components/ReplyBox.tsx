@@ -68,14 +68,23 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
   // Past the window, a tagged reply may still go (Messenger's HUMAN_AGENT, 7 days).
   const taggedLeft = left === null && detail.tagged_window_closes_at != null ? timeLeft(detail.tagged_window_closes_at) : null;
   const windowClosed = mode !== 'note' && closes != null && left === null && taggedLeft === null;
+  // A channel that cannot send says so here, before the agent writes for nothing.
+  const channelDown =
+    mode === 'note' || !channel
+      ? null
+      : !channel.enabled
+        ? `The ${channel.display_name} channel is disabled: replies cannot be sent until an admin enables it. Notes still work.`
+        : channel.health.state === 'needs_reconnect'
+          ? `The ${channel.display_name} channel needs reconnecting (${channel.health.last_error ?? 'its credentials were refused'}): replies cannot be sent until an admin does.`
+          : null;
   const platform = channel?.platform_name ?? detail.ticket.platform;
 
   useEffect(() => onDrafting(text.trim().length > 0), []);
-  useEffect(() => saveDraft(ticketId, mode, text), [mode, text]);
+  useEffect(() => saveDraft(ticketId, mode, text), [mode]);
 
   const send = async (resolve = false) => {
     const t = text.trim();
-    if (!t || sending || windowClosed) return;
+    if (!t || sending || windowClosed || channelDown) return;
     setSending(true);
     setError('');
     try {
@@ -116,6 +125,11 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
           </span>
         )}
       </div>
+      {channelDown && (
+        <p class="error" role="alert" data-channel-down>
+          {channelDown}
+        </p>
+      )}
       {windowClosed && (
         <p class="error" role="alert">
           {platform} only allows replies within {channel?.reply_window_hours ?? 24} hours of the customer's last message. Write a note, or wait for the customer to write again.
@@ -130,6 +144,8 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
         onInput={(e) => {
           const v = (e.target as HTMLTextAreaElement).value;
           setText(v);
+          // At once, not after the next paint: a reload right after typing keeps it.
+          saveDraft(ticketId, mode, v);
           onDrafting(v.trim().length > 0);
           if (mode !== 'note') typed();
         }}
@@ -146,11 +162,11 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
         </p>
       )}
       <div class="send-row">
-        <button class="primary" onClick={() => send()} disabled={sending || windowClosed || !text.trim()}>
+        <button class="primary" onClick={() => send()} disabled={sending || windowClosed || !!channelDown || !text.trim()}>
           {sending ? 'Sending…' : mode === 'note' ? 'Add note' : 'Send'}
         </button>
         {mode !== 'note' && (
-          <button onClick={() => send(true)} disabled={sending || windowClosed || !text.trim()} title="Ctrl+Shift+Enter">
+          <button onClick={() => send(true)} disabled={sending || windowClosed || !!channelDown || !text.trim()} title="Ctrl+Shift+Enter">
             Send and resolve
           </button>
         )}
