@@ -826,3 +826,19 @@ async fn a_snoozed_ticket_returns_to_new_when_its_time_comes_or_the_customer_wri
     assert!(eventually(WAIT, || async { server.ticket(&b).await["ticket"]["queue"] == "new" }).await);
     assert_eq!(server.ticket(&b).await["ticket"]["snoozed_until"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_contacts_other_tickets_are_listed_by_their_contact() {
+    let (emu, server) = poll_server().await;
+    let (ann, bo) = (User::new(9961, "Other Ann", None, None), User::new(9962, "Other Bo", None, None));
+    emu.private_text(&ann, "my order is late");
+    emu.group_text(-99_600, "Buyers club", &ann, "anyone else waiting for an order?");
+    emu.private_text(&bo, "hello");
+    assert!(eventually(WAIT, || async { server.status().await["messages"] == 3 }).await);
+    let private = server.wait_tickets("q=late", 1, WAIT).await;
+    let contact = private[0]["contact_id"].as_str().unwrap().to_string();
+    let mut kinds: Vec<String> = server.tickets(&format!("contact={contact}&queue=all")).await.iter().map(|t| t["kind"].as_str().unwrap().to_string()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["group_message", "private_message"], "Ann's conversation and the group she spoke in last, not Bo's");
+    assert!(server.tickets("contact=nobody&queue=all").await.is_empty());
+}

@@ -353,6 +353,31 @@ test('the list marks what no agent has seen and how long each customer waits; th
   await erin.waitFor({ state: 'detached', timeout: WAIT });
 });
 
+test('Ctrl+K runs any command by name and jumps to a ticket by its words', async () => {
+  await page.goto(`${BASE}/?view=new`);
+  await page.locator('.ticket-row').first().waitFor();
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Control+k');
+  const palette = page.getByRole('dialog', { name: 'Commands' });
+  await palette.getByLabel('Command', { exact: true }).fill('pend');
+  await palette.getByRole('option', { name: 'Go to Pending' }).waitFor();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/view=pending/);
+  await palette.waitFor({ state: 'detached' });
+  await page.keyboard.press('Control+k');
+  await palette.getByLabel('Command', { exact: true }).fill('birthday');
+  await palette.getByRole('option', { name: /Open Dana/ }).waitFor({ timeout: WAIT });
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`ticket=${danaId}`));
+  // With a ticket open, its actions are there too.
+  await page.keyboard.press('Control+k');
+  await palette.getByLabel('Command', { exact: true }).fill('flag');
+  assert.match(await palette.getByRole('option').first().textContent(), /^(Un)?[Ff]lag/);
+  await page.keyboard.press('Escape');
+  await palette.waitFor({ state: 'detached' });
+});
+
 test('snoozing a ticket puts it in Pending with its time, and waking it brings it back', async () => {
   await customerWrites(605, 'Ivy', 'Norway shipping question, I will check my address tonight');
   await showsDana(page, `${BASE}/?view=all&q=Norway`, 'Ivy');

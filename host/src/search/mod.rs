@@ -110,6 +110,7 @@ impl SearchIndex {
                 f.snoozed_until => t.snoozed_until.unwrap_or(i64::MAX),
             );
             doc.add_text(f.contact, &t.contact.name);
+            doc.add_text(f.contact_id, &t.contact_id);
             if let Some(h) = &t.contact.handle {
                 doc.add_text(f.contact, h);
             }

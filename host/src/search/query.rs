@@ -19,7 +19,7 @@ pub struct TicketQuery {
     /// Full text in Tantivy's query syntax over messages and contact: `refund`, `"order late"`,
     /// `refund -paypal`, `contact:ann`.
     pub q: Option<String>,
-    /// `new`, `pending`, `resolved`, `archived` or `all` (default).
+    /// `new`, `pending`, `resolved`, `archived`, `open` (new or pending) or `all` (default).
     pub queue: Option<String>,
     pub channel: Option<String>,
     pub platform: Option<String>,
@@ -27,6 +27,8 @@ pub struct TicketQuery {
     pub kind: Option<String>,
     pub tag: Option<String>,
     pub assignee: Option<String>,
+    /// A contact's id: that person's tickets (their other conversations and comments).
+    pub contact: Option<String>,
     pub flagged: Option<bool>,
     /// Last message at or after this time (ms since epoch).
     pub from: Option<i64>,
@@ -36,7 +38,8 @@ pub struct TicketQuery {
     pub limit: Option<usize>,
     /// Results to skip, at most 10,000 (narrow the search to go further).
     pub offset: Option<usize>,
-    /// `newest` (default) or `oldest` last message first.
+    /// `newest` (default) or `oldest` last message first, or `waiting`: the longest waiting
+    /// customer first.
     pub sort: Option<Sort>,
 }
 
@@ -131,6 +134,7 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         (f.kind, &tq.kind),
         (f.tags, &tq.tag),
         (f.assignee, &tq.assignee),
+        (f.contact_id, &tq.contact),
     ] {
         if let Some(v) = value {
             clauses.push((Occur::Must, term(field, v)));

@@ -21,6 +21,8 @@ pub struct Fields {
     pub flagged: Field,
     /// Contact name and handle.
     pub contact: Field,
+    /// The contact's id, for a person's other tickets.
+    pub contact_id: Field,
     /// Message text and author names.
     pub text: Field,
     /// The same, as pairs of neighbouring words (`tokenizer::Pairs`), for phrases.
@@ -60,6 +62,7 @@ pub fn build() -> (Schema, Fields) {
         assignee: b.add_text_field("assignee", STRING),
         flagged: b.add_text_field("flagged", STRING),
         contact: b.add_text_field("contact", text.clone()),
+        contact_id: b.add_text_field("contact_id", STRING),
         text: b.add_text_field("text", text),
         pairs: b.add_text_field(
             "pairs",

@@ -1627,7 +1627,7 @@ export interface operations {
                  *     `refund -paypal`, `contact:ann`.
                  */
                 q?: string;
-                /** @description `new`, `pending`, `resolved`, `archived` or `all` (default). */
+                /** @description `new`, `pending`, `resolved`, `archived`, `open` (new or pending) or `all` (default). */
                 queue?: string;
                 channel?: string;
                 platform?: string;
@@ -1635,6 +1635,8 @@ export interface operations {
                 kind?: string;
                 tag?: string;
                 assignee?: string;
+                /** @description A contact's id: that person's tickets (their other conversations and comments). */
+                contact?: string;
                 flagged?: boolean;
                 /** @description Last message at or after this time (ms since epoch). */
                 from?: number;
@@ -1644,7 +1646,10 @@ export interface operations {
                 limit?: number;
                 /** @description Results to skip, at most 10,000 (narrow the search to go further). */
                 offset?: number;
-                /** @description `newest` (default) or `oldest` last message first. */
+                /**
+                 * @description `newest` (default) or `oldest` last message first, or `waiting`: the longest waiting
+                 *     customer first.
+                 */
                 sort?: components["schemas"]["Sort"];
             };
             header?: never;

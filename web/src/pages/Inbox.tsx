@@ -8,6 +8,7 @@ import { setParams, type Route } from '../route';
 import { Filters } from '../components/Filters';
 import { TicketList } from '../components/TicketList';
 import { ShortcutSheet } from '../components/ShortcutSheet';
+import { CommandPalette, type Command } from '../components/CommandPalette';
 import { TicketView } from './TicketView';
 import { VIEWS } from '../components/Sidebar';
 import { setBadge } from '../badge';
@@ -69,6 +70,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   const [error, setError] = useState('');
   const [selected, setSelected] = useState(0);
   const [sheet, setSheet] = useState(false);
+  const [palette, setPalette] = useState(false);
   const [channels, setChannels] = useState<ChannelSummary[]>([]);
   const [users, setUsers] = useState<User[]>([]);
   const listBusy = useRef<() => boolean>(() => false);
@@ -187,6 +189,34 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
     }
   };
 
+  /** What Ctrl+K offers: the views, the orders, and what can be done to the open ticket. */
+  const commands = (): Command[] => {
+    const go = (view: string, label: string): Command => ({ label: `Go to ${label}`, run: () => setParams({ view, ticket: null, q: null, in: null }) });
+    const list: Command[] = [
+      ...VIEWS.map(([k, label]) => go(k, label)),
+      { label: 'Sort: longest waiting first', run: () => setParams({ sort: 'waiting' }) },
+      { label: 'Sort: newest first', run: () => setParams({ sort: null }) },
+      { label: 'Sort: oldest first', run: () => setParams({ sort: 'oldest' }) },
+      { label: 'Search messages and names', run: () => window.dispatchEvent(new Event('helpdesk:search')) },
+      { label: 'Keyboard shortcuts', run: () => setSheet(true) },
+    ];
+    // The open ticket's actions (it may not be in this list: opened from a search).
+    const t = rows.find((r) => r.id === openId) ?? (openId ? { queue: 'new', flagged: false } : null);
+    if (t) {
+      list.unshift(
+        { label: 'Reply', run: () => window.dispatchEvent(new CustomEvent('helpdesk:compose', { detail: 'reply' })) },
+        { label: 'Add an internal note', run: () => window.dispatchEvent(new CustomEvent('helpdesk:compose', { detail: 'note' })) },
+        { label: t.queue === 'resolved' ? 'Reopen' : 'Resolve', run: () => void patch({ queue: t.queue === 'resolved' ? 'new' : 'resolved' }) },
+        { label: 'Archive', run: () => void patch({ queue: 'archived' }) },
+        { label: 'Assign to me', run: () => void patch({ assignee: me.id }) },
+        { label: t.flagged ? 'Unflag' : 'Flag', run: () => void patch({ flagged: !t.flagged }) },
+        { label: 'Snooze for an hour', run: () => void patch({ snooze_until: Date.now() + 3_600_000 }) },
+        { label: 'Close the ticket', run: () => open(null) },
+      );
+    }
+    return list;
+  };
+
   /** Done with the open ticket (resolved, archived): the next one in the list opens. */
   const openNext = () => {
     const { rows, openId } = keys.current;
@@ -207,6 +237,11 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
       const { rows, selected, openId, sheet } = keys.current;
       const el = e.target as HTMLElement;
       const typing = el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable;
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setPalette(true);
+        return;
+      }
       if (e.key === 'Escape') {
         if (sheet) setSheet(false);
         else if (typing) el.blur();
@@ -273,6 +308,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
       </section>
       {openId && <TicketView key={openId} id={openId} me={me} users={users} channels={channels} onClose={() => open(null)} />}
       {sheet && <ShortcutSheet onClose={() => setSheet(false)} />}
+      {palette && <CommandPalette commands={commands()} onOpenTicket={(id) => open(id)} onClose={() => setPalette(false)} />}
     </div>
   );
 }

@@ -1,8 +1,9 @@
 // One ticket: its conversation or comment thread, live; who else is here; what can be done.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, call, type ActionKind, type ChannelSummary, type Message, type TicketDetail, type User, type Viewer } from '../api/client';
+import { api, call, type ActionKind, type ChannelSummary, type Message, type TicketDetail, type TicketRow, type User, type Viewer } from '../api/client';
 import { subscribe, view } from '../live';
-import { KIND_WORDS, platformName, when } from '../format';
+import { ago, KIND_WORDS, platformName, when } from '../format';
+import { setParams } from '../route';
 import { Avatar, PlatformIcon } from '../components/Avatar';
 import { Tags } from '../components/Tags';
 import { Timeline } from '../components/Timeline';
@@ -215,6 +216,8 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         </p>
       )}
 
+      <OtherTickets contactId={t.contact_id} name={t.contact.name} current={t.id} />
+
       {detail.thread.length > 0 && (
         <details class="thread-context">
           <summary>{detail.thread.length} other comments under the same post</summary>
@@ -299,4 +302,32 @@ function snoozeChoice(choice: string, now = new Date()): number | 'reply' | null
     default:
       return null;
   }
+}
+
+/** The person's other tickets (conversations, comments) on this channel, newest first. */
+function OtherTickets({ contactId, name, current }: { contactId: string; name: string; current: string }) {
+  const [others, setOthers] = useState<TicketRow[] | null>(null);
+  useEffect(() => {
+    call(api.GET('/api/v1/tickets', { params: { query: { contact: contactId, queue: 'all', limit: 11 } } })).then(
+      (page) => setOthers(page.tickets.filter((o) => o.id !== current).slice(0, 10)),
+      () => setOthers([]),
+    );
+  }, [contactId, current]);
+  if (!others || others.length === 0) return null;
+  return (
+    <details class="thread-context other-tickets" data-other-tickets={others.length}>
+      <summary>
+        {others.length} other {others.length === 1 ? 'ticket' : 'tickets'} from {name}
+      </summary>
+      <ul>
+        {others.map((o) => (
+          <li>
+            <a href={`?ticket=${o.id}`} onClick={(e) => (e.preventDefault(), setParams({ ticket: o.id }))}>
+              {KIND_WORDS[o.kind]} · {o.queue} · {ago(o.last_message_at)}: {o.preview}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
 }
