@@ -5,43 +5,100 @@ use crate::graph::{fb_comment_webhook, messenger_webhook, whatsapp_text, GraphEm
 use crate::telegram::{TelegramEmulator, User};
 use std::time::Duration;
 
-const PEOPLE: &[(i64, &str, Option<&str>, Option<&str>)] = &[
-    (5101, "Ana", Some("García"), Some("anagarcia")),
-    (5102, "Lukas", Some("Becker"), Some("lukasb")),
-    (5103, "Priya", Some("Nair"), None),
-    (5104, "Chloé", Some("Martin"), Some("chloe_m")),
-    (5105, "João", Some("Silva"), Some("joaosilva")),
-    (5106, "Emily", Some("Clark"), Some("emclark")),
-    (5107, "Kenji", Some("Sato"), None),
-    (5108, "Olu", Some("Adeyemi"), Some("olu_a")),
-    (5109, "Marta", Some("Kowalska"), Some("martak")),
-    (5110, "Omar", None, Some("omar_h")),
+/// A customer's language: each keeps theirs for the whole conversation.
+#[derive(Clone, Copy)]
+enum Lang {
+    En,
+    Es,
+    De,
+    Fr,
+    Pt,
+    Ja,
+    Pl,
+    It,
+}
+
+const PEOPLE: &[(i64, &str, Option<&str>, Option<&str>, Lang)] = &[
+    (5101, "Ana", Some("García"), Some("anagarcia"), Lang::Es),
+    (5102, "Lukas", Some("Becker"), Some("lukasb"), Lang::De),
+    (5103, "Priya", Some("Nair"), None, Lang::En),
+    (5104, "Chloé", Some("Martin"), Some("chloe_m"), Lang::Fr),
+    (5105, "João", Some("Silva"), Some("joaosilva"), Lang::Pt),
+    (5106, "Emily", Some("Clark"), Some("emclark"), Lang::En),
+    (5107, "Kenji", Some("Sato"), None, Lang::Ja),
+    (5108, "Olu", Some("Adeyemi"), Some("olu_a"), Lang::En),
+    (5109, "Marta", Some("Kowalska"), Some("martak"), Lang::Pl),
+    (5110, "Omar", None, Some("omar_h"), Lang::En),
 ];
 
-const FIRST: &[&str] = &[
-    "Hi! My order #48213 still hasn't arrived, it's been 9 days. Can you check?",
-    "Hola, ¿puedo cambiar la talla de mi pedido? Pedí una M y necesito una L.",
-    "Hallo, ich wurde zweimal belastet für dieselbe Bestellung. Bitte um Rückerstattung.",
-    "Bonjour, le code promo WELCOME10 ne fonctionne pas au moment du paiement.",
-    "Olá! Vocês entregam em Portugal? Não encontro a opção no checkout.",
-    "The app keeps logging me out every time I close it. iPhone 15, latest iOS.",
-    "こんにちは、注文をキャンセルしたいのですが、どうすればいいですか？",
-    "Do you have the blue backpack back in stock? It's been sold out for weeks.",
-    "Cześć, paczka przyszła uszkodzona. Co mam zrobić?",
-    "I'd like a refund for order #47750, the jacket doesn't fit.",
-    "Can I change the delivery address? I'm moving next week.",
-    "Your courier left my parcel at the wrong door and now it's gone.",
-];
+/// What a customer writes first, then follows up with, then comments under a post, in `lang`.
+fn lines(lang: Lang) -> (&'static [&'static str], &'static [&'static str], &'static [&'static str]) {
+    match lang {
+        Lang::En => (
+            &[
+                "Hi! My order #48213 still hasn't arrived, it's been 9 days. Can you check?",
+                "The app keeps logging me out every time I close it. iPhone 15, latest iOS.",
+                "Do you have the blue backpack back in stock? It's been sold out for weeks.",
+                "I'd like a refund for order #47750, the jacket doesn't fit.",
+                "Can I change the delivery address? I'm moving next week.",
+                "Your courier left my parcel at the wrong door and now it's gone.",
+            ],
+            &["Any update on this?", "Thanks! Also, is express shipping available?", "Here is my order number: #48213", "Still waiting for an answer 🙁", "Perfect, that worked. Thank you!"],
+            &["Is this available in size L?", "Ordered 2 weeks ago and still nothing. Not happy.", "Love this colour! When does it restock?", "Scam? My friend never got her order."],
+        ),
+        Lang::Es => (
+            &["Hola, ¿puedo cambiar la talla de mi pedido? Pedí una M y necesito una L.", "Hola, mi pedido #48877 llegó sin la factura. ¿Me la podéis enviar?"],
+            &["¿Hay alguna novedad?", "Gracias, ¡ya funciona!"],
+            &["¿Hacen envíos a México?", "¿Cuánto tarda el envío a Chile?"],
+        ),
+        Lang::De => (
+            &["Hallo, ich wurde zweimal belastet für dieselbe Bestellung. Bitte um Rückerstattung.", "Hallo, kann ich meine Bestellung #47120 noch ändern?"],
+            &["Danke für die schnelle Antwort!", "Gibt es schon etwas Neues?"],
+            &["Wie lange dauert die Lieferung nach Österreich?", "Gibt es das auch in Schwarz?"],
+        ),
+        Lang::Fr => (
+            &["Bonjour, le code promo WELCOME10 ne fonctionne pas au moment du paiement.", "Bonjour, mon colis est marqué livré mais je ne l'ai pas reçu."],
+            &["Des nouvelles ?", "Merci beaucoup, c'est réglé !"],
+            &["Vous livrez en Belgique ?", "Magnifique, il reste des tailles S ?"],
+        ),
+        Lang::Pt => (
+            &["Olá! Vocês entregam em Portugal? Não encontro a opção no checkout.", "Oi, meu pedido #46631 veio com o tamanho errado."],
+            &["Alguma novidade?", "Obrigado, deu certo!"],
+            &["Tem em azul?", "Entregam no Brasil?"],
+        ),
+        Lang::Ja => (&["こんにちは、注文をキャンセルしたいのですが、どうすればいいですか？"], &["ありがとうございます！", "まだ返事がありません。"], &["日本への発送はできますか？"]),
+        Lang::Pl => (&["Cześć, paczka przyszła uszkodzona. Co mam zrobić?"], &["Jakieś wieści?", "Dziękuję, wszystko działa!"], &["Czy wysyłacie do Polski?"]),
+        Lang::It => (&["Ciao, il mio ordine #48002 è in ritardo di una settimana."], &["Novità?", "Grazie mille!"], &["Quanto costa la spedizione in Italia?"]),
+    }
+}
 
-const FOLLOW_UP: &[&str] = &[
-    "Any update on this?",
-    "Thanks! Also, is express shipping available?",
-    "Here is my order number: #48213",
-    "Still waiting for an answer 🙁",
-    "Perfect, that worked. Thank you!",
-    "¿Hay alguna novedad?",
-    "Danke für die schnelle Antwort!",
-];
+fn one(options: &[&'static str]) -> &'static str {
+    options[fastrand::usize(..options.len())]
+}
+
+/// Whose turn it may be: someone who just wrote waits a while before writing again, so a
+/// ticket an agent has just resolved is not reopened seconds later by scripted traffic.
+struct Turns(Vec<std::time::Instant>);
+
+impl Turns {
+    fn new(people: usize) -> Self {
+        Turns(vec![std::time::Instant::now(); people])
+    }
+
+    /// Someone free to write (chosen at random), kept quiet for `quiet` to 2 × `quiet` after.
+    fn next(&mut self, quiet: Duration) -> Option<usize> {
+        let now = std::time::Instant::now();
+        let free: Vec<usize> = (0..self.0.len()).filter(|&i| self.0[i] <= now).collect();
+        let who = *free.get(fastrand::usize(..free.len().max(1)))?;
+        self.0[who] = now + quiet.mul_f64(1.0 + fastrand::f64());
+        Some(who)
+    }
+}
+
+/// How long a customer stays quiet after writing.
+fn quiet(every: Duration) -> Duration {
+    (every * 10).max(Duration::from_secs(20))
+}
 
 const GROUP: &[&str] = &[
     "Does anyone know when the winter collection drops?",
@@ -56,34 +113,46 @@ const POSTS: &[&str] = &[
 
 /// Send traffic through `emu` roughly every `every`, forever.
 pub async fn run(emu: TelegramEmulator, every: Duration) {
-    let people: Vec<User> = PEOPLE.iter().map(|(id, f, l, u)| User::new(*id, f, *l, *u)).collect();
-    let mut sent: Vec<(usize, i64)> = Vec::new();
+    let people: Vec<User> = PEOPLE.iter().map(|(id, f, l, u, _)| User::new(*id, f, *l, *u)).collect();
+    let mut sent: Vec<(usize, i64, &'static str)> = Vec::new();
+    let mut turns = Turns::new(people.len());
+    // The group and the channel have their turns too: each message there moves their ticket.
+    let mut group = Turns::new(2);
     let mut step = 0usize;
     loop {
-        let who = fastrand::usize(..people.len());
-        let user = &people[who];
-        match fastrand::u8(..100) {
-            0..=49 => {
-                let id = emu.private_text(user, FIRST[fastrand::usize(..FIRST.len())]);
-                sent.push((who, id));
-            }
-            50..=69 => {
-                emu.private_text(user, FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())]);
-            }
-            70..=77 => {
-                let id = emu.private_photo(user, "This is what arrived — see the torn box");
-                sent.push((who, id));
-            }
-            78..=85 => {
-                if let Some(&(w, id)) = sent.last() {
-                    emu.edit_private_text(&people[w], id, &format!("{} (edited: order #4{:04})", FIRST[w % FIRST.len()], fastrand::u16(..9999)));
+        let roll = fastrand::u8(..100);
+        if roll >= 86 {
+            match group.next(quiet(every) * 3) {
+                Some(0) => {
+                    let who = fastrand::usize(..people.len());
+                    emu.group_text(-100_200_300, "Acme Community", &people[who], GROUP[fastrand::usize(..GROUP.len())]);
                 }
+                Some(_) => {
+                    emu.channel_post(-100_999_000, "Acme News", POSTS[step % POSTS.len()]);
+                }
+                None => {}
             }
-            86..=95 => {
-                emu.group_text(-100_200_300, "Acme Community", user, GROUP[fastrand::usize(..GROUP.len())]);
-            }
-            _ => {
-                emu.channel_post(-100_999_000, "Acme News", POSTS[step % POSTS.len()]);
+        } else if let Some(who) = turns.next(quiet(every)) {
+            let user = &people[who];
+            let (first, follow_up, _) = lines(PEOPLE[who].4);
+            match roll {
+                0..=49 => {
+                    let text = one(first);
+                    let id = emu.private_text(user, text);
+                    sent.push((who, id, text));
+                }
+                50..=69 => {
+                    emu.private_text(user, one(follow_up));
+                }
+                70..=77 => {
+                    let id = emu.private_photo(user, "📷");
+                    sent.push((who, id, "📷"));
+                }
+                _ => {
+                    if let Some(&(w, id, text)) = sent.iter().rev().find(|(w, _, _)| *w == who) {
+                        emu.edit_private_text(&people[w], id, &format!("{text} (#4{:04})", fastrand::u16(..9999)));
+                    }
+                }
             }
         }
         step += 1;
@@ -92,102 +161,125 @@ pub async fn run(emu: TelegramEmulator, every: Duration) {
     }
 }
 
-const WHATSAPP: &[(&str, &str)] = &[
-    ("5511987650001", "Beatriz Souza"),
-    ("447700900123", "Harriet Jones"),
-    ("4915112345678", "Jonas Weber"),
-    ("34612345678", "Lucía Fernández"),
-    ("919812345678", "Arjun Mehta"),
+const WHATSAPP: &[(&str, &str, Lang)] = &[
+    ("5511987650001", "Beatriz Souza", Lang::Pt),
+    ("447700900123", "Harriet Jones", Lang::En),
+    ("4915112345678", "Jonas Weber", Lang::De),
+    ("34612345678", "Lucía Fernández", Lang::Es),
+    ("919812345678", "Arjun Mehta", Lang::En),
 ];
 
 /// WhatsApp customers writing to `phone_number_id`, delivered as Meta does: signed webhooks
 /// to `webhook_url`, retried until answered 2xx.
 pub async fn run_whatsapp(graph: GraphEmulator, webhook_url: String, phone_number_id: String, every: Duration) {
+    let mut turns = Turns::new(WHATSAPP.len());
     deliver_forever(graph, webhook_url, every, |n| {
-        let (from, name) = WHATSAPP[fastrand::usize(..WHATSAPP.len())];
-        let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
-        whatsapp_text(&phone_number_id, from, name, &format!("wamid.DEMO{n}"), text)
+        let (from, name, lang) = WHATSAPP[turns.next(quiet(every))?];
+        let (first, follow_up, _) = lines(lang);
+        let text = if fastrand::bool() { one(first) } else { one(follow_up) };
+        Some(whatsapp_text(&phone_number_id, from, name, &format!("wamid.DEMO{n}"), text))
     })
     .await
 }
 
-/// Sign and post `make(n)` to the webhook every so often (retrying until it is taken), forever.
-async fn deliver_forever(graph: GraphEmulator, webhook_url: String, every: Duration, mut make: impl FnMut(u64) -> serde_json::Value) {
+/// Sign and post `make(n)` to the webhook every so often (retrying until it is taken), forever;
+/// `None` when nobody's turn has come.
+async fn deliver_forever(graph: GraphEmulator, webhook_url: String, every: Duration, mut make: impl FnMut(u64) -> Option<serde_json::Value>) {
     let mut n = 0u64;
     loop {
         n += 1;
-        let body = serde_json::to_vec(&make(n)).unwrap_or_default();
-        while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(event) = make(n) {
+            let body = serde_json::to_vec(&event).unwrap_or_default();
+            while graph.deliver(&webhook_url, &body, None).await / 100 != 2 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
         tokio::time::sleep(every.mul_f64(1.0 + fastrand::f64() * 2.0)).await;
     }
 }
 
-const COMMENTERS: &[(&str, &str)] = &[
-    ("3101", "Sofia Rossi"),
-    ("3102", "Tom Becker"),
-    ("3103", "Aylin Demir"),
-    ("3104", "Noah Wilson"),
-    ("3105", "Inès Laurent"),
+const COMMENTERS: &[(&str, &str, Lang)] = &[
+    ("3101", "Sofia Rossi", Lang::It),
+    ("3102", "Tom Becker", Lang::De),
+    ("3103", "Aylin Demir", Lang::En),
+    ("3104", "Noah Wilson", Lang::En),
+    ("3105", "Inès Laurent", Lang::Fr),
 ];
 
-const COMMENTS: &[&str] = &[
-    "Is this available in size L?",
-    "How much is shipping to Italy?",
-    "Ordered 2 weeks ago and still nothing. Not happy.",
-    "Love this colour! When does it restock?",
-    "¿Hacen envíos a México?",
-    "Wie lange dauert die Lieferung nach Österreich?",
-    "Scam? My friend never got her order.",
-];
 
 /// A Facebook Page's audience: comments under its posts (one of them an ad) and Messenger
 /// conversations, delivered as Meta's signed webhooks.
 pub async fn run_facebook(graph: GraphEmulator, webhook_url: String, page_id: String, every: Duration) {
-    for (id, name) in COMMENTERS {
+    for (id, name, _) in COMMENTERS {
         let (first, last) = name.split_once(' ').unwrap_or((name, ""));
         graph.fb_profile(&format!("psid-{id}"), first, last);
     }
     let posts = [(format!("{page_id}_5001"), false), (format!("{page_id}_5002"), false), (format!("{page_id}_5003"), true)];
+    let mut turns = Turns::new(COMMENTERS.len());
     deliver_forever(graph, webhook_url, every, |n| {
-        let who = COMMENTERS[fastrand::usize(..COMMENTERS.len())];
-        if fastrand::u8(..3) == 0 {
-            let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
-            messenger_webhook(&page_id, &format!("psid-{}", who.0), &format!("m_DEMO{n}"), text, false)
+        let (id, name, lang) = COMMENTERS[turns.next(quiet(every))?];
+        let (first, follow_up, comments) = lines(lang);
+        Some(if fastrand::u8(..3) == 0 {
+            let text = if fastrand::bool() { one(first) } else { one(follow_up) };
+            messenger_webhook(&page_id, &format!("psid-{id}"), &format!("m_DEMO{n}"), text, false)
         } else {
             let (post, ad) = &posts[fastrand::usize(..posts.len())];
             let post_number = post.rsplit('_').next().unwrap_or_default();
-            fb_comment_webhook(&page_id, post, &format!("{post_number}_{n}"), who, COMMENTS[fastrand::usize(..COMMENTS.len())], "add", None, *ad)
-        }
+            fb_comment_webhook(&page_id, post, &format!("{post_number}_{n}"), (id, name), one(comments), "add", None, *ad)
+        })
     })
     .await
 }
 
-const INSTAGRAMMERS: &[(&str, &str)] = &[("4101", "mila.travels"), ("4102", "jonas_fit"), ("4103", "the.kim.diaries"), ("4104", "lu_ferreira")];
+const INSTAGRAMMERS: &[(&str, &str, Lang)] =
+    &[("4101", "mila.travels", Lang::En), ("4102", "jonas_fit", Lang::De), ("4103", "the.kim.diaries", Lang::En), ("4104", "lu_ferreira", Lang::Pt)];
 
 /// An Instagram account's audience: Direct messages (some replying to a story) and comments on
 /// its media, delivered as Meta's signed webhooks.
 pub async fn run_instagram(graph: GraphEmulator, webhook_url: String, ig_user_id: String, every: Duration) {
-    for (id, username) in INSTAGRAMMERS {
+    for (id, username, _) in INSTAGRAMMERS {
         graph.fb_profile(&format!("igsid-{id}"), username, "");
     }
+    let mut turns = Turns::new(INSTAGRAMMERS.len());
     deliver_forever(graph, webhook_url, every, |n| {
-        let (id, username) = INSTAGRAMMERS[fastrand::usize(..INSTAGRAMMERS.len())];
+        let (id, username, lang) = INSTAGRAMMERS[turns.next(quiet(every))?];
+        let (first, follow_up, comments) = lines(lang);
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
-        if fastrand::u8(..3) == 0 {
-            let comment = serde_json::json!({"id": format!("179{n:014}"), "text": COMMENTS[fastrand::usize(..COMMENTS.len())],
+        Some(if fastrand::u8(..3) == 0 {
+            let comment = serde_json::json!({"id": format!("179{n:014}"), "text": one(comments),
                 "from": {"id": format!("igsid-{id}"), "username": username}, "media": {"id": "17900000000000100", "media_product_type": "FEED"}});
             serde_json::json!({"object": "instagram", "entry": [{"id": ig_user_id, "time": now, "changes": [{"field": "comments", "value": comment}]}]})
         } else {
-            let text = if fastrand::bool() { FIRST[fastrand::usize(..FIRST.len())] } else { FOLLOW_UP[fastrand::usize(..FOLLOW_UP.len())] };
+            let text = if fastrand::bool() { one(first) } else { one(follow_up) };
             let mut message = serde_json::json!({"mid": format!("aWdDEMO{n}"), "text": text});
             if fastrand::u8(..4) == 0 {
                 message["reply_to"] = serde_json::json!({"story": {"id": "story-1", "url": "https://cdn.example/acme-story.jpg"}});
             }
             serde_json::json!({"object": "instagram", "entry": [{"id": ig_user_id, "time": now, "messaging": [{
                 "sender": {"id": format!("igsid-{id}")}, "recipient": {"id": ig_user_id}, "timestamp": now, "message": message}]}]})
-        }
+        })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_who_just_wrote_waits_before_writing_again() {
+        let mut turns = Turns::new(2);
+        let quiet = Duration::from_secs(60);
+        let (a, b) = (turns.next(quiet).unwrap(), turns.next(quiet).unwrap());
+        assert_ne!(a, b, "the other one's turn");
+        assert_eq!(turns.next(quiet), None, "nobody may write again yet");
+    }
+
+    #[test]
+    fn every_customer_writes_in_one_language() {
+        for (_, name, _, _, lang) in PEOPLE {
+            let (first, follow_up, comments) = lines(*lang);
+            assert!(!first.is_empty() && !follow_up.is_empty() && !comments.is_empty(), "{name}");
+        }
+    }
 }
