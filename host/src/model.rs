@@ -312,6 +312,14 @@ pub struct Message {
     /// Earlier versions, oldest first, when the customer edited it.
     #[serde(default)]
     pub history: Vec<Revision>,
+    /// Liked by us on the platform (through the helpdesk).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub liked: bool,
+    /// Hidden by us on the platform: the author and their friends still see it, others do not.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub hidden: bool,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.

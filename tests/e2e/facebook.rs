@@ -109,6 +109,16 @@ async fn comment_and_messenger_actions_reach_the_graph_api() {
         let calls = graph.calls_to(path);
         assert_eq!(calls.len(), before + 1, "{kind} did not reach {path}");
         assert_eq!(calls.last().unwrap().method, method);
+        // What we did shows on the comment itself.
+        let view = server.ticket(&comment).await;
+        let m = view["messages"].as_array().unwrap().iter().find(|m| m["platform_id"] == "5001_7001").unwrap().clone();
+        let expected = match kind {
+            "hide" => (true, false),
+            "unhide" | "unlike" => (false, false),
+            "like" => (false, true),
+            _ => (m["hidden"].as_bool().unwrap(), m["liked"].as_bool().unwrap()),
+        };
+        assert_eq!((m["hidden"].as_bool().unwrap(), m["liked"].as_bool().unwrap()), expected, "after {kind}: {m}");
     }
     assert_eq!(graph.calls_to("5001_7001")[0].body["is_hidden"], true);
     assert_eq!(graph.calls_to("1010101010/blocked")[0].body["user"][0], "2001");

@@ -259,6 +259,7 @@ test('only the actions the channel declares are offered', async () => {
     assert.match(d.message(), /cannot be undone/);
     d.dismiss();
   });
+  await msg.getByLabel('More actions').click();
   await msg.locator('[data-action="delete"]').click();
   assert.equal((await sentToTelegram()).filter((c) => c.method === 'deleteMessage').length, 0);
 });

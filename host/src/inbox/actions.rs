@@ -183,8 +183,8 @@ impl Inbox {
     pub async fn perform(&self, ch: &ActionChannel, ticket_id: &str, req: ActionRequest, actor: &str) -> Result<ActionResult, InboxError> {
         let mut action = parse_action(&req)?;
         let ticket = self.ticket(ticket_id).await?;
-        let target = self.target(&ticket, req.message_id.as_deref()).await?;
-        let target = &target.interaction;
+        let target_message = self.target(&ticket, req.message_id.as_deref()).await?;
+        let target = &target_message.interaction;
         check_allowed(ch.plugin.info(), target.kind, req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget {
             kind: target.kind,
@@ -216,6 +216,23 @@ impl Inbox {
         let seq = self.store.next_seq();
         for e in events {
             w.apply(&ch.id, &ch.platform, e, seq);
+        }
+        // What we did to the message shows on it: liked, hidden.
+        if outcome.is_ok() {
+            let state = match req.kind {
+                ActionKind::Like => Some((Some(true), None)),
+                ActionKind::Unlike => Some((Some(false), None)),
+                ActionKind::Hide => Some((None, Some(true))),
+                ActionKind::Unhide => Some((None, Some(false))),
+                _ => None,
+            };
+            if let Some((liked, hidden)) = state {
+                let m = w.messages.entry(target_message.id.clone()).or_insert_with(|| target_message.clone());
+                m.liked = liked.unwrap_or(m.liked);
+                m.hidden = hidden.unwrap_or(m.hidden);
+                m.seq = seq;
+                w.changed_messages.insert(target_message.id.clone());
+            }
         }
         let (ok, detail, created) = match &outcome {
             Ok(created) => {

@@ -261,6 +261,8 @@ impl Working {
             delivery: None,
             reactions: Vec::new(),
             history: Vec::new(),
+            liked: false,
+            hidden: false,
             seq,
             ordinal,
             page,

@@ -127,6 +127,8 @@ impl Workload {
                     delivery: None,
                     reactions: Vec::new(),
                     history: Vec::new(),
+                    liked: false,
+                    hidden: false,
                     seq: n as i64 + 1,
                     ordinal: k as u32,
                     page: (k as u64 / helpdesk::model::PAGE_MESSAGES) as u32,

@@ -727,9 +727,13 @@ export interface components {
         Message: components["schemas"]["Interaction"] & {
             channel: string;
             delivery?: null | components["schemas"]["Delivery"];
+            /** @description Hidden by us on the platform: the author and their friends still see it, others do not. */
+            hidden: boolean;
             /** @description Earlier versions, oldest first, when the customer edited it. */
             history?: components["schemas"]["Revision"][];
             id: string;
+            /** @description Liked by us on the platform (through the helpdesk). */
+            liked: boolean;
             /**
              * Format: int32
              * @description Arrival order within that change: orders messages the platform dated the same second.

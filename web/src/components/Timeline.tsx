@@ -85,6 +85,7 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
     .sort((a, b) => a.at - b.at);
 
   const newest = detail.messages[detail.messages.length - 1]?.id;
+  const newestInboundId = [...detail.messages].reverse().find((m) => m.direction === 'inbound')?.id;
   useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [newest, detail.notes.length]);
 
   // Older messages go above what the agent is reading: keep it in place.
@@ -147,6 +148,7 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
             platform={platform}
             onAction={onAction}
             words={words}
+            newestInbound={e.message.id === newestInboundId}
           />
         ) : e.note ? (
           <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
@@ -185,7 +187,9 @@ function MessageItem({
   platform,
   onAction,
   words,
+  newestInbound,
 }: {
+  newestInbound: boolean;
   m: Message;
   actions: ActionKind[];
   notes: Partial<Record<ActionKind, string[]>>;
@@ -193,6 +197,19 @@ function MessageItem({
   onAction: Props['onAction'];
   words: string[];
 }) {
+  // One button per state: Like or Unlike, Hide or (with a badge) Unhide; what cannot be undone
+  // or is rare behind "…".
+  const offered = actions.filter((a) => {
+    if (a === 'like') return !m.liked || !actions.includes('unlike');
+    if (a === 'unlike') return m.liked;
+    if (a === 'hide') return !m.hidden || !actions.includes('unhide');
+    if (a === 'unhide') return m.hidden;
+    if (a === 'mark_read') return newestInbound;
+    return true;
+  });
+  const RARE: ActionKind[] = ['delete', 'block', 'unblock', 'mute', 'unmute'];
+  const shown = offered.filter((a) => !RARE.includes(a));
+  const rare = offered.filter((a) => RARE.includes(a));
   const confirmAndAct = (a: ActionKind) => {
     if (a === 'delete' && !confirm(`Delete this message on ${platform}? This cannot be undone.`)) return;
     if (a === 'block' && !confirm(`Block ${m.author.name} on ${platform}?`)) return;
@@ -205,6 +222,16 @@ function MessageItem({
         <Ago at={m.created_at} />
         {m.edited_at && <span class="muted">edited</span>}
         {m.removed && <span class="muted">removed on the platform</span>}
+        {m.hidden && (
+          <span class="badge hidden-badge" data-hidden>
+            Hidden
+          </span>
+        )}
+        {m.liked && (
+          <span class="badge" data-liked>
+            Liked
+          </span>
+        )}
         {m.delivery && <span class={`delivery d-${m.delivery.state}`}>{m.delivery.state}{m.delivery.error ? `: ${m.delivery.error}` : ''}</span>}
         {m.permalink && /^https?:/.test(m.permalink) && (
           <a href={m.permalink} target="_blank" rel="noopener noreferrer">
@@ -254,11 +281,21 @@ function MessageItem({
       )}
       {actions.length > 0 && (
         <div class="message-actions" aria-label="Message actions">
-          {actions.map((a) => (
+          {shown.map((a) => (
             <button class="small" data-action={a} title={notes[a]?.join('; ')} onClick={() => confirmAndAct(a)}>
               {ACTION_WORDS[a]}
             </button>
           ))}
+          {rare.length > 0 && (
+            <details class="more-actions">
+              <summary aria-label="More actions">…</summary>
+              {rare.map((a) => (
+                <button class="small" data-action={a} title={notes[a]?.join('; ')} onClick={() => confirmAndAct(a)}>
+                  {ACTION_WORDS[a]}
+                </button>
+              ))}
+            </details>
+          )}
         </div>
       )}
     </article>
