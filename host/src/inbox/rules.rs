@@ -440,26 +440,29 @@ mod tests {
         assert_eq!(w.tickets[&t].queue, Queue::New);
     }
 
+    /// A private message of conversation `c` whose id is its text, written at `t`.
+    fn dated(id: &str, dir: Direction, t: i64) -> ChannelEvent {
+        ChannelEvent::Interaction(Interaction { created_at: t, ..msg(id, Kind::PrivateMessage, dir, "c", id) })
+    }
+
     #[test]
     fn the_customer_waits_from_their_first_unanswered_message_until_we_answer() {
         let mut w = Working::default();
-        let at = |id: &str, dir, t: i64| ChannelEvent::Interaction(Interaction { created_at: t, ..msg(id, Kind::PrivateMessage, dir, "c", id) });
-        w.apply("ch", "x", at("c:1", Direction::Inbound, 1_000), 1);
-        w.apply("ch", "x", at("c:2", Direction::Inbound, 5_000), 2);
+        w.apply("ch", "x", dated("c:1", Direction::Inbound, 1_000), 1);
+        w.apply("ch", "x", dated("c:2", Direction::Inbound, 5_000), 2);
         let t = w.tickets.keys().next().unwrap().clone();
         assert_eq!((w.tickets[&t].waiting_since, w.tickets[&t].unseen, w.tickets[&t].last_from_us), (Some(1_000), 2, false));
-        w.apply("ch", "x", at("c:3", Direction::Outbound, 9_000), 3);
+        w.apply("ch", "x", dated("c:3", Direction::Outbound, 9_000), 3);
         assert_eq!((w.tickets[&t].waiting_since, w.tickets[&t].unseen, w.tickets[&t].last_from_us), (None, 0, true));
-        w.apply("ch", "x", at("c:4", Direction::Inbound, 12_000), 4);
+        w.apply("ch", "x", dated("c:4", Direction::Inbound, 12_000), 4);
         assert_eq!(w.tickets[&t].waiting_since, Some(12_000), "waiting again from their new message");
     }
 
     #[test]
     fn an_older_message_delivered_late_does_not_change_who_is_waiting() {
         let mut w = Working::default();
-        let at = |id: &str, dir, t: i64| ChannelEvent::Interaction(Interaction { created_at: t, ..msg(id, Kind::PrivateMessage, dir, "c", id) });
-        w.apply("ch", "x", at("c:2", Direction::Outbound, 9_000), 1);
-        w.apply("ch", "x", at("c:1", Direction::Inbound, 1_000), 2);
+        w.apply("ch", "x", dated("c:2", Direction::Outbound, 9_000), 1);
+        w.apply("ch", "x", dated("c:1", Direction::Inbound, 1_000), 2);
         let t = w.tickets.keys().next().unwrap().clone();
         assert_eq!((w.tickets[&t].waiting_since, w.tickets[&t].last_from_us), (None, true), "our answer is still the newest");
         assert_eq!(w.tickets[&t].unseen, 1, "but nobody has seen the customer's message yet");
