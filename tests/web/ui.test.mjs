@@ -195,7 +195,7 @@ test('note, tag, assign and flag are seen live and findable by filter and by wor
   await samPane.locator('.tag', { hasText: 'vip' }).waitFor({ timeout: WAIT });
   await samPane.getByRole('button', { name: '⚑ Flagged' }).waitFor({ timeout: WAIT });
   assert.equal(await samPane.getByLabel('Assign to').inputValue() !== '', true);
-  await samPane.locator('.activity', { hasText: 'assigned' }).waitFor();
+  await samPane.locator('.activity', { hasText: `assigned to ${AGENT.name}` }).waitFor();
 
   const samId = await page.evaluate(async (email) => (await (await fetch('/api/v1/users')).json()).find((u) => u.email === email).id, AGENT.email);
   for (const [view, label] of [
@@ -418,6 +418,26 @@ test('a new ticket joins the list while the pointer rests on it, and waits while
   await row(page, 'Gus').waitFor({ timeout: WAIT });
   await customerWrites(604, 'Hana', 'Can I change my delivery address?');
   await row(page, 'Hana').waitFor({ timeout: WAIT });
+});
+
+test('a changed ticket moves to its place in the list, and leaves a view it no longer belongs to', async () => {
+  await page.goto(`${BASE}/?view=new`);
+  await page.locator('.ticket-row').first().waitFor();
+  await page.mouse.move(5, 5);
+  await customerWrites(606, 'Jay', 'Where is my order?');
+  await row(page, 'Jay').waitFor({ timeout: WAIT });
+  await customerWrites(607, 'Kim', 'Do you have gift cards?');
+  await page.locator('.ticket-row').first().filter({ hasText: 'Kim' }).waitFor({ timeout: WAIT });
+  // Jay writes again: his ticket comes back to the top.
+  await customerWrites(606, 'Jay', 'Hello? Order 4411');
+  await page.locator('.ticket-row').first().filter({ hasText: 'Order 4411' }).waitFor({ timeout: WAIT });
+  // Kim's is resolved by a teammate: it leaves New, and the count says so.
+  const before = Number(await page.locator('[data-total]').getAttribute('data-total'));
+  const kim = await row(page, 'Kim').getAttribute('data-ticket-id');
+  const status = await page.evaluate(async (id) => (await fetch(`/api/v1/tickets/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"queue":"resolved"}' })).status, kim);
+  assert.equal(status, 200);
+  await row(page, 'Kim').waitFor({ state: 'detached', timeout: WAIT });
+  assert.equal(Number(await page.locator('[data-total]').getAttribute('data-total')), before - 1);
 });
 
 test('on a phone: the list, then the ticket with a way back; dark when the system is; files compressed', async () => {

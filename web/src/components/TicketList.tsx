@@ -23,9 +23,11 @@ interface Props {
   onMore: () => void;
   /** The search's words, marked in each preview. */
   words: string[];
+  /** Rows that just moved to their place. */
+  moved: Set<string>;
 }
 
-export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, onOpen, onMore, words }: Props) {
+export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, onOpen, onMore, words, moved }: Props) {
   const list = useRef<HTMLUListElement>(null);
   const hovered = useRef(false);
   // Busy is in use now: the pointer moving over the list or the list scrolling in the last
@@ -71,7 +73,7 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
           role="option"
           data-ticket-id={t.id}
           aria-selected={i === selected}
-          class={`ticket-row ${t.id === openId ? 'open' : ''} queue-${t.queue} ${t.unseen > 0 ? 'unseen' : ''}`}
+          class={`ticket-row ${t.id === openId ? 'open' : ''} queue-${t.queue} ${t.unseen > 0 ? 'unseen' : ''} ${moved.has(t.id) ? 'moved' : ''}`}
           onClick={() => (onSelect(i), onOpen(t.id))}
         >
           <Avatar name={t.contact.name} url={t.contact.avatar_url} />

@@ -60,6 +60,8 @@ type Entry = { at: number; message?: Message; note?: Note; activity?: Activity }
 interface Props {
   detail: TicketDetail;
   me: User;
+  /** The team, to name whom a ticket was assigned to. */
+  users: User[];
   channel?: ChannelSummary;
   onAction: (type: ActionKind, m: Message, extra?: Record<string, unknown>) => void;
   onNotesChanged: () => void;
@@ -68,7 +70,7 @@ interface Props {
   onLoadOlder: () => Promise<void>;
 }
 
-export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOlder, onLoadOlder }: Props) {
+export function Timeline({ detail, me, users, channel, onAction, onNotesChanged, hasOlder, onLoadOlder }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const bottom = useRef<HTMLDivElement>(null);
   const top = useRef<HTMLButtonElement>(null);
@@ -136,7 +138,7 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
               {e.length} earlier {e.length === 1 ? 'change' : 'changes'}
             </summary>
             {e.map((x) => (
-              <ActivityLine a={x.activity!} />
+              <ActivityLine a={x.activity!} users={users} />
             ))}
           </details>
         ) : e.message ? (
@@ -153,7 +155,7 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
         ) : e.note ? (
           <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
         ) : (
-          <ActivityLine a={e.activity!} />
+          <ActivityLine a={e.activity!} users={users} />
         ),
       )}
       <div ref={bottom} />
@@ -161,20 +163,20 @@ export function Timeline({ detail, me, channel, onAction, onNotesChanged, hasOld
   );
 }
 
-function ActivityLine({ a }: { a: Activity }) {
+function ActivityLine({ a, users }: { a: Activity; users: User[] }) {
   return (
     <div class={`activity ${a.ok ? '' : 'failed'}`} key={a.id} data-activity={a.what}>
-      {a.actor} · {describe(a)} · <Ago at={a.at} />
+      {a.actor} · {describe(a, users)} · <Ago at={a.at} />
     </div>
   );
 }
 
-function describe(a: Activity): string {
+function describe(a: Activity, users: User[]): string {
   const [what, arg] = a.what.split(/[.:](.*)/s);
   if (what === 'action') return a.ok ? `${arg.replace('_', ' ')}: done` : `${arg.replace('_', ' ')} failed: ${a.detail}`;
   if (what === 'queue') return `moved to ${arg}`;
   if (what === 'tags') return arg ? `tags: ${arg}` : 'removed all tags';
-  if (what === 'assignee') return arg === 'none' ? 'unassigned' : 'assigned';
+  if (what === 'assignee') return arg === 'none' ? 'unassigned' : `assigned to ${users.find((u) => u.id === arg)?.name ?? arg}`;
   if (what === 'snoozed') return `snoozed until ${when(Number(arg))}`;
   if (what === 'snooze') return `back in New: ${arg.replace(/^ended:/, '')}`;
   return a.what;

@@ -74,6 +74,12 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   const [channels, setChannels] = useState<ChannelSummary[]>([]);
   const [users, setUsers] = useState<User[]>([]);
   const listBusy = useRef<() => boolean>(() => false);
+  // Rows that just moved to their place, highlighted for a moment.
+  const [moved, setMoved] = useState<Set<string>>(new Set());
+  const flash = (id: string) => {
+    setMoved((m) => new Set(m).add(id));
+    setTimeout(() => setMoved((m) => ((m = new Set(m)), m.delete(id), m)), 1500);
+  };
   // The rows as last rendered, for live events to look up without waiting for a render.
   const shown = useRef<TicketRow[]>([]);
   shown.current = rows;
@@ -135,8 +141,33 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
         const row: TicketRow = { ...t, channel_name: channelName(t.channel) };
         liveDuringLoads.current.forEach((m) => m.set(t.id, row));
         if (shown.current.some((x) => x.id === t.id)) {
-          // In place: a ticket that changes queue stays where it is until the list is reloaded.
-          setRows((r) => r.map((x) => (x.id === t.id ? row : x)));
+          const fits = matches(t, query);
+          // While the agent uses the list, or this is the ticket they have open, it changes in place.
+          if (listBusy.current() || t.id === keys.current.openId || (fits !== false && query.sort)) {
+            setRows((r) => r.map((x) => (x.id === t.id ? row : x)));
+            return;
+          }
+          const selectedId = keys.current.rows[keys.current.selected]?.id;
+          const keepSelection = (r: TicketRow[]) => {
+            const i = r.findIndex((x) => x.id === selectedId);
+            if (i >= 0) setSelected(i);
+            return r;
+          };
+          if (fits === false) {
+            // No longer in this view (resolved, assigned away): it leaves, and the count with it.
+            setRows((r) => keepSelection(r.filter((x) => x.id !== t.id)));
+            setTotal((n) => Math.max(0, n - 1));
+            return;
+          }
+          // Newest first: to its place by its last message, with a moment's highlight.
+          setRows((r) => {
+            const rest = r.filter((x) => x.id !== t.id);
+            // Before those of the same time: it is the latest change (platforms date to the second).
+            const at = rest.findIndex((x) => x.last_message_at <= row.last_message_at);
+            const next = [...rest.slice(0, at < 0 ? rest.length : at), row, ...rest.slice(at < 0 ? rest.length : at)];
+            if (next.indexOf(row) !== r.findIndex((x) => x.id === t.id)) flash(t.id);
+            return keepSelection(next);
+          });
           return;
         }
         const m = matches(t, query);
@@ -304,6 +335,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
           onOpen={(id) => open(id)}
           onMore={() => load(rows.length)}
           words={searchWords(query.q)}
+          moved={moved}
         />
       </section>
       {openId && <TicketView key={openId} id={openId} me={me} users={users} channels={channels} onClose={() => open(null)} />}

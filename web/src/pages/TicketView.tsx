@@ -236,6 +236,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
       <Timeline
         detail={shown}
         me={me}
+        users={users}
         channel={channel}
         onAction={act}
         onNotesChanged={reload}
