@@ -84,6 +84,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   const shown = useRef<TicketRow[]>([]);
   shown.current = rows;
   const loading = useRef(false);
+  const loads = useRef(0);
   // Live changes that arrive while a reload is on its way: its answer may predate them.
   const liveDuringLoads = useRef(new Set<Map<string, TicketRow>>());
 
@@ -96,10 +97,14 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
     async (offset: number) => {
       if (loading.current && offset > 0) return;
       loading.current = true;
+      // A view changed while this load was on its way (another sort, another queue): its
+      // answer is for the view before and must not replace the new one's.
+      const generation = offset === 0 ? ++loads.current : loads.current;
       const live = new Map<string, TicketRow>();
       if (offset === 0) liveDuringLoads.current.add(live);
       try {
         const page = await call(api.GET('/api/v1/tickets', { params: { query: { ...query, offset } } }));
+        if (generation !== loads.current) return;
         if (offset === 0) {
           const fresh = page.tickets.map((t) => {
             const l = live.get(t.id);
