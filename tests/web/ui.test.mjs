@@ -640,8 +640,16 @@ test('admins see channel health and can disable a channel; agents cannot', async
   assert.equal(status, 403);
 });
 
-test('an admin demoting themselves is asked first, and leaves the admin pages at once', async () => {
+test('an admin resets a teammate\'s password; demoting themselves is asked first, and leaves the admin pages at once', async () => {
   await page.goto(`${BASE}/admin/users`);
+  // A forgotten password: the admin sets a new one, and it signs in.
+  page.once('dialog', (d) => d.accept('a-fresh-password-for-sam'));
+  await page.getByRole('button', { name: `Reset the password of ${AGENT.name}` }).click();
+  await page.getByText(`${AGENT.name}'s password is changed`).waitFor({ timeout: WAIT });
+  const signIn = async (password) =>
+    (await fetch(`${BASE}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: AGENT.email, password }) })).status;
+  assert.equal(await signIn('a-fresh-password-for-sam'), 200);
+  assert.equal(await signIn(AGENT.password), 401, 'the old one no longer works');
   const me = await page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).name);
   const role = page.getByLabel(`Role of ${me}`);
   await role.waitFor();

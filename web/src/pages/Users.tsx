@@ -1,4 +1,4 @@
-// Admins: who can sign in, with which role; add people, change roles, disable accounts.
+// Admins: who can sign in, with which role; add people, change roles, reset passwords, disable accounts.
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type Role, type User } from '../api/client';
 
@@ -9,7 +9,7 @@ export function Users({ me }: { me: User }) {
   const load = () => call(api.GET('/api/v1/users')).then(setUsers, (e) => setError(e.message));
   useEffect(() => void load(), []);
 
-  const update = async (u: User, body: { role?: Role; disabled?: boolean }) => {
+  const update = async (u: User, body: { role?: Role; disabled?: boolean; password?: string }) => {
     setError('');
     // Taking away your own admin rights cannot be undone from here: ask, then leave the page.
     const demotingMyself = u.id === me.id && body.role !== undefined && body.role !== 'admin';
@@ -75,7 +75,18 @@ export function Users({ me }: { me: User }) {
               </td>
               <td>
                 {u.disabled ? 'Disabled ' : 'Active '}
-                <button onClick={() => update(u, { disabled: !u.disabled })}>{u.disabled ? 'Enable' : 'Disable'}</button>
+                <button onClick={() => update(u, { disabled: !u.disabled })}>{u.disabled ? 'Enable' : 'Disable'}</button>{' '}
+                {u.id !== me.id && (
+                  <button
+                    aria-label={`Reset the password of ${u.name}`}
+                    onClick={async () => {
+                      const password = prompt(`A new password for ${u.name} (at least 8 characters). Their other sessions end.`);
+                      if (password && (await update(u, { password }))) setAdded(`${u.name}'s password is changed: tell them the new one.`);
+                    }}
+                  >
+                    Reset password
+                  </button>
+                )}
               </td>
             </tr>
           ))}
