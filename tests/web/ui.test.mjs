@@ -385,6 +385,13 @@ test('snoozing a ticket puts it in Pending with its time, and waking it brings i
   const ivy = row(page, 'Ivy');
   await ivy.click();
   const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  // Beside an open ticket the filters fold behind one button (which counts those in use).
+  await pane.waitFor();
+  assert.equal(await page.getByLabel('Platform').isVisible(), false);
+  await page.getByRole('button', { name: 'Filters', exact: true }).click();
+  await page.getByLabel('Platform').waitFor();
+  await page.getByRole('button', { name: 'Filters', exact: true }).click();
+  assert.equal(await page.getByLabel('Platform').isVisible(), false);
   await pane.getByLabel('Snooze').selectOption('tomorrow');
   await pane.locator('[data-queue="pending"]').waitFor({ timeout: WAIT });
   const until = Number(await pane.locator('[data-snoozed-until]').getAttribute('data-snoozed-until'));

@@ -1,11 +1,16 @@
 // The search box and filters; each change goes into the URL.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChannelSummary, User } from '../api/client';
 import { KIND_WORDS, platformName } from '../format';
 import { setParams } from '../route';
 
-export function Filters({ params, channels, users }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[] }) {
+const FILTERS = ['in', 'platform', 'channel', 'kind', 'assignee', 'tag', 'flagged', 'sort', 'from', 'to'];
+
+/** `compact` (beside an open ticket): the search and a "Filters" button, the filters on demand. */
+export function Filters({ params, channels, users, compact }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[]; compact: boolean }) {
   const search = useRef<HTMLInputElement>(null);
+  const [shown, setShown] = useState(false);
+  const active = FILTERS.filter((k) => params.get(k)).length;
   useEffect(() => {
     const focus = () => search.current?.focus();
     window.addEventListener('helpdesk:search', focus);
@@ -29,8 +34,13 @@ export function Filters({ params, channels, users }: { params: URLSearchParams; 
         }}
       >
         <input ref={search} type="search" name="q" placeholder="Search messages and names  ( / )" aria-label="Search" defaultValue={params.get('q') ?? ''} />
+        {compact && (
+          <button type="button" class="filters-toggle" aria-expanded={shown} onClick={() => setShown(!shown)}>
+            Filters{active > 0 ? ` (${active})` : ''}
+          </button>
+        )}
       </form>
-      <div class="filter-row">
+      <div class="filter-row" hidden={compact && !shown}>
         {params.get('q') && (
           <select aria-label="In queue" value={params.get('in') ?? ''} onChange={set('in')}>
             <option value="">In all queues</option>

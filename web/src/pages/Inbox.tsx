@@ -314,7 +314,7 @@ export function Inbox({ me, route }: { me: User; route: Route }) {
   return (
     <div class={`inbox ${openId ? 'with-ticket' : ''}`}>
       <section class="list-pane" aria-label="Tickets">
-        <Filters params={params} channels={channels} users={users} />
+        <Filters params={params} channels={channels} users={users} compact={!!openId} />
         {error && (
           <p class="error" role="alert">
             {error}
