@@ -91,6 +91,10 @@ async fn groups_channels_and_people_get_the_right_tickets() {
     assert_eq!(kinds("private_message"), 2, "one ticket per person");
     assert_eq!(kinds("group_message"), 1, "one ticket per group");
     assert_eq!(kinds("post"), 1);
+    // The channel's post is the brand's own: context, not a ticket to answer.
+    let post = all.iter().find(|t| t["kind"] == "post").unwrap();
+    assert_eq!(post["queue"], "archived", "{post}");
+    assert!(server.tickets("queue=new").await.iter().all(|t| t["kind"] != "post"));
     assert!(eventually(WAIT, || async { server.tickets("q=broken").await.len() == 1 }).await);
     let bo = server.tickets("q=broken").await;
     let view = server.ticket(bo[0]["id"].as_str().unwrap()).await;

@@ -200,7 +200,12 @@ impl Working {
                 channel: channel.to_string(),
                 platform: platform.to_string(),
                 kind: i.kind,
-                queue: if inbound { Queue::New } else { Queue::Pending },
+                // The brand's own post is context for the comments under it, not work.
+                queue: match (inbound, i.kind) {
+                    (true, _) => Queue::New,
+                    (false, Kind::Post) => Queue::Archived,
+                    (false, _) => Queue::Pending,
+                },
                 contact_id: contact_id(channel, &i.author.id),
                 contact: i.author.clone(),
                 thread_key: i.thread_key.clone(),

@@ -6,12 +6,18 @@ use serde_json::Value;
 /// The events one Update carries (none for updates that are not interactions).
 pub fn events(update: &Value) -> Vec<Event> {
     let message = |key: &str| update.get(key).filter(|v| v.is_object());
-    if let Some(m) = message("message").or(message("channel_post")) {
+    // A bot sees a channel's posts only in channels it administers: the brand's own posts.
+    if let Some(m) = message("message") {
         return interaction(m, None, Direction::Inbound).map(Event::Interaction).into_iter().collect();
     }
-    if let Some(m) = message("edited_message").or(message("edited_channel_post")) {
-        let edited = m["edit_date"].as_i64().map(|s| s * 1000).or(Some(0));
-        return interaction(m, edited, Direction::Inbound).map(Event::Interaction).into_iter().collect();
+    if let Some(m) = message("channel_post") {
+        return interaction(m, None, Direction::Outbound).map(Event::Interaction).into_iter().collect();
+    }
+    for (key, direction) in [("edited_message", Direction::Inbound), ("edited_channel_post", Direction::Outbound)] {
+        if let Some(m) = message(key) {
+            let edited = m["edit_date"].as_i64().map(|s| s * 1000).or(Some(0));
+            return interaction(m, edited, direction).map(Event::Interaction).into_iter().collect();
+        }
     }
     if let Some(member) = message("my_chat_member") {
         return contact_event(member).map(Event::Contact).into_iter().collect();
