@@ -447,6 +447,16 @@ test('a changed ticket moves to its place in the list, and leaves a view it no l
   assert.equal(Number(await page.locator('[data-total]').getAttribute('data-total')), before - 1);
 });
 
+test('text follows the reader\'s font size', async () => {
+  await page.goto(`${BASE}/?view=all`);
+  const size = () => row(page, 'Dana').locator('.author').evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+  await row(page, 'Dana').waitFor();
+  const normal = await size();
+  await page.evaluate(() => (document.documentElement.style.fontSize = '24px'));
+  assert.equal(await size(), normal * 1.5);
+  await page.evaluate(() => (document.documentElement.style.fontSize = ''));
+});
+
 test('on a phone: the list, then the ticket with a way back; dark when the system is; files compressed', async () => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
   const p = await signIn(phone, ADMIN);

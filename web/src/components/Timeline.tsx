@@ -88,7 +88,14 @@ export function Timeline({ detail, me, users, channel, onAction, onNotesChanged,
 
   const newest = detail.messages[detail.messages.length - 1]?.id;
   const newestInboundId = [...detail.messages].reverse().find((m) => m.direction === 'inbound')?.id;
-  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [newest, detail.notes.length]);
+  // The list's search, marked in the thread it led to.
+  const words = searchWords(new URLSearchParams(location.search).get('q'));
+  // Open on the newest message, or on the first one a search found.
+  useEffect(() => {
+    const found = words.length > 0 ? box.current?.querySelector('.message.match') : null;
+    if (found) found.scrollIntoView({ block: 'center' });
+    else bottom.current?.scrollIntoView({ block: 'end' });
+  }, [newest, detail.notes.length]);
 
   // Older messages go above what the agent is reading: keep it in place.
   const heightBefore = useRef<number | null>(null);
@@ -117,8 +124,6 @@ export function Timeline({ detail, me, users, channel, onAction, onNotesChanged,
   }, [hasOlder, detail.messages.length, loading]);
 
   const platform = channel?.platform_name ?? detail.ticket.platform;
-  // The list's search, marked in the thread it led to.
-  const words = searchWords(new URLSearchParams(location.search).get('q'));
   const actionsFor = (m: Message) =>
     m.direction === 'inbound' && !m.removed
       ? (detail.capabilities.find((c) => c.kind === m.kind)?.actions ?? []).filter((a) => a in ACTION_WORDS)
