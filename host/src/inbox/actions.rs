@@ -218,21 +218,15 @@ impl Inbox {
             w.apply(&ch.id, &ch.platform, e, seq);
         }
         // What we did to the message shows on it: liked, hidden.
-        if outcome.is_ok() {
-            let state = match req.kind {
-                ActionKind::Like => Some((Some(true), None)),
-                ActionKind::Unlike => Some((Some(false), None)),
-                ActionKind::Hide => Some((None, Some(true))),
-                ActionKind::Unhide => Some((None, Some(false))),
-                _ => None,
-            };
-            if let Some((liked, hidden)) = state {
-                let m = w.messages.entry(target_message.id.clone()).or_insert_with(|| target_message.clone());
-                m.liked = liked.unwrap_or(m.liked);
-                m.hidden = hidden.unwrap_or(m.hidden);
-                m.seq = seq;
-                w.changed_messages.insert(target_message.id.clone());
+        let moderated = matches!(req.kind, ActionKind::Like | ActionKind::Unlike | ActionKind::Hide | ActionKind::Unhide);
+        if outcome.is_ok() && moderated {
+            let m = w.messages.entry(target_message.id.clone()).or_insert_with(|| target_message.clone());
+            match req.kind {
+                ActionKind::Like | ActionKind::Unlike => m.liked = req.kind == ActionKind::Like,
+                _ => m.hidden = req.kind == ActionKind::Hide,
             }
+            m.seq = seq;
+            w.changed_messages.insert(target_message.id.clone());
         }
         let (ok, detail, created) = match &outcome {
             Ok(created) => {
@@ -345,12 +339,10 @@ impl Inbox {
 
 impl Inbox {
     /// Return the snoozed tickets whose time has come to New, each with a line saying why.
-    /// Returns how many woke.
-    pub async fn wake_snoozed(&self) -> Result<usize, InboxError> {
+    pub async fn wake_snoozed(&self) -> Result<(), InboxError> {
         let now = now_ms();
         let search = self.search.clone();
         let due = self.blocking_search(move || Ok(search.snoozes_due(now, 200)?)).await?;
-        let mut woken = 0;
         for id in due {
             let _write = self.write_lock.lock().await;
             let (mut w, before) = self.load_working(&[], std::slice::from_ref(&id)).await?;
@@ -370,9 +362,8 @@ impl Inbox {
             };
             w.touch(&id, seq);
             self.commit(w, &before, Vec::new(), vec![activity], seq).await?;
-            woken += 1;
         }
-        Ok(woken)
+        Ok(())
     }
 
     /// An agent opened the ticket: its customer messages are seen. Not history (opening is

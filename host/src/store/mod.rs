@@ -141,8 +141,9 @@ pub struct StoredLine {
     pub text: String,
 }
 
-/// Pages read per round trip by `page_texts` (16: a 20,000-ticket rebuild in 8.5 s, 64: 7.7 s;
-/// with 4 round trips at once and the next tickets read meanwhile: 5.7 s, 8 at once no faster).
+/// Pages read per round trip by `page_texts` (the catch-up and the live indexer's pages not
+/// held). Measured when the rebuild read this way: 16 a 20,000-ticket rebuild in 8.5 s, 64 in
+/// 7.7 s; 4 round trips at once, 5.7 s; 8 at once no faster.
 const PAGES_PER_QUERY: usize = 64;
 /// Round trips of pages under way at once (`page_lines`).
 const READS_AT_ONCE: usize = 4;
