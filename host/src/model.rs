@@ -97,10 +97,23 @@ pub struct Author {
     pub profile_url: Option<String>,
 }
 
+/// The kind of media an attachment carries (mirrors the WIT `attachment-kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Image,
+    Video,
+    Audio,
+    File,
+    Sticker,
+    /// A place: its `url` is a map link, not a file.
+    Location,
+    Other,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Attachment {
-    /// image, video, audio, file, sticker, location or other.
-    pub kind: String,
+    pub kind: AttachmentKind,
     pub platform_id: Option<String>,
     pub url: Option<String>,
     pub mime_type: Option<String>,

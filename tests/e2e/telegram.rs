@@ -110,6 +110,59 @@ async fn groups_channels_and_people_get_the_right_tickets() {
 }
 
 #[tokio::test]
+async fn a_customers_files_open_through_the_helpdesk_and_never_run_in_it() {
+    let (emu, server) = poll_server().await;
+    let user = ann();
+    emu.private_photo(&user, "the dent");
+    emu.private_document(&user, "invoice.html", "text/html", b"<html><script>alert(document.cookie)</script></html>");
+    emu.private_location(&user, 52.52, 13.405);
+    assert!(eventually(WAIT, || async {
+        let t = server.tickets("queue=all").await;
+        t.len() == 1 && server.ticket(t[0]["id"].as_str().unwrap()).await["messages"].as_array().unwrap().len() == 3
+    })
+    .await);
+    let t = server.tickets("queue=all").await;
+    let view = server.ticket(t[0]["id"].as_str().unwrap()).await;
+    let ids: Vec<String> = view["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+
+    // The photo: Telegram's file, fetched with the bot's token, shown as the picture it is.
+    let (status, headers, body) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", ids[0])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, helpdesk_testkit::PHOTO_PNG);
+    assert_eq!(headers["content-type"], "image/png", "recognised by its bytes (Telegram says octet-stream)");
+    assert!(headers["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    assert_eq!(emu.calls("getFile").len(), 1);
+    assert_eq!(emu.calls("getFile")[0].params["file_id"], json!(view["messages"][0]["attachments"][0]["platform_id"]));
+    // Opened again: from the cache, Telegram is not asked twice.
+    let (status, _, again) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", ids[0])).await;
+    assert_eq!((status, again.len()), (200, body.len()));
+    assert_eq!(emu.calls("getFile").len(), 1);
+    let (_, headers, _) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0?download=true", ids[0])).await;
+    assert!(headers["content-disposition"].to_str().unwrap().starts_with("attachment"), "a picture can be saved too");
+
+    // An HTML file is a download, never a page of ours.
+    let (status, headers, body) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", ids[1])).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"<html>"));
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(headers["content-disposition"], "attachment; filename*=UTF-8''invoice.html");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+
+    // A location is a link; a file that is not there is a clear error.
+    let (status, body) = server.get(&format!("/api/v1/messages/{}/attachments/0", ids[2])).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("location"), "{body}");
+    let (status, body) = server.get(&format!("/api/v1/messages/{}/attachments/5", ids[0])).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    let (status, _) = server.get("/api/v1/messages/nope/attachments/0").await;
+    assert_eq!(status, 404);
+    // Not for anyone signed out.
+    let r = reqwest::get(server.url(&format!("/api/v1/messages/{}/attachments/0", ids[0]))).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}
+
+#[tokio::test]
 async fn an_edit_updates_the_stored_message_instead_of_adding_one() {
     let (emu, server) = poll_server().await;
     let user = ann();

@@ -61,6 +61,7 @@ async fn every_captured_whatsapp_payload_is_handled() {
     ];
     let channels: String = (0..fixtures.len()).map(|n| graph.whatsapp_channel_toml(&format!("fx{n}"), NUMBER)).collect();
     let server = Server::start(&channels).await;
+    graph.add_media("b1c68f38-8734-4ad3-b4a1-ef0c10d683", "image/jpeg", helpdesk_testkit::PHOTO_PNG);
     for (n, f) in fixtures.iter().enumerate() {
         let body = fixture(f);
         assert_eq!(graph.deliver(&server.url(&format!("/webhooks/fx{n}")), &body, None).await, 200, "{f}");
@@ -78,6 +79,12 @@ async fn every_captured_whatsapp_payload_is_handled() {
     assert_eq!(image["messages"][0]["attachments"][0]["kind"], "image");
     assert_eq!(image["messages"][0]["attachments"][0]["mime_type"], "image/jpeg");
     assert_eq!(image["ticket"]["contact"]["name"], "Sojan Jose");
+    // The picture opens through the helpdesk: the media id looked up, the file fetched with the token.
+    let (status, headers, bytes) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", image["messages"][0]["id"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, helpdesk_testkit::PHOTO_PNG);
+    assert_eq!(headers["content-type"], "image/png", "what the bytes are, whatever the label");
+    assert_eq!(graph.calls_to("b1c68f38-8734-4ad3-b4a1-ef0c10d683").len(), 1);
     let bsuid = first("fx1").await;
     assert_eq!(bsuid["ticket"]["contact"]["id"], "IN.2081978709342942", "a contact without a phone number");
     assert_eq!(bsuid["ticket"]["contact"]["handle"], "muhsin");

@@ -4,6 +4,7 @@ mod auth;
 mod channels;
 mod error;
 mod events;
+mod media;
 mod notes;
 mod presence;
 mod tickets;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub events: EventBus,
     pub accounts: Accounts,
     pub presence: Arc<Presence>,
+    /// Attachments agents opened.
+    pub media: Arc<crate::inbox::MediaCache>,
     /// Required to create the first admin; `None` when the server started with users.
     pub setup: Option<Arc<crate::accounts::SetupCode>>,
     /// `scheme://host[:port]` the server is reached at (`--public-url`), when configured.
@@ -49,7 +52,7 @@ impl AppState {
     info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox. \
         Sign in with `POST /api/v1/session` (a session cookie) or send `Authorization: Bearer <API token>`."),
     paths(
-        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::seen, tickets::counts,
+        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::seen, tickets::counts, media::attachment,
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
@@ -100,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/seen", post(tickets::seen))
         .route("/tickets/{id}/notes", post(notes::add))
         .route("/tickets/{id}/notes/{note_id}", patch(notes::edit).delete(notes::delete))
+        .route("/messages/{id}/attachments/{n}", get(media::attachment))
         .route("/contacts/{id}", patch(notes::update_contact))
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list).post(channels::connect))

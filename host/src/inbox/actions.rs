@@ -186,14 +186,7 @@ impl Inbox {
         let target_message = self.target(&ticket, req.message_id.as_deref()).await?;
         let target = &target_message.interaction;
         check_allowed(ch.plugin.info(), target.kind, req.kind, &mut action, ticket.last_inbound_at)?;
-        let target_for_plugin = ActionTarget {
-            kind: target.kind,
-            direction: target.direction,
-            platform_id: target.platform_id.clone(),
-            thread_key: target.thread_key.clone(),
-            author_id: target.author.id.clone(),
-            meta: target.meta.clone(),
-        };
+        let target_for_plugin = ActionTarget::of(target);
         let reply_text = match &action {
             Action::Reply(r) | Action::PrivateReply(r) => Some(r.text.clone()),
             _ => None,

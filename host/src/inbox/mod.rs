@@ -4,11 +4,13 @@
 
 mod actions;
 pub mod indexing;
+mod media;
 mod notes;
 pub mod rules;
 mod tally;
 
 pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, TicketPatch};
+pub use media::{MediaCache, DEFAULT_MEDIA_CACHE_BYTES};
 pub use notes::NoteAuthor;
 
 use crate::events::{Event, EventBus};

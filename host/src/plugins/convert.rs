@@ -42,16 +42,41 @@ impl From<wit::Author> for model::Author {
     }
 }
 
-fn attachment_kind(k: wit::AttachmentKind) -> &'static str {
-    use wit::AttachmentKind as W;
-    match k {
-        W::Image => "image",
-        W::Video => "video",
-        W::Audio => "audio",
-        W::File => "file",
-        W::Sticker => "sticker",
-        W::Location => "location",
-        W::Other => "other",
+impl From<wit::AttachmentKind> for model::AttachmentKind {
+    fn from(k: wit::AttachmentKind) -> Self {
+        use model::AttachmentKind as M;
+        use wit::AttachmentKind as W;
+        match k {
+            W::Image => M::Image,
+            W::Video => M::Video,
+            W::Audio => M::Audio,
+            W::File => M::File,
+            W::Sticker => M::Sticker,
+            W::Location => M::Location,
+            W::Other => M::Other,
+        }
+    }
+}
+
+impl From<model::AttachmentKind> for wit::AttachmentKind {
+    fn from(k: model::AttachmentKind) -> Self {
+        use model::AttachmentKind as M;
+        use wit::AttachmentKind as W;
+        match k {
+            M::Image => W::Image,
+            M::Video => W::Video,
+            M::Audio => W::Audio,
+            M::File => W::File,
+            M::Sticker => W::Sticker,
+            M::Location => W::Location,
+            M::Other => W::Other,
+        }
+    }
+}
+
+impl From<model::Attachment> for wit::Attachment {
+    fn from(a: model::Attachment) -> Self {
+        wit::Attachment { kind: a.kind.into(), platform_id: a.platform_id, url: a.url, mime_type: a.mime_type, name: a.name, size: a.size }
     }
 }
 
@@ -72,7 +97,7 @@ impl From<wit::Interaction> for model::Interaction {
                 .attachments
                 .into_iter()
                 .map(|a| model::Attachment {
-                    kind: attachment_kind(a.kind).to_string(),
+                    kind: a.kind.into(),
                     platform_id: a.platform_id,
                     url: a.url,
                     mime_type: a.mime_type,

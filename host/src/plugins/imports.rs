@@ -101,77 +101,83 @@ impl http::Host for HostState {
 
 impl HostState {
     pub(crate) async fn send_checked(&mut self, req: HttpRequest, timeout_ms: Option<u32>) -> Result<HttpResponse, http::HttpError> {
-        use http::HttpError as E;
         self.http_requests += 1;
         if self.http_requests > MAX_REQUESTS_PER_CALL {
-            return Err(E::LimitExceeded(format!("more than {MAX_REQUESTS_PER_CALL} HTTP requests in one call")));
+            return Err(http::HttpError::LimitExceeded(format!("more than {MAX_REQUESTS_PER_CALL} HTTP requests in one call")));
         }
-        if req.url.len() > MAX_URL {
-            return Err(E::InvalidRequest(format!("a URL of {} bytes (at most {MAX_URL})", req.url.len())));
+        send(&self.channel, req, timeout_ms, MAX_RESPONSE_BODY).await
+    }
+}
+
+/// Send `req` for `channel` under the plugins' rules (granted hosts, host-owned headers, size
+/// caps), reading at most `max_body` bytes of the answer.
+pub(crate) async fn send(channel: &super::ChannelContext, req: HttpRequest, timeout_ms: Option<u32>, max_body: usize) -> Result<HttpResponse, http::HttpError> {
+    use http::HttpError as E;
+    if req.url.len() > MAX_URL {
+        return Err(E::InvalidRequest(format!("a URL of {} bytes (at most {MAX_URL})", req.url.len())));
+    }
+    // The URL may carry a token (Telegram's /bot<TOKEN>/): errors name only its host.
+    let url = reqwest::Url::parse(&req.url)
+        .map_err(|e| E::InvalidRequest(channel.redact(&format!("bad URL `{}`: {e}", req.url))))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(E::InvalidRequest(format!("scheme `{}` is not allowed", url.scheme())));
+    }
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(0);
+    if !channel.host_allowed(url.scheme(), &host, port) {
+        let shown = format!("{}://{host}:{port}", url.scheme());
+        tracing::warn!(channel = %channel.id, host = %shown, "plugin tried to reach a host it was not granted");
+        if let Some(replay) = &channel.replay {
+            replay.refused(&shown);
         }
-        // The URL may carry a token (Telegram's /bot<TOKEN>/): errors name only its host.
-        let url = reqwest::Url::parse(&req.url)
-            .map_err(|e| E::InvalidRequest(self.channel.redact(&format!("bad URL `{}`: {e}", req.url))))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(E::InvalidRequest(format!("scheme `{}` is not allowed", url.scheme())));
-        }
-        let host = url.host_str().unwrap_or_default().to_string();
-        let port = url.port_or_known_default().unwrap_or(0);
-        if !self.channel.host_allowed(url.scheme(), &host, port) {
-            let shown = format!("{}://{host}:{port}", url.scheme());
-            tracing::warn!(channel = %self.channel.id, host = %shown, "plugin tried to reach a host it was not granted");
-            if let Some(replay) = &self.channel.replay {
-                replay.refused(&shown);
-            }
-            return Err(E::NotAllowed(shown));
-        }
-        if req.body.len() > MAX_REQUEST_BODY {
+        return Err(E::NotAllowed(shown));
+    }
+    if req.body.len() > MAX_REQUEST_BODY {
+        return Err(E::TooLarge);
+    }
+    if req.headers.len() > MAX_REQUEST_HEADERS {
+        return Err(E::InvalidRequest(format!("more than {MAX_REQUEST_HEADERS} headers")));
+    }
+    if let Some((name, _)) = req.headers.iter().find(|(name, _)| forbidden_header(name)) {
+        return Err(E::InvalidRequest(format!("the `{name}` header is set by the host, not by plugins")));
+    }
+    let method = reqwest::Method::from_bytes(req.method.as_bytes())
+        .map_err(|_| E::InvalidRequest(format!("bad method `{}`", req.method)))?;
+    if let Some(replay) = &channel.replay {
+        let recorded = super::WebhookRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
+        return replay
+            .answer(&recorded)
+            .map(|a| HttpResponse { status: a.status, headers: a.headers, body: a.body })
+            .map_err(E::Connection);
+    }
+    let timeout = timeout_ms.map(|ms| Duration::from_millis(ms.into())).unwrap_or(DEFAULT_TIMEOUT).min(MAX_TIMEOUT);
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in &req.headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| E::InvalidRequest(format!("bad header name `{name}`")))?;
+        let value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| E::InvalidRequest(format!("bad value for header `{name}`")))?;
+        headers.append(name, value);
+    }
+    let resp = channel.http.request(method, url).timeout(timeout).headers(headers).body(req.body).send().await.map_err(|e| {
+        if e.is_timeout() { E::Timeout } else { E::Connection(channel.redact(&without_url(e))) }
+    })?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| if e.is_timeout() { E::Timeout } else { E::Connection(channel.redact(&without_url(e))) })?;
+        if body.len() + chunk.len() > max_body {
             return Err(E::TooLarge);
         }
-        if req.headers.len() > MAX_REQUEST_HEADERS {
-            return Err(E::InvalidRequest(format!("more than {MAX_REQUEST_HEADERS} headers")));
-        }
-        if let Some((name, _)) = req.headers.iter().find(|(name, _)| forbidden_header(name)) {
-            return Err(E::InvalidRequest(format!("the `{name}` header is set by the host, not by plugins")));
-        }
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| E::InvalidRequest(format!("bad method `{}`", req.method)))?;
-        if let Some(replay) = &self.channel.replay {
-            let recorded = super::WebhookRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
-            return replay
-                .answer(&recorded)
-                .map(|a| HttpResponse { status: a.status, headers: a.headers, body: a.body })
-                .map_err(E::Connection);
-        }
-        let timeout = timeout_ms.map(|ms| Duration::from_millis(ms.into())).unwrap_or(DEFAULT_TIMEOUT).min(MAX_TIMEOUT);
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (name, value) in &req.headers {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| E::InvalidRequest(format!("bad header name `{name}`")))?;
-            let value = reqwest::header::HeaderValue::from_str(value)
-                .map_err(|_| E::InvalidRequest(format!("bad value for header `{name}`")))?;
-            headers.append(name, value);
-        }
-        let resp = self.channel.http.request(method, url).timeout(timeout).headers(headers).body(req.body).send().await.map_err(|e| {
-            if e.is_timeout() { E::Timeout } else { E::Connection(self.channel.redact(&without_url(e))) }
-        })?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let mut body = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| if e.is_timeout() { E::Timeout } else { E::Connection(self.channel.redact(&without_url(e))) })?;
-            if body.len() + chunk.len() > MAX_RESPONSE_BODY {
-                return Err(E::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(HttpResponse { status, headers, body })
+        body.extend_from_slice(&chunk);
     }
+    Ok(HttpResponse { status, headers, body })
 }
 
 /// reqwest's message without the URL, which carries the token on some platforms (Telegram).

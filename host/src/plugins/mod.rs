@@ -5,11 +5,13 @@ mod bindings;
 mod convert;
 mod error;
 mod imports;
+mod media;
 mod sandbox;
 mod validate;
 
 pub use bindings::ContractVersion;
 pub use error::{ChannelFailure, PluginError};
+pub use media::{Media, MAX_MEDIA_BYTES};
 pub use sandbox::Limits;
 
 use crate::config::{AllowedHost, ChannelConfig};
@@ -174,6 +176,31 @@ pub struct ActionTarget {
     pub thread_key: String,
     pub author_id: String,
     pub meta: Vec<(String, String)>,
+}
+
+impl ActionTarget {
+    /// The target of this interaction.
+    pub fn of(i: &Interaction) -> Self {
+        ActionTarget {
+            kind: i.kind,
+            direction: i.direction,
+            platform_id: i.platform_id.clone(),
+            thread_key: i.thread_key.clone(),
+            author_id: i.author.id.clone(),
+            meta: i.meta.clone(),
+        }
+    }
+
+    fn into_wit(self) -> wit::Target {
+        wit::Target {
+            kind: self.kind.into(),
+            direction: self.direction.into(),
+            platform_id: self.platform_id,
+            thread_key: self.thread_key,
+            author_id: self.author_id,
+            meta: self.meta,
+        }
+    }
 }
 
 /// The shared engine, linker and compile cache.
@@ -432,14 +459,7 @@ impl Plugin {
     }
 
     pub async fn perform(&self, ch: Arc<ChannelContext>, target: ActionTarget, action: Action) -> Result<Option<Interaction>, PluginError> {
-        let target = wit::Target {
-            kind: target.kind.into(),
-            direction: target.direction.into(),
-            platform_id: target.platform_id,
-            thread_key: target.thread_key,
-            author_id: target.author_id,
-            meta: target.meta,
-        };
+        let target = target.into_wit();
         let timeout = ch.limits.timeout;
         let out = self
             .call(ch, timeout, move |b, s| Box::pin(async move { b.perform(s, &target, &action).await }))

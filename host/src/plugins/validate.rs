@@ -240,10 +240,10 @@ mod tests {
             Box::new(|i| i.parent_id = Some(long.clone())),
             Box::new(|i| i.meta = vec![("k".into(), long.clone())]),
             Box::new(|i| {
-                i.attachments = vec![Attachment { kind: "file".into(), platform_id: None, url: Some(long.clone()), mime_type: None, name: None, size: None }]
+                i.attachments = vec![Attachment { kind: crate::model::AttachmentKind::File, platform_id: None, url: Some(long.clone()), mime_type: None, name: None, size: None }]
             }),
             Box::new(|i| {
-                i.attachments = vec![Attachment { kind: "file".into(), platform_id: None, url: None, mime_type: None, name: Some(long.clone()), size: None }]
+                i.attachments = vec![Attachment { kind: crate::model::AttachmentKind::File, platform_id: None, url: None, mime_type: None, name: Some(long.clone()), size: None }]
             }),
         ];
         for (n, case) in cases.iter().enumerate() {

@@ -98,3 +98,6 @@ class WitWorld(wit_world.WitWorld):
         url = f"{base()}/v1/conversations/{quote(target.thread_key, safe='')}/messages"
         sent = call("POST", url, {"text": action.value.text, "reply_to": target.platform_id})
         return t.ActionOutcome(message(sent))
+
+    def media(self, target, attachment) -> t.HttpRequest:
+        fail(t.ChannelError_Unsupported("Example messages carry no files"))

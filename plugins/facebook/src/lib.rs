@@ -40,7 +40,7 @@ impl Channel for Facebook {
             reply_window_hours: Some(24),
             tagged_reply_window: Some(TaggedWindow { hours: 7 * 24, tag: "HUMAN_AGENT".into() }),
             settings: helpdesk_meta::settings(vec![Setting::config("page_id", "Page id").required().help("The numeric id of the Facebook Page")]),
-            allowed_hosts: vec![helpdesk_meta::GRAPH_HOST.into()],
+            allowed_hosts: helpdesk_meta::allowed_hosts(),
         }
     }
 

@@ -37,7 +37,7 @@ impl Channel for Instagram {
                 Setting::config("ig_user_id", "Instagram account id").required().help("The Instagram professional account's id"),
                 Setting::config("page_id", "Page id").required().help("The Facebook Page the account is linked to (messages go through it)"),
             ]),
-            allowed_hosts: vec![helpdesk_meta::GRAPH_HOST.into()],
+            allowed_hosts: helpdesk_meta::allowed_hosts(),
         }
     }
 

@@ -13,6 +13,14 @@ pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com/v21.0";
 /// The host every Meta plugin asks to reach.
 pub const GRAPH_HOST: &str = "https://graph.facebook.com";
 
+/// Where Meta serves the files of messages, comments and posts (asked for the `media` downloads).
+pub const MEDIA_HOSTS: [&str; 3] = ["https://lookaside.fbsbx.com", "https://*.fbcdn.net", "https://*.cdninstagram.com"];
+
+/// The hosts a Meta plugin asks to reach: the Graph API and the media hosts.
+pub fn allowed_hosts() -> Vec<String> {
+    std::iter::once(GRAPH_HOST).chain(MEDIA_HOSTS).map(str::to_string).collect()
+}
+
 /// The settings every Meta channel has (token, app secret, verify token, Graph URL), after
 /// the platform's own `ids`.
 pub fn settings(ids: Vec<Setting>) -> Vec<Setting> {

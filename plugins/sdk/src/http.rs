@@ -133,6 +133,10 @@ impl Request {
     pub fn url(&self) -> &str {
         &self.inner.url
     }
+    /// The request itself, for the host to send (what `media` answers).
+    pub fn unsent(self) -> HttpRequest {
+        self.inner
+    }
     /// Send it. Transport failures map to `channel-error`s: a refused host is `permanent`
     /// (an admin must grant it), timeouts and connection errors are `transient`. Any status
     /// is a response: see [`Response::check`].

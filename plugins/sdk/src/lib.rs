@@ -86,6 +86,16 @@ pub trait Channel {
     fn perform(_target: Target, _action: Action) -> Result<ActionOutcome, ChannelError> {
         Err(err::unsupported("this channel supports no actions"))
     }
+
+    /// How the host downloads an attachment of `target` for an agent: by default a plain GET
+    /// of the attachment's `url`. Platforms that hand out file ids, or want credentials on the
+    /// download, say so here.
+    fn media(_target: Target, attachment: Attachment) -> Result<HttpRequest, ChannelError> {
+        match attachment.url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => Ok(http::Request::get(url).unsent()),
+            _ => Err(err::unsupported("this attachment has no address to download it from")),
+        }
+    }
 }
 
 /// Short constructors for [`ChannelError`].
@@ -260,6 +270,9 @@ macro_rules! export_channel {
             }
             fn perform(target: $crate::Target, action: $crate::Action) -> Result<$crate::ActionOutcome, $crate::ChannelError> {
                 <$ty as $crate::Channel>::perform(target, action)
+            }
+            fn media(target: $crate::Target, attachment: $crate::Attachment) -> Result<$crate::HttpRequest, $crate::ChannelError> {
+                <$ty as $crate::Channel>::media(target, attachment)
             }
         }
         $crate::bindings::export_raw!(__HelpdeskChannelExports with_types_in $crate::bindings);

@@ -46,6 +46,13 @@ pub fn call_with_timeout<T: DeserializeOwned>(
     Err(map_error(env.error_code.unwrap_or(resp.status), env.description.unwrap_or_default(), env.parameters))
 }
 
+/// Where a file `getFile` named is downloaded from.
+pub fn file_url(path: &str) -> Result<String, ChannelError> {
+    let token = require_secret("bot_token")?;
+    let base = config_or("base_url", "https://api.telegram.org");
+    Ok(format!("{}/file/bot{token}/{}", base.trim_end_matches('/'), path.trim_start_matches('/')))
+}
+
 fn map_error(code: u16, description: String, parameters: Option<Parameters>) -> ChannelError {
     match code {
         429 => {

@@ -81,6 +81,16 @@ impl Channel for Telegram {
         Ok(WebhookOutcome::accept(update::events(&update)))
     }
 
+    /// Files are fetched by `file_id`: `getFile` gives a path under `/file/bot<token>/`.
+    fn media(_target: Target, attachment: Attachment) -> Result<HttpRequest, ChannelError> {
+        let Some(file_id) = attachment.platform_id else {
+            return Err(err::unsupported("this attachment has no Telegram file id"));
+        };
+        let file: serde_json::Value = api::call("getFile", &json!({ "file_id": file_id }))?;
+        let path = file["file_path"].as_str().ok_or_else(|| err::permanent("Telegram gave no path for this file (larger than 20 MB?)"))?;
+        Ok(Request::get(api::file_url(path)?).unsent())
+    }
+
     fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
         let (chat_id, message_id) = update::split_id(&target.platform_id)
             .ok_or_else(|| err::permanent(format!("`{}` is not a Telegram message id", target.platform_id)))?;

@@ -24,7 +24,7 @@ impl Channel for WhatsApp {
             reply_window_hours: Some(24),
             tagged_reply_window: None,
             settings: helpdesk_meta::settings(vec![Setting::config("phone_number_id", "Phone number id").required().help("The WhatsApp Business phone number's id (not the number itself)")]),
-            allowed_hosts: vec![helpdesk_meta::GRAPH_HOST.into()],
+            allowed_hosts: helpdesk_meta::allowed_hosts(),
         }
     }
 
@@ -39,6 +39,15 @@ impl Channel for WhatsApp {
         };
         let number = config("phone_number_id");
         Ok(WebhookOutcome::accept(inbound::events(&body, number.as_deref())))
+    }
+
+    /// A media id becomes a short-lived URL (`GET /{media-id}`), downloaded with the token.
+    fn media(_target: Target, attachment: Attachment) -> Result<HttpRequest, ChannelError> {
+        let id = attachment.platform_id.ok_or_else(|| err::unsupported("this attachment has no WhatsApp media id"))?;
+        let found = helpdesk_meta::graph("GET", &helpdesk_plugin_sdk::http::encode(&id), None, "WhatsApp")?;
+        let url = found["url"].as_str().ok_or_else(|| err::permanent("WhatsApp gave no URL for this media (expired after 30 days?)"))?;
+        let token = require_secret("access_token")?;
+        Ok(Request::get(url).bearer(&token).unsent())
     }
 
     fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {

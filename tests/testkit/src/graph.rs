@@ -42,6 +42,8 @@ struct Inner {
     comments: HashMap<String, Vec<Value>>,
     /// Messenger profiles by page-scoped id.
     profiles: HashMap<String, Value>,
+    /// WhatsApp media by id: its type and bytes.
+    media: HashMap<String, (String, Vec<u8>)>,
 }
 
 #[derive(Clone)]
@@ -58,6 +60,7 @@ impl GraphEmulator {
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}/v21.0");
         let app = Router::new()
+            .route("/whatsapp_business/attachments/", axum::routing::get(whatsapp_download))
             .route("/{version}/{id}/{edge}", any(edge))
             .route("/{version}/{id}", any(object))
             .with_state((inner.clone(), base));
@@ -92,6 +95,11 @@ verify_token = "{VERIFY_TOKEN}"
             addr = self.addr,
             base = self.base_url()
         )
+    }
+
+    /// A file a WhatsApp customer sent, under its media id.
+    pub fn add_media(&self, id: &str, mime_type: &str, bytes: &[u8]) {
+        self.inner.lock().unwrap().media.insert(id.to_string(), (mime_type.to_string(), bytes.to_vec()));
     }
 
     /// A WhatsApp `[[channel]]` table for `plugins.toml` against this emulator.
@@ -237,7 +245,7 @@ fn now_secs() -> i64 {
 /// `/{version}/{id}` on a Facebook or Instagram object: hide or unhide (`POST is_hidden` /
 /// `hide`), delete, profiles, and Instagram's `mentioned_comment` lookup.
 async fn object(
-    State((inner, _)): State<Shared>,
+    State((inner, base)): State<Shared>,
     Path((_version, id)): Path<(String, String)>,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
     method: Method,
@@ -255,6 +263,13 @@ async fn object(
             Some(m) => Json(json!({"id": id, "mentioned_comment": m})).into_response(),
             None => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid comment_id"),
         };
+    }
+    if let (&Method::GET, Some((mime, bytes))) = (&method, inner.media.get(&id)) {
+        // WhatsApp's media lookup: a URL valid for 5 minutes, downloaded with the token.
+        let host = base.trim_end_matches("/v21.0");
+        return Json(json!({"messaging_product": "whatsapp", "url": format!("{host}/whatsapp_business/attachments/?mid={id}&ext=1"),
+            "mime_type": mime, "sha256": "0", "file_size": bytes.len(), "id": id}))
+        .into_response();
     }
     match method {
         Method::GET => match inner.profiles.get(&id) {
@@ -286,6 +301,23 @@ fn admit<'a>(
     match planned_failure(&mut inner, failure_key) {
         Some(failed) => Err(failed),
         None => Ok((inner, body)),
+    }
+}
+
+/// `GET /whatsapp_business/attachments/?mid=…` (lookaside.fbsbx.com): a media file's bytes,
+/// for the token only.
+async fn whatsapp_download(
+    State((inner, _)): State<Shared>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(denied) = check_token(&headers) {
+        return denied;
+    }
+    let inner = inner.lock().unwrap();
+    match query.get("mid").and_then(|id| inner.media.get(id)) {
+        Some((mime, bytes)) => ([("content-type", mime.clone())], bytes.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

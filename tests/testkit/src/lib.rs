@@ -6,3 +6,6 @@ pub mod example;
 pub mod graph;
 pub mod server;
 pub mod traffic;
+
+/// The picture the emulators' customers send (a 320×200 PNG).
+pub const PHOTO_PNG: &[u8] = include_bytes!("../assets/photo.png");

@@ -200,6 +200,13 @@ impl Server {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A signed-in GET answered with bytes: the status, the headers, the body.
+    pub async fn get_bytes(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let r = self.http.get(self.url(path)).header("cookie", &self.cookie).send().await.unwrap();
+        let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        (status, headers, r.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn post(&self, path: impl Into<String>, body: Value) -> (u16, Value) {
         let r = self.http.post(self.url(&path.into())).header("cookie", &self.cookie).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))

@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use crate::PHOTO_PNG;
 
 /// The bot the emulator plays.
 pub const BOT_ID: i64 = 7_000_000_001;
@@ -43,7 +44,10 @@ struct Inner {
     blocked: HashSet<i64>,
     poll_generation: u64,
     webhook_deliveries: u64,
+    /// Files customers sent, by `file_id`: the path `getFile` gives, and the bytes.
+    files: HashMap<String, (String, Vec<u8>)>,
 }
+
 
 struct Shared {
     /// The bot's token; BotFather's /revoke replaces it and the old one gets 401.
@@ -112,6 +116,7 @@ impl TelegramEmulator {
             .route("/_emulator/messages", post(move |body| customer_writes(emulator.clone(), body)))
             .route("/_emulator/revoke", post(revoke))
             .route("/{bot}/{method}", any(method))
+            .route("/file/{bot}/{*path}", get(download))
             .with_state(shared.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -203,13 +208,41 @@ webhook_secret = "{webhook_secret}"
         id
     }
 
-    /// A private photo with a caption.
+    /// A file the Bot API keeps under `file_id`, as `getFile` and `/file/bot<token>/` give it.
+    pub fn add_file(&self, file_id: &str, path: &str, bytes: &[u8]) {
+        self.lock().files.insert(file_id.to_string(), (path.to_string(), bytes.to_vec()));
+    }
+
+    /// A private photo with a caption (its largest size is [`crate::PHOTO_PNG`]).
     pub fn private_photo(&self, user: &User, caption: &str) -> i64 {
         let id = self.new_message_id();
+        self.add_file(&format!("large{id}"), &format!("photos/file_{id}.jpg"), PHOTO_PNG);
         let size = |w: i64, fid: &str| json!({"file_id": fid, "file_unique_id": format!("u{fid}"), "file_size": w * 90, "width": w, "height": w});
         self.push_update(json!({"message": {
             "message_id": id, "from": user.json(), "chat": user.private_chat(), "date": Self::now(),
             "photo": [size(90, &format!("small{id}")), size(800, &format!("large{id}"))], "caption": caption
+        }}));
+        id
+    }
+
+    /// A private document (any file) with its name and type.
+    pub fn private_document(&self, user: &User, name: &str, mime: &str, bytes: &[u8]) -> i64 {
+        let id = self.new_message_id();
+        let file_id = format!("doc{id}");
+        self.add_file(&file_id, &format!("documents/file_{id}"), bytes);
+        self.push_update(json!({"message": {
+            "message_id": id, "from": user.json(), "chat": user.private_chat(), "date": Self::now(),
+            "document": {"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_name": name, "mime_type": mime, "file_size": bytes.len()}
+        }}));
+        id
+    }
+
+    /// A private location.
+    pub fn private_location(&self, user: &User, latitude: f64, longitude: f64) -> i64 {
+        let id = self.new_message_id();
+        self.push_update(json!({"message": {
+            "message_id": id, "from": user.json(), "chat": user.private_chat(), "date": Self::now(),
+            "location": {"latitude": latitude, "longitude": longitude}
         }}));
         id
     }
@@ -332,6 +365,18 @@ async fn revoke(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Status
     }
 }
 
+/// `GET /file/bot<token>/<file_path>`: a file's bytes, as `application/octet-stream`.
+async fn download(State(s): State<Arc<Shared>>, Path((bot, path)): Path<(String, String)>) -> Response {
+    if bot.strip_prefix("bot") != Some(s.token.read().unwrap().as_str()) {
+        return error(401, "Unauthorized");
+    }
+    let inner = s.inner.lock().expect("emulator lock");
+    match inner.files.values().find(|(p, _)| *p == path) {
+        Some((_, bytes)) => ([("content-type", "application/octet-stream")], bytes.clone()).into_response(),
+        None => error(404, "Not Found"),
+    }
+}
+
 async fn method(
     State(s): State<Arc<Shared>>,
     Path((bot, method)): Path<(String, String)>,
@@ -357,6 +402,14 @@ async fn method(
     }
     match name.as_str() {
         "getme" => ok(bot_user()),
+        "getfile" => {
+            let id = p["file_id"].as_str().unwrap_or_default();
+            match s.inner.lock().expect("emulator lock").files.get(id) {
+                // The Bot API downloads files of up to 20 MB; past that `file_path` is absent.
+                Some((path, bytes)) => ok(json!({"file_id": id, "file_unique_id": format!("u{id}"), "file_size": bytes.len(), "file_path": path})),
+                None => error(400, "Bad Request: invalid file_id"),
+            }
+        }
         "getupdates" => get_updates(&s, &p).await,
         "setwebhook" => {
             let url = p["url"].as_str().unwrap_or_default().to_string();

@@ -145,4 +145,15 @@ impl Channel {
             Channel::V0_2_0(c) => c.call_perform(s, target, action).await,
         }
     }
+
+    /// 0.1.0 had no `media`: an attachment with a URL is fetched from it as it is.
+    pub async fn media(&self, s: &mut Store<HostState>, target: &wit::Target, attachment: &wit::Attachment) -> Outcome<wit::HttpRequest> {
+        match self {
+            Channel::V0_1_0(_) => Ok(match attachment.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                Some(url) => Ok(wit::HttpRequest { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() }),
+                None => Err(wit::ChannelError::Unsupported("this plugin was built against contract 0.1.0, which cannot download files".into())),
+            }),
+            Channel::V0_2_0(c) => c.call_media(s, target, attachment).await,
+        }
+    }
 }

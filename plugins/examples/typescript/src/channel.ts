@@ -3,7 +3,7 @@
 import { get as config } from 'helpdesk:channel/config@0.2.0';
 import { get as secret } from 'helpdesk:channel/secrets@0.2.0';
 import { send } from 'helpdesk:channel/http@0.2.0';
-import type { Action, ActionOutcome, ChannelError, ChannelInfo, Event, HttpRequest, Interaction, Page, Target, WebhookOutcome } from 'helpdesk:channel/types@0.2.0';
+import type { Action, ActionOutcome, Attachment, ChannelError, ChannelInfo, Event, HttpRequest, Interaction, Page, Target, WebhookOutcome } from 'helpdesk:channel/types@0.2.0';
 
 const DEFAULT_BASE = 'https://api.example.com';
 
@@ -90,4 +90,8 @@ export function perform(target: Target, action: Action): ActionOutcome {
   if (action.tag !== 'reply') fail({ tag: 'unsupported', val: 'Example only takes replies' });
   const sent = call('POST', `${base()}/v1/conversations/${encodeURIComponent(target.threadKey)}/messages`, { text: action.val.text, reply_to: target.platformId });
   return { created: message(sent) };
+}
+
+export function media(_target: Target, _attachment: Attachment): HttpRequest {
+  fail({ tag: 'unsupported', val: 'Example messages carry no files' });
 }
