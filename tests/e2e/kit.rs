@@ -135,6 +135,9 @@ async fn the_example_channel_in_rust_typescript_and_python_works_in_a_running_he
 async fn plugin_run_calls_one_export_against_the_platform() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     emu.private_text(&User::new(31, "Ann", None, None), "hello from the platform");
+    emu.add_file("F1", "photos/f1.jpg", helpdesk_testkit::PHOTO_PNG);
+    let saved = tempfile::tempdir().unwrap();
+    let out_file = saved.path().join("f1.png").display().to_string();
     let (base, host) = (emu.base_url(), emu.host());
     let run = move |export: &[&str]| {
         let out = Command::new(bin())
@@ -146,7 +149,15 @@ async fn plugin_run_calls_one_export_against_the_platform() {
             .unwrap();
         (out.status.success(), text(&out))
     };
-    let (ok, out) = tokio::task::spawn_blocking(move || (run(&["fetch"]), run(&["check"]))).await.unwrap();
+    let media = ["media", "--kind", "private_message", "--platform-id", "31:1", "--thread-key", "31", "--attachment", "image", "--file-id", "F1", "--out", &out_file];
+    let media: Vec<String> = media.iter().map(|s| s.to_string()).collect();
+    let (ok, out, got) = tokio::task::spawn_blocking(move || {
+        (run(&["fetch"]), run(&["check"]), run(&media.iter().map(String::as_str).collect::<Vec<_>>()))
+    })
+    .await
+    .unwrap();
+    assert!(got.0 && got.1.contains(&format!("\"bytes\": {}", helpdesk_testkit::PHOTO_PNG.len())), "{}", got.1);
+    assert_eq!(std::fs::read(saved.path().join("f1.png")).unwrap(), helpdesk_testkit::PHOTO_PNG, "the file Telegram keeps under F1");
     assert!(ok.0, "{}", ok.1);
     let page: serde_json::Value = serde_json::from_str(&ok.1[ok.1.find('{').unwrap()..]).unwrap();
     assert_eq!(page["events"][0]["text"], "hello from the platform", "{page}");

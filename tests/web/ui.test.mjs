@@ -122,6 +122,36 @@ test('customer text is shown as text, never run as HTML', async () => {
   assert.equal(await page.locator('.timeline script').count(), 0);
 });
 
+test('a customer\'s photo shows in the thread, opens large, and can be saved', async () => {
+  const r = await fetch(`${EMULATOR}/_emulator/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: 504, first_name: 'Pia', text: 'the dent on the lid', photo: true }),
+  });
+  assert.equal(r.status, 200);
+  await page.goto(BASE);
+  await row(page, 'Pia').waitFor({ timeout: WAIT });
+  await row(page, 'Pia').click();
+  const thumb = page.getByRole('button', { name: 'Open picture' });
+  await thumb.waitFor({ timeout: WAIT });
+  // The picture itself came through the helpdesk (Telegram needs the bot's token for it).
+  await page.waitForFunction(() => document.querySelector('.attachments .thumb img')?.naturalWidth === 320, null, { timeout: WAIT });
+  await page.screenshot({ path: `${SHOTS}/photo-in-thread.png` });
+  await thumb.click();
+  const large = page.getByRole('dialog', { name: 'Picture' });
+  await large.waitFor();
+  const saved = await large.getByRole('link', { name: 'Download' }).getAttribute('href');
+  const file = await page.evaluate(async (href) => {
+    const r = await fetch(href);
+    return { status: r.status, disposition: r.headers.get('content-disposition'), type: r.headers.get('content-type') };
+  }, saved);
+  assert.equal(file.status, 200);
+  assert.match(file.disposition, /^attachment/);
+  assert.equal(file.type, 'image/png');
+  await page.keyboard.press('Escape');
+  await large.waitFor({ state: 'hidden' });
+});
+
 let danaId;
 test('open a ticket, reply: Telegram receives it and the ticket moves to Pending', async () => {
   await page.goto(`${BASE}/?view=new`);

@@ -2,7 +2,7 @@
 //! print what it returned as JSON. No server, no store: kv lives in memory for the call.
 
 use crate::config::AllowedHost;
-use crate::model::{ActionKind, Direction, Kind};
+use crate::model::{ActionKind, Attachment, AttachmentKind, Direction, Kind};
 use crate::plugins::{ActionTarget, WebhookRequest};
 use anyhow::Context;
 use serde_json::json;
@@ -74,6 +74,30 @@ pub enum Export {
         #[arg(long)]
         emoji: Option<String>,
     },
+    /// Download an attachment as an agent opening it would, into `--out`.
+    Media {
+        /// The kind of the interaction carrying it: `private_message`, `comment`, ...
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        thread_key: String,
+        #[arg(long, default_value = "")]
+        author_id: String,
+        /// The attachment's kind: `image`, `video`, `audio`, `file`, ...
+        #[arg(long, default_value = "file")]
+        attachment: String,
+        /// The attachment's platform id (a Telegram `file_id`, a WhatsApp media id).
+        #[arg(long)]
+        file_id: Option<String>,
+        /// The attachment's URL, where the platform gave one.
+        #[arg(long)]
+        url: Option<String>,
+        /// Where to write the file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub async fn run_plugin(args: RunArgs) -> anyhow::Result<()> {
@@ -124,6 +148,15 @@ pub async fn run_plugin(args: RunArgs) -> anyhow::Result<()> {
                 meta: super::pairs(&meta, "meta")?.into_iter().collect(),
             };
             json!({ "created": plugin.perform(ctx, target, action).await? })
+        }
+        Export::Media { kind, platform_id, thread_key, author_id, attachment, file_id, url, out } => {
+            let kind: Kind = serde_json::from_value(json!(kind)).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+            let attachment_kind: AttachmentKind = serde_json::from_value(json!(attachment)).map_err(|e| anyhow::anyhow!("--attachment: {e}"))?;
+            let target = ActionTarget { kind, direction: Direction::Inbound, platform_id, thread_key, author_id, meta: Vec::new() };
+            let attachment = Attachment { kind: attachment_kind, platform_id: file_id, url, mime_type: None, name: None, size: None };
+            let media = plugin.media(ctx, target, attachment).await?;
+            std::fs::write(&out, &media.bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            json!({ "saved": out, "bytes": media.bytes.len(), "content_type": media.content_type })
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

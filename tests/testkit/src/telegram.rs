@@ -583,6 +583,10 @@ async fn customer_writes(emu: TelegramEmulator, Json(body): Json<Value>) -> Resp
         emu.edit_private_text(&user, earlier, text);
         return Json(json!({"message_id": earlier})).into_response();
     }
+    // `photo`: a picture with the text as its caption.
+    if body["photo"].as_bool() == Some(true) {
+        return Json(json!({"message_id": emu.private_photo(&user, text)})).into_response();
+    }
     let count = body["count"].as_u64().unwrap_or(1).clamp(1, 10_000);
     let mut last = 0;
     for n in 0..count {

@@ -145,6 +145,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messages/{id}/attachments/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["messages_attachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins": {
         parameters: {
             query?: never;
@@ -456,8 +472,7 @@ export interface components {
             user_id: string;
         };
         Attachment: {
-            /** @description image, video, audio, file, sticker, location or other. */
-            kind: string;
+            kind: components["schemas"]["AttachmentKind"];
             mime_type?: string | null;
             name?: string | null;
             platform_id?: string | null;
@@ -465,6 +480,11 @@ export interface components {
             size?: number | null;
             url?: string | null;
         };
+        /**
+         * @description The kind of media an attachment carries (mirrors the WIT `attachment-kind`).
+         * @enum {string}
+         */
+        AttachmentKind: "image" | "video" | "audio" | "file" | "sticker" | "location" | "other";
         Author: {
             avatar_url?: string | null;
             handle?: string | null;
@@ -1408,6 +1428,56 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    messages_attachment: {
+        parameters: {
+            query?: {
+                /** @description Always as a download, even a picture. */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+                n: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file: a picture, video or sound inline, anything else as a download */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing to download (a location) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The platform did not give the file */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

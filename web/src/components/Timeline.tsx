@@ -3,6 +3,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
 import { ago, when } from '../format';
+import { Attachments } from './Attachments';
 import { Highlight, matchesAny, searchWords } from './Highlight';
 
 const QUIET = ['action.reply', 'action.private_reply'];
@@ -268,24 +269,7 @@ function MessageItem({
           ))}
         </div>
       )}
-      {m.attachments.length > 0 && (
-        <ul class="attachments">
-          {m.attachments.map((a) => (
-            <li>
-              {a.kind}
-              {a.name ? `: ${a.name}` : ''}
-              {a.url && /^https?:/.test(a.url) && (
-                <>
-                  {' '}
-                  <a href={a.url} target="_blank" rel="noopener noreferrer">
-                    open
-                  </a>
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+      <Attachments message={m} />
       {actions.length > 0 && (
         <div class="message-actions" aria-label="Message actions">
           {shown.map((a) => (
