@@ -32,6 +32,7 @@ fn now() -> i64 {
 #[tokio::test]
 async fn every_kind_of_page_interaction_becomes_the_right_ticket() {
     let (graph, server) = facebook().await;
+    graph.fb_post(POST, (PAGE, "Acme"), "Spring collection: the copper kettle is back", now() - 3600, false);
     let ann = ("2001", "Ann Lee");
     assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_7001", ann, "Is this in stock?", "add", None, false)).await, 200);
     assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_7002", ("2002", "Bo"), "Me too!", "add", Some("5001_7001"), false)).await, 200);
@@ -48,8 +49,13 @@ async fn every_kind_of_page_interaction_becomes_the_right_ticket() {
     assert_eq!(deliver(&graph, &server, &rating).await, 200);
     assert_eq!(deliver(&graph, &server, &messenger_webhook(PAGE, "psid-77", "m_IN1", "Hello, where is my order?", false)).await, 200);
 
-    let tickets = server.wait_tickets("queue=all", 7, WAIT).await;
-    assert_eq!(tickets.len(), 7, "{tickets:#?}");
+    // Our own post came along as the comments' context: archived, not a ticket to answer.
+    let tickets = server.wait_tickets("queue=all", 8, WAIT).await;
+    assert_eq!(tickets.len(), 8, "{tickets:#?}");
+    let ours = tickets.iter().find(|t| t["preview"].as_str().unwrap().contains("copper kettle")).unwrap().clone();
+    assert_eq!((ours["kind"].as_str(), ours["queue"].as_str()), (Some("post"), Some("archived")));
+    assert_eq!(graph.calls_to(POST).len(), 1, "the post is looked up once for its two comments");
+    let tickets: Vec<Value> = tickets.into_iter().filter(|t| t["id"] != ours["id"]).collect();
     let kind_of = |text: &str| tickets.iter().find(|t| t["preview"].as_str().unwrap().contains(text)).map(|t| t["kind"].as_str().unwrap().to_string());
     assert_eq!(kind_of("Is this in stock").as_deref(), Some("comment"));
     assert_eq!(kind_of("Me too").as_deref(), Some("reply"));
@@ -64,7 +70,16 @@ async fn every_kind_of_page_interaction_becomes_the_right_ticket() {
     // A comment shows the rest of its post's thread.
     let comment = tickets.iter().find(|t| t["kind"] == "comment").unwrap()["id"].as_str().unwrap().to_string();
     let view = server.ticket(&comment).await;
-    assert_eq!(view["thread"].as_array().unwrap().len(), 1, "the reply under the same post: {view}");
+    let under: Vec<&str> = view["thread"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(under, ["reply", "post"], "the reply under the same post, and the post: {view}");
+    // The post it answers is shown above it: its text, picture (through the helpdesk) and link.
+    assert_eq!(view["post"]["text"], "Spring collection: the copper kettle is back");
+    assert_eq!(view["post"]["permalink"], format!("https://www.facebook.com/{POST}"));
+    assert_eq!(view["post"]["direction"], "outbound");
+    let (status, headers, _) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", view["post"]["id"].as_str().unwrap())).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"));
+    let ad_view = server.ticket(ad["id"].as_str().unwrap()).await;
+    assert_eq!(ad_view["post"], Value::Null, "a post the Graph API does not give is simply not shown");
     assert_eq!(view["reply_window_closes_at"], Value::Null, "comments have no messaging window");
     let dm = tickets.iter().find(|t| t["kind"] == "private_message").unwrap()["id"].as_str().unwrap().to_string();
     assert!(server.ticket(&dm).await["reply_window_closes_at"].is_i64());
@@ -75,7 +90,7 @@ async fn every_kind_of_page_interaction_becomes_the_right_ticket() {
     deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_7002", ("2002", "Bo"), "", "remove", Some("5001_7001"), false)).await;
     let reply = tickets.iter().find(|t| t["kind"] == "reply").unwrap()["id"].as_str().unwrap().to_string();
     assert!(eventually(WAIT, || async { server.ticket(&reply).await["messages"][0]["removed"] == true }).await);
-    assert_eq!(server.tickets("queue=all").await.len(), 7);
+    assert_eq!(server.tickets("queue=all").await.len(), 8);
 }
 
 #[tokio::test]
@@ -191,13 +206,13 @@ async fn backfill_polls_follow_cursors_and_meet_webhooks_once() {
         graph.fb_comment(POST, &format!("5001_8{n:03}"), ("2100", "Gil"), &format!("backfilled comment {n}"), t + 2 + n, None);
     }
     let server = Server::start(&graph.facebook_channel_toml("fb", PAGE)).await;
-    let found = server.wait_tickets("queue=all&limit=200", 131, Duration::from_secs(30)).await;
-    assert_eq!(found.len(), 131, "130 comments and the visitor post");
+    let found = server.wait_tickets("queue=all&limit=200", 132, Duration::from_secs(30)).await;
+    assert_eq!(found.len(), 132, "130 comments, the visitor post, and our post as their context");
     assert!(graph.calls_to(&format!("{POST}/comments")).len() >= 2, "paging.next was followed");
     // The same comment by webhook is not a second ticket.
     deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_8000", ("2100", "Gil"), "backfilled comment 0", "add", None, false)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(server.tickets("queue=all&limit=200").await.len(), 131);
+    assert_eq!(server.tickets("queue=all&limit=200").await.len(), 132);
 }
 
 #[tokio::test]

@@ -95,6 +95,8 @@ pub struct TicketView {
     pub contact: Option<Contact>,
     /// For comments, posts and mentions: the other tickets under the same post, newest first.
     pub thread: Vec<Ticket>,
+    /// For comments: the post (or ad) they are under, when the channel delivered it.
+    pub post: Option<Message>,
     pub activity: Vec<Activity>,
     /// Internal notes, oldest first.
     pub notes: Vec<Note>,
@@ -501,7 +503,15 @@ impl Inbox {
         let first = open.saturating_sub(1);
         let contact = self.store.contacts(&[ticket.contact_id.clone()]).await?.pop();
         let parts = self.store.ticket_parts(&ticket, first..=open, !ticket.kind.is_conversation()).await?;
+        let post = match ticket.kind {
+            // The post's message has the post's platform id, which is its comments' thread key.
+            crate::model::Kind::Comment | crate::model::Kind::Reply | crate::model::Kind::AdComment => {
+                self.store.messages(&[rules::message_id(&ticket.channel, &ticket.thread_key)]).await?.pop().filter(|m| m.interaction.kind == crate::model::Kind::Post)
+            }
+            _ => None,
+        };
         Ok(TicketView {
+            post,
             ticket,
             messages: parts.messages,
             older_page: first.checked_sub(1),

@@ -120,6 +120,21 @@ fn post(id: &str, from: Author, v: &Value, kind: InteractionKind, time: i64) -> 
     i
 }
 
+/// A post as the context of its comments: the Page's own (outbound, so it is not a ticket to
+/// answer) or a visitor's, with its picture.
+pub fn post_context(page: &str, p: &Value) -> Option<Interaction> {
+    let id = p["id"].as_str()?;
+    let mut i = post(id, author(&p["from"]), p, InteractionKind::Post, 0);
+    if i.author.id == page || i.author.id.is_empty() {
+        i.direction = Direction::Outbound;
+    }
+    i.from_ad = is_ad(p);
+    if let Some(url) = p["full_picture"].as_str() {
+        i.attachments.push(Attachment { kind: AttachmentKind::Image, platform_id: None, url: Some(url.into()), mime_type: None, name: None, size: None });
+    }
+    Some(i)
+}
+
 /// The reply the Page just posted under a comment or post.
 pub fn own_comment(page: &str, id: &str, target: &Target, text: &str) -> Interaction {
     let kind = if target.kind == InteractionKind::AdComment { InteractionKind::AdComment } else { InteractionKind::Reply };

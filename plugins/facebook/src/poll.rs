@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Pages of one listing followed per fetch; the rest comes on the next fetch.
 const MAX_PAGES: usize = 5;
-const POST_FIELDS: &str = "id,message,from,created_time,updated_time,permalink_url,is_published,promotion_status";
+pub const POST_FIELDS: &str = "id,message,from,created_time,updated_time,permalink_url,is_published,promotion_status,full_picture";
 const COMMENT_FIELDS: &str = "id,message,from,created_time,parent{id},permalink_url";
 
 pub fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
@@ -30,6 +30,9 @@ pub fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
             v["item"] = Value::from("post");
             v["verb"] = Value::from("add");
             events.extend(feed::change(&page, "feed", &v, 0));
+        } else if let Some(ours) = feed::post_context(&page, &post) {
+            // The Page's own post: shown above its comments.
+            events.push(Event::Interaction(ours));
         }
         let comments = list(&format!("{post_id}/comments?filter=stream&order=chronological&fields={COMMENT_FIELDS}&limit=100{since_param}"))?;
         for c in comments {

@@ -61,6 +61,7 @@ impl GraphEmulator {
         let base = format!("http://{addr}/v21.0");
         let app = Router::new()
             .route("/whatsapp_business/attachments/", axum::routing::get(whatsapp_download))
+            .route("/cdn/{name}", axum::routing::get(|| async { ([("content-type", "image/png")], crate::PHOTO_PNG) }))
             .route("/{version}/{id}/{edge}", any(edge))
             .route("/{version}/{id}", any(object))
             .with_state((inner.clone(), base));
@@ -140,7 +141,8 @@ verify_token = "{VERIFY_TOKEN}"
     pub fn fb_post(&self, post_id: &str, from: (&str, &str), message: &str, created: i64, ad: bool) {
         let post = json!({"id": post_id, "from": {"id": from.0, "name": from.1}, "message": message,
             "created_time": iso(created), "permalink_url": format!("https://www.facebook.com/{post_id}"),
-            "is_published": !ad, "promotion_status": if ad { "active" } else { "inactive" }});
+            "is_published": !ad, "promotion_status": if ad { "active" } else { "inactive" },
+            "full_picture": format!("http://{}/cdn/{post_id}.png", self.addr)});
         self.inner.lock().unwrap().posts.push(post);
     }
 
@@ -272,7 +274,7 @@ async fn object(
         .into_response();
     }
     match method {
-        Method::GET => match inner.profiles.get(&id) {
+        Method::GET => match inner.profiles.get(&id).or_else(|| inner.posts.iter().find(|p| p["id"] == id.as_str())) {
             Some(p) => Json(p.clone()).into_response(),
             None => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Object does not exist or cannot be loaded due to missing permissions"),
         },

@@ -215,6 +215,15 @@ pub async fn run_facebook(graph: GraphEmulator, webhook_url: String, page_id: St
         graph.fb_profile(&format!("psid-{id}"), first, last);
     }
     let posts = [(format!("{page_id}_5001"), false), (format!("{page_id}_5002"), false), (format!("{page_id}_5003"), true)];
+    let captions = [
+        "New in: the Trailhead 2 tent, up in 90 seconds. Free shipping this week 🏕️",
+        "Which trail should we map next? Tell us below 👇",
+        "Summer sale: 30% off every sleeping bag, until Sunday.",
+    ];
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    for (n, ((post, ad), caption)) in posts.iter().zip(captions).enumerate() {
+        graph.fb_post(post, (&page_id, "Acme Outdoor"), caption, since - 86_400 * (3 - n as i64), *ad);
+    }
     let mut turns = Turns::new(COMMENTERS.len());
     deliver_forever(graph, webhook_url, every, |n| {
         let (id, name, lang) = COMMENTERS[turns.next(quiet(every))?];

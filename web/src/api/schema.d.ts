@@ -998,6 +998,7 @@ export interface components {
              *     none when `messages` goes back to the first one.
              */
             older_page?: number | null;
+            post?: null | components["schemas"]["Message"];
             /** @description For comments, posts and mentions: the other tickets under the same post, newest first. */
             thread: components["schemas"]["Ticket"][];
             ticket: components["schemas"]["Ticket"];

@@ -7,6 +7,7 @@ import { setParams } from '../route';
 import { Avatar, PlatformIcon } from '../components/Avatar';
 import { Tags } from '../components/Tags';
 import { Timeline } from '../components/Timeline';
+import { Attachments } from '../components/Attachments';
 import { ReplyBox } from '../components/ReplyBox';
 
 interface Props {
@@ -74,6 +75,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   if (!detail) return <section class="ticket-pane">{error ? <p class="error">{error}</p> : <p class="loading">Loading…</p>}</section>;
 
   const t = detail.ticket;
+  const comments = detail.thread.filter((o) => o.kind !== 'post');
   const nextOlder = olderPage === undefined ? detail.older_page : olderPage;
   const newestIds = new Set(detail.messages.map((m) => m.id));
   const shown = { ...detail, messages: [...older.filter((m) => !newestIds.has(m.id)), ...detail.messages] };
@@ -218,11 +220,13 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
 
       <OtherTickets contactId={t.contact_id} name={t.contact.name} current={t.id} />
 
-      {detail.thread.length > 0 && (
+      {detail.post && <PostContext post={detail.post} platform={platformName(t.platform)} />}
+
+      {comments.length > 0 && (
         <details class="thread-context">
-          <summary>{detail.thread.length} other comments under the same post</summary>
+          <summary>{comments.length} other comments under the same post</summary>
           <ul>
-            {detail.thread.map((o) => (
+            {comments.map((o) => (
               <li>
                 <a href={`?ticket=${o.id}`} onClick={(e) => (e.preventDefault(), history.pushState(null, '', `/?ticket=${o.id}`), dispatchEvent(new PopStateEvent('popstate')))}>
                   {o.contact.name}: {o.preview}
@@ -306,6 +310,26 @@ function snoozeChoice(choice: string, now = new Date()): number | 'reply' | null
 }
 
 /** The person's other tickets (conversations, comments) on this channel, newest first. */
+/** The post (or ad) a comment is under, as the customer saw it. */
+function PostContext({ post, platform }: { post: Message; platform: string }) {
+  return (
+    <section class="post-context" aria-label={post.from_ad ? 'The ad this comment is under' : 'The post this comment is under'}>
+      <header>
+        <strong>{post.author.name}</strong>
+        {post.from_ad && <span class="tag">Ad</span>}
+        <span class="muted">{when(post.created_at)}</span>
+        {post.permalink && /^https?:/.test(post.permalink) && (
+          <a href={post.permalink} target="_blank" rel="noopener noreferrer">
+            Open on {platform}
+          </a>
+        )}
+      </header>
+      {post.text && <p class="post-text">{post.text}</p>}
+      <Attachments message={post} />
+    </section>
+  );
+}
+
 function OtherTickets({ contactId, name, current }: { contactId: string; name: string; current: string }) {
   const [others, setOthers] = useState<TicketRow[] | null>(null);
   useEffect(() => {
