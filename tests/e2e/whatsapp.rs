@@ -31,6 +31,20 @@ async fn meta_verification_handshake() {
     assert_eq!(ok.text().await.unwrap(), "1158201444");
     let bad = http.get(server.url("/webhooks/wa?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")).send().await.unwrap();
     assert_eq!(bad.status(), 403);
+    // Shown to admins beside the webhook URL: it is a plain setting.
+    assert_eq!(server.channel("wa").await["config"]["verify_token"], VERIFY_TOKEN);
+}
+
+#[tokio::test]
+async fn a_channel_that_keeps_its_verify_token_among_its_secrets_still_verifies() {
+    let graph = GraphEmulator::start().await.unwrap();
+    let toml = graph
+        .whatsapp_channel_toml("old", NUMBER)
+        .replace(&format!("verify_token = \"{VERIFY_TOKEN}\"\n"), "")
+        .replace("[channel.secrets]\n", &format!("[channel.secrets]\nverify_token = \"{VERIFY_TOKEN}\"\n"));
+    let server = Server::start(&toml).await;
+    let ok = reqwest::get(server.url(&format!("/webhooks/old?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=77"))).await.unwrap();
+    assert_eq!((ok.status().as_u16(), ok.text().await.unwrap()), (200, "77".to_string()));
 }
 
 #[tokio::test]

@@ -581,6 +581,9 @@ test('admins see channel health and can disable a channel; agents cannot', async
   // connection test.
   await tg.locator('[data-contract="0.2.0"]').waitFor();
   assert.match(await tg.locator('.webhook-url').textContent(), /\/webhooks\/tg$/);
+  // Its settings that are not secrets, as set (a verify token would be here); the token is not.
+  assert.match(await tg.locator('[data-setting="long_poll_seconds"]').textContent(), /Long poll seconds:?\s*2/);
+  assert.doesNotMatch(await tg.textContent(), /WEB-TEST/);
   await tg.getByRole('button', { name: 'Test connection' }).click();
   await tg.locator('[data-test-result="tg"]', { hasText: 'Connected: bot @acme_support_bot' }).waitFor({ timeout: WAIT });
   await tg.getByRole('button', { name: 'Disable' }).click();

@@ -28,7 +28,9 @@ pub fn settings(ids: Vec<Setting>) -> Vec<Setting> {
         .chain([
             Setting::secret("access_token", "Access token").help("A long-lived Page (or system user) access token with the app's permissions"),
             Setting::secret("app_secret", "App secret").help("The Meta app's secret: webhook deliveries are signed with it (X-Hub-Signature-256)"),
-            Setting::secret("verify_token", "Verify token").help("Any string you choose; enter the same one in the app's webhook settings"),
+            // Not a credential (the app secret signs deliveries): shown beside the webhook URL,
+            // so an admin can paste both into the app's webhook settings.
+            Setting::config("verify_token", "Verify token").help("Any string you choose; enter the same one in the app's webhook settings"),
             Setting::config("base_url", "Graph API URL").default_value(DEFAULT_BASE_URL),
         ])
         .collect()
@@ -58,7 +60,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Meta's subscription handshake: echo `hub.challenge` when `hub.verify_token` matches.
 pub fn verify_subscription(url: &str) -> Result<WebhookOutcome, ChannelError> {
-    let expected = require_secret("verify_token")?;
+    // Channels set up before it was a plain setting keep it among their secrets.
+    let expected = match config("verify_token").filter(|t| !t.is_empty()) {
+        Some(token) => token,
+        None => require_secret("verify_token")?,
+    };
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let param = |name: &str| query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
     match (param("hub.mode").as_deref(), param("hub.verify_token"), param("hub.challenge")) {

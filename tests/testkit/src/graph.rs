@@ -88,10 +88,10 @@ display_name = "{display_name}"
 allowed_hosts = ["http://{addr}"]
 [channel.config]
 base_url = "{base}"
+verify_token = "{VERIFY_TOKEN}"
 {config}[channel.secrets]
 access_token = "{ACCESS_TOKEN}"
 app_secret = "{APP_SECRET}"
-verify_token = "{VERIFY_TOKEN}"
 "#,
             addr = self.addr,
             base = self.base_url()

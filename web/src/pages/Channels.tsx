@@ -116,6 +116,7 @@ export function Channels() {
                     {c.webhook_path}
                   </div>
                 )}
+                <ChannelSettings c={c} />
               </td>
               <td>
                 <button onClick={() => toggle(c)}>{c.enabled ? 'Disable' : 'Enable'}</button>{' '}
@@ -457,5 +458,21 @@ function SettingField(props: { setting: Schemas['Setting']; value: string; onInp
       />
       {s.help && <span class="muted">{s.help}</span>}
     </label>
+  );
+}
+
+/** The channel's settings that are not secrets (a verify token to paste beside the webhook URL, ids), as set. */
+function ChannelSettings({ c }: { c: ChannelSummary }) {
+  const shown = c.settings.filter((s) => !s.secret && (c.config[s.name] ?? s.default));
+  if (shown.length === 0) return null;
+  return (
+    <dl class="channel-settings muted">
+      {shown.map((s) => (
+        <div key={s.name} data-setting={s.name}>
+          <dt>{s.label}</dt>
+          <dd>{c.config[s.name] ?? s.default}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }
