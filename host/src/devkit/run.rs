@@ -2,7 +2,7 @@
 //! print what it returned as JSON. No server, no store: kv lives in memory for the call.
 
 use crate::config::AllowedHost;
-use crate::model::{ActionKind, Attachment, AttachmentKind, Direction, Kind};
+use crate::model::{ActionKind, Attachment, AttachmentKind, Direction};
 use crate::plugins::{ActionTarget, WebhookRequest};
 use anyhow::Context;
 use serde_json::json;
@@ -51,21 +51,8 @@ pub enum Export {
     },
     /// Perform an action on an interaction.
     Perform {
-        /// `private_message`, `comment`, ...
-        #[arg(long)]
-        kind: String,
-        #[arg(long)]
-        platform_id: String,
-        #[arg(long)]
-        thread_key: String,
-        #[arg(long, default_value = "")]
-        author_id: String,
-        /// The target is the brand's own message.
-        #[arg(long)]
-        ours: bool,
-        /// `key=value` the plugin attached to the interaction (repeatable).
-        #[arg(long = "meta")]
-        meta: Vec<String>,
+        #[command(flatten)]
+        target: TargetArgs,
         /// `reply`, `like`, `delete`, ...
         #[arg(long)]
         action: String,
@@ -76,15 +63,9 @@ pub enum Export {
     },
     /// Download an attachment as an agent opening it would, into `--out`.
     Media {
-        /// The kind of the interaction carrying it: `private_message`, `comment`, ...
-        #[arg(long)]
-        kind: String,
-        #[arg(long)]
-        platform_id: String,
-        #[arg(long)]
-        thread_key: String,
-        #[arg(long, default_value = "")]
-        author_id: String,
+        /// The interaction carrying it.
+        #[command(flatten)]
+        target: TargetArgs,
         /// The attachment's kind: `image`, `video`, `audio`, `file`, ...
         #[arg(long, default_value = "file")]
         attachment: String,
@@ -98,6 +79,39 @@ pub enum Export {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// The interaction an export is called on.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    /// `private_message`, `comment`, ...
+    #[arg(long)]
+    kind: String,
+    #[arg(long)]
+    platform_id: String,
+    #[arg(long)]
+    thread_key: String,
+    #[arg(long, default_value = "")]
+    author_id: String,
+    /// The target is the brand's own message.
+    #[arg(long)]
+    ours: bool,
+    /// `key=value` the plugin attached to the interaction (repeatable).
+    #[arg(long = "meta")]
+    meta: Vec<String>,
+}
+
+impl TargetArgs {
+    fn target(self) -> anyhow::Result<ActionTarget> {
+        Ok(ActionTarget {
+            kind: serde_json::from_value(json!(self.kind)).map_err(|e| anyhow::anyhow!("--kind: {e}"))?,
+            direction: if self.ours { Direction::Outbound } else { Direction::Inbound },
+            platform_id: self.platform_id,
+            thread_key: self.thread_key,
+            author_id: self.author_id,
+            meta: super::pairs(&self.meta, "meta")?.into_iter().collect(),
+        })
+    }
 }
 
 pub async fn run_plugin(args: RunArgs) -> anyhow::Result<()> {
@@ -135,24 +149,15 @@ pub async fn run_plugin(args: RunArgs) -> anyhow::Result<()> {
             let out = plugin.handle_webhook(ctx, WebhookRequest { method, url: path, headers, body }).await?;
             json!({ "status": out.status, "headers": out.headers, "body": String::from_utf8_lossy(&out.body), "events": out.events, "left_out": out.dropped })
         }
-        Export::Perform { kind, platform_id, thread_key, author_id, ours, meta, action, text, emoji } => {
-            let kind: Kind = serde_json::from_value(json!(kind)).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+        Export::Perform { target, action, text, emoji } => {
+            let target = target.target()?;
             let action_kind: ActionKind = serde_json::from_value(json!(action)).map_err(|e| anyhow::anyhow!("--action: {e}"))?;
             let action = crate::inbox::action_from(action_kind, text.as_deref(), emoji.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let target = ActionTarget {
-                kind,
-                direction: if ours { Direction::Outbound } else { Direction::Inbound },
-                platform_id,
-                thread_key,
-                author_id,
-                meta: super::pairs(&meta, "meta")?.into_iter().collect(),
-            };
             json!({ "created": plugin.perform(ctx, target, action).await? })
         }
-        Export::Media { kind, platform_id, thread_key, author_id, attachment, file_id, url, out } => {
-            let kind: Kind = serde_json::from_value(json!(kind)).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+        Export::Media { target, attachment, file_id, url, out } => {
+            let target = target.target()?;
             let attachment_kind: AttachmentKind = serde_json::from_value(json!(attachment)).map_err(|e| anyhow::anyhow!("--attachment: {e}"))?;
-            let target = ActionTarget { kind, direction: Direction::Inbound, platform_id, thread_key, author_id, meta: Vec::new() };
             let attachment = Attachment { kind: attachment_kind, platform_id: file_id, url, mime_type: None, name: None, size: None };
             let media = plugin.media(ctx, target, attachment).await?;
             std::fs::write(&out, &media.bytes).with_context(|| format!("cannot write {}", out.display()))?;
