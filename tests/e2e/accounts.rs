@@ -189,3 +189,54 @@ async fn an_admin_disables_and_enables_a_channel_without_a_restart() {
     let (s, _) = server.patch("/api/v1/channels/nope", json!({"enabled": true})).await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn an_invitation_link_makes_one_account_with_its_role_and_then_stops_working() {
+    let server = Server::start("").await;
+    let (_, sam) = agent(&server, "sam@example.com").await;
+    let (status, _) = call(&server, Method::POST, "/api/v1/invitations", Some(&sam), Some(json!({"role": "agent"}))).await;
+    assert_eq!(status, 403, "only admins invite");
+
+    let (status, made) = server.post("/api/v1/invitations", json!({"role": "agent", "email": "Kim@Example.com"})).await;
+    assert_eq!(status, 201, "{made}");
+    let url = made["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/invite#", server.base)), "{url}");
+    let secret = url.split_once('#').unwrap().1.to_string();
+    let (_, listed) = server.get("/api/v1/invitations").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(&secret), "the link is shown once, never listed");
+
+    // The invitee sees what it is for, without signing in.
+    let (status, opened) = call(&server, Method::POST, "/api/v1/invitation", None, Some(json!({"secret": secret}))).await;
+    assert_eq!((status, opened["role"].as_str(), opened["email"].as_str()), (200, Some("agent"), Some("kim@example.com")));
+    let (status, refused) = call(&server, Method::POST, "/api/v1/invitation/accept", None, Some(json!({"secret": secret, "email": "kim@example.com", "name": "Kim", "password": "short"}))).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("bad_request")), "{refused}");
+
+    // Accepting creates the agent and signs them in.
+    let r = Client::new()
+        .post(server.url("/api/v1/invitation/accept"))
+        .json(&json!({"secret": secret, "email": "kim@example.com", "name": "Kim", "password": "kim-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let user: serde_json::Value = r.json().await.unwrap();
+    assert_eq!((user["name"].as_str(), user["role"].as_str()), (Some("Kim"), Some("agent")));
+    let (status, me) = call(&server, Method::GET, "/api/v1/me", Some(&cookie), None).await;
+    assert_eq!((status, me["email"].as_str()), (200, Some("kim@example.com")));
+
+    // The link works once.
+    let (status, again) = call(&server, Method::POST, "/api/v1/invitation/accept", None, Some(json!({"secret": secret, "email": "eve@example.com", "name": "Eve", "password": "eve-password-1"}))).await;
+    assert_eq!(status, 404, "{again}");
+    assert!(again["message"].as_str().unwrap().contains("not valid any more"));
+    assert_eq!(server.get("/api/v1/invitations").await.1.as_array().unwrap().len(), 0);
+
+    // A revoked link does not open.
+    let (_, made) = server.post("/api/v1/invitations", json!({"role": "admin"})).await;
+    let secret = made["url"].as_str().unwrap().split_once('#').unwrap().1.to_string();
+    let r = Client::new().delete(server.url(&format!("/api/v1/invitations/{}", made["id"].as_str().unwrap()))).header("cookie", &server.cookie).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (status, _) = call(&server, Method::POST, "/api/v1/invitation", None, Some(json!({"secret": secret}))).await;
+    assert_eq!(status, 404);
+}

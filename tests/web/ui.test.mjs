@@ -690,6 +690,36 @@ test('admins see channel health and can disable a channel; agents cannot', async
   assert.equal(status, 403);
 });
 
+test('a teammate joins by an invitation link: their own name and password, the role the admin chose', async () => {
+  await page.goto(`${BASE}/admin/users`);
+  await page.getByLabel("Invitee's email").fill('rio@example.com');
+  await page.getByRole('button', { name: 'Make an invitation link' }).click();
+  const link = await page.getByLabel('Invitation link').inputValue();
+  assert.match(link, /\/invite#[A-Za-z0-9_-]{20,}$/);
+  await page.locator('.invitations li', { hasText: 'rio@example.com' }).waitFor();
+
+  const fresh = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  const rio = await fresh.newPage();
+  await rio.goto(link);
+  const form = rio.getByRole('form', { name: 'Join the helpdesk' });
+  await form.waitFor({ timeout: WAIT });
+  assert.match(await form.textContent(), /invited you as an agent/);
+  assert.equal(await rio.getByLabel('Email').inputValue(), 'rio@example.com');
+  await rio.getByLabel('Your name').fill('Rio');
+  await rio.getByLabel('Password').fill('rio-password-1');
+  await rio.getByRole('button', { name: 'Join and sign in' }).click();
+  await rio.getByRole('navigation', { name: 'Queues' }).waitFor({ timeout: WAIT });
+  assert.equal(new URL(rio.url()).hash, '', 'the secret leaves the address bar');
+  assert.equal(await rio.getByRole('link', { name: 'Users' }).count(), 0, 'an agent, as invited');
+  // Used once: the same link now says so.
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(link);
+  await other.getByRole('alert').filter({ hasText: 'not valid any more' }).waitFor({ timeout: WAIT });
+  await fresh.close();
+  await page.reload();
+  await page.locator('[data-user="rio@example.com"]').waitFor();
+});
+
 test('an admin resets a teammate\'s password; demoting themselves is asked first, and leaves the admin pages at once', async () => {
   await page.goto(`${BASE}/admin/users`);
   // A forgotten password: the admin sets a new one, and it signs in.

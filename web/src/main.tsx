@@ -4,6 +4,7 @@ import { api, call, whenSignedOut, type User } from './api/client';
 import { connect, disconnect } from './live';
 import { navigate, useRoute } from './route';
 import { SignIn } from './pages/SignIn';
+import { AcceptInvitation } from './pages/AcceptInvitation';
 import { Inbox } from './pages/Inbox';
 import { Channels } from './pages/Channels';
 import { Users } from './pages/Users';
@@ -26,6 +27,7 @@ function App() {
   }, [me?.id]);
 
   if (me === undefined) return <div class="loading">Loading…</div>;
+  if (route.path === '/invite') return <AcceptInvitation onSignedIn={setMe} />;
   if (me === null) return <SignIn onSignedIn={setMe} />;
 
   const signOut = async () => {

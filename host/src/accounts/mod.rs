@@ -2,6 +2,7 @@
 //! API tokens for integrations. Secrets are stored hashed; nothing here returns them again.
 
 mod guard;
+mod invitations;
 mod password;
 
 use crate::model::{now_ms, stable_id, Millis};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use guard::{Refusal, SetupCheck, SetupCode, SignInGuard};
+pub use invitations::{Acceptance, Invitation};
 pub use password::{random_secret, MIN_PASSWORD_CHARS};
 
 /// How long a sign-in lasts without use.
@@ -145,6 +147,13 @@ fn check_password(p: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
+fn check_email(email: &str) -> Result<(), AccountError> {
+    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+        return Err(AccountError::BadRequest(format!("`{email}` is not an email address")));
+    }
+    Ok(())
+}
+
 fn check_name(n: &str) -> Result<String, AccountError> {
     let n = n.trim();
     if n.is_empty() || n.chars().count() > 100 {
@@ -179,9 +188,7 @@ impl Accounts {
 
     pub async fn add_user(&self, new: NewUser) -> Result<User, AccountError> {
         let email = new.email.trim().to_lowercase();
-        if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-            return Err(AccountError::BadRequest(format!("`{}` is not an email address", new.email)));
-        }
+        check_email(&email)?;
         let name = check_name(&new.name)?;
         check_password(&new.password)?;
         let user = User { id: stable_id("user", &email), email, name, role: new.role, disabled: false, created_at: now_ms() };

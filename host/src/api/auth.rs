@@ -81,7 +81,7 @@ fn session_cookie_header(state: &AppState, secret: Option<&str>) -> String {
     }
 }
 
-fn with_session(state: &AppState, user: User, secret: &str) -> Response {
+pub(super) fn with_session(state: &AppState, user: User, secret: &str) -> Response {
     ([(header::SET_COOKIE, session_cookie_header(state, Some(secret)))], Json(user)).into_response()
 }
 

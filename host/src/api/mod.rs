@@ -57,6 +57,7 @@ impl AppState {
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
+        users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
     ),
     components(schemas(crate::events::Event, events::ClientMessage, crate::search::Sort))
 )]
@@ -117,6 +118,10 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", patch(users::update))
         .route("/tokens", get(users::tokens).post(users::create_token))
+        .route("/invitations", get(users::invitations).post(users::invite))
+        .route("/invitations/{id}", axum::routing::delete(users::revoke_invitation))
+        .route("/invitation", post(users::open_invitation))
+        .route("/invitation/accept", post(users::accept_invitation))
         .route("/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/events", get(events::subscribe))
         .route("/openapi.json", get(|_: auth::CurrentUser| async { Json(ApiDoc::openapi()) }))

@@ -4,7 +4,8 @@
 use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::accounts::{ApiToken, NewUser, User, UserPatch};
+use crate::accounts::{Acceptance, ApiToken, Invitation, NewUser, Role, User, UserPatch};
+use axum::response::Response;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -77,4 +78,68 @@ pub async fn create_token(
 pub async fn revoke_token(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.accounts.revoke_token(&user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewInvitation {
+    pub role: Role,
+    /// Who it is for; the form the invitee fills in starts with it.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedInvitation {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The link to send (the secret rides in its `#` part, which browsers never send to servers).
+    /// Shown this once only.
+    pub url: String,
+}
+
+/// An invitation link's secret, to see what it invites to.
+#[derive(Deserialize, ToSchema)]
+pub struct InvitationSecret {
+    pub secret: String,
+}
+
+#[utoipa::path(operation_id = "invitations_create", post, path = "/api/v1/invitations", request_body = NewInvitation,
+    responses((status = 201, body = CreatedInvitation), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn invite(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    headers: HeaderMap,
+    Body(req): Body<NewInvitation>,
+) -> Result<(StatusCode, Json<CreatedInvitation>), ApiError> {
+    let (invitation, secret) = state.accounts.invite(&admin, req.role, req.email).await?;
+    // The origin people reach the server at: the configured one, else the one this request came to.
+    let origin = state.public_origin.clone().or_else(|| {
+        headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).map(|h| format!("http://{h}"))
+    });
+    let url = format!("{}/invite#{secret}", origin.unwrap_or_default());
+    Ok((StatusCode::CREATED, Json(CreatedInvitation { invitation, url })))
+}
+
+#[utoipa::path(operation_id = "invitations_list", get, path = "/api/v1/invitations", responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)))]
+pub async fn invitations(State(state): State<AppState>, _: AdminUser) -> Result<Json<Vec<Invitation>>, ApiError> {
+    Ok(Json(state.accounts.invitations().await?))
+}
+
+#[utoipa::path(operation_id = "invitations_revoke", delete, path = "/api/v1/invitations/{id}", responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_invitation(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    state.accounts.revoke_invitation(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(operation_id = "invitation_open", post, path = "/api/v1/invitation", request_body = InvitationSecret,
+    responses((status = 200, body = Invitation), (status = 404, description = "Used, revoked or expired", body = ErrorBody)))]
+pub async fn open_invitation(State(state): State<AppState>, Body(req): Body<InvitationSecret>) -> Result<Json<Invitation>, ApiError> {
+    Ok(Json(state.accounts.invitation(&req.secret).await?))
+}
+
+#[utoipa::path(operation_id = "invitation_accept", post, path = "/api/v1/invitation/accept", request_body = Acceptance,
+    responses((status = 200, body = User, description = "The new user, signed in"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn accept_invitation(State(state): State<AppState>, Body(req): Body<Acceptance>) -> Result<Response, ApiError> {
+    let (user, secret) = state.accounts.accept(req).await?;
+    Ok(super::auth::with_session(&state, user, &secret))
 }

@@ -13,6 +13,7 @@ export type Activity = Schemas['Activity'];
 export type Contact = Schemas['Contact'];
 export type User = Schemas['User'];
 export type Role = Schemas['Role'];
+export type Invitation = Schemas['Invitation'];
 export type ChannelSummary = Schemas['ChannelSummary'];
 export type ChannelChange = Schemas['ChannelChange'];
 export type AvailablePlugin = Schemas['AvailablePlugin'];

@@ -129,6 +129,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["invitation_open"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitation/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["invitation_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["invitations_list"];
+        put?: never;
+        post: operations["invitations_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["invitations_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -427,6 +491,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Someone accepting an invitation. */
+        Acceptance: {
+            email: string;
+            name: string;
+            password: string;
+            /** @description The secret of the link (`/invite#<secret>`). */
+            secret: string;
+        };
         /**
          * @description What an agent can do to an interaction on its platform. The API, `plugin check` and the
          *     UI spell them as here (`private_reply`); the contract spells the same names in WIT's
@@ -637,6 +709,13 @@ export interface components {
         ContactPatch: {
             tags: string[];
         };
+        CreatedInvitation: components["schemas"]["Invitation"] & {
+            /**
+             * @description The link to send (the secret rides in its `#` part, which browsers never send to servers).
+             *     Shown this once only.
+             */
+            url: string;
+        };
         CreatedToken: components["schemas"]["ApiToken"] & {
             /** @description Send as `Authorization: Bearer <secret>`. Shown this once only. */
             secret: string;
@@ -737,6 +816,22 @@ export interface components {
             text: string;
             thread_key: string;
         };
+        /** @description An invitation as admins list it (the link itself is shown once, when it is made). */
+        Invitation: {
+            created_at: components["schemas"]["i64"];
+            /** @description Who it is meant for, as the admin wrote it (the form starts with it). */
+            email?: string | null;
+            expires_at: components["schemas"]["i64"];
+            /** @description Not the secret (its SHA-256): the id to revoke it by. */
+            id: string;
+            /** @description The admin who made it. */
+            invited_by: string;
+            role: components["schemas"]["Role"];
+        };
+        /** @description An invitation link's secret, to see what it invites to. */
+        InvitationSecret: {
+            secret: string;
+        };
         /**
          * @description What an interaction is (mirrors the WIT `interaction-kind`; its kebab-case spelling is
          *     accepted too).
@@ -786,6 +881,11 @@ export interface components {
              * @description The page before this one, none at the first.
              */
             older_page?: number | null;
+        };
+        NewInvitation: {
+            /** @description Who it is for; the form the invitee fills in starts with it. */
+            email?: string | null;
+            role: components["schemas"]["Role"];
         };
         NewToken: {
             /**
@@ -1407,6 +1507,179 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueueCounts"];
+                };
+            };
+        };
+    };
+    invitation_open: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationSecret"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"];
+                };
+            };
+            /** @description Used, revoked or expired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    invitation_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Acceptance"];
+            };
+        };
+        responses: {
+            /** @description The new user, signed in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    invitations_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    invitations_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewInvitation"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedInvitation"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    invitations_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

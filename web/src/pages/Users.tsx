@@ -1,6 +1,6 @@
 // Admins: who can sign in, with which role; add people, change roles, reset passwords, disable accounts.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, type Role, type User } from '../api/client';
+import { api, call, type Invitation, type Role, type User } from '../api/client';
 
 export function Users({ me }: { me: User }) {
   const [users, setUsers] = useState<User[]>([]);
@@ -104,6 +104,73 @@ export function Users({ me }: { me: User }) {
         <button class="primary" type="submit">Add user</button>
       </form>
       {added && <p class="ok">{added}</p>}
+      <Invitations />
     </main>
+  );
+}
+
+/** Links that let a teammate make their own account, with the role given here. */
+function Invitations() {
+  const [pending, setPending] = useState<Invitation[]>([]);
+  const [link, setLink] = useState('');
+  const [error, setError] = useState('');
+  const load = () => call(api.GET('/api/v1/invitations')).then(setPending, (e) => setError(e.message));
+  useEffect(() => void load(), []);
+
+  const invite = async (e: Event) => {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const f = new FormData(form);
+    setError('');
+    try {
+      const email = String(f.get('email') ?? '').trim();
+      const made = await call(api.POST('/api/v1/invitations', { body: { role: String(f.get('role')) as Role, email: email || undefined } }));
+      setLink(made.url);
+      form.reset();
+      await load();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+
+  const revoke = async (i: Invitation) => {
+    await call(api.DELETE('/api/v1/invitations/{id}', { params: { path: { id: i.id } } })).catch((e) => setError(e.message));
+    await load();
+  };
+
+  return (
+    <section aria-label="Invitations">
+      <h2>Invite by link</h2>
+      <form class="add-user" onSubmit={invite}>
+        <input name="email" type="email" placeholder="Their email (optional)" aria-label="Invitee's email" />
+        <select name="role" aria-label="Invitee's role">
+          <option value="agent">Agent</option>
+          <option value="admin">Admin</option>
+        </select>
+        <button class="primary" type="submit">Make an invitation link</button>
+      </form>
+      {error && <p class="error" role="alert">{error}</p>}
+      {link && (
+        <p class="ok">
+          Send this link (it works once, for 7 days; it is not shown again):{' '}
+          <input class="invite-link" readOnly value={link} aria-label="Invitation link" onFocus={(e) => (e.target as HTMLInputElement).select()} />{' '}
+          <button type="button" onClick={() => navigator.clipboard?.writeText(link)}>
+            Copy
+          </button>
+        </p>
+      )}
+      {pending.length > 0 && (
+        <ul class="invitations">
+          {pending.map((i) => (
+            <li data-invitation={i.id}>
+              {i.email ?? 'Anyone with the link'} as {i.role}, by {i.invited_by}, until {new Date(i.expires_at).toLocaleDateString()}{' '}
+              <button type="button" onClick={() => revoke(i)} aria-label={`Revoke the invitation for ${i.email ?? 'anyone'}`}>
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
