@@ -117,6 +117,11 @@ async fn comment_and_messenger_actions_reach_the_graph_api() {
     assert_eq!(s, 200);
     let sent = graph.calls_to(&format!("{PAGE}/messages"));
     assert_eq!(sent[0].body["recipient"]["comment_id"], "5001_7001");
+    // In the thread, in order: the comment, our public reply, our private reply (a private
+    // message in the data, labelled so in the UI).
+    let view = server.ticket(&comment).await;
+    let thread: Vec<(&str, &str)> = view["messages"].as_array().unwrap().iter().map(|m| (m["kind"].as_str().unwrap(), m["direction"].as_str().unwrap())).collect();
+    assert_eq!(thread, [("comment", "inbound"), ("reply", "outbound"), ("private_message", "outbound")], "{view}");
     for (kind, method, path) in [("hide", "POST", "5001_7001"), ("unhide", "POST", "5001_7001"), ("like", "POST", "5001_7001/likes"), ("unlike", "DELETE", "5001_7001/likes"), ("block", "POST", "1010101010/blocked"), ("delete", "DELETE", "5001_7001")] {
         let before = graph.calls_to(path).len();
         let (s, b) = act(&comment, json!({"type": kind})).await;

@@ -174,7 +174,9 @@ impl Inbox {
             if let Some(m) = messages.iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed) {
                 return Ok(m.clone());
             }
-            newest = newest.or_else(|| messages.last().cloned());
+            // Else the newest of the ticket's own kind: a private reply under a comment is not
+            // what a Like on that ticket means.
+            newest = newest.or_else(|| messages.iter().rev().find(|m| m.interaction.kind == ticket.kind).or(messages.last()).cloned());
         }
         newest.ok_or_else(|| InboxError::NotFound(format!("ticket `{}` has no messages", ticket.id)))
     }
@@ -188,7 +190,9 @@ impl Inbox {
         check_allowed(ch.plugin.info(), target.kind, req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget::of(target);
         let reply_text = match &action {
-            Action::Reply(r) | Action::PrivateReply(r) => Some(r.text.clone()),
+            Action::Reply(r) => Some((r.text.clone(), target.kind)),
+            // A private reply goes to the person's inbox: a private message, whatever it answers.
+            Action::PrivateReply(r) => Some((r.text.clone(), Kind::PrivateMessage)),
             _ => None,
         };
         let outcome = ch.plugin.perform(ch.ctx.clone(), target_for_plugin, action).await;
@@ -228,7 +232,7 @@ impl Inbox {
                     (Some(i), _) if i.created_at == 0 => Some(Interaction { created_at: now_ms(), ..i }),
                     (Some(i), _) => Some(i),
                     // The platform gave no message back: record what was sent.
-                    (None, Some(text)) => Some(local_reply(target, text, seq)),
+                    (None, Some((text, kind))) => Some(local_reply(target, kind, text, seq)),
                     (None, None) => None,
                 };
                 let id = created.map(|i| w.interaction(&ch.id, &ch.platform, i, Some(ticket_id), Some(actor.to_string()), seq));
@@ -440,10 +444,10 @@ fn check_allowed(info: &PluginInfo, kind: Kind, name: ActionKind, action: &mut A
     Ok(())
 }
 
-fn local_reply(target: &Interaction, text: String, seq: i64) -> Interaction {
+fn local_reply(target: &Interaction, kind: Kind, text: String, seq: i64) -> Interaction {
     Interaction {
         platform_id: format!("local:{}:{seq}", target.platform_id),
-        kind: target.kind,
+        kind,
         direction: Direction::Outbound,
         thread_key: target.thread_key.clone(),
         parent_id: Some(target.platform_id.clone()),

@@ -157,6 +157,7 @@ export function Timeline({ detail, me, users, channel, onAction, onNotesChanged,
             onAction={onAction}
             words={words}
             newestInbound={e.message.id === newestInboundId}
+            publicThread={!['private_message', 'group_message'].includes(detail.ticket.kind)}
           />
         ) : e.note ? (
           <NoteItem key={e.note.id} note={e.note} mine={e.note.author_id === me.id} ticketId={detail.ticket.id} onChanged={onNotesChanged} />
@@ -196,8 +197,11 @@ function MessageItem({
   onAction,
   words,
   newestInbound,
+  publicThread,
 }: {
   newestInbound: boolean;
+  /** The ticket is a public thread (a comment, post, mention, review). */
+  publicThread: boolean;
   m: Message;
   actions: ActionKind[];
   notes: Partial<Record<ActionKind, string[]>>;
@@ -228,6 +232,12 @@ function MessageItem({
       <header>
         <span class="author">{m.direction === 'outbound' ? m.sent_by ?? m.author.name ?? 'Us' : m.author.name}</span>
         <Ago at={m.created_at} />
+        {publicThread && m.direction === 'outbound' && (
+          // Under a comment, what we sent privately (a message to their inbox) is not what everyone sees.
+          <span class={`badge ${m.kind === 'private_message' ? 'private-badge' : ''}`} data-reply={m.kind === 'private_message' ? 'private' : 'public'}>
+            {m.kind === 'private_message' ? 'Private reply' : 'Public reply'}
+          </span>
+        )}
         {m.edited_at && <span class="muted">edited</span>}
         {m.removed && <span class="muted">removed on the platform</span>}
         {m.hidden && (
