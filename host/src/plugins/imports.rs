@@ -95,7 +95,10 @@ impl types::Host for HostState {}
 
 impl http::Host for HostState {
     async fn send(&mut self, request: HttpRequest, timeout_ms: Option<u32>) -> wasmtime::Result<Result<HttpResponse, http::HttpError>> {
-        Ok(self.send_checked(request, timeout_ms).await)
+        let started = std::time::Instant::now();
+        let answer = self.send_checked(request, timeout_ms).await;
+        self.host_call_ended(started);
+        Ok(answer)
     }
 }
 
@@ -208,15 +211,23 @@ impl kv::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
         // "Absent" must mean absent: a store failure is an error the plugin sees (0.1.0
         // plugins, which cannot be told, are stopped instead).
-        Ok(self.channel.kv.get(&self.channel.id, &key).await.map_err(|e| format!("the plugin's state could not be read: {e}")))
+        let started = std::time::Instant::now();
+        let value = self.channel.kv.get(&self.channel.id, &key).await;
+        self.host_call_ended(started);
+        Ok(value.map_err(|e| format!("the plugin's state could not be read: {e}")))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
-        Ok(self.channel.kv.set(&self.channel.id, &key, value).await)
+        let started = std::time::Instant::now();
+        let done = self.channel.kv.set(&self.channel.id, &key, value).await;
+        self.host_call_ended(started);
+        Ok(done)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        let started = std::time::Instant::now();
         self.channel.kv.delete(&self.channel.id, &key).await;
+        self.host_call_ended(started);
         Ok(())
     }
 }

@@ -82,10 +82,21 @@ pub struct HostState {
     /// Epoch ticks that found the guest executing: its CPU use, in `EPOCH_TICK`s.
     guest_ticks: u64,
     pub http_requests: u32,
+    /// The guest just came back from a host call that lasted a tick or more: the tick that
+    /// passed meanwhile was the host's, not the guest's.
+    pub waited_on_host: bool,
     /// Set when the CPU budget stopped the call.
     pub cpu_exceeded: bool,
     /// The guest's stderr, where a Rust panic writes its message.
     pub stderr: MemoryOutputPipe,
+}
+
+impl HostState {
+    /// A host call for the guest began at `started` and just ended: note whether it waited
+    /// long enough for a tick to pass.
+    pub fn host_call_ended(&mut self, started: std::time::Instant) {
+        self.waited_on_host |= started.elapsed() >= EPOCH_TICK;
+    }
 }
 
 impl WasiView for HostState {
@@ -109,6 +120,7 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostSta
         limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
         guest_ticks: 0,
         http_requests: 0,
+        waited_on_host: false,
         cpu_exceeded: false,
         stderr,
     };
@@ -121,6 +133,11 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostSta
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
+        // One free tick per long host call (a kv write, an HTTP wait), however long it was:
+        // a plugin cannot bank more, and fast host calls (a log line) earn none.
+        if std::mem::take(&mut state.waited_on_host) {
+            return Ok(UpdateDeadline::Yield(1));
+        }
         state.guest_ticks += 1;
         if state.guest_ticks > budget_ticks {
             state.cpu_exceeded = true;
