@@ -82,9 +82,10 @@ pub struct HostState {
     /// Epoch ticks that found the guest executing: its CPU use, in `EPOCH_TICK`s.
     guest_ticks: u64,
     pub http_requests: u32,
-    /// The guest just came back from a host call that lasted a tick or more: the tick that
-    /// passed meanwhile was the host's, not the guest's.
-    pub waited_on_host: bool,
+    /// When the guest last went on after waiting (for the executor after a yield, or on a host
+    /// call of a tick or more): ticks that find it running for less than half a tick since
+    /// passed while it waited, and are not its own.
+    resumed_at: Arc<std::sync::Mutex<std::time::Instant>>,
     /// Set when the CPU budget stopped the call.
     pub cpu_exceeded: bool,
     /// The guest's stderr, where a Rust panic writes its message.
@@ -92,10 +93,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// A host call for the guest began at `started` and just ended: note whether it waited
-    /// long enough for a tick to pass.
+    /// A host call for the guest began at `started` and just ended. Only a call that waited a
+    /// tick or more counts as a wait: a stream of quick calls (a log line) earns nothing.
     pub fn host_call_ended(&mut self, started: std::time::Instant) {
-        self.waited_on_host |= started.elapsed() >= EPOCH_TICK;
+        if started.elapsed() >= EPOCH_TICK {
+            *self.resumed_at.lock().expect("not poisoned") = std::time::Instant::now();
+        }
     }
 }
 
@@ -120,7 +123,7 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostSta
         limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
         guest_ticks: 0,
         http_requests: 0,
-        waited_on_host: false,
+        resumed_at: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
         cpu_exceeded: false,
         stderr,
     };
@@ -133,18 +136,24 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostSta
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
-        // One free tick per long host call (a kv write, an HTTP wait), however long it was:
-        // a plugin cannot bank more, and fast host calls (a log line) earn none.
-        if std::mem::take(&mut state.waited_on_host) {
-            return Ok(UpdateDeadline::Yield(1));
+        let running_for = state.resumed_at.lock().expect("not poisoned").elapsed();
+        if running_for >= EPOCH_TICK / 2 {
+            state.guest_ticks += 1;
+            if state.guest_ticks > budget_ticks {
+                state.cpu_exceeded = true;
+                return Err(wasmtime::Trap::Interrupt.into());
+            }
         }
-        state.guest_ticks += 1;
-        if state.guest_ticks > budget_ticks {
-            state.cpu_exceeded = true;
-            return Err(wasmtime::Trap::Interrupt.into());
-        }
-        // Yield to the executor at every tick so one busy plugin cannot starve the others.
-        Ok(UpdateDeadline::Yield(1))
+        // Yield to the executor at every tick so one busy plugin cannot starve the others; the
+        // time until it is run again (a busy machine) is not the plugin's.
+        let resumed_at = state.resumed_at.clone();
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                *resumed_at.lock().expect("not poisoned") = std::time::Instant::now();
+            }),
+        ))
     });
     store
 }
