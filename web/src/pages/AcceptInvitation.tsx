@@ -3,12 +3,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type Invitation, type User } from '../api/client';
 import { navigate } from '../route';
+import { useSignInForm } from './SignIn';
 
 export function AcceptInvitation({ onSignedIn }: { onSignedIn: (u: User) => void }) {
   const secret = location.hash.slice(1);
   const [invitation, setInvitation] = useState<Invitation | null | undefined>(undefined);
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { submit, busy, error, setError } = useSignInForm(async (v) => {
+    const user = await call(api.POST('/api/v1/invitation/accept', { body: { secret, email: v('email'), name: v('name'), password: v('password') } }));
+    navigate('/', undefined, true);
+    return user;
+  }, onSignedIn);
 
   useEffect(() => {
     call(api.POST('/api/v1/invitation', { body: { secret } })).then(setInvitation, (e) => {
@@ -16,23 +20,6 @@ export function AcceptInvitation({ onSignedIn }: { onSignedIn: (u: User) => void
       setError((e as Error).message);
     });
   }, [secret]);
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const f = new FormData(e.target as HTMLFormElement);
-    const v = (k: string) => String(f.get(k) ?? '');
-    setBusy(true);
-    setError('');
-    try {
-      const user = await call(api.POST('/api/v1/invitation/accept', { body: { secret, email: v('email'), name: v('name'), password: v('password') } }));
-      navigate('/', undefined, true);
-      onSignedIn(user);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   if (invitation === undefined) return <div class="loading">Loading…</div>;
   return (

@@ -2,32 +2,39 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type User } from '../api/client';
 
-export function SignIn({ onSignedIn }: { onSignedIn: (u: User) => void }) {
-  const [setup, setSetup] = useState(false);
+/** A form that signs someone in: its fields (`v(name)`) go to `send`; its error shows in words. */
+export function useSignInForm(send: (v: (name: string) => string) => Promise<User>, onSignedIn: (u: User) => void) {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    call(api.GET('/api/v1/setup')).then((s) => setSetup(s.needs_first_admin), () => {});
-  }, []);
-
   const submit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
-    const v = (k: string) => String(f.get(k) ?? '');
     setBusy(true);
     setError('');
     try {
-      const user = setup
-        ? await call(api.POST('/api/v1/setup', { body: { setup_code: v('code'), email: v('email'), name: v('name'), password: v('password') } }))
-        : await call(api.POST('/api/v1/session', { body: { email: v('email'), password: v('password') } }));
-      onSignedIn(user);
+      onSignedIn(await send((k) => String(f.get(k) ?? '')));
     } catch (err) {
       setError((err as Error).message);
     } finally {
       setBusy(false);
     }
   };
+  return { submit, busy, error, setError };
+}
+
+export function SignIn({ onSignedIn }: { onSignedIn: (u: User) => void }) {
+  const [setup, setSetup] = useState(false);
+  const { submit, busy, error } = useSignInForm(
+    (v) =>
+      setup
+        ? call(api.POST('/api/v1/setup', { body: { setup_code: v('code'), email: v('email'), name: v('name'), password: v('password') } }))
+        : call(api.POST('/api/v1/session', { body: { email: v('email'), password: v('password') } })),
+    onSignedIn,
+  );
+
+  useEffect(() => {
+    call(api.GET('/api/v1/setup')).then((s) => setSetup(s.needs_first_admin), () => {});
+  }, []);
 
   return (
     <main class="signin">
