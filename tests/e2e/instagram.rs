@@ -57,6 +57,7 @@ async fn comments_mentions_and_direct_messages_become_the_right_tickets() {
     let (graph, server) = instagram().await;
     graph.fb_profile("igsid-9", "", "");
     graph.ig_mentioned_comment("17900000000000777", "rita.runs", "Loving my new shoes from @acme");
+    graph.ig_media(MEDIA, "acme", "Autumn drop: the trail runner in rust red");
     for body in [
         change("comments", comment("17900000000000001", "ann.k", "Do you ship to Norway?", None, false)),
         change("comments", comment("17900000000000002", "bo.j", "Same question!", Some("17900000000000001"), false)),
@@ -66,8 +67,10 @@ async fn comments_mentions_and_direct_messages_become_the_right_tickets() {
     ] {
         assert_eq!(deliver(&graph, &server, &body).await, 200);
     }
-    let tickets = server.wait_tickets("queue=all", 5, WAIT).await;
-    assert_eq!(tickets.len(), 5, "{tickets:#?}");
+    // The account's photo came along once as its comments' context, archived.
+    let tickets = server.wait_tickets("queue=all", 6, WAIT).await;
+    assert_eq!(tickets.len(), 6, "{tickets:#?}");
+    assert_eq!(graph.calls_to(MEDIA).len(), 1, "the media is looked up once for its three comments");
     let kind_of = |text: &str| tickets.iter().find(|t| t["preview"].as_str().unwrap().contains(text)).map(|t| t["kind"].as_str().unwrap().to_string());
     assert_eq!(kind_of("ship to Norway").as_deref(), Some("comment"));
     assert_eq!(kind_of("Same question").as_deref(), Some("reply"));
@@ -76,7 +79,13 @@ async fn comments_mentions_and_direct_messages_become_the_right_tickets() {
     assert_eq!(kind_of("red one back").as_deref(), Some("private_message"));
     let ann = tickets.iter().find(|t| t["kind"] == "comment").unwrap();
     assert_eq!(ann["contact"]["handle"], "ann.k");
-    assert_eq!(server.ticket(ann["id"].as_str().unwrap()).await["thread"].as_array().unwrap().len(), 2, "the other comments on the media");
+    let view = server.ticket(ann["id"].as_str().unwrap()).await;
+    let others = view["thread"].as_array().unwrap().iter().filter(|t| t["kind"] != "post").count();
+    assert_eq!(others, 2, "the other comments on the media");
+    assert_eq!(view["post"]["text"], "Autumn drop: the trail runner in rust red");
+    assert_eq!(view["post"]["permalink"], format!("https://www.instagram.com/p/{MEDIA}/"));
+    let (status, headers, _) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", view["post"]["id"].as_str().unwrap())).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"), "the photo, through the helpdesk");
 
     // A story reply and a story mention land in the conversation, with the story attached.
     deliver(&graph, &server, &direct(json!({"mid": "aWdf2", "text": "So cute!", "reply_to": {"story": {"id": "st1", "url": "https://cdn.example/story1.jpg"}}}))).await;

@@ -8,40 +8,6 @@ mod poll;
 use helpdesk_plugin_sdk::prelude::*;
 use serde_json::{json, Value};
 
-/// The posts new comments are under, each looked up once (the webhook names only its id), so a
-/// comment's ticket shows what it answers. A post that cannot be read now is tried with the next
-/// comment; the comments are stored either way.
-fn posts_of_comments(page: &str, events: &[Event]) -> Vec<Event> {
-    let mut wanted: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Interaction(i) if matches!(i.kind, InteractionKind::Comment | InteractionKind::Reply | InteractionKind::AdComment) => Some(i.thread_key.as_str()),
-            _ => None,
-        })
-        .filter(|p| !p.is_empty())
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut out = Vec::new();
-    for post_id in wanted {
-        let key = format!("post:{post_id}");
-        if matches!(kv_get(&key), Ok(Some(_))) {
-            continue;
-        }
-        let path = format!("{}?fields={}", helpdesk_plugin_sdk::http::encode(post_id), poll::POST_FIELDS);
-        match helpdesk_meta::graph("GET", &path, None, PLATFORM) {
-            Ok(post) => {
-                if let Some(i) = feed::post_context(page, &post) {
-                    out.push(Event::Interaction(i));
-                    let _ = kv_set(&key, b"1");
-                }
-            }
-            Err(e) => log(Level::Warn, &format!("post {post_id} could not be read for its comments' context: {e:?}")),
-        }
-    }
-    out
-}
-
 struct Facebook;
 
 pub const PLATFORM: &str = "Facebook";
@@ -104,7 +70,11 @@ impl Channel for Facebook {
                 events.extend(helpdesk_meta::messaging::event(&page, m, time, profile));
             }
         }
-        let posts = posts_of_comments(&page, &events);
+        // The webhook names only the post: look it up once, for the comments' context.
+        let posts = helpdesk_meta::contexts_of_comments(&events, |post_id| {
+            let path = format!("{}?fields={}", helpdesk_plugin_sdk::http::encode(post_id), poll::POST_FIELDS);
+            Ok(feed::post_context(&page, &helpdesk_meta::graph("GET", &path, None, PLATFORM)?))
+        });
         events.extend(posts);
         Ok(WebhookOutcome::accept(events))
     }

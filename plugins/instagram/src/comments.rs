@@ -75,6 +75,28 @@ fn mention(v: &Value, time: i64) -> Option<Interaction> {
     Some(i)
 }
 
+/// What `media_context` reads of a media object.
+pub const MEDIA_FIELDS: &str = "id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username";
+
+/// The account's own photo or video, as the context of its comments (outbound: not a ticket).
+pub fn media_context(account: &str, m: &Value) -> Option<Interaction> {
+    let id = m["id"].as_str()?;
+    let username = m["username"].as_str().unwrap_or("Instagram");
+    let mut author = Author::new(account, username);
+    author.handle = m["username"].as_str().map(str::to_string);
+    let created = helpdesk_meta::time_ms(&m["timestamp"]);
+    let mut i = Interaction::new(id, InteractionKind::Post, Direction::Outbound, id, author, m["caption"].as_str().unwrap_or_default(), created);
+    i.permalink = m["permalink"].as_str().map(str::to_string);
+    let (kind, url) = match m["media_type"].as_str() {
+        Some("VIDEO") => (AttachmentKind::Video, m["media_url"].as_str()),
+        _ => (AttachmentKind::Image, m["media_url"].as_str()),
+    };
+    if let Some(url) = url {
+        i.attachments.push(Attachment { kind, platform_id: None, url: Some(url.into()), mime_type: None, name: None, size: None });
+    }
+    Some(i)
+}
+
 /// The reply the account just posted.
 pub fn own_reply(account: &str, id: &str, target: &Target, text: &str) -> Interaction {
     let kind = if target.kind == InteractionKind::AdComment { InteractionKind::AdComment } else { InteractionKind::Reply };

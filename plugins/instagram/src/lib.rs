@@ -64,6 +64,12 @@ impl Channel for Instagram {
                 events.extend(helpdesk_meta::messaging::event(&account, m, time, profile));
             }
         }
+        // The webhook names only the media: look it up once, for the comments' context.
+        let media = helpdesk_meta::contexts_of_comments(&events, |media_id| {
+            let path = format!("{}?fields={}", helpdesk_plugin_sdk::http::encode(media_id), comments::MEDIA_FIELDS);
+            Ok(comments::media_context(&account, &helpdesk_meta::graph("GET", &path, None, PLATFORM)?))
+        });
+        events.extend(media);
         Ok(WebhookOutcome::accept(events))
     }
 

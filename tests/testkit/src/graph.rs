@@ -42,6 +42,8 @@ struct Inner {
     comments: HashMap<String, Vec<Value>>,
     /// Messenger profiles by page-scoped id.
     profiles: HashMap<String, Value>,
+    /// Instagram media objects by id.
+    ig_media: HashMap<String, Value>,
     /// WhatsApp media by id: its type and bytes.
     media: HashMap<String, (String, Vec<u8>)>,
 }
@@ -96,6 +98,13 @@ app_secret = "{APP_SECRET}"
             addr = self.addr,
             base = self.base_url()
         )
+    }
+
+    /// A photo on the Instagram account, as `GET /{media-id}` gives it (its picture served here).
+    pub fn ig_media(&self, id: &str, username: &str, caption: &str) {
+        let m = json!({"id": id, "caption": caption, "media_type": "IMAGE", "media_url": format!("http://{}/cdn/{id}.jpg", self.addr),
+            "permalink": format!("https://www.instagram.com/p/{id}/"), "timestamp": iso(now_secs() - 3600), "username": username});
+        self.inner.lock().unwrap().ig_media.insert(id.to_string(), m);
     }
 
     /// A file a WhatsApp customer sent, under its media id.
@@ -274,7 +283,7 @@ async fn object(
         .into_response();
     }
     match method {
-        Method::GET => match inner.profiles.get(&id).or_else(|| inner.posts.iter().find(|p| p["id"] == id.as_str())) {
+        Method::GET => match inner.profiles.get(&id).or_else(|| inner.posts.iter().find(|p| p["id"] == id.as_str())).or_else(|| inner.ig_media.get(&id)) {
             Some(p) => Json(p.clone()).into_response(),
             None => graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Object does not exist or cannot be loaded due to missing permissions"),
         },

@@ -249,6 +249,7 @@ pub async fn run_instagram(graph: GraphEmulator, webhook_url: String, ig_user_id
     for (id, username, _) in INSTAGRAMMERS {
         graph.fb_profile(&format!("igsid-{id}"), username, "");
     }
+    graph.ig_media("17900000000000100", "acme.outdoor", "Sunrise from the Trailhead 2 🌄 Where would you pitch it?");
     let mut turns = Turns::new(INSTAGRAMMERS.len());
     deliver_forever(graph, webhook_url, every, |n| {
         let (id, username, lang) = INSTAGRAMMERS[turns.next(quiet(every))?];
