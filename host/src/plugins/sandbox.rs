@@ -79,26 +79,34 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
-    /// Epoch ticks that found the guest executing: its CPU use, in `EPOCH_TICK`s.
-    guest_ticks: u64,
+    /// The guest's computing time so far: what the CPU budget is checked against.
+    guest_time: Duration,
     pub http_requests: u32,
-    /// When the guest last went on after waiting (for the executor after a yield, or on a host
-    /// call of a tick or more): ticks that find it running for less than half a tick since
-    /// passed while it waited, and are not its own.
-    resumed_at: Arc<std::sync::Mutex<std::time::Instant>>,
+    /// The stretch of time the next epoch tick bills the guest for.
+    window: Arc<std::sync::Mutex<Window>>,
     /// Set when the CPU budget stopped the call.
     pub cpu_exceeded: bool,
     /// The guest's stderr, where a Rust panic writes its message.
     pub stderr: MemoryOutputPipe,
 }
 
+/// Since the guest last went on (after its yield at a tick), and how much of that the host
+/// spent on its calls (a kv write, an HTTP request).
+struct Window {
+    since: std::time::Instant,
+    in_host: Duration,
+}
+
+impl Window {
+    fn new() -> Self {
+        Window { since: std::time::Instant::now(), in_host: Duration::ZERO }
+    }
+}
+
 impl HostState {
-    /// A host call for the guest began at `started` and just ended. Only a call that waited a
-    /// tick or more counts as a wait: a stream of quick calls (a log line) earns nothing.
+    /// A host call for the guest began at `started` and just ended: its time is the host's.
     pub fn host_call_ended(&mut self, started: std::time::Instant) {
-        if started.elapsed() >= EPOCH_TICK {
-            *self.resumed_at.lock().expect("not poisoned") = std::time::Instant::now();
-        }
+        self.window.lock().expect("not poisoned").in_host += started.elapsed();
     }
 }
 
@@ -121,37 +129,37 @@ pub fn new_store(engine: &Engine, channel: Arc<ChannelContext>) -> Store<HostSta
         wasi: wasi.build(),
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
-        guest_ticks: 0,
+        guest_time: Duration::ZERO,
         http_requests: 0,
-        resumed_at: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+        window: Arc::new(std::sync::Mutex::new(Window::new())),
         cpu_exceeded: false,
         stderr,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
-    // Counted in ticks that interrupted running guest code, not wall time: time spent waiting
-    // on the host (HTTP), for the executor (after a yield) or for a CPU (a flood of other
-    // calls) never ends up on a healthy plugin's bill.
-    let budget_ticks = (limits.cpu_budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+    // At each tick the guest is billed for the time since it last went on, less what the host
+    // spent on its calls, and at most one tick: time waiting on the host (kv, HTTP), for the
+    // executor after a yield or for a CPU (a flood of other calls) never ends up on a healthy
+    // plugin's bill.
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let state = ctx.data_mut();
-        let running_for = state.resumed_at.lock().expect("not poisoned").elapsed();
-        if running_for >= EPOCH_TICK / 2 {
-            state.guest_ticks += 1;
-            if state.guest_ticks > budget_ticks {
-                state.cpu_exceeded = true;
-                return Err(wasmtime::Trap::Interrupt.into());
-            }
+        let ran = {
+            let w = state.window.lock().expect("not poisoned");
+            w.since.elapsed().saturating_sub(w.in_host).min(EPOCH_TICK)
+        };
+        state.guest_time += ran;
+        if state.guest_time > limits.cpu_budget {
+            state.cpu_exceeded = true;
+            return Err(wasmtime::Trap::Interrupt.into());
         }
-        // Yield to the executor at every tick so one busy plugin cannot starve the others; the
-        // time until it is run again (a busy machine) is not the plugin's.
-        let resumed_at = state.resumed_at.clone();
+        // Yield to the executor at every tick so one busy plugin cannot starve the others.
+        let window = state.window.clone();
         Ok(UpdateDeadline::YieldCustom(
             1,
             Box::pin(async move {
                 tokio::task::yield_now().await;
-                *resumed_at.lock().expect("not poisoned") = std::time::Instant::now();
+                *window.lock().expect("not poisoned") = Window::new();
             }),
         ))
     });
