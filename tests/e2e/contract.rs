@@ -54,7 +54,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let server = Server::start(&telegram_channel("new", &emu, true, TOKEN)).await;
     let ch = server.channel("new").await;
-    assert_eq!(ch["contract"], "0.2.0", "{ch}");
+    assert_eq!(ch["contract"], "0.3.0", "{ch}");
     assert!(ch["declared_hosts"].as_array().unwrap().contains(&json!("https://api.telegram.org")), "{ch}");
     let token = ch["settings"].as_array().unwrap().iter().find(|s| s["name"] == "bot_token").cloned().unwrap();
     assert_eq!((token["secret"].as_bool(), token["required"].as_bool()), (Some(true), Some(true)), "{token}");
@@ -69,7 +69,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let old = check(frozen("telegram-0.1.0.wasm"));
     assert!(old.contains("contract: helpdesk:channel@0.1.0"), "{old}");
     let new = check(plugin_dir().join("telegram.wasm"));
-    assert!(new.contains("contract: helpdesk:channel@0.2.0"), "{new}");
+    assert!(new.contains("contract: helpdesk:channel@0.3.0"), "{new}");
     assert!(new.contains("secret `bot_token` (Bot token, required)") && new.contains("asks to reach: https://api.telegram.org"), "{new}");
     assert!(new.contains("private_message: reply, like, unlike, react, delete"), "{new}");
 }
@@ -216,7 +216,7 @@ async fn an_admin_upgrades_a_plugin_without_a_restart_and_a_broken_one_is_refuse
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = std::sync::Arc::new(Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await);
     let before = server.channel("tg").await;
-    assert_eq!(before["contract"], "0.2.0");
+    assert_eq!(before["contract"], "0.3.0");
     let upload = |name: &str, body: Vec<u8>| {
         let (url, cookie) = (server.url(&format!("/api/v1/plugins/{name}")), server.cookie.clone());
         async move {
@@ -343,7 +343,7 @@ async fn a_plugin_dropped_into_the_plugin_directory_is_swapped_in_and_a_broken_o
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
-    assert_eq!(server.channel("tg").await["contract"], "0.2.0");
+    assert_eq!(server.channel("tg").await["contract"], "0.3.0");
     // Renamed in whole, as deploy tools do.
     let staged = dir.path().join("telegram.wasm.new");
     std::fs::copy(frozen("telegram-0.1.0.wasm"), &staged).unwrap();
@@ -394,4 +394,27 @@ async fn an_upgrade_while_polling_loses_no_message() {
     assert_eq!(server.channel("tg").await["contract"], "0.1.0");
     let t = server.tickets("queue=all").await;
     assert_eq!((t.len(), t[0]["message_count"].as_i64()), (1, Some(40)));
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_contract_0_2_0_keeps_working() {
+    // The Telegram component as built before 0.3.0 (and its `media`) existed.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(frozen("telegram-0.2.0.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("old", &emu, true, TOKEN));
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
+    assert_eq!(server.channel("old").await["contract"], "0.2.0");
+
+    emu.private_photo(&User::new(7002, "Bo", None, None), "the dent");
+    let t = server.wait_tickets("q=dent", 1, WAIT).await;
+    assert_eq!(t.len(), 1, "the old plugin's message became a ticket");
+    let id = t[0]["id"].as_str().unwrap();
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "Sorry!"})).await;
+    assert_eq!(status, 200, "{out}");
+    // It cannot say how to download a Telegram file: the agent is told so, in words.
+    let message = server.ticket(id).await["messages"][0]["id"].as_str().unwrap().to_string();
+    let (status, out) = server.get(&format!("/api/v1/messages/{message}/attachments/0")).await;
+    assert_eq!(status, 502, "{out}");
+    assert!(out["message"].as_str().unwrap().contains("contract 0.2.0"), "{out}");
 }

@@ -1,7 +1,7 @@
 //! The host side of the WIT imports: HTTP only to granted hosts, the channel's own config,
 //! secrets and kv, and logging. Time spent waiting here does not count against the CPU budget.
 
-use super::bindings::latest::helpdesk::channel::{config, http, kv, log, secrets, types};
+use super::bindings::latest::helpdesk::channel::{config, http, kv, log, secrets};
 use super::bindings::wit::{HttpRequest, HttpResponse};
 use super::sandbox::HostState;
 use futures::StreamExt;
@@ -90,8 +90,6 @@ pub fn http_client() -> reqwest::Result<reqwest::Client> {
         .dns_resolver(std::sync::Arc::new(PublicOnlyResolver))
         .build()
 }
-
-impl types::Host for HostState {}
 
 impl http::Host for HostState {
     async fn send(&mut self, request: HttpRequest, timeout_ms: Option<u32>) -> wasmtime::Result<Result<HttpResponse, http::HttpError>> {

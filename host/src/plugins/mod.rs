@@ -93,7 +93,7 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> 
 pub struct PluginInfo {
     pub platform: String,
     pub platform_name: String,
-    /// The contract version the plugin was built against (`0.1.0`, `0.2.0`).
+    /// The contract version the plugin was built against (`0.1.0`, `0.2.0`, `0.3.0`).
     pub contract: String,
     /// SHA-256 of the component file, hex (what `plugins.toml` may pin with `sha256`).
     pub sha256: String,
@@ -351,8 +351,9 @@ impl Runtime {
 
 /// The contract versions this host loads, in words.
 fn supported_versions() -> String {
-    let all: Vec<String> = ContractVersion::ALL.iter().map(|v| format!("helpdesk:channel@{v}")).collect();
-    all.join(" and ")
+    let mut all: Vec<String> = ContractVersion::ALL.iter().map(|v| format!("helpdesk:channel@{v}")).collect();
+    let last = all.pop().unwrap_or_default();
+    if all.is_empty() { last } else { format!("{} and {last}", all.join(", ")) }
 }
 
 fn root_cause(e: &wasmtime::Error) -> String {

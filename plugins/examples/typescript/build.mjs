@@ -3,7 +3,7 @@ import { componentize } from '@bytecodealliance/componentize-js';
 import { readFile, writeFile } from 'node:fs/promises';
 
 const { component } = await componentize(await readFile('dist/channel.js', 'utf8'), {
-  witPath: '../../../wit/since_v0.2.0',
+  witPath: '../../../wit/since_v0.3.0',
   worldName: 'channel',
   // The host gives plugins no sockets and no wasi:http: HTTP goes through the contract's `http`.
   disableFeatures: ['http', 'fetch-event'],

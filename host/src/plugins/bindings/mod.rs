@@ -4,8 +4,9 @@
 
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
+pub mod since_v0_3_0;
 
-pub use since_v0_2_0 as latest;
+pub use since_v0_3_0 as latest;
 pub use latest::wit;
 
 use super::sandbox::HostState;
@@ -17,17 +18,19 @@ use wasmtime::Store;
 pub enum ContractVersion {
     V0_1_0,
     V0_2_0,
+    V0_3_0,
 }
 
 impl ContractVersion {
     /// Oldest first.
-    pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0];
-    pub const LATEST: ContractVersion = ContractVersion::V0_2_0;
+    pub const ALL: [ContractVersion; 3] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0];
+    pub const LATEST: ContractVersion = ContractVersion::V0_3_0;
 
     pub fn as_str(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => "0.1.0",
             ContractVersion::V0_2_0 => "0.2.0",
+            ContractVersion::V0_3_0 => "0.3.0",
         }
     }
 
@@ -57,6 +60,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
     since_v0_1_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_2_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    since_v0_3_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -64,6 +68,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 pub enum ChannelPre {
     V0_1_0(since_v0_1_0::ChannelPre<HostState>),
     V0_2_0(since_v0_2_0::ChannelPre<HostState>),
+    V0_3_0(since_v0_3_0::ChannelPre<HostState>),
 }
 
 impl ChannelPre {
@@ -72,6 +77,7 @@ impl ChannelPre {
         Ok(match version {
             ContractVersion::V0_1_0 => ChannelPre::V0_1_0(since_v0_1_0::ChannelPre::new(pre)?),
             ContractVersion::V0_2_0 => ChannelPre::V0_2_0(since_v0_2_0::ChannelPre::new(pre)?),
+            ContractVersion::V0_3_0 => ChannelPre::V0_3_0(since_v0_3_0::ChannelPre::new(pre)?),
         })
     }
 
@@ -79,6 +85,7 @@ impl ChannelPre {
         match self {
             ChannelPre::V0_1_0(_) => ContractVersion::V0_1_0,
             ChannelPre::V0_2_0(_) => ContractVersion::V0_2_0,
+            ChannelPre::V0_3_0(_) => ContractVersion::V0_3_0,
         }
     }
 
@@ -86,6 +93,7 @@ impl ChannelPre {
         Ok(match self {
             ChannelPre::V0_1_0(p) => Channel::V0_1_0(p.instantiate_async(store).await?),
             ChannelPre::V0_2_0(p) => Channel::V0_2_0(p.instantiate_async(store).await?),
+            ChannelPre::V0_3_0(p) => Channel::V0_3_0(p.instantiate_async(store).await?),
         })
     }
 }
@@ -94,6 +102,7 @@ impl ChannelPre {
 pub enum Channel {
     V0_1_0(since_v0_1_0::Channel),
     V0_2_0(since_v0_2_0::Channel),
+    V0_3_0(since_v0_3_0::Channel),
 }
 
 type Outcome<T> = wasmtime::Result<Result<T, wit::ChannelError>>;
@@ -103,6 +112,7 @@ impl Channel {
         match self {
             Channel::V0_1_0(c) => Ok(c.call_describe(s).await?.into()),
             Channel::V0_2_0(c) => c.call_describe(s).await,
+            Channel::V0_3_0(c) => c.call_describe(s).await,
         }
     }
 
@@ -113,6 +123,7 @@ impl Channel {
                 "this plugin was built against contract 0.1.0, which has no connection test".into(),
             ))),
             Channel::V0_2_0(c) => c.call_check(s).await,
+            Channel::V0_3_0(c) => c.call_check(s).await,
         }
     }
 
@@ -120,6 +131,7 @@ impl Channel {
         match self {
             Channel::V0_1_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
             Channel::V0_2_0(c) => c.call_fetch(s, cursor).await,
+            Channel::V0_3_0(c) => c.call_fetch(s, cursor).await,
         }
     }
 
@@ -130,6 +142,7 @@ impl Channel {
                 Ok(c.call_handle_webhook(s, &req).await?.map(Into::into).map_err(Into::into))
             }
             Channel::V0_2_0(c) => c.call_handle_webhook(s, req).await,
+            Channel::V0_3_0(c) => c.call_handle_webhook(s, req).await,
         }
     }
 
@@ -143,17 +156,26 @@ impl Channel {
                 Ok(c.call_perform(s, &target, &action).await?.map(Into::into).map_err(Into::into))
             }
             Channel::V0_2_0(c) => c.call_perform(s, target, action).await,
+            Channel::V0_3_0(c) => c.call_perform(s, target, action).await,
         }
     }
 
-    /// 0.1.0 had no `media`: an attachment with a URL is fetched from it as it is.
+    /// Before 0.3.0 there was no `media`: an attachment with a URL is fetched from it as it is.
     pub async fn media(&self, s: &mut Store<HostState>, target: &wit::Target, attachment: &wit::Attachment) -> Outcome<wit::HttpRequest> {
         match self {
-            Channel::V0_1_0(_) => Ok(match attachment.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            Channel::V0_3_0(c) => c.call_media(s, target, attachment).await,
+            Channel::V0_1_0(_) | Channel::V0_2_0(_) => Ok(match attachment.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
                 Some(url) => Ok(wit::HttpRequest { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() }),
-                None => Err(wit::ChannelError::Unsupported("this plugin was built against contract 0.1.0, which cannot download files".into())),
+                None => Err(wit::ChannelError::Unsupported(format!("this plugin was built against contract {}, which cannot download files", self.version()))),
             }),
-            Channel::V0_2_0(c) => c.call_media(s, target, attachment).await,
+        }
+    }
+
+    fn version(&self) -> ContractVersion {
+        match self {
+            Channel::V0_1_0(_) => ContractVersion::V0_1_0,
+            Channel::V0_2_0(_) => ContractVersion::V0_2_0,
+            Channel::V0_3_0(_) => ContractVersion::V0_3_0,
         }
     }
 }

@@ -1,9 +1,9 @@
 // The Example channel (plugins/examples/rust) in TypeScript: polls the Example platform's
 // messages API and replies in conversations. Built into a component by componentize-js.
-import { get as config } from 'helpdesk:channel/config@0.2.0';
-import { get as secret } from 'helpdesk:channel/secrets@0.2.0';
-import { send } from 'helpdesk:channel/http@0.2.0';
-import type { Action, ActionOutcome, Attachment, ChannelError, ChannelInfo, Event, HttpRequest, Interaction, Page, Target, WebhookOutcome } from 'helpdesk:channel/types@0.2.0';
+import { get as config } from 'helpdesk:channel/config@0.3.0';
+import { get as secret } from 'helpdesk:channel/secrets@0.3.0';
+import { send } from 'helpdesk:channel/http@0.3.0';
+import type { Action, ActionOutcome, Attachment, ChannelError, ChannelInfo, Event, HttpRequest, Interaction, Page, Target, WebhookOutcome } from 'helpdesk:channel/types@0.3.0';
 
 const DEFAULT_BASE = 'https://api.example.com';
 
