@@ -121,6 +121,18 @@ pub struct Attachment {
     pub size: Option<u64>,
 }
 
+/// Who can see an interaction on its platform (mirrors the WIT `visibility`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Hidden,
+    /// Held by the platform until the brand publishes it.
+    HeldForReview,
+    /// Held as likely spam.
+    LikelySpam,
+}
+
 /// A normalised interaction as a plugin delivered it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Interaction {
@@ -143,6 +155,18 @@ pub struct Interaction {
     /// a chain as one conversation (X, Mastodon).
     #[serde(default)]
     pub chain_key: Option<String>,
+    /// A heading the platform gives it: a post's or video's title, an ad's name.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A review's stars, 1 to 5.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// Who can see it on the platform, as last reported (by the platform or our actions).
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
+    /// The listening term that found it (not a mention of the brand's account).
+    #[serde(default)]
+    pub found_by: Option<String>,
 }
 
 /// Something a channel reported.
@@ -150,14 +174,25 @@ pub struct Interaction {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ChannelEvent {
     Interaction(Interaction),
-    /// The contact blocked (true) or unblocked (false) the brand's account.
-    ContactBlockedUs { author: Author, blocked: bool, at: Millis },
+    /// A contact's relation to the brand's account changed.
+    Contact { author: Author, status: ContactStatus, at: Millis },
     /// An interaction was removed on the platform.
     Removed { platform_id: String },
     /// What became of an outbound message.
     Delivery { platform_id: String, delivery: Delivery },
     /// Someone reacted to a message; an empty emoji takes the reaction back.
     Reaction { platform_id: String, author: Author, emoji: String, at: Millis },
+}
+
+/// What a contact did to the brand's account (mirrors the WIT `contact-status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    BlockedUs,
+    UnblockedUs,
+    /// Asked for no more messages (an SMS `STOP`).
+    OptedOut,
+    OptedIn,
 }
 
 /// A reaction on a message, by someone.
@@ -215,6 +250,15 @@ pub enum ActionKind {
     Unrepost,
     Mute,
     Unmute,
+    Pin,
+    Unpin,
+    /// Release an interaction the platform holds for review or as spam.
+    Publish,
+    /// Remove it from public view for good (YouTube's `rejected`).
+    Reject,
+    Unfollow,
+    /// Share it with our own text (X's quote post).
+    Quote,
 }
 
 impl ActionKind {
@@ -236,6 +280,12 @@ impl ActionKind {
             ActionKind::Unrepost => "unrepost",
             ActionKind::Mute => "mute",
             ActionKind::Unmute => "unmute",
+            ActionKind::Pin => "pin",
+            ActionKind::Unpin => "unpin",
+            ActionKind::Publish => "publish",
+            ActionKind::Reject => "reject",
+            ActionKind::Unfollow => "unfollow",
+            ActionKind::Quote => "quote",
         }
     }
 }
@@ -288,6 +338,10 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub snoozed_until: Option<Millis>,
+    /// A review's stars, 1 to 5 (its latest version).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub rating: Option<u8>,
     /// The store's change counter when the ticket last changed (the search watermark).
     pub seq: i64,
 }
@@ -333,6 +387,10 @@ pub struct Message {
     #[serde(default)]
     #[schema(required = true)]
     pub hidden: bool,
+    /// Pinned by us to the top of the post's comments.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub pinned: bool,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.
@@ -360,6 +418,10 @@ pub struct Contact {
     pub author: Author,
     /// They blocked the brand's account (e.g. blocked the Telegram bot).
     pub blocked_us: bool,
+    /// They asked for no more messages (an SMS `STOP`); replies would not reach them.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub opted_out: bool,
     pub tags: Vec<String>,
     pub updated_at: Millis,
 }
@@ -423,6 +485,19 @@ pub struct ChannelHealth {
     pub last_activity_at: Option<Millis>,
     pub consecutive_failures: u32,
     pub next_retry_at: Option<Millis>,
+    /// The platform's call budget, as the plugin last counted it (YouTube's daily units).
+    #[serde(default)]
+    pub quota: Option<Quota>,
+}
+
+/// How much of a platform's call budget is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Quota {
+    /// What the platform counts, in words ("units").
+    pub unit: String,
+    pub used: u64,
+    pub limit: u64,
+    pub resets_at: Option<Millis>,
 }
 
 impl ChannelHealth {
@@ -435,6 +510,7 @@ impl ChannelHealth {
             last_activity_at: None,
             consecutive_failures: 0,
             next_retry_at: None,
+            quota: None,
         }
     }
 }

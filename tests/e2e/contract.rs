@@ -54,7 +54,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let server = Server::start(&telegram_channel("new", &emu, true, TOKEN)).await;
     let ch = server.channel("new").await;
-    assert_eq!(ch["contract"], "0.3.0", "{ch}");
+    assert_eq!(ch["contract"], "0.4.0", "{ch}");
     assert!(ch["declared_hosts"].as_array().unwrap().contains(&json!("https://api.telegram.org")), "{ch}");
     let token = ch["settings"].as_array().unwrap().iter().find(|s| s["name"] == "bot_token").cloned().unwrap();
     assert_eq!((token["secret"].as_bool(), token["required"].as_bool()), (Some(true), Some(true)), "{token}");
@@ -69,7 +69,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let old = check(frozen("telegram-0.1.0.wasm"));
     assert!(old.contains("contract: helpdesk:channel@0.1.0"), "{old}");
     let new = check(plugin_dir().join("telegram.wasm"));
-    assert!(new.contains("contract: helpdesk:channel@0.3.0"), "{new}");
+    assert!(new.contains("contract: helpdesk:channel@0.4.0"), "{new}");
     assert!(new.contains("secret `bot_token` (Bot token, required)") && new.contains("asks to reach: https://api.telegram.org"), "{new}");
     assert!(new.contains("private_message: reply, like, unlike, react, delete"), "{new}");
 }
@@ -216,7 +216,7 @@ async fn an_admin_upgrades_a_plugin_without_a_restart_and_a_broken_one_is_refuse
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = std::sync::Arc::new(Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await);
     let before = server.channel("tg").await;
-    assert_eq!(before["contract"], "0.3.0");
+    assert_eq!(before["contract"], "0.4.0");
     let upload = |name: &str, body: Vec<u8>| {
         let (url, cookie) = (server.url(&format!("/api/v1/plugins/{name}")), server.cookie.clone());
         async move {
@@ -343,7 +343,7 @@ async fn a_plugin_dropped_into_the_plugin_directory_is_swapped_in_and_a_broken_o
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
-    assert_eq!(server.channel("tg").await["contract"], "0.3.0");
+    assert_eq!(server.channel("tg").await["contract"], "0.4.0");
     // Renamed in whole, as deploy tools do.
     let staged = dir.path().join("telegram.wasm.new");
     std::fs::copy(frozen("telegram-0.1.0.wasm"), &staged).unwrap();

@@ -30,6 +30,13 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
                 println!("    {action}: {note}");
             }
         }
+        for (action, only) in &c.action_only {
+            let whose = match only {
+                crate::model::Direction::Outbound => "our own messages",
+                crate::model::Direction::Inbound => "the audience's messages",
+            };
+            println!("    {action}: only on {whose}");
+        }
     }
     for s in &info.settings {
         let what = if s.secret { "secret" } else { "config" };

@@ -130,7 +130,7 @@ impl Outcome {
 fn event_id(e: &ChannelEvent) -> String {
     match e {
         ChannelEvent::Interaction(i) => i.platform_id.clone(),
-        ChannelEvent::ContactBlockedUs { author, .. } => format!("contact:{}", author.id),
+        ChannelEvent::Contact { author, .. } => format!("contact:{}", author.id),
         ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } | ChannelEvent::Reaction { platform_id, .. } => platform_id.clone(),
     }
 }

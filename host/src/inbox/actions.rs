@@ -2,7 +2,7 @@
 //! plugin, checked against what it declares; and internal ones (queue, tags, assignee, flag).
 
 use super::{Inbox, InboxError};
-use crate::model::{now_ms, stable_id, ActionKind, Activity, Direction, Interaction, Kind, Message, Millis, Queue, Ticket};
+use crate::model::{now_ms, stable_id, ActionKind, Activity, Direction, Interaction, Kind, Message, Millis, Queue, Ticket, Visibility};
 use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, PluginInfo, ReplyAction};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -98,6 +98,12 @@ pub fn action_from(kind: ActionKind, text: Option<&str>, emoji: Option<&str>) ->
         ActionKind::Unrepost => Action::Unrepost,
         ActionKind::Mute => Action::Mute,
         ActionKind::Unmute => Action::Unmute,
+        ActionKind::Pin => Action::Pin,
+        ActionKind::Unpin => Action::Unpin,
+        ActionKind::Publish => Action::Publish,
+        ActionKind::Reject => Action::Reject,
+        ActionKind::Unfollow => Action::Unfollow,
+        ActionKind::Quote => Action::Quote(text()?),
     })
 }
 
@@ -187,7 +193,7 @@ impl Inbox {
         let ticket = self.ticket(ticket_id).await?;
         let target_message = self.target(&ticket, req.message_id.as_deref()).await?;
         let target = &target_message.interaction;
-        check_allowed(ch.plugin.info(), target.kind, req.kind, &mut action, ticket.last_inbound_at)?;
+        check_allowed(ch.plugin.info(), target, req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget::of(target);
         let reply_text = match &action {
             Action::Reply(r) => Some((r.text.clone(), target.kind)),
@@ -214,16 +220,14 @@ impl Inbox {
         for e in events {
             w.apply(&ch.id, &ch.platform, e, seq);
         }
-        // What we did to the message shows on it: liked, hidden.
-        let moderated = matches!(req.kind, ActionKind::Like | ActionKind::Unlike | ActionKind::Hide | ActionKind::Unhide);
-        if outcome.is_ok() && moderated {
-            let m = w.messages.entry(target_message.id.clone()).or_insert_with(|| target_message.clone());
-            match req.kind {
-                ActionKind::Like | ActionKind::Unlike => m.liked = req.kind == ActionKind::Like,
-                _ => m.hidden = req.kind == ActionKind::Hide,
+        // What we did to the message shows on it: liked, hidden, pinned, published.
+        if outcome.is_ok() {
+            if let Some(mark) = Mark::of(req.kind) {
+                let m = w.messages.entry(target_message.id.clone()).or_insert_with(|| target_message.clone());
+                mark.apply(m);
+                m.seq = seq;
+                w.changed_messages.insert(target_message.id.clone());
             }
-            m.seq = seq;
-            w.changed_messages.insert(target_message.id.clone());
         }
         let (ok, detail, created) = match &outcome {
             Ok(created) => {
@@ -381,6 +385,42 @@ impl Inbox {
     }
 }
 
+/// The mark a successful action leaves on its message.
+enum Mark {
+    Liked(bool),
+    Hidden(bool),
+    Pinned(bool),
+    Visibility(Visibility),
+}
+
+impl Mark {
+    fn of(kind: ActionKind) -> Option<Mark> {
+        Some(match kind {
+            ActionKind::Like => Mark::Liked(true),
+            ActionKind::Unlike => Mark::Liked(false),
+            ActionKind::Hide => Mark::Hidden(true),
+            ActionKind::Unhide => Mark::Hidden(false),
+            ActionKind::Pin => Mark::Pinned(true),
+            ActionKind::Unpin => Mark::Pinned(false),
+            ActionKind::Publish => Mark::Visibility(Visibility::Public),
+            ActionKind::Reject => Mark::Visibility(Visibility::Hidden),
+            _ => return None,
+        })
+    }
+
+    fn apply(self, m: &mut Message) {
+        match self {
+            Mark::Liked(on) => m.liked = on,
+            Mark::Hidden(on) => m.hidden = on,
+            Mark::Pinned(on) => m.pinned = on,
+            Mark::Visibility(v) => {
+                m.hidden = v == Visibility::Hidden;
+                m.interaction.visibility = Some(v);
+            }
+        }
+    }
+}
+
 /// Tags trimmed, sorted and without duplicates; each 1 to 64 characters.
 pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
     let mut tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_string()).collect();
@@ -394,7 +434,8 @@ pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
 
 /// The channel must declare the action for this kind of interaction, and a reply must fall
 /// inside the platform's messaging window.
-fn check_allowed(info: &PluginInfo, kind: Kind, name: ActionKind, action: &mut Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
+fn check_allowed(info: &PluginInfo, target: &Interaction, name: ActionKind, action: &mut Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
+    let kind = target.kind;
     let capability = info.capability(kind);
     let Some(capability) = capability.filter(|c| c.actions.contains(&name)) else {
         let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
@@ -405,7 +446,14 @@ fn check_allowed(info: &PluginInfo, kind: Kind, name: ActionKind, action: &mut A
             notes.map(|n| format!(" ({n})")).unwrap_or_default()
         )));
     };
-    if let (Action::Reply(r) | Action::PrivateReply(r), Some(max)) = (&*action, capability.max_reply_chars) {
+    if let Some(only) = capability.action_only.get(&name).filter(|d| **d != target.direction) {
+        let whose = match only {
+            Direction::Outbound => "the brand's own",
+            Direction::Inbound => "the audience's",
+        };
+        return Err(InboxError::Unsupported(format!("{} allows `{name}` only on {whose} {}", info.platform_name, kind_words(kind))));
+    }
+    if let (Action::Reply(r) | Action::PrivateReply(r) | Action::Quote(r), Some(max)) = (&*action, capability.max_reply_chars) {
         let chars = r.text.chars().count();
         if chars > max as usize {
             return Err(InboxError::BadRequest(format!(
@@ -460,6 +508,10 @@ fn local_reply(target: &Interaction, kind: Kind, text: String, seq: i64) -> Inte
         from_ad: false,
         meta: Vec::new(),
         chain_key: None,
+        title: None,
+        rating: None,
+        visibility: None,
+        found_by: None,
     }
 }
 

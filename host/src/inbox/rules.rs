@@ -7,7 +7,8 @@
 //!   moves New to Pending.
 
 use crate::model::{
-    now_ms, preview, stable_id, Author, ChannelEvent, Contact, Direction, Interaction, Kind, Message, Queue, Revision, Ticket, PAGE_MESSAGES,
+    now_ms, preview, stable_id, Author, ChannelEvent, Contact, ContactStatus, Direction, Interaction, Kind, Message, Queue, Revision, Ticket,
+    Visibility, PAGE_MESSAGES,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -49,7 +50,7 @@ pub fn ids_touched(channel: &str, events: &[ChannelEvent]) -> (Vec<String>, Vec<
                 tickets.insert(stable_id(channel, &ticket_key(i)));
                 contacts.insert(contact_id(channel, &i.author.id));
             }
-            ChannelEvent::ContactBlockedUs { author, .. } => {
+            ChannelEvent::Contact { author, .. } => {
                 contacts.insert(contact_id(channel, &author.id));
             }
             ChannelEvent::Removed { platform_id } | ChannelEvent::Delivery { platform_id, .. } | ChannelEvent::Reaction { platform_id, .. } => {
@@ -92,10 +93,16 @@ impl Working {
             ChannelEvent::Interaction(i) => {
                 self.interaction(channel, platform, i, None, None, seq);
             }
-            ChannelEvent::ContactBlockedUs { author, blocked, at } => {
+            ChannelEvent::Contact { author, status, at } => {
                 let c = self.contact(channel, &author, at);
-                if c.blocked_us != blocked {
-                    c.blocked_us = blocked;
+                let (flag, on) = match status {
+                    ContactStatus::BlockedUs => (&mut c.blocked_us, true),
+                    ContactStatus::UnblockedUs => (&mut c.blocked_us, false),
+                    ContactStatus::OptedOut => (&mut c.opted_out, true),
+                    ContactStatus::OptedIn => (&mut c.opted_out, false),
+                };
+                if *flag != on {
+                    *flag = on;
                     c.updated_at = at;
                     let id = c.id.clone();
                     self.changed_contacts.insert(id);
@@ -165,7 +172,19 @@ impl Working {
                 (Some(_), None) => true,
                 (None, _) => false,
             };
-            let edited = newer && (known.text != i.text || known.attachments != i.attachments);
+            let edited = newer && (known.text != i.text || known.attachments != i.attachments || known.rating != i.rating);
+            // What the platform says of it now, edit or not: who can see it, its heading.
+            let restated = (i.visibility.is_some() && i.visibility != known.visibility) || (i.title.is_some() && i.title != known.title);
+            if restated && !edited {
+                known.visibility = i.visibility.or(known.visibility);
+                known.title = i.title.clone().or(known.title.take());
+                existing.hidden = known.visibility == Some(Visibility::Hidden) || (existing.hidden && i.visibility.is_none());
+                existing.seq = seq;
+                let ticket = existing.ticket_id.clone();
+                self.changed_messages.insert(id.clone());
+                self.touch(&ticket, seq);
+                return id;
+            }
             if edited {
                 if existing.history.len() >= MAX_REVISIONS {
                     // Keep the original and the latest ones.
@@ -176,13 +195,32 @@ impl Working {
                     attachments: known.attachments.clone(),
                     edited_at: known.edited_at,
                 });
+                let rating_changed = known.rating != i.rating;
                 known.text = i.text;
                 known.attachments = i.attachments;
                 known.edited_at = i.edited_at;
+                known.rating = i.rating;
+                known.visibility = i.visibility.or(known.visibility);
+                known.title = i.title.or(known.title.take());
                 existing.seq = seq;
                 let ticket = existing.ticket_id.clone();
+                let (kind, inbound, rating) = (known.kind, known.direction == Direction::Inbound, known.rating);
                 self.changed_messages.insert(id.clone());
                 self.refresh_preview(&ticket);
+                // A customer who changes their review (its words or stars) wants it read again.
+                if kind == Kind::Review && inbound {
+                    if let Some(t) = self.tickets.get_mut(&ticket) {
+                        if rating_changed {
+                            t.rating = rating;
+                        }
+                        if t.queue != Queue::New {
+                            t.queue = Queue::New;
+                            t.snoozed_until = None;
+                            t.waiting_since = Some(t.waiting_since.unwrap_or_else(now_ms));
+                        }
+                        t.unseen += 1;
+                    }
+                }
                 self.touch(&ticket, seq);
             }
             return id;
@@ -223,9 +261,13 @@ impl Working {
                 waiting_since: None,
                 last_from_us: false,
                 snoozed_until: None,
+                rating: None,
                 seq,
             }
         });
+        if inbound && i.rating.is_some() && ticket.kind == Kind::Review {
+            ticket.rating = i.rating;
+        }
         ticket.message_count += 1;
         // Only the newest message says who is waiting: an older one delivered late does not.
         if i.created_at >= ticket.last_message_at || ticket.message_count == 1 {
@@ -260,17 +302,18 @@ impl Working {
             id: id.clone(),
             ticket_id: ticket_id.clone(),
             channel: channel.to_string(),
-            interaction: i,
             removed: false,
             sent_by,
             delivery: None,
             reactions: Vec::new(),
             history: Vec::new(),
             liked: false,
-            hidden: false,
+            hidden: i.visibility == Some(Visibility::Hidden),
+            pinned: false,
             seq,
             ordinal,
             page,
+            interaction: i,
         });
         self.changed_messages.insert(id.clone());
         self.created_messages.insert(id.clone());
@@ -289,6 +332,7 @@ impl Working {
                 channel: channel.to_string(),
                 author: author.clone(),
                 blocked_us: false,
+                opted_out: false,
                 tags: Vec::new(),
                 updated_at: at,
             }
@@ -353,6 +397,10 @@ mod tests {
             from_ad: false,
             meta: vec![],
             chain_key: None,
+            title: None,
+            rating: None,
+            visibility: None,
+            found_by: None,
         }
     }
 

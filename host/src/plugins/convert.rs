@@ -112,6 +112,16 @@ impl From<wit::Interaction> for model::Interaction {
             from_ad: i.from_ad,
             meta: i.meta,
             chain_key: i.chain_key,
+            title: i.title,
+            // Stars are 1 to 5; anything else is no rating.
+            rating: i.rating.filter(|r| (1..=5).contains(r)),
+            visibility: i.visibility.map(|v| match v {
+                wit::Visibility::Public => model::Visibility::Public,
+                wit::Visibility::Hidden => model::Visibility::Hidden,
+                wit::Visibility::HeldForReview => model::Visibility::HeldForReview,
+                wit::Visibility::LikelySpam => model::Visibility::LikelySpam,
+            }),
+            found_by: i.found_by,
         }
     }
 }
@@ -120,9 +130,14 @@ impl From<wit::Event> for model::ChannelEvent {
     fn from(e: wit::Event) -> Self {
         match e {
             wit::Event::Interaction(i) => model::ChannelEvent::Interaction(i.into()),
-            wit::Event::Contact(c) => model::ChannelEvent::ContactBlockedUs {
+            wit::Event::Contact(c) => model::ChannelEvent::Contact {
                 author: c.author.into(),
-                blocked: matches!(c.status, wit::ContactStatus::BlockedUs),
+                status: match c.status {
+                    wit::ContactStatus::BlockedUs => model::ContactStatus::BlockedUs,
+                    wit::ContactStatus::UnblockedUs => model::ContactStatus::UnblockedUs,
+                    wit::ContactStatus::OptedOut => model::ContactStatus::OptedOut,
+                    wit::ContactStatus::OptedIn => model::ContactStatus::OptedIn,
+                },
                 at: c.at,
             },
             wit::Event::Removed(platform_id) => model::ChannelEvent::Removed { platform_id },
@@ -174,7 +189,7 @@ macro_rules! action_kinds {
     };
 }
 
-action_kinds!(Reply, PrivateReply, Like, Unlike, React, Hide, Unhide, Delete, Block, Unblock, MarkRead, Follow, Repost, Unrepost, Mute, Unmute);
+action_kinds!(Reply, PrivateReply, Like, Unlike, React, Hide, Unhide, Delete, Block, Unblock, MarkRead, Follow, Repost, Unrepost, Mute, Unmute, Pin, Unpin, Publish, Reject, Unfollow, Quote);
 
 impl From<model::Direction> for wit::Direction {
     fn from(d: model::Direction) -> Self {

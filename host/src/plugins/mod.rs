@@ -93,7 +93,7 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> 
 pub struct PluginInfo {
     pub platform: String,
     pub platform_name: String,
-    /// The contract version the plugin was built against (`0.1.0`, `0.2.0`, `0.3.0`).
+    /// The contract version the plugin was built against (`0.1.0` to `0.4.0`).
     pub contract: String,
     /// SHA-256 of the component file, hex (what `plugins.toml` may pin with `sha256`).
     pub sha256: String,
@@ -115,6 +115,8 @@ pub struct Capability {
     pub actions: Vec<ActionKind>,
     /// What an agent should know about some of the actions, in words.
     pub action_notes: BTreeMap<ActionKind, Vec<String>>,
+    /// Actions offered only on messages of one direction (delete: only our own comments).
+    pub action_only: BTreeMap<ActionKind, crate::model::Direction>,
     /// What an agent should know about this kind, in words.
     pub notes: Vec<String>,
     /// The longest reply the platform takes here, in characters.
@@ -146,6 +148,8 @@ pub struct Page {
     pub poll_after: Duration,
     /// Why events of this page broke the host's bounds and were left out.
     pub dropped: Vec<String>,
+    /// The platform's call budget, where the plugin counts one.
+    pub quota: Option<crate::model::Quota>,
 }
 
 /// The HTTP answer and the events of a webhook delivery.
@@ -372,7 +376,18 @@ fn describe_info(i: wit::ChannelInfo, version: ContractVersion) -> PluginInfo {
             .map(|c| Capability {
                 kind: c.kind.into(),
                 actions: c.actions.iter().map(|a| a.action.into()).collect(),
-                action_notes: c.actions.into_iter().filter(|a| !a.notes.is_empty()).map(|a| (a.action.into(), a.notes)).collect(),
+                action_notes: c.actions.iter().filter(|a| !a.notes.is_empty()).map(|a| (a.action.into(), a.notes.clone())).collect(),
+                action_only: c
+                    .actions
+                    .iter()
+                    .filter_map(|a| {
+                        let only = match a.only? {
+                            wit::Direction::Inbound => crate::model::Direction::Inbound,
+                            wit::Direction::Outbound => crate::model::Direction::Outbound,
+                        };
+                        Some((a.action.into(), only))
+                    })
+                    .collect(),
                 notes: c.notes,
                 max_reply_chars: c.max_reply_chars,
             })
@@ -444,7 +459,13 @@ impl Plugin {
             .map_err(ChannelFailure::from)?;
         validate::cursor(page.next_cursor.as_deref()).map_err(PluginError::Malformed)?;
         let (events, dropped) = validate::events(page.events.into_iter().map(Into::into).collect()).map_err(PluginError::Malformed)?;
-        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()), dropped })
+        let quota = page.quota.map(|q| crate::model::Quota {
+            unit: q.unit.chars().take(64).collect(),
+            used: q.used,
+            limit: q.limit,
+            resets_at: q.resets_at,
+        });
+        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()), dropped, quota })
     }
 
     pub async fn handle_webhook(&self, ch: Arc<ChannelContext>, req: WebhookRequest) -> Result<WebhookOutcome, PluginError> {

@@ -58,7 +58,7 @@ pub fn events(events: Vec<ChannelEvent>) -> Result<(Vec<ChannelEvent>, Vec<Strin
 fn event(e: &ChannelEvent) -> Result<(), String> {
     match e {
         ChannelEvent::Interaction(i) => interaction(i),
-        ChannelEvent::ContactBlockedUs { author: a, .. } => author(a),
+        ChannelEvent::Contact { author: a, .. } => author(a),
         ChannelEvent::Removed { platform_id } => id("platform id", platform_id),
         ChannelEvent::Delivery { platform_id, delivery } => {
             id("platform id", platform_id)?;
@@ -92,6 +92,8 @@ pub fn interaction(i: &Interaction) -> Result<(), String> {
         return Err("an interaction with too many attachments or meta entries".into());
     }
     bounded("a permalink", i.permalink.as_deref(), MAX_URL)?;
+    bounded("a title", i.title.as_deref(), MAX_NAME)?;
+    bounded("a listening term", i.found_by.as_deref(), MAX_NAME)?;
     for a in &i.attachments {
         bounded("an attachment id", a.platform_id.as_deref(), MAX_ID)?;
         bounded("an attachment URL", a.url.as_deref(), MAX_URL)?;
@@ -177,7 +179,7 @@ pub fn clamp_times(mut i: Interaction) -> Interaction {
 fn clamp_event_times(e: ChannelEvent) -> ChannelEvent {
     match e {
         ChannelEvent::Interaction(i) => ChannelEvent::Interaction(clamp_times(i)),
-        ChannelEvent::ContactBlockedUs { author, blocked, at } => ChannelEvent::ContactBlockedUs { author, blocked, at: sane_time(at) },
+        ChannelEvent::Contact { author, status, at } => ChannelEvent::Contact { author, status, at: sane_time(at) },
         ChannelEvent::Delivery { platform_id, mut delivery } => {
             delivery.at = sane_time(delivery.at);
             ChannelEvent::Delivery { platform_id, delivery }
@@ -225,6 +227,10 @@ mod tests {
             from_ad: false,
             meta: Vec::new(),
             chain_key: None,
+            title: None,
+            rating: None,
+            visibility: None,
+            found_by: None,
         }
     }
 

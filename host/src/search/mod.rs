@@ -117,6 +117,9 @@ impl SearchIndex {
             if let Some(a) = &t.assignee {
                 doc.add_text(f.assignee, a);
             }
+            if let Some(r) = t.rating {
+                doc.add_text(f.rating, r.to_string());
+            }
             for tag in &t.tags {
                 doc.add_text(f.tags, tag);
             }

@@ -30,6 +30,8 @@ pub struct TicketQuery {
     /// A contact's id: that person's tickets (their other conversations and comments).
     pub contact: Option<String>,
     pub flagged: Option<bool>,
+    /// Reviews with these stars: `1` to `5`, or a range such as `1-2`.
+    pub rating: Option<String>,
     /// Last message at or after this time (ms since epoch).
     pub from: Option<i64>,
     /// Last message before this time (ms since epoch).
@@ -73,6 +75,9 @@ impl TicketQuery {
     pub fn check(&self) -> Result<(), BadQuery> {
         if self.offset.is_some_and(|o| o > Self::MAX_OFFSET) {
             return Err(BadQuery(format!("offset is at most {}; narrow the search instead", Self::MAX_OFFSET)));
+        }
+        if let Some(r) = &self.rating {
+            rating_range(r)?;
         }
         let Some(q) = self.q.as_deref() else { return Ok(()) };
         if q.chars().count() > Self::MAX_QUERY_CHARS {
@@ -143,6 +148,11 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
     if let Some(flagged) = tq.flagged {
         clauses.push((Occur::Must, term(f.flagged, if flagged { "true" } else { "false" })));
     }
+    if let Some(r) = &tq.rating {
+        let (low, high) = rating_range(r)?;
+        let stars = (low..=high).map(|n| (Occur::Should, term(f.rating, &n.to_string()))).collect::<Vec<_>>();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(stars))));
+    }
     if tq.from.is_some() || tq.to.is_some() {
         let bound = |v: Option<i64>, incl: bool| match v {
             Some(v) if incl => Bound::Included(Term::from_field_i64(f.last_message_at, v)),
@@ -152,6 +162,20 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(tq.from, true), bound(tq.to, false)))));
     }
     Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// `4` or `1-2`: the stars a rating filter asks for.
+fn rating_range(r: &str) -> Result<(u8, u8), BadQuery> {
+    let bad = || BadQuery(format!("rating `{r}` is not a number of stars from 1 to 5, or a range such as 1-2"));
+    let star = |s: &str| s.trim().parse::<u8>().ok().filter(|n| (1..=5).contains(n));
+    let (low, high) = match r.split_once('-') {
+        Some((a, b)) => (star(a).ok_or_else(bad)?, star(b).ok_or_else(bad)?),
+        None => (star(r).ok_or_else(bad)?, star(r).ok_or_else(bad)?),
+    };
+    if low > high {
+        return Err(bad());
+    }
+    Ok((low, high))
 }
 
 type PageMatcher<'a> = dyn Fn(&dyn Query) -> Result<BTreeSet<String>, SearchError> + 'a;

@@ -19,6 +19,8 @@ pub struct Fields {
     pub tags: Field,
     pub assignee: Field,
     pub flagged: Field,
+    /// A review's stars, `1` to `5`.
+    pub rating: Field,
     /// Contact name and handle.
     pub contact: Field,
     /// The contact's id, for a person's other tickets.
@@ -61,6 +63,7 @@ pub fn build() -> (Schema, Fields) {
         tags: b.add_text_field("tag", STRING),
         assignee: b.add_text_field("assignee", STRING),
         flagged: b.add_text_field("flagged", STRING),
+        rating: b.add_text_field("rating", STRING),
         contact: b.add_text_field("contact", text.clone()),
         contact_id: b.add_text_field("contact_id", STRING),
         text: b.add_text_field("text", text),

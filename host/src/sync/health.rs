@@ -39,7 +39,7 @@ impl HealthCell {
             f(&mut h);
             (before, h.clone())
         };
-        if before.state != after.state || before.last_error != after.last_error {
+        if before.state != after.state || before.last_error != after.last_error || before.quota != after.quota {
             self.events.publish(Event::ChannelHealth { channel: self.channel.clone(), health: after });
         }
     }
@@ -63,6 +63,13 @@ impl HealthCell {
                 h.last_activity_at = Some(now_ms());
             }
         });
+    }
+
+    /// The platform's call budget as the plugin counted it; none keeps the last one.
+    pub fn quota(&self, quota: Option<crate::model::Quota>) {
+        if let Some(q) = quota {
+            self.update(|h| h.quota = Some(q));
+        }
     }
 
     /// Events the plugin returned broke the host's bounds and were left out; the rest were

@@ -51,8 +51,9 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
         };
         let started = Instant::now();
         let wait = match plugin.fetch(ch.ctx(), cursor).await {
-            Ok(page) => {
+            Ok(mut page) => {
                 let found = page.events.len();
+                ch.health.quota(page.quota.take());
                 let fetched = started.elapsed();
                 match inbox.ingest(&id, &platform, ch.ticket_rules(page.events), page.next_cursor).await {
                     Ok(report) => {

@@ -1,6 +1,6 @@
 //! The SDK for channel plugins: implement [`Channel`], call [`export_channel!`], and use the
 //! helpers here to talk to the platform through the host. It targets the contract bundled in
-//! this crate's `wit/` (`helpdesk:channel@0.3.0`).
+//! this crate's `wit/` (`helpdesk:channel@0.4.0`).
 //!
 //! ```ignore
 //! use helpdesk_plugin_sdk::prelude::*;
@@ -48,7 +48,7 @@ pub use bindings::helpdesk::channel::log::Level;
 pub use bindings::helpdesk::channel::types::*;
 
 /// The contract version this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.3.0";
+pub const CONTRACT_VERSION: &str = "0.4.0";
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
@@ -58,7 +58,7 @@ pub mod prelude {
     pub use crate::{
         Action, ActionCapability, ActionKind, ActionOutcome, Attachment, AttachmentKind, Author, Capability, ChannelError, ChannelInfo,
         ContactEvent, ContactStatus, Delivery, DeliveryState, Direction, Event, HttpRequest, HttpResponse, Interaction, InteractionKind,
-        Level, Page, RateLimit, Reaction, Reply, Setting, TaggedWindow, Target, WebhookOutcome,
+        Level, Page, Quota, RateLimit, Reaction, Reply, Setting, TaggedWindow, Target, Visibility, WebhookOutcome,
     };
 }
 
@@ -150,6 +150,10 @@ impl Interaction {
             from_ad: false,
             meta: Vec::new(),
             chain_key: None,
+            title: None,
+            rating: None,
+            visibility: None,
+            found_by: None,
         }
     }
 }
@@ -166,7 +170,7 @@ impl Capability {
     pub fn new(kind: InteractionKind, actions: &[ActionKind]) -> Self {
         Capability {
             kind,
-            actions: actions.iter().map(|a| ActionCapability { action: *a, notes: Vec::new() }).collect(),
+            actions: actions.iter().map(|a| ActionCapability { action: *a, notes: Vec::new(), only: None }).collect(),
             notes: Vec::new(),
             max_reply_chars: None,
         }
@@ -180,6 +184,14 @@ impl Capability {
     pub fn action_note(mut self, action: ActionKind, note: impl Into<String>) -> Self {
         if let Some(a) = self.actions.iter_mut().find(|a| a.action == action) {
             a.notes.push(note.into());
+        }
+        self
+    }
+    /// Offer `action` only on our own messages (`Direction::Outbound`) or only on the
+    /// audience's: the UI does not show it on the others and the host refuses it there.
+    pub fn only_on(mut self, action: ActionKind, direction: Direction) -> Self {
+        if let Some(a) = self.actions.iter_mut().find(|a| a.action == action) {
+            a.only = Some(direction);
         }
         self
     }

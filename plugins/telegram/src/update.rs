@@ -74,6 +74,10 @@ pub fn interaction(m: &Value, edited_at: Option<i64>, direction: Direction) -> O
         from_ad: false,
         meta: chat["title"].as_str().map(|t| vec![("chat_title".to_string(), t.to_string())]).unwrap_or_default(),
         chain_key: None,
+        title: None,
+        rating: None,
+        visibility: None,
+        found_by: None,
     })
 }
 

@@ -111,6 +111,10 @@ fn message(m: &Value, contacts: &[Value]) -> Option<Interaction> {
         from_ad: m["referral"].is_object(),
         meta: Vec::new(),
         chain_key: None,
+        title: None,
+        rating: None,
+        visibility: None,
+        found_by: None,
     })
 }
 

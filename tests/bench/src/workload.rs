@@ -121,6 +121,10 @@ impl Workload {
                         from_ad: kind == Kind::AdComment,
                         meta: Vec::new(),
                         chain_key: None,
+                        title: None,
+                        rating: None,
+                        visibility: None,
+                        found_by: None,
                     },
                     removed: false,
                     sent_by: None,
@@ -129,6 +133,7 @@ impl Workload {
                     history: Vec::new(),
                     liked: false,
                     hidden: false,
+                    pinned: false,
                     seq: n as i64 + 1,
                     ordinal: k as u32,
                     page: (k as u64 / helpdesk::model::PAGE_MESSAGES) as u32,
@@ -168,6 +173,7 @@ impl Workload {
                 waiting_since: None,
                 last_from_us: false,
                 snoozed_until: None,
+                rating: None,
                 seq: n as i64 + 1,
             });
         }

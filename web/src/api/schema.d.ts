@@ -505,7 +505,7 @@ export interface components {
          *     kebab-case (`private-reply`).
          * @enum {string}
          */
-        ActionKind: "reply" | "private_reply" | "like" | "unlike" | "react" | "hide" | "unhide" | "delete" | "block" | "unblock" | "mark_read" | "follow" | "repost" | "unrepost" | "mute" | "unmute";
+        ActionKind: "reply" | "private_reply" | "like" | "unlike" | "react" | "hide" | "unhide" | "delete" | "block" | "unblock" | "mark_read" | "follow" | "repost" | "unrepost" | "mute" | "unmute" | "pin" | "unpin" | "publish" | "reject" | "unfollow" | "quote";
         /** @description An action on a ticket, as the API receives it. */
         ActionRequest: {
             /** @description The reaction, for `react`. */
@@ -579,6 +579,10 @@ export interface components {
             action_notes: {
                 [key: string]: string[];
             };
+            /** @description Actions offered only on messages of one direction (delete: only our own comments). */
+            action_only: {
+                [key: string]: components["schemas"]["Direction"];
+            };
             actions: components["schemas"]["ActionKind"][];
             kind: components["schemas"]["Kind"];
             /**
@@ -608,6 +612,7 @@ export interface components {
             last_error_at?: null | components["schemas"]["i64"];
             last_ok_at?: null | components["schemas"]["i64"];
             next_retry_at?: null | components["schemas"]["i64"];
+            quota?: null | components["schemas"]["Quota"];
             state: components["schemas"]["HealthState"];
         };
         ChannelPatch: {
@@ -703,6 +708,8 @@ export interface components {
             blocked_us: boolean;
             channel: string;
             id: string;
+            /** @description They asked for no more messages (an SMS `STOP`); replies would not reach them. */
+            opted_out: boolean;
             tags: string[];
             updated_at: components["schemas"]["i64"];
         };
@@ -806,6 +813,8 @@ export interface components {
             created_at: components["schemas"]["i64"];
             direction: components["schemas"]["Direction"];
             edited_at?: null | components["schemas"]["i64"];
+            /** @description The listening term that found it (not a mention of the brand's account). */
+            found_by?: string | null;
             from_ad: boolean;
             kind: components["schemas"]["Kind"];
             /** @description Platform details the plugin needs back for actions. */
@@ -813,8 +822,16 @@ export interface components {
             parent_id?: string | null;
             permalink?: string | null;
             platform_id: string;
+            /**
+             * Format: int32
+             * @description A review's stars, 1 to 5.
+             */
+            rating?: number | null;
             text: string;
             thread_key: string;
+            /** @description A heading the platform gives it: a post's or video's title, an ad's name. */
+            title?: string | null;
+            visibility?: null | components["schemas"]["Visibility"];
         };
         /** @description An invitation as admins list it (the link itself is shown once, when it is made). */
         Invitation: {
@@ -859,6 +876,8 @@ export interface components {
              * @description Its page in the ticket (`PAGE_MESSAGES`).
              */
             page?: number;
+            /** @description Pinned by us to the top of the post's comments. */
+            pinned: boolean;
             /** @description Reactions on it, one per person (the latest). */
             reactions?: components["schemas"]["Reaction"][];
             /** @description Removed on the platform (deleted, unsent); kept for the record. */
@@ -937,6 +956,16 @@ export interface components {
             pending: number;
             /** Format: int64 */
             resolved: number;
+        };
+        /** @description How much of a platform's call budget is used. */
+        Quota: {
+            /** Format: int64 */
+            limit: number;
+            resets_at?: null | components["schemas"]["i64"];
+            /** @description What the platform counts, in words ("units"). */
+            unit: string;
+            /** Format: int64 */
+            used: number;
         };
         /** @description A reaction on a message, by someone. */
         Reaction: {
@@ -1026,6 +1055,11 @@ export interface components {
             /** @description The newest message's text, shortened. */
             preview: string;
             queue: components["schemas"]["Queue"];
+            /**
+             * Format: int32
+             * @description A review's stars, 1 to 5 (its latest version).
+             */
+            rating: number | null;
             /**
              * Format: int64
              * @description The store's change counter when the ticket last changed (the search watermark).
@@ -1126,6 +1160,11 @@ export interface components {
             typing: boolean;
             user_id: string;
         };
+        /**
+         * @description Who can see an interaction on its platform (mirrors the WIT `visibility`).
+         * @enum {string}
+         */
+        Visibility: "public" | "hidden" | "held_for_review" | "likely_spam";
         /** Format: int64 */
         i64: number;
     };
@@ -1986,6 +2025,8 @@ export interface operations {
                 /** @description A contact's id: that person's tickets (their other conversations and comments). */
                 contact?: string;
                 flagged?: boolean;
+                /** @description Reviews with these stars: `1` to `5`, or a range such as `1-2`. */
+                rating?: string;
                 /** @description Last message at or after this time (ms since epoch). */
                 from?: number;
                 /** @description Last message before this time (ms since epoch). */

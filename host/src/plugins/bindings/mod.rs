@@ -5,8 +5,9 @@
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 pub mod since_v0_3_0;
+pub mod since_v0_4_0;
 
-pub use since_v0_3_0 as latest;
+pub use since_v0_4_0 as latest;
 pub use latest::wit;
 
 use super::sandbox::HostState;
@@ -19,18 +20,20 @@ pub enum ContractVersion {
     V0_1_0,
     V0_2_0,
     V0_3_0,
+    V0_4_0,
 }
 
 impl ContractVersion {
     /// Oldest first.
-    pub const ALL: [ContractVersion; 3] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0];
-    pub const LATEST: ContractVersion = ContractVersion::V0_3_0;
+    pub const ALL: [ContractVersion; 4] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0, ContractVersion::V0_4_0];
+    pub const LATEST: ContractVersion = ContractVersion::V0_4_0;
 
     pub fn as_str(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => "0.1.0",
             ContractVersion::V0_2_0 => "0.2.0",
             ContractVersion::V0_3_0 => "0.3.0",
+            ContractVersion::V0_4_0 => "0.4.0",
         }
     }
 
@@ -61,6 +64,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     since_v0_1_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_2_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_3_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    since_v0_4_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -69,6 +73,7 @@ pub enum ChannelPre {
     V0_1_0(since_v0_1_0::ChannelPre<HostState>),
     V0_2_0(since_v0_2_0::ChannelPre<HostState>),
     V0_3_0(since_v0_3_0::ChannelPre<HostState>),
+    V0_4_0(since_v0_4_0::ChannelPre<HostState>),
 }
 
 impl ChannelPre {
@@ -78,6 +83,7 @@ impl ChannelPre {
             ContractVersion::V0_1_0 => ChannelPre::V0_1_0(since_v0_1_0::ChannelPre::new(pre)?),
             ContractVersion::V0_2_0 => ChannelPre::V0_2_0(since_v0_2_0::ChannelPre::new(pre)?),
             ContractVersion::V0_3_0 => ChannelPre::V0_3_0(since_v0_3_0::ChannelPre::new(pre)?),
+            ContractVersion::V0_4_0 => ChannelPre::V0_4_0(since_v0_4_0::ChannelPre::new(pre)?),
         })
     }
 
@@ -86,6 +92,7 @@ impl ChannelPre {
             ChannelPre::V0_1_0(_) => ContractVersion::V0_1_0,
             ChannelPre::V0_2_0(_) => ContractVersion::V0_2_0,
             ChannelPre::V0_3_0(_) => ContractVersion::V0_3_0,
+            ChannelPre::V0_4_0(_) => ContractVersion::V0_4_0,
         }
     }
 
@@ -94,6 +101,7 @@ impl ChannelPre {
             ChannelPre::V0_1_0(p) => Channel::V0_1_0(p.instantiate_async(store).await?),
             ChannelPre::V0_2_0(p) => Channel::V0_2_0(p.instantiate_async(store).await?),
             ChannelPre::V0_3_0(p) => Channel::V0_3_0(p.instantiate_async(store).await?),
+            ChannelPre::V0_4_0(p) => Channel::V0_4_0(p.instantiate_async(store).await?),
         })
     }
 }
@@ -103,6 +111,7 @@ pub enum Channel {
     V0_1_0(since_v0_1_0::Channel),
     V0_2_0(since_v0_2_0::Channel),
     V0_3_0(since_v0_3_0::Channel),
+    V0_4_0(since_v0_4_0::Channel),
 }
 
 type Outcome<T> = wasmtime::Result<Result<T, wit::ChannelError>>;
@@ -111,8 +120,9 @@ impl Channel {
     pub async fn describe(&self, s: &mut Store<HostState>) -> wasmtime::Result<wit::ChannelInfo> {
         match self {
             Channel::V0_1_0(c) => Ok(c.call_describe(s).await?.into()),
-            Channel::V0_2_0(c) => c.call_describe(s).await,
-            Channel::V0_3_0(c) => c.call_describe(s).await,
+            Channel::V0_2_0(c) => Ok(c.call_describe(s).await?.into()),
+            Channel::V0_3_0(c) => Ok(c.call_describe(s).await?.into()),
+            Channel::V0_4_0(c) => c.call_describe(s).await,
         }
     }
 
@@ -122,16 +132,18 @@ impl Channel {
             Channel::V0_1_0(_) => Ok(Err(wit::ChannelError::Unsupported(
                 "this plugin was built against contract 0.1.0, which has no connection test".into(),
             ))),
-            Channel::V0_2_0(c) => c.call_check(s).await,
-            Channel::V0_3_0(c) => c.call_check(s).await,
+            Channel::V0_2_0(c) => Ok(c.call_check(s).await?.map_err(Into::into)),
+            Channel::V0_3_0(c) => Ok(c.call_check(s).await?.map_err(Into::into)),
+            Channel::V0_4_0(c) => c.call_check(s).await,
         }
     }
 
     pub async fn fetch(&self, s: &mut Store<HostState>, cursor: Option<&str>) -> Outcome<wit::Page> {
         match self {
             Channel::V0_1_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
-            Channel::V0_2_0(c) => c.call_fetch(s, cursor).await,
-            Channel::V0_3_0(c) => c.call_fetch(s, cursor).await,
+            Channel::V0_2_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_3_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_4_0(c) => c.call_fetch(s, cursor).await,
         }
     }
 
@@ -141,8 +153,9 @@ impl Channel {
                 let req = since_v0_1_0::request(req);
                 Ok(c.call_handle_webhook(s, &req).await?.map(Into::into).map_err(Into::into))
             }
-            Channel::V0_2_0(c) => c.call_handle_webhook(s, req).await,
-            Channel::V0_3_0(c) => c.call_handle_webhook(s, req).await,
+            Channel::V0_2_0(c) => Ok(c.call_handle_webhook(s, &req.clone().into()).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_3_0(c) => Ok(c.call_handle_webhook(s, &req.clone().into()).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_4_0(c) => c.call_handle_webhook(s, req).await,
         }
     }
 
@@ -155,15 +168,30 @@ impl Channel {
                 let target = since_v0_1_0::target(target);
                 Ok(c.call_perform(s, &target, &action).await?.map(Into::into).map_err(Into::into))
             }
-            Channel::V0_2_0(c) => c.call_perform(s, target, action).await,
-            Channel::V0_3_0(c) => c.call_perform(s, target, action).await,
+            Channel::V0_2_0(_) | Channel::V0_3_0(_) => {
+                let Some(old_action) = since_v0_2_0::action(action) else {
+                    return Ok(Err(wit::ChannelError::Unsupported(format!("contract {} has no such action", self.version()))));
+                };
+                let old_target = since_v0_2_0::target(target);
+                let outcome = match self {
+                    Channel::V0_2_0(c) => c.call_perform(s, &old_target, &old_action).await?,
+                    Channel::V0_3_0(c) => c.call_perform(s, &old_target, &old_action).await?,
+                    _ => unreachable!(),
+                };
+                Ok(outcome.map(Into::into).map_err(Into::into))
+            }
+            Channel::V0_4_0(c) => c.call_perform(s, target, action).await,
         }
     }
 
     /// Before 0.3.0 there was no `media`: an attachment with a URL is fetched from it as it is.
     pub async fn media(&self, s: &mut Store<HostState>, target: &wit::Target, attachment: &wit::Attachment) -> Outcome<wit::HttpRequest> {
         match self {
-            Channel::V0_3_0(c) => c.call_media(s, target, attachment).await,
+            Channel::V0_4_0(c) => c.call_media(s, target, attachment).await,
+            Channel::V0_3_0(c) => {
+                let (target, attachment) = (since_v0_2_0::target(target), attachment.clone().into());
+                Ok(c.call_media(s, &target, &attachment).await?.map(Into::into).map_err(Into::into))
+            }
             Channel::V0_1_0(_) | Channel::V0_2_0(_) => Ok(match attachment.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
                 Some(url) => Ok(wit::HttpRequest { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() }),
                 None => Err(wit::ChannelError::Unsupported(format!("this plugin was built against contract {}, which cannot download files", self.version()))),
@@ -176,6 +204,7 @@ impl Channel {
             Channel::V0_1_0(_) => ContractVersion::V0_1_0,
             Channel::V0_2_0(_) => ContractVersion::V0_2_0,
             Channel::V0_3_0(_) => ContractVersion::V0_3_0,
+            Channel::V0_4_0(_) => ContractVersion::V0_4_0,
         }
     }
 }

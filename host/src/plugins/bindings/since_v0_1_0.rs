@@ -97,7 +97,7 @@ impl From<old::ChannelInfo> for latest::ChannelInfo {
                 .into_iter()
                 .map(|c| latest::Capability {
                     kind: c.kind.into(),
-                    actions: c.actions.into_iter().map(|a| latest::ActionCapability { action: a.into(), notes: Vec::new() }).collect(),
+                    actions: c.actions.into_iter().map(|a| latest::ActionCapability { action: a.into(), notes: Vec::new(), only: None }).collect(),
                     notes: c.notes,
                     max_reply_chars: None,
                 })
@@ -157,7 +157,7 @@ impl From<old::ActionKind> for latest::ActionKind {
 
 impl From<old::Page> for latest::Page {
     fn from(p: old::Page) -> Self {
-        latest::Page { events: p.events.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor, poll_after_ms: p.poll_after_ms }
+        latest::Page { events: p.events.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor, poll_after_ms: p.poll_after_ms, quota: None }
     }
 }
 
@@ -242,6 +242,10 @@ impl From<old::Interaction> for latest::Interaction {
             from_ad: i.from_ad,
             meta: i.meta,
             chain_key: None,
+            title: None,
+            rating: None,
+            visibility: None,
+            found_by: None,
         }
     }
 }
@@ -319,6 +323,6 @@ pub fn action(a: &latest::Action) -> Option<old::Action> {
         L::MarkRead => old::Action::MarkRead,
         L::Follow => old::Action::Follow,
         L::Repost => old::Action::Repost,
-        L::Unrepost | L::Mute | L::Unmute => return None,
+        L::Unrepost | L::Mute | L::Unmute | L::Pin | L::Unpin | L::Publish | L::Reject | L::Unfollow | L::Quote(_) => return None,
     })
 }

@@ -1,15 +1,15 @@
-//! `helpdesk:channel@0.3.0` (`wit/since_v0.3.0`), the newest: the host's imports are
-//! implemented against it (`plugins/imports.rs`). Its types are 0.2.0's, unchanged, so they are
-//! the same Rust types (`with`): 0.2.0 plugins need no conversions.
+//! `helpdesk:channel@0.3.0` (`wit/since_v0.3.0`, frozen): 0.2.0's types with a `media` export.
+//! Its types are 0.2.0's Rust types (`with`), converted into the newest in `since_v0_2_0`; its
+//! imports answer through the newest ones.
 
 wasmtime::component::bindgen!({
     path: "../wit/since_v0.3.0",
     world: "channel",
-    // Trappable: a host failure the contract has no words for stops the call with an error
-    // instead of answering something false.
     imports: { default: async | trappable },
     exports: { default: async },
     with: { "helpdesk:channel/types": super::since_v0_2_0::helpdesk::channel::types },
 });
 
-pub use super::since_v0_2_0::helpdesk::channel::types as wit;
+mod imports {
+    crate::plugins::bindings::since_v0_2_0::imports_through_latest!(crate::plugins::bindings::since_v0_3_0::helpdesk::channel);
+}
