@@ -95,7 +95,8 @@ pub struct TicketView {
     pub contact: Option<Contact>,
     /// For comments, posts and mentions: the other tickets under the same post, newest first.
     pub thread: Vec<Ticket>,
-    /// For comments: the post (or ad) they are under, when the channel delivered it.
+    /// For comments: the post, video or ad they are under; for reviews, the place reviewed;
+    /// when the channel delivered it.
     pub post: Option<Message>,
     pub activity: Vec<Activity>,
     /// Internal notes, oldest first.
@@ -505,7 +506,8 @@ impl Inbox {
         let parts = self.store.ticket_parts(&ticket, first..=open, !ticket.kind.is_conversation()).await?;
         let post = match ticket.kind {
             // The post's message has the post's platform id, which is its comments' thread key.
-            crate::model::Kind::Comment | crate::model::Kind::Reply | crate::model::Kind::AdComment => {
+            // A review's is the place reviewed (a shop's location).
+            crate::model::Kind::Comment | crate::model::Kind::Reply | crate::model::Kind::AdComment | crate::model::Kind::Review => {
                 self.store.messages(&[rules::message_id(&ticket.channel, &ticket.thread_key)]).await?.pop().filter(|m| m.interaction.kind == crate::model::Kind::Post)
             }
             _ => None,

@@ -21,36 +21,9 @@ pub fn allowed_hosts() -> Vec<String> {
     std::iter::once(GRAPH_HOST).chain(MEDIA_HOSTS).map(str::to_string).collect()
 }
 
-/// The posts (or media) new comments in `events` are under, each looked up once with `lookup`
-/// (remembered in kv), so a comment's ticket shows what it answers. One that cannot be read now
-/// is tried with the next comment; the comments are stored either way.
+/// The posts (or media) new comments are under, looked up once each (now in the SDK).
 pub fn contexts_of_comments(events: &[Event], lookup: impl Fn(&str) -> Result<Option<Interaction>, ChannelError>) -> Vec<Event> {
-    let mut wanted: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Interaction(i) if matches!(i.kind, InteractionKind::Comment | InteractionKind::Reply | InteractionKind::AdComment) => Some(i.thread_key.as_str()),
-            _ => None,
-        })
-        .filter(|p| !p.is_empty())
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut out = Vec::new();
-    for id in wanted {
-        let key = format!("post:{id}");
-        if matches!(kv_get(&key), Ok(Some(_))) {
-            continue;
-        }
-        match lookup(id) {
-            Ok(Some(i)) => {
-                out.push(Event::Interaction(i));
-                let _ = kv_set(&key, b"1");
-            }
-            Ok(None) => {}
-            Err(e) => log(Level::Warn, &format!("{id} could not be read for its comments' context: {e:?}")),
-        }
-    }
-    out
+    helpdesk_plugin_sdk::contexts_of(events, &[InteractionKind::Comment, InteractionKind::Reply, InteractionKind::AdComment], lookup)
 }
 
 /// The settings every Meta channel has (token, app secret, verify token, Graph URL), after
@@ -86,9 +59,7 @@ pub fn signature_valid(app_secret: &str, header: Option<&str>, body: &[u8]) -> b
     mac.verify_slice(&given).is_ok()
 }
 
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use helpdesk_plugin_sdk::constant_time_eq;
 
 /// Meta's subscription handshake: echo `hub.challenge` when `hub.verify_token` matches.
 pub fn verify_subscription(url: &str) -> Result<WebhookOutcome, ChannelError> {

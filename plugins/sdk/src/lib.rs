@@ -98,6 +98,45 @@ pub trait Channel {
     }
 }
 
+/// The contexts (a post, a video, a shop's location) that the interactions of `kinds` in
+/// `events` belong to, by their `thread-key`, each looked up once with `lookup` and remembered
+/// in kv, so each ticket shows what it answers. A context the platform cannot give now is
+/// tried again with the next interaction under it; the interactions are stored either way.
+pub fn contexts_of(events: &[Event], kinds: &[InteractionKind], lookup: impl Fn(&str) -> Result<Option<Interaction>, ChannelError>) -> Vec<Event> {
+    let mut wanted: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Interaction(i) if kinds.contains(&i.kind) => Some(i.thread_key.as_str()),
+            _ => None,
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut out = Vec::new();
+    for id in wanted {
+        let key = format!("post:{id}");
+        if matches!(host::kv_get(&key), Ok(Some(_))) {
+            continue;
+        }
+        match lookup(id) {
+            Ok(Some(i)) => {
+                out.push(Event::Interaction(i));
+                let _ = host::kv_set(&key, b"1");
+            }
+            Ok(None) => {}
+            Err(e) => host::log(Level::Warn, &format!("{id} could not be read for its context: {e:?}")),
+        }
+    }
+    out
+}
+
+/// Whether two secrets are equal, taking as long whatever their first difference (a webhook's
+/// token compared so that its timing does not give it away).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Short constructors for [`ChannelError`].
 pub mod err {
     use super::{ChannelError, RateLimit};

@@ -72,7 +72,7 @@ impl Channel for Telegram {
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
         let expected = require_secret("webhook_secret")?;
         match request.header("x-telegram-bot-api-secret-token") {
-            Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => {}
+            Some(given) if helpdesk_plugin_sdk::constant_time_eq(given.as_bytes(), expected.as_bytes()) => {}
             _ => return Ok(WebhookOutcome::reject(401, "wrong or missing X-Telegram-Bot-Api-Secret-Token")),
         }
         let Ok(update) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
@@ -127,10 +127,6 @@ impl Channel for Telegram {
         };
         Ok(ActionOutcome { created })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 export_channel!(Telegram);

@@ -3,6 +3,7 @@
 
 pub mod telegram;
 pub mod example;
+pub mod google;
 pub mod graph;
 pub mod server;
 pub mod traffic;
