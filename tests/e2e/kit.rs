@@ -37,6 +37,8 @@ fn every_built_in_plugin_passes_the_kit() {
         ("whatsapp.wasm", "plugins/whatsapp/fixtures"),
         ("facebook.wasm", "plugins/facebook/fixtures"),
         ("instagram.wasm", "plugins/instagram/fixtures"),
+        ("gbp.wasm", "plugins/gbp/fixtures"),
+        ("youtube.wasm", "plugins/youtube/fixtures"),
         ("example_channel.wasm", "plugins/examples/fixtures"),
         ("example_typescript.wasm", "plugins/examples/fixtures"),
         ("example_python.wasm", "plugins/examples/fixtures"),

@@ -318,7 +318,8 @@ impl Kit<'_> {
             for action in &cap.actions {
                 let target = ActionTarget {
                     kind: cap.kind,
-                    direction: Direction::Inbound,
+                    // An action offered only on our own messages is tried on one of ours.
+                    direction: cap.action_only.get(action).copied().unwrap_or(Direction::Inbound),
                     platform_id: like.map(|i| i.platform_id.clone()).unwrap_or_else(|| "kit-1".into()),
                     thread_key: like.map(|i| i.thread_key.clone()).unwrap_or_else(|| "kit".into()),
                     author_id: like.map(|i| i.author.id.clone()).unwrap_or_else(|| "kit-user".into()),
