@@ -4,7 +4,7 @@
 use crate::accounts::{NewUser, Role};
 use crate::app::{self, Paths};
 use crate::config::{ChannelConfig, PluginsFile, SecretSource};
-use helpdesk_testkit::{graph::GraphEmulator, telegram::TelegramEmulator, traffic};
+use helpdesk_testkit::{google::GoogleEmulator, graph::GraphEmulator, telegram::TelegramEmulator, traffic};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +19,7 @@ const DEMO_PASSWORD: &str = "demo-password";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    for plugin in ["telegram", "whatsapp", "facebook", "instagram"] {
+    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube"] {
         let wasm = plugin_dir.join(format!("{plugin}.wasm"));
         anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
     }
@@ -35,6 +35,17 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     let instagram: ChannelConfig =
         PluginsFile::parse(&graph.instagram_channel_toml("instagram", DEMO_IG, DEMO_PAGE)).map_err(anyhow::Error::msg)?.channels.remove(0);
     let instagram = ChannelConfig { display_name: "Instagram · @acme.outdoor".into(), ..instagram };
+    let google = GoogleEmulator::start().await?;
+    google.add_location("4001", "Acme Outdoor · Main Street");
+    google.add_location("4002", "Acme Outdoor · Harbour");
+    google.add_review("4001", "Maria Rossi", 5, "Great advice on sleeping bags, thank you!");
+    google.add_review("4002", "Peter Brown", 2, "The shop was closed during opening hours on Sunday.");
+    google.add_video("dQw4acmeT01", "Trailhead 2: pitch it in 90 seconds");
+    google.add_comment("dQw4acmeT01", None, Some("Ravi Patel"), "Does it fit two people with backpacks?", "published");
+    let gbp: ChannelConfig = PluginsFile::parse(&google.gbp_channel_toml("google", &["4001", "4002"], false)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let gbp = ChannelConfig { display_name: "Google · Acme Outdoor shops".into(), ..gbp };
+    let youtube: ChannelConfig = PluginsFile::parse(&google.youtube_channel_toml("youtube", 10_000)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let youtube = ChannelConfig { display_name: "YouTube · Acme Outdoor".into(), ..youtube };
     let channel = ChannelConfig {
         id: "telegram".into(),
         plugin: "telegram".into(),
@@ -53,7 +64,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         reply_chains: Default::default(),
         sha256: None,
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram] };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram, gbp, youtube] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -69,8 +80,9 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     tokio::spawn(traffic::run_facebook(graph.clone(), webhook, DEMO_PAGE.into(), Duration::from_secs_f64(every * 1.5)));
     let webhook = format!("http://127.0.0.1:{}/webhooks/instagram", listen.port());
     tokio::spawn(traffic::run_instagram(graph, webhook, DEMO_IG.into(), Duration::from_secs_f64(every * 1.5)));
+    tokio::spawn(traffic::run_google(google, vec!["4001".into(), "4002".into()], "dQw4acmeT01".into(), Duration::from_secs_f64(every)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger) and an Instagram account (comments, Direct) are receiving customers.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews and a YouTube channel are receiving customers.\n\
          \n  Open      http://{listen}/\
          \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
          \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\

@@ -70,7 +70,7 @@ async fn comments_mentions_and_direct_messages_become_the_right_tickets() {
     // The account's photo came along once as its comments' context, archived.
     let tickets = server.wait_tickets("queue=all", 6, WAIT).await;
     assert_eq!(tickets.len(), 6, "{tickets:#?}");
-    assert_eq!(graph.calls_to(MEDIA).len(), 1, "the media is looked up once for its three comments");
+    assert_eq!(graph.calls_to(MEDIA).len(), 2, "the media is looked up once for its comments, and once more when its ad's name came");
     let kind_of = |text: &str| tickets.iter().find(|t| t["preview"].as_str().unwrap().contains(text)).map(|t| t["kind"].as_str().unwrap().to_string());
     assert_eq!(kind_of("ship to Norway").as_deref(), Some("comment"));
     assert_eq!(kind_of("Same question").as_deref(), Some("reply"));
@@ -84,6 +84,8 @@ async fn comments_mentions_and_direct_messages_become_the_right_tickets() {
     assert_eq!(others, 2, "the other comments on the media");
     assert_eq!(view["post"]["text"], "Autumn drop: the trail runner in rust red");
     assert_eq!(view["post"]["permalink"], format!("https://www.instagram.com/p/{MEDIA}/"));
+    // The media is promoted: its ad's name (which comes with the ad's comments) heads it.
+    assert_eq!((view["post"]["title"].as_str(), view["post"]["from_ad"].as_bool()), (Some("Autumn sale"), Some(true)), "{}", view["post"]);
     let (status, headers, _) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", view["post"]["id"].as_str().unwrap())).await;
     assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"), "the photo, through the helpdesk");
 

@@ -44,8 +44,13 @@ const PLATFORMS: Record<string, [string, string]> = {
   linkedin: ['LinkedIn', '#0a66c2'],
   tiktok: ['TikTok', '#111'],
   youtube: ['YouTube', '#ff0000'],
-  google: ['Google', '#4285f4'],
+  gbp: ['Google', '#4285f4'],
 };
+
+/** A review's stars as ★★★★☆, with the number for screen readers. */
+export function stars(n: number): string {
+  return '★'.repeat(n) + '☆'.repeat(Math.max(0, 5 - n));
+}
 
 /** The platform as its users know it: a Facebook page's private messages are Messenger's,
  * Instagram's are Instagram Direct. */

@@ -174,10 +174,14 @@ impl Working {
             };
             let edited = newer && (known.text != i.text || known.attachments != i.attachments || known.rating != i.rating);
             // What the platform says of it now, edit or not: who can see it, its heading.
-            let restated = (i.visibility.is_some() && i.visibility != known.visibility) || (i.title.is_some() && i.title != known.title);
+            // (A post the platform now says is an ad, say, promoted after its first comments.)
+            let restated = (i.visibility.is_some() && i.visibility != known.visibility)
+                || (i.title.is_some() && i.title != known.title)
+                || (i.from_ad && !known.from_ad);
             if restated && !edited {
                 known.visibility = i.visibility.or(known.visibility);
                 known.title = i.title.clone().or(known.title.take());
+                known.from_ad |= i.from_ad;
                 existing.hidden = known.visibility == Some(Visibility::Hidden) || (existing.hidden && i.visibility.is_none());
                 existing.seq = seq;
                 let ticket = existing.ticket_id.clone();
@@ -434,6 +438,44 @@ mod tests {
         assert_eq!(w.tickets.len(), 2);
         let chain = w.tickets.values().find(|t| t.message_count == 2).expect("the chain in one ticket");
         assert_eq!(chain.preview, "second");
+    }
+
+    #[test]
+    fn a_review_shows_its_stars_and_an_edit_of_them_brings_it_back_to_new() {
+        let mut w = Working::default();
+        let review = Interaction { rating: Some(2), ..msg("rv:1", Kind::Review, Direction::Inbound, "shop", "slow") };
+        w.apply("ch", "x", ChannelEvent::Interaction(review.clone()), 1);
+        let id = w.tickets.keys().next().unwrap().clone();
+        assert_eq!(w.tickets[&id].rating, Some(2));
+        w.tickets.get_mut(&id).unwrap().queue = Queue::Resolved;
+        w.apply("ch", "x", ChannelEvent::Interaction(Interaction { rating: Some(4), edited_at: Some(5000), ..review }), 2);
+        let t = &w.tickets[&id];
+        assert_eq!((t.rating, t.queue, t.message_count), (Some(4), Queue::New, 1));
+        assert_eq!(w.messages.values().next().unwrap().history.len(), 1);
+    }
+
+    #[test]
+    fn what_the_platform_says_of_a_message_later_updates_it_without_an_edit() {
+        let mut w = Working::default();
+        let held = Interaction { visibility: Some(Visibility::HeldForReview), ..msg("yt:1", Kind::Comment, Direction::Inbound, "video", "buy now") };
+        w.apply("ch", "x", ChannelEvent::Interaction(held.clone()), 1);
+        w.apply("ch", "x", ChannelEvent::Interaction(Interaction { visibility: Some(Visibility::Hidden), ..held.clone() }), 2);
+        let m = w.messages.values().next().unwrap();
+        assert_eq!((m.interaction.visibility, m.hidden, m.history.len()), (Some(Visibility::Hidden), true, 0));
+        // Saying nothing of it keeps what was known.
+        w.apply("ch", "x", ChannelEvent::Interaction(Interaction { visibility: None, ..held }), 3);
+        assert_eq!(w.messages.values().next().unwrap().interaction.visibility, Some(Visibility::Hidden));
+    }
+
+    #[test]
+    fn a_contact_who_opts_out_is_marked_and_opting_in_clears_it() {
+        let mut w = Working::default();
+        let ann = Author { id: "u1".into(), name: "Ann".into(), ..Default::default() };
+        w.apply("ch", "x", ChannelEvent::Contact { author: ann.clone(), status: ContactStatus::OptedOut, at: 1 }, 1);
+        assert!(w.contacts.values().next().unwrap().opted_out);
+        assert!(!w.contacts.values().next().unwrap().blocked_us);
+        w.apply("ch", "x", ChannelEvent::Contact { author: ann, status: ContactStatus::OptedIn, at: 2 }, 2);
+        assert!(!w.contacts.values().next().unwrap().opted_out);
     }
 
     #[test]

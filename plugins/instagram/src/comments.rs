@@ -42,6 +42,10 @@ fn comment(account: &str, v: &Value, time: i64) -> Option<Interaction> {
     i.parent_id = Some(parent.unwrap_or(media_id).to_string()).filter(|p| !p.is_empty());
     i.from_ad = ad;
     i.meta = vec![("media_id".into(), media_id.into()), ("top_comment_id".into(), parent.unwrap_or(id).into())];
+    // The ad's name comes only with its comments: kept for the ad's context.
+    if let Some(title) = media["ad_title"].as_str() {
+        i.meta.push(("ad_title".into(), title.into()));
+    }
     Some(i)
 }
 

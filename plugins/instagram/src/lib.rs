@@ -64,11 +64,40 @@ impl Channel for Instagram {
                 events.extend(helpdesk_meta::messaging::event(&account, m, time, profile));
             }
         }
-        // The webhook names only the media: look it up once, for the comments' context.
-        let media = helpdesk_meta::contexts_of_comments(&events, |media_id| {
+        // The webhook names only the media: look it up once, for the comments' context (an ad
+        // with the name its comments carried).
+        let ad_title = |media_id: &str| {
+            events.iter().find_map(|e| match e {
+                Event::Interaction(i) if i.thread_key == media_id => i.meta.iter().find(|(k, _)| k == "ad_title").map(|(_, v)| v.clone()),
+                _ => None,
+            })
+        };
+        let lookup = |media_id: &str| {
             let path = format!("{}?fields={}", helpdesk_plugin_sdk::http::encode(media_id), comments::MEDIA_FIELDS);
-            Ok(comments::media_context(&account, &helpdesk_meta::graph("GET", &path, None, PLATFORM)?))
-        });
+            let mut context = comments::media_context(&account, &helpdesk_meta::graph("GET", &path, None, PLATFORM)?);
+            if let (Some(c), Some(title)) = (context.as_mut(), ad_title(media_id)) {
+                c.title = Some(title);
+                c.from_ad = true;
+            }
+            Ok(context)
+        };
+        let mut media = helpdesk_meta::contexts_of_comments(&events, lookup);
+        // Media first seen through organic comments and now promoted: read again, with the ad's name.
+        let mut promoted: Vec<String> = events.iter().filter_map(|e| match e {
+            Event::Interaction(i) if i.meta.iter().any(|(k, _)| k == "ad_title") => Some(i.thread_key.clone()),
+            _ => None,
+        }).collect();
+        promoted.dedup();
+        for id in promoted {
+            let key = format!("ad:{id}");
+            let named = media.iter().any(|e| matches!(e, Event::Interaction(i) if i.platform_id == id && i.title.is_some()));
+            if !named && !matches!(kv_get(&key), Ok(Some(_))) {
+                if let Ok(Some(c)) = lookup(&id) {
+                    media.push(Event::Interaction(c));
+                }
+            }
+            let _ = kv_set(&key, b"1");
+        }
         events.extend(media);
         Ok(WebhookOutcome::accept(events))
     }

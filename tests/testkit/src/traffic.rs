@@ -293,3 +293,47 @@ mod tests {
         }
     }
 }
+
+const REVIEWERS: &[(&str, Lang)] = &[("Jane Doe", Lang::En), ("Hans Meier", Lang::De), ("Lucía Romero", Lang::Es), ("Aiko Tanaka", Lang::Ja), ("Tom Baker", Lang::En)];
+
+/// What a reviewer says with so many stars.
+fn review_text(stars: u8, lang: Lang) -> &'static str {
+    match (stars, lang) {
+        (1..=2, Lang::De) => "Lange Wartezeit an der Kasse und niemand hat geholfen.",
+        (1..=2, Lang::Es) => "El pedido llegó tarde y nadie contesta el teléfono.",
+        (1..=2, _) => "Waited 20 minutes at the till and the kettle I bought leaks.",
+        (3, Lang::Ja) => "品揃えは良いですが、店員さんが少ないです。",
+        (3, _) => "Good choice of tents, but the staff seemed in a hurry.",
+        (_, Lang::De) => "Sehr freundliche Beratung, komme gerne wieder!",
+        (_, Lang::Es) => "¡Muy buena atención y precios justos!",
+        (_, Lang::Ja) => "とても親切なスタッフでした。",
+        _ => "Friendly staff and they fixed my stove on the spot. Five stars!",
+    }
+}
+
+/// A shop's Google reviews and a YouTube channel's comments, added to the emulator for the
+/// plugins' next poll: mostly praise, some complaints, now and then a comment YouTube holds
+/// as spam.
+pub async fn run_google(google: crate::google::GoogleEmulator, locations: Vec<String>, video: String, every: Duration) {
+    let mut reviewers = Turns::new(REVIEWERS.len());
+    let mut viewers = Turns::new(PEOPLE.len());
+    loop {
+        tokio::time::sleep(every.mul_f64(2.0 + fastrand::f64() * 2.0)).await;
+        if fastrand::bool() {
+            let Some(who) = reviewers.next(quiet(every) * 6) else { continue };
+            let (name, lang) = REVIEWERS[who];
+            let stars = [1, 2, 3, 4, 4, 5, 5, 5][fastrand::usize(..8)];
+            let location = &locations[fastrand::usize(..locations.len())];
+            google.add_review(location, name, stars, review_text(stars, lang));
+        } else {
+            let Some(who) = viewers.next(quiet(every)) else { continue };
+            let (_, first, last, _, lang) = PEOPLE[who];
+            let name = format!("{first} {}", last.unwrap_or_default()).trim().to_string();
+            if fastrand::u8(..8) == 0 {
+                google.add_comment(&video, None, Some("Kettle Deals 4U"), "FREE kettles!!! visit my channel 🔥🔥", "heldForReview");
+            } else {
+                google.add_comment(&video, None, Some(&name), one(lines(lang).2), "published");
+            }
+        }
+    }
+}

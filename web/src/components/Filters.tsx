@@ -4,7 +4,7 @@ import type { ChannelSummary, User } from '../api/client';
 import { KIND_WORDS, platformName } from '../format';
 import { setParams } from '../route';
 
-const FILTERS = ['in', 'platform', 'channel', 'kind', 'assignee', 'tag', 'flagged', 'sort', 'from', 'to'];
+const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'flagged', 'sort', 'from', 'to'];
 
 /** `compact` (beside an open ticket): the search and a "Filters" button, the filters on demand. */
 export function Filters({ params, channels, users, compact }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[]; compact: boolean }) {
@@ -68,6 +68,15 @@ export function Filters({ params, channels, users, compact }: { params: URLSearc
             <option value={k}>{w}</option>
           ))}
         </select>
+        {(params.get('kind') === 'review' || params.get('rating')) && (
+          <select aria-label="Rating" value={params.get('rating') ?? ''} onChange={set('rating')}>
+            <option value="">Any rating</option>
+            <option value="1-2">1–2 stars</option>
+            {[1, 2, 3, 4, 5].map((n) => (
+              <option value={String(n)}>{n} {n === 1 ? 'star' : 'stars'}</option>
+            ))}
+          </select>
+        )}
         <select aria-label="Assignee" value={params.get('assignee') ?? ''} onChange={set('assignee')}>
           <option value="">Anyone</option>
           {users.map((u) => (

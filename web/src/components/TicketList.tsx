@@ -4,7 +4,7 @@
 // busy so that live arrivals wait instead of shifting the row about to be clicked.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TicketRow } from '../api/client';
-import { ago, KIND_WORDS, timeLeft, waited, when } from '../format';
+import { ago, KIND_WORDS, stars, timeLeft, waited, when } from '../format';
 import { Avatar, PlatformIcon } from './Avatar';
 import { Highlight } from './Highlight';
 
@@ -104,6 +104,11 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
               <PlatformIcon platform={t.platform} kind={t.kind} />
               <span class="channel">{t.channel_name}</span>
               <span class="kind">{KIND_WORDS[t.kind]}</span>
+              {t.rating != null && (
+                <span class="stars" data-rating={t.rating} title={`${t.rating} of 5 stars`} aria-label={`${t.rating} of 5 stars`}>
+                  {stars(t.rating)}
+                </span>
+              )}
               {t.queue !== 'new' && <span class={`queue q-${t.queue}`}>{t.queue}</span>}
               {t.snoozed_until != null && (
                 <span class="snoozed" title={`Snoozed until ${when(t.snoozed_until)}`}>

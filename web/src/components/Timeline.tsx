@@ -2,7 +2,7 @@
 // what agents did. Customer text is rendered as text, never as HTML.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
-import { ago, when } from '../format';
+import { ago, stars, when } from '../format';
 import { Attachments } from './Attachments';
 import { Highlight, matchesAny, searchWords } from './Highlight';
 
@@ -54,7 +54,14 @@ const ACTION_WORDS: Partial<Record<ActionKind, string>> = {
   unrepost: 'Undo repost',
   mute: 'Mute',
   unmute: 'Unmute',
+  pin: 'Pin',
+  unpin: 'Unpin',
+  publish: 'Publish',
+  reject: 'Reject',
+  unfollow: 'Unfollow',
 };
+
+const VISIBILITY_WORDS: Record<string, string> = { held_for_review: 'Held for review', likely_spam: 'Likely spam' };
 
 type Entry = { at: number; message?: Message; note?: Note; activity?: Activity };
 
@@ -125,10 +132,14 @@ export function Timeline({ detail, me, users, channel, onAction, onNotesChanged,
   }, [hasOlder, detail.messages.length, loading]);
 
   const platform = channel?.platform_name ?? detail.ticket.platform;
-  const actionsFor = (m: Message) =>
-    m.direction === 'inbound' && !m.removed
-      ? (detail.capabilities.find((c) => c.kind === m.kind)?.actions ?? []).filter((a) => a in ACTION_WORDS)
-      : [];
+  // The customer's messages take the actions offered on any message; ours only those the
+  // platform offers on our own (deleting our answer), and the customer's never those.
+  const actionsFor = (m: Message) => {
+    const cap = detail.capabilities.find((c) => c.kind === m.kind);
+    if (!cap || m.removed) return [];
+    const only = (cap.action_only ?? {}) as Partial<Record<ActionKind, string>>;
+    return cap.actions.filter((a) => a in ACTION_WORDS && (only[a] ? only[a] === m.direction : m.direction === 'inbound'));
+  };
 
   return (
     <div class="timeline" aria-label="Conversation" ref={box}>
@@ -217,14 +228,20 @@ function MessageItem({
     if (a === 'hide') return !m.hidden || !actions.includes('unhide');
     if (a === 'unhide') return m.hidden;
     if (a === 'mark_read') return newestInbound;
+    if (a === 'pin') return !m.pinned;
+    if (a === 'unpin') return m.pinned;
+    // Publish releases what the platform holds or what was rejected; on the rest it is moot.
+    if (a === 'publish') return m.visibility === 'held_for_review' || m.visibility === 'likely_spam' || m.visibility === 'hidden';
+    if (a === 'reject') return m.visibility !== 'hidden';
     return true;
   });
-  const RARE: ActionKind[] = ['delete', 'block', 'unblock', 'mute', 'unmute'];
+  const RARE: ActionKind[] = ['delete', 'block', 'unblock', 'mute', 'unmute', 'reject', 'unfollow'];
   const shown = offered.filter((a) => !RARE.includes(a));
   const rare = offered.filter((a) => RARE.includes(a));
   const confirmAndAct = (a: ActionKind) => {
     if (a === 'delete' && !confirm(`Delete this message on ${platform}? This cannot be undone.`)) return;
     if (a === 'block' && !confirm(`Block ${m.author.name} on ${platform}?`)) return;
+    if (a === 'reject' && !confirm(`Reject this comment on ${platform}? It and its replies leave the video.`)) return;
     onAction(a, m, a === 'react' ? { emoji: '👍' } : {});
   };
   return (
@@ -248,6 +265,26 @@ function MessageItem({
         {m.liked && (
           <span class="badge" data-liked>
             Liked
+          </span>
+        )}
+        {m.pinned && (
+          <span class="badge" data-pinned>
+            Pinned
+          </span>
+        )}
+        {m.visibility && VISIBILITY_WORDS[m.visibility] && (
+          <span class="badge held-badge" data-visibility={m.visibility}>
+            {VISIBILITY_WORDS[m.visibility]}
+          </span>
+        )}
+        {m.rating != null && (
+          <span class="stars" data-rating={m.rating} aria-label={`${m.rating} of 5 stars`}>
+            {stars(m.rating)}
+          </span>
+        )}
+        {m.found_by && (
+          <span class="badge" data-found-by={m.found_by} title="Found by keyword listening, not a mention of the account">
+            found by “{m.found_by}”
           </span>
         )}
         {m.delivery && <span class={`delivery d-${m.delivery.state}`}>{m.delivery.state}{m.delivery.error ? `: ${m.delivery.error}` : ''}</span>}

@@ -106,6 +106,12 @@ export function Channels() {
                   </div>
                 )}
                 {c.health.next_retry_at && <div class="muted">retrying at {new Date(c.health.next_retry_at).toLocaleTimeString()}</div>}
+                {c.health.quota && (
+                  <div class="muted quota" data-quota-used={c.health.quota.used}>
+                    {c.health.quota.used.toLocaleString()} of {c.health.quota.limit.toLocaleString()} {c.health.quota.unit} used
+                    {c.health.quota.resets_at ? `, new at ${new Date(c.health.quota.resets_at).toLocaleTimeString()}` : ''}
+                  </div>
+                )}
               </td>
               <td>{c.health.last_activity_at ? ago(c.health.last_activity_at) : '—'}</td>
               <td>

@@ -313,7 +313,8 @@ function snoozeChoice(choice: string, now = new Date()): number | 'reply' | null
 /** The post (or ad) a comment is under, as the customer saw it. */
 function PostContext({ post, platform }: { post: Message; platform: string }) {
   return (
-    <section class="post-context" aria-label={post.from_ad ? 'The ad this comment is under' : 'The post this comment is under'}>
+    <section class="post-context" aria-label={post.from_ad ? 'The ad this comment is under' : 'What this is about'}>
+      {post.title && <h3 class="post-title">{post.title}</h3>}
       <header>
         <strong>{post.author.name}</strong>
         {post.from_ad && <span class="tag">Ad</span>}
