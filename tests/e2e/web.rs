@@ -3,6 +3,7 @@
 
 mod support;
 
+use helpdesk_testkit::google::GoogleEmulator;
 use helpdesk_testkit::telegram::TelegramEmulator;
 use serde_json::json;
 use std::path::Path;
@@ -24,7 +25,12 @@ async fn agents_work_the_inbox_in_a_browser() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     // With a secret key, so that the admin can reconnect the channel with a new token.
     let key = Options { secret_key: Some("9c".repeat(32)), ..Options::memory() };
-    let server = Server::start_with(&emu.channel_toml("tg", true, TOKEN, "web-secret"), key, None).await;
+    // A shop on Google and a YouTube channel, quiet until the tests make their customers write.
+    let google = GoogleEmulator::start().await.unwrap();
+    google.add_location("456", "Acme Shop Main Street");
+    google.add_video("vid1", "How to descale your kettle");
+    let toml = [emu.channel_toml("tg", true, TOKEN, "web-secret"), google.gbp_channel_toml("gbp", &["456"], false), google.youtube_channel_toml("yt", 1_000_000)].concat();
+    let server = Server::start_with(&toml, key, None).await;
     let (status, body) = server
         .post("/api/v1/users", json!({"email": "sam@test.example", "name": "Sam Agent", "role": "agent", "password": "sam-password"}))
         .await;
@@ -38,6 +44,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         .arg(root.join("tests/web/ui.test.mjs"))
         .env("BASE_URL", &server.base)
         .env("EMULATOR_URL", emu.base_url())
+        .env("GOOGLE_URL", google.base_url())
         .env("ADMIN_EMAIL", helpdesk_testkit::server::ADMIN_EMAIL)
         .env("ADMIN_PASSWORD", helpdesk_testkit::server::ADMIN_PASSWORD)
         .env("AGENT_EMAIL", "sam@test.example")

@@ -20,6 +20,13 @@ const EMULATOR = env('EMULATOR_URL');
 const ADMIN = { email: env('ADMIN_EMAIL'), password: env('ADMIN_PASSWORD') };
 const AGENT = { email: env('AGENT_EMAIL'), password: env('AGENT_PASSWORD'), name: env('AGENT_NAME') };
 const SHOTS = env('SCREENSHOT_DIR');
+const GOOGLE = env('GOOGLE_URL');
+
+async function google(path, body) {
+  const r = await fetch(`${GOOGLE}/_emulator/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(r.status, 200);
+  return r.json();
+}
 const WAIT = 15_000;
 // The token BotFather hands out when the first one is revoked.
 const NEW_TOKEN = '43:WEB-TEST-after-revoke';
@@ -751,4 +758,47 @@ test('an admin resets a teammate\'s password; demoting themselves is asked first
   await page.waitForURL((u) => u.pathname === '/');
   await page.getByRole('navigation', { name: 'Queues' }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 0, 'no admin pages any more');
+});
+
+test('a review shows its stars and its shop; a held YouTube comment is published, and delete is offered only on our answer', async () => {
+  const page = await signIn(alex, ADMIN);
+  await google('reviews', { location: '456', reviewer: 'Rita Stars', stars: 2, comment: 'The kettle aisle was a mess today.' });
+  await google('reviews', { location: '456', reviewer: 'Hugo Happy', stars: 5, comment: 'Lovely staff!' });
+  await showsDana(page, `${BASE}/?queue=all&kind=review`, 'Rita Stars');
+  const rita = row(page, 'Rita Stars');
+  assert.equal(await rita.locator('.stars').getAttribute('data-rating'), '2');
+  assert.equal(await rita.locator('.stars').textContent(), '★★☆☆☆');
+  // Low ratings first: the rating filter shows beside the kind.
+  await page.getByLabel('Rating').selectOption('1-2');
+  await row(page, 'Hugo Happy').waitFor({ state: 'detached', timeout: WAIT });
+  await rita.click();
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.locator('.post-context .post-title', { hasText: 'Acme Shop Main Street' }).waitFor({ timeout: WAIT });
+  const review = page.locator('.message.inbound', { hasText: 'kettle aisle' });
+  await review.locator('.stars[data-rating="2"]').waitFor();
+  // Google has no hiding or deleting of a customer's review: not offered.
+  assert.equal(await review.locator('[data-action="delete"]').count(), 0);
+  assert.equal(await review.locator('[data-action="hide"]').count(), 0);
+  await pane.getByLabel('Reply').fill('Sorry Rita, we tidied it up.');
+  await pane.getByRole('button', { name: 'Send', exact: true }).click();
+  const answer = page.locator('.message.outbound', { hasText: 'we tidied it up' });
+  await answer.waitFor({ timeout: WAIT });
+  // Our own answer can be deleted, behind "…".
+  await answer.getByLabel('More actions').click();
+  await answer.locator('[data-action="delete"]').waitFor();
+  await page.screenshot({ path: `${SHOTS}/review.png` });
+
+  // YouTube: a comment YouTube holds for review shows as held, and Publish releases it.
+  const { id } = await google('comments', { video: 'vid1', author: 'Kettle Deals', text: 'Cheap kettles at my channel', status: 'heldForReview' });
+  await showsDana(page, `${BASE}/?queue=all&platform=youtube`, 'Kettle Deals');
+  await row(page, 'Kettle Deals').click();
+  await page.locator('.post-context .post-title', { hasText: 'How to descale your kettle' }).waitFor({ timeout: WAIT });
+  const held = page.locator('.message.inbound', { hasText: 'Cheap kettles' });
+  await held.locator('[data-visibility="held_for_review"]', { hasText: 'Held for review' }).waitFor();
+  assert.equal(await held.locator('[data-action="like"]').count(), 0, 'YouTube cannot like comments');
+  await held.locator('[data-action="publish"]').click();
+  await held.locator('[data-visibility]').waitFor({ state: 'detached', timeout: WAIT });
+  const after = await (await fetch(`${GOOGLE}/_emulator/comments/${id}`)).json();
+  assert.equal(after.snippet.moderationStatus, 'published');
+  await page.screenshot({ path: `${SHOTS}/youtube.png` });
 });

@@ -85,14 +85,28 @@ impl GoogleEmulator {
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let emu = GoogleEmulator { inner: inner.clone(), addr, http: reqwest::Client::new() };
+        // For tests outside Rust (the browser tests): a customer reviews, a viewer comments.
+        let control = Router::new()
+            .route("/_emulator/reviews", axum::routing::post(|State(e): State<GoogleEmulator>, Json(b): Json<Value>| async move {
+                let name = e.add_review(b["location"].as_str().unwrap_or_default(), b["reviewer"].as_str().unwrap_or("Someone"), b["stars"].as_u64().unwrap_or(5) as u8, b["comment"].as_str().unwrap_or_default());
+                Json(json!({"name": name}))
+            }))
+            .route("/_emulator/comments", axum::routing::post(|State(e): State<GoogleEmulator>, Json(b): Json<Value>| async move {
+                let id = e.add_comment(b["video"].as_str().unwrap_or_default(), b["parent"].as_str(), b["author"].as_str(), b["text"].as_str().unwrap_or_default(), b["status"].as_str().unwrap_or("published"));
+                Json(json!({"id": id}))
+            }))
+            .route("/_emulator/comments/{id}", axum::routing::get(|State(e): State<GoogleEmulator>, axum::extract::Path(id): axum::extract::Path<String>| async move { Json(e.comment(&id)) }))
+            .with_state(emu.clone());
         let app = Router::new()
             .route("/cdn/{name}", axum::routing::get(|| async { ([("content-type", "image/png")], crate::PHOTO_PNG) }))
             .fallback(handle)
-            .with_state(inner.clone());
+            .with_state(inner)
+            .merge(control);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(GoogleEmulator { inner, addr, http: reqwest::Client::new() })
+        Ok(emu)
     }
 
     pub fn base_url(&self) -> String {
@@ -148,7 +162,7 @@ impl GoogleEmulator {
         // A second apart, so "newest update first" is an order.
         let at = iso(now_secs() - 1000 + inner.next as i64);
         inner.reviews.push(json!({"name": name, "reviewId": id,
-            "reviewer": {"displayName": reviewer, "isAnonymous": false, "profilePhotoUrl": format!("https://lh3.googleusercontent.com/a/{}", reviewer.replace(' ', "-"))},
+            "reviewer": {"displayName": reviewer, "isAnonymous": false},
             "starRating": STARS[(stars.clamp(1, 5) - 1) as usize], "comment": comment, "createTime": at, "updateTime": at}));
         name
     }
@@ -193,7 +207,7 @@ impl GoogleEmulator {
             None => ("@AcmeSupport".to_string(), YT_CHANNEL.to_string()),
         };
         let mut snippet = json!({"authorDisplayName": name, "authorChannelId": {"value": channel},
-            "authorChannelUrl": format!("http://www.youtube.com/channel/{channel}"), "authorProfileImageUrl": format!("https://yt3.ggpht.com/{channel}"),
+            "authorChannelUrl": format!("http://www.youtube.com/channel/{channel}"),
             "channelId": YT_CHANNEL, "videoId": video, "textDisplay": text, "textOriginal": text, "canRate": true, "viewerRating": "none",
             "likeCount": 0, "publishedAt": at, "updatedAt": at, "moderationStatus": status});
         if let Some(p) = parent {

@@ -255,7 +255,7 @@ function MessageItem({
             {m.kind === 'private_message' ? 'Private reply' : 'Public reply'}
           </span>
         )}
-        {m.edited_at && <span class="muted">edited</span>}
+        {m.edited_at && m.edited_at > m.created_at && <span class="muted">edited</span>}
         {m.removed && <span class="muted">removed on the platform</span>}
         {m.hidden && (
           <span class="badge hidden-badge" data-hidden>

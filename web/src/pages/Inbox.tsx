@@ -25,7 +25,7 @@ export function queryOf(params: URLSearchParams, me: User): TicketQuery {
   else if (view === 'flagged') Object.assign(q, { flagged: true, queue: 'all' });
   // A search looks in every queue unless narrowed to one ("In:" beside the filters).
   else q.queue = params.get('q') ? (params.get('in') ?? 'all') : view;
-  for (const k of ['q', 'platform', 'channel', 'kind', 'tag', 'assignee'] as const) {
+  for (const k of ['q', 'platform', 'channel', 'kind', 'rating', 'tag', 'assignee'] as const) {
     const v = params.get(k);
     if (v) q[k] = v;
   }
@@ -52,6 +52,10 @@ function matches(t: Ticket, q: TicketQuery): boolean | 'unknown' {
   if (q.tag && !t.tags.includes(q.tag)) return false;
   if (q.assignee && t.assignee !== q.assignee) return false;
   if (q.flagged && !t.flagged) return false;
+  if (q.rating) {
+    const [low, high = low] = q.rating.split('-').map(Number);
+    if (t.rating == null || t.rating < low || t.rating > high) return false;
+  }
   if (q.from && t.last_message_at < q.from) return false;
   if (q.to && t.last_message_at >= q.to) return false;
   // A text search, or an order other than newest first, is the server's to judge.

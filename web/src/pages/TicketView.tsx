@@ -224,7 +224,11 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
 
       {comments.length > 0 && (
         <details class="thread-context">
-          <summary>{comments.length} other comments under the same post</summary>
+          <summary>
+            {t.kind === 'review'
+              ? `${comments.length} other ${comments.length === 1 ? 'review' : 'reviews'} of the same place`
+              : `${comments.length} other ${comments.length === 1 ? 'comment' : 'comments'} under the same post`}
+          </summary>
           <ul>
             {comments.map((o) => (
               <li>
@@ -316,7 +320,7 @@ function PostContext({ post, platform }: { post: Message; platform: string }) {
     <section class="post-context" aria-label={post.from_ad ? 'The ad this comment is under' : 'What this is about'}>
       {post.title && <h3 class="post-title">{post.title}</h3>}
       <header>
-        <strong>{post.author.name}</strong>
+        {post.author.name !== post.title && <strong>{post.author.name}</strong>}
         {post.from_ad && <span class="tag">Ad</span>}
         <span class="muted">{when(post.created_at)}</span>
         {post.permalink && /^https?:/.test(post.permalink) && (
