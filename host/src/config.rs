@@ -314,3 +314,17 @@ mod tests {
         assert!(chains("sometimes").unwrap_err().contains("one-ticket"));
     }
 }
+
+#[cfg(test)]
+mod repo_file {
+    /// The repository's plugins.toml documents every channel: it must stay a file the host takes.
+    #[test]
+    fn the_documented_plugins_toml_parses() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins.toml")).unwrap();
+        let file = super::PluginsFile::parse(&text).expect("plugins.toml parses");
+        let plugins: Vec<&str> = file.channels.iter().map(|c| c.plugin.as_str()).collect();
+        for p in ["telegram", "whatsapp", "gbp", "youtube"] {
+            assert!(plugins.contains(&p), "{p} is documented");
+        }
+    }
+}

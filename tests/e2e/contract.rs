@@ -418,3 +418,28 @@ async fn a_plugin_built_against_contract_0_2_0_keeps_working() {
     assert_eq!(status, 502, "{out}");
     assert!(out["message"].as_str().unwrap().contains("contract 0.2.0"), "{out}");
 }
+
+#[tokio::test]
+async fn a_plugin_built_against_contract_0_3_0_keeps_working_and_downloads_its_files() {
+    // The Telegram component as built before 0.4.0 existed (b85950d): 0.2.0's types, and `media`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(frozen("telegram-0.3.0.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("old", &emu, true, TOKEN));
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
+    assert_eq!(server.channel("old").await["contract"], "0.3.0");
+
+    emu.private_photo(&User::new(7003, "Cy", None, None), "the scratch");
+    let t = server.wait_tickets("q=scratch", 1, WAIT).await;
+    assert_eq!(t.len(), 1, "the old plugin's message became a ticket");
+    let id = t[0]["id"].as_str().unwrap();
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "Sorry!"})).await;
+    assert_eq!(status, 200, "{out}");
+    // Its `media` answers through the conversions: the photo opens.
+    let message = server.ticket(id).await["messages"][0]["id"].as_str().unwrap().to_string();
+    let (status, headers, _) = server.get_bytes(&format!("/api/v1/messages/{message}/attachments/0")).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"));
+    // An action 0.3.0 did not have is refused in words, not sent.
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "pin"})).await;
+    assert_eq!(status, 422, "{out}");
+}
