@@ -53,7 +53,8 @@ pub enum Call {
         #[serde(default = "webhook_path")]
         path: String,
         /// Values may hold `{hmac-sha256:SECRET}`: `sha256=` and the hex HMAC-SHA256 of the
-        /// body keyed with that secret (Meta's `X-Hub-Signature-256`).
+        /// body keyed with that secret (Meta's `X-Hub-Signature-256`); or
+        /// `{timestamped-hmac-sha256:SECRET}`: `t=<now>,s=<hex HMAC of "t.body">` (TikTok's).
         #[serde(default)]
         headers: BTreeMap<String, String>,
         #[serde(flatten)]

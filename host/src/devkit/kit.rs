@@ -348,14 +348,26 @@ fn first(problems: Vec<String>) -> Result<(), String> {
     }
 }
 
-/// A header value with `{hmac-sha256:SECRET}` replaced by the body's signature.
+/// A header value with `{hmac-sha256:SECRET}` replaced by the body's signature (Meta's
+/// `sha256=<hex>`), or `{timestamped-hmac-sha256:SECRET}` by `t=<now>,s=<hex of "t.body">`
+/// (TikTok's `TikTok-Signature`).
 fn sign(value: &str, body: &[u8], secrets: &BTreeMap<String, String>) -> anyhow::Result<String> {
     use hmac::Mac;
-    let Some(rest) = value.strip_prefix("{hmac-sha256:").and_then(|r| r.strip_suffix('}')) else { return Ok(value.to_string()) };
-    let key = secrets.get(rest).ok_or_else(|| anyhow::anyhow!("a header is signed with secret `{rest}`, which the fixture does not set"))?;
+    let (timestamped, rest) = match (value.strip_prefix("{hmac-sha256:"), value.strip_prefix("{timestamped-hmac-sha256:")) {
+        (Some(r), _) => (false, r),
+        (_, Some(r)) => (true, r),
+        _ => return Ok(value.to_string()),
+    };
+    let Some(name) = rest.strip_suffix('}') else { return Ok(value.to_string()) };
+    let key = secrets.get(name).ok_or_else(|| anyhow::anyhow!("a header is signed with secret `{name}`, which the fixture does not set"))?;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    let at = crate::model::now_ms() / 1000;
+    if timestamped {
+        mac.update(format!("{at}.").as_bytes());
+    }
     mac.update(body);
-    Ok(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    let hex = hex::encode(mac.finalize().into_bytes());
+    Ok(if timestamped { format!("t={at},s={hex}") } else { format!("sha256={hex}") })
 }
 
 /// Run the kit: every fixture of `dir`, then the rules over all of them. `overrides` set

@@ -2,6 +2,7 @@
 //! (shared/reference/platform-apis.md), for the end-to-end tests and `helpdesk demo`.
 
 pub mod telegram;
+pub mod tiktok;
 pub mod example;
 pub mod google;
 pub mod graph;

@@ -337,3 +337,30 @@ pub async fn run_google(google: crate::google::GoogleEmulator, locations: Vec<St
         }
     }
 }
+
+/// A TikTok account's audience: comments under its video (some answering each other), now and
+/// then one under its ad, and direct messages delivered as signed webhooks.
+pub async fn run_tiktok(tiktok: crate::tiktok::TikTokEmulator, webhook_url: String, video: String, every: Duration) {
+    let mut turns = Turns::new(PEOPLE.len());
+    let mut last_comment: Option<String> = None;
+    loop {
+        tokio::time::sleep(every.mul_f64(1.0 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (_, first, _, handle, lang) = PEOPLE[who];
+        let user = handle.unwrap_or(first);
+        let (opening, _, comments) = lines(lang);
+        match fastrand::u8(..6) {
+            0 => {
+                tiktok.add_ad_comment("1790000000000001", "Autumn sale · tents", user, one(comments));
+            }
+            1 | 2 => {
+                let m = tiktok.dm(&format!("tt-conv-{user}"), first, one(opening));
+                let _ = tiktok.deliver(&webhook_url, &crate::tiktok::TikTokEmulator::envelope(&m), None).await;
+            }
+            3 if last_comment.is_some() => {
+                tiktok.add_comment(&video, Some(user), "Same question here 👀", last_comment.as_deref());
+            }
+            _ => last_comment = Some(tiktok.add_comment(&video, Some(user), one(comments), None)),
+        }
+    }
+}
