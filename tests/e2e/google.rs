@@ -267,3 +267,26 @@ async fn a_poll_after_a_restart_misses_nothing_and_doubles_nothing() {
     assert_eq!(server.tickets("kind=review&queue=all&limit=100").await.len(), 61);
     assert_eq!(server.tickets("platform=youtube&queue=all").await.len(), 3, "two comments and the video");
 }
+
+#[tokio::test]
+async fn an_authenticated_push_is_verified_against_googles_keys_and_its_audience() {
+    use helpdesk_testkit::google::push_token;
+    let google = GoogleEmulator::start().await.unwrap();
+    google.add_location("456", "Acme Shop Main Street");
+    let audience = "https://helpdesk.example/webhooks/gbp";
+    let server = Server::start(&google.gbp_channel_toml_authenticated("gbp", &["456"], audience)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let name = google.add_review("456", "Pia", 3, "Okay-ish");
+    let url = server.url("/webhooks/gbp");
+    // No token, another audience, an expired one, one signed by a key that is not Google's.
+    assert_eq!(google.push_review_with(&url, "NEW_REVIEW", &name, None).await, 401);
+    assert_eq!(google.push_review_with(&url, "NEW_REVIEW", &name, Some(&push_token("https://elsewhere.example/", 3600))).await, 401);
+    assert_eq!(google.push_review_with(&url, "NEW_REVIEW", &name, Some(&push_token(audience, -3600))).await, 401);
+    let forged = helpdesk_testkit::google::push_token_signed_by_a_stranger(audience);
+    assert_eq!(google.push_review_with(&url, "NEW_REVIEW", &name, Some(&forged)).await, 401);
+    assert!(google.calls(&format!("/v4/{name}")).is_empty(), "nothing refused was fetched");
+    // Google's own token for this audience: the review comes in.
+    assert_eq!(google.push_review_with(&url, "NEW_REVIEW", &name, Some(&push_token(audience, 3600))).await, 200);
+    let t = server.wait_tickets("kind=review", 1, WAIT).await;
+    assert_eq!(t[0]["rating"], 3);
+}

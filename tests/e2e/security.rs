@@ -172,6 +172,14 @@ async fn webhook_answers_carry_nothing_of_the_plugins_but_status_and_text() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     let body = r.text().await.unwrap();
     assert!(!body.contains("saw-"), "the plugin saw the agent's credentials: {body}");
+    // Basic credentials a browser adds by itself are withheld too; a platform's own bearer token
+    // (Google's signed Pub/Sub token) is the plugin's to check.
+    let seen = |auth: &'static str| {
+        let r = http.post(server.url("/webhooks/headers")).header("authorization", auth).body("{}").send();
+        async move { r.await.unwrap().text().await.unwrap() }
+    };
+    assert!(!seen("Basic YWdlbnQ6cGFzc3dvcmQ=").await.contains("saw-authorization"));
+    assert!(seen("Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln").await.contains("saw-authorization"));
 
     let r = http.post(server.url("/webhooks/status")).body("{}").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 502, "a 1xx from a plugin is not passed on");

@@ -14,7 +14,23 @@ use axum::response::{IntoResponse, Response};
 
 /// Request headers a plugin never sees: a browser tricked into posting here would carry the
 /// agent's session in them.
-const WITHHELD: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
+const WITHHELD: [&str; 2] = ["cookie", "proxy-authorization"];
+
+/// `Authorization` reaches the plugin only as a platform's bearer token (Google's signed
+/// Pub/Sub token): never Basic credentials a browser may add by itself, never one of our own
+/// API tokens.
+fn passed_on(name: &str, value: &str) -> bool {
+    if WITHHELD.contains(&name) {
+        return false;
+    }
+    if name != "authorization" {
+        return true;
+    }
+    match value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+        Some(token) => !token.trim_start().starts_with(crate::accounts::TOKEN_PREFIX),
+        None => false,
+    }
+}
 
 /// The webhook answer's own policy: nothing in it may run, load or be framed.
 const WEBHOOK_CSP: &str = "sandbox; default-src 'none'";
@@ -32,8 +48,8 @@ pub async fn deliver(
         url: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
         headers: headers
             .iter()
-            .filter(|(k, _)| !WITHHELD.contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+            .filter(|(k, v)| passed_on(k, v))
             .collect(),
         body: body.to_vec(),
     };

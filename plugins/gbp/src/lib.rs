@@ -4,6 +4,7 @@
 //! then fetched. Google offers only a reply (create or update) and deleting that reply: reviews
 //! cannot be hidden, deleted or their authors blocked, and Q&A was discontinued on 2025-11-03.
 
+mod push;
 mod reviews;
 
 use helpdesk_plugin_sdk::prelude::*;
@@ -32,12 +33,17 @@ impl Channel for Gbp {
             Setting::config("location_ids", "Location ids")
                 .required()
                 .help("The numbers in locations/{id}, separated by commas: the shops whose reviews come in"),
+            Setting::config("push_audience", "Pub/Sub push audience").help(
+                "For push with authentication (recommended): the audience set on the push subscription; each push's Google-signed token is checked against it",
+            ),
+            Setting::config("push_service_account", "Pub/Sub push service account").help("Optional: the service account email the push subscription authenticates as"),
             Setting::secret("push_token", "Pub/Sub push token")
                 .optional()
-                .help("For push: a random string; make the push subscription's endpoint /webhooks/{channel}?token=<it>"),
+                .help("For push without authentication: a random string; make the push endpoint /webhooks/{channel}?token=<it>"),
             Setting::config("poll_seconds", "Poll interval").default_value("60").help("Seconds between two looks for new and changed reviews"),
             Setting::config("api_url", "My Business API URL").default_value(DEFAULT_API_URL),
             Setting::config("info_url", "Business Information API URL").default_value(DEFAULT_INFO_URL),
+            Setting::config("certs_url", "Google's signing keys").default_value(push::DEFAULT_CERTS_URL),
         ];
         settings.extend(helpdesk_google::settings());
         ChannelInfo {
@@ -53,6 +59,7 @@ impl Channel for Gbp {
                 "https://mybusiness.googleapis.com".into(),
                 "https://mybusinessbusinessinformation.googleapis.com".into(),
                 "https://oauth2.googleapis.com".into(),
+                "https://www.googleapis.com".into(),
                 "https://lh3.googleusercontent.com".into(),
             ],
         }
@@ -73,11 +80,8 @@ impl Channel for Gbp {
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
-        let Some(expected) = secret("push_token") else {
-            return Ok(WebhookOutcome::reject(404, "push is not set up for this channel (no push_token)"));
-        };
-        if !helpdesk_plugin_sdk::constant_time_eq(request.query("token").unwrap_or_default().as_bytes(), expected.as_bytes()) {
-            return Ok(WebhookOutcome::reject(401, "wrong or missing push token"));
+        if let Some(refusal) = push::refused(&request)? {
+            return Ok(refusal);
         }
         let push: Value = serde_json::from_slice(&request.body).map_err(|e| err::permanent(format!("a push that is not JSON: {e}")))?;
         let Some(data) = push["message"]["data"].as_str() else {

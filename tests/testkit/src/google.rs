@@ -22,6 +22,50 @@ pub const REFRESH_TOKEN: &str = "1//google-refresh-token";
 pub const PUSH_TOKEN: &str = "pubsub-push-token";
 pub const ACCOUNT: &str = "1234567890";
 pub const YT_CHANNEL: &str = "UCacmeSupportChannel0001";
+/// The service account Pub/Sub pushes authenticate as, and the id of the key signing them.
+pub const PUSH_ACCOUNT: &str = "gbp-push@acme-helpdesk.iam.gserviceaccount.com";
+const KEY_ID: &str = "emulator-key-1";
+/// Google's signing key here: a fixed test key (generated once with openssl), so no test waits
+/// on generating one.
+const SIGNING_KEY: &str = include_str!("../assets/google-push-key.pem");
+
+fn signing_key() -> rsa::RsaPrivateKey {
+    use rsa::pkcs8::DecodePrivateKey;
+    rsa::RsaPrivateKey::from_pkcs8_pem(SIGNING_KEY).expect("the test key parses")
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An RS256 JWT of `claims`, signed with `key` under `kid`.
+pub fn jwt(claims: &Value, key: &rsa::RsaPrivateKey, kid: &str) -> String {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let header = b64url(json!({"alg": "RS256", "kid": kid, "typ": "JWT"}).to_string().as_bytes());
+    let payload = b64url(claims.to_string().as_bytes());
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let signature = signer.sign(format!("{header}.{payload}").as_bytes());
+    format!("{header}.{payload}.{}", b64url(&signature.to_bytes()))
+}
+
+/// A token like [`push_token`]'s under Google's key id, but signed by a key of someone else's
+/// making (a fresh one from openssl).
+pub fn push_token_signed_by_a_stranger(audience: &str) -> String {
+    use rsa::pkcs8::DecodePrivateKey;
+    let pem = std::process::Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).output().expect("openssl").stdout;
+    let stranger = rsa::RsaPrivateKey::from_pkcs8_pem(std::str::from_utf8(&pem).unwrap()).expect("openssl made a key");
+    let now = chrono::Utc::now().timestamp();
+    jwt(&json!({"iss": "https://accounts.google.com", "aud": audience, "exp": now + 3600, "email": PUSH_ACCOUNT, "email_verified": true}), &stranger, KEY_ID)
+}
+
+/// The OIDC token Pub/Sub sends with an authenticated push for `audience`, `exp_in` seconds from now.
+pub fn push_token(audience: &str, exp_in: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": "https://accounts.google.com", "aud": audience, "azp": "1133", "email": PUSH_ACCOUNT, "email_verified": true,
+        "iat": now, "exp": now + exp_in, "sub": "1133"});
+    jwt(&claims, &signing_key(), KEY_ID)
+}
 
 /// A call the emulator received.
 #[derive(Clone, Debug)]
@@ -98,8 +142,14 @@ impl GoogleEmulator {
             }))
             .route("/_emulator/comments/{id}", axum::routing::get(|State(e): State<GoogleEmulator>, axum::extract::Path(id): axum::extract::Path<String>| async move { Json(e.comment(&id)) }))
             .with_state(emu.clone());
+        let certs = {
+            use rsa::traits::PublicKeyParts;
+            let public = signing_key().to_public_key();
+            json!({"keys": [{"kid": KEY_ID, "kty": "RSA", "alg": "RS256", "use": "sig", "n": b64url(&public.n().to_bytes_be()), "e": b64url(&public.e().to_bytes_be())}]})
+        };
         let app = Router::new()
             .route("/cdn/{name}", axum::routing::get(|| async { ([("content-type", "image/png")], crate::PHOTO_PNG) }))
+            .route("/oauth2/v3/certs", axum::routing::get(move || async move { Json(certs) }))
             .fallback(handle)
             .with_state(inner)
             .merge(control);
@@ -134,6 +184,28 @@ impl GoogleEmulator {
             &format!("Reviews {id}"),
             &[("account_id", ACCOUNT.into()), ("location_ids", locations.join(",")), ("api_url", format!("{base}/v4")), ("info_url", format!("{base}/v1")), ("poll_seconds", "1".into())],
             push,
+        )
+    }
+
+    /// A Google Business Profile `[[channel]]` whose pushes are authenticated (Google-signed
+    /// tokens for `audience`, from the push service account).
+    pub fn gbp_channel_toml_authenticated(&self, id: &str, locations: &[&str], audience: &str) -> String {
+        let base = self.base_url();
+        self.channel_toml(
+            id,
+            "gbp",
+            &format!("Reviews {id}"),
+            &[
+                ("account_id", ACCOUNT.into()),
+                ("location_ids", locations.join(",")),
+                ("api_url", format!("{base}/v4")),
+                ("info_url", format!("{base}/v1")),
+                ("poll_seconds", "1".into()),
+                ("push_audience", audience.into()),
+                ("push_service_account", PUSH_ACCOUNT.into()),
+                ("certs_url", format!("{base}/oauth2/v3/certs")),
+            ],
+            false,
         )
     }
 
@@ -253,12 +325,21 @@ impl GoogleEmulator {
 
     /// The Pub/Sub push of a review notification (`NEW_REVIEW`, `UPDATED_REVIEW`) to `url`.
     pub async fn push_review(&self, url: &str, kind: &str, review: &str) -> u16 {
+        self.push_review_with(url, kind, review, None).await
+    }
+
+    /// The same push, authenticated with `bearer` (see [`push_token`]).
+    pub async fn push_review_with(&self, url: &str, kind: &str, review: &str, bearer: Option<&str>) -> u16 {
         use base64::Engine;
         let location = review.split("/reviews/").next().unwrap_or_default();
         let data = json!({"notificationType": kind, "review": review, "location": location});
         let body = json!({"message": {"data": base64::engine::general_purpose::STANDARD.encode(data.to_string()),
             "messageId": "136969346945", "publishTime": iso(now_secs())}, "subscription": "projects/acme/subscriptions/gbp-push"});
-        self.http.post(url).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+        let mut req = self.http.post(url).json(&body);
+        if let Some(token) = bearer {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
     }
 }
 
