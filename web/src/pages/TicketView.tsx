@@ -124,6 +124,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
               </a>
             )}
             {detail.contact?.blocked_us && <span class="warn">has blocked {platformName(t.platform)} messages from you</span>}
+            {detail.contact?.opted_out && <span class="warn" data-opted-out>has opted out of messages: replies will not reach them</span>}
           </div>
         </div>
         <button class="link close" onClick={onClose} aria-label="Close ticket">
