@@ -8,19 +8,11 @@
 mod support;
 
 use helpdesk_testkit::google::{GoogleEmulator, PUSH_TOKEN, YT_CHANNEL};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use support::*;
 
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn action(server: &Server, ticket: &str, body: Value) -> (u16, Value) {
-    server.post(format!("/api/v1/tickets/{ticket}/actions"), body).await
-}
-
-fn by_text<'a>(tickets: &'a [Value], text: &str) -> &'a Value {
-    tickets.iter().find(|t| t["preview"].as_str().unwrap_or_default().contains(text)).unwrap_or_else(|| panic!("no ticket with {text}: {tickets:#?}"))
-}
 
 #[tokio::test]
 async fn reviews_arrive_with_their_stars_and_place_and_are_answered() {

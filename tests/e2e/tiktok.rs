@@ -14,14 +14,6 @@ use support::*;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn action(server: &Server, ticket: &str, body: Value) -> (u16, Value) {
-    server.post(format!("/api/v1/tickets/{ticket}/actions"), body).await
-}
-
-fn by_text<'a>(tickets: &'a [Value], text: &str) -> &'a Value {
-    tickets.iter().find(|t| t["preview"].as_str().unwrap_or_default().contains(text)).unwrap_or_else(|| panic!("no ticket with {text}: {tickets:#?}"))
-}
-
 #[tokio::test]
 async fn comments_ad_comments_and_direct_messages_become_the_right_tickets() {
     let tt = TikTokEmulator::start().await.unwrap();

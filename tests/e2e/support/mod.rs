@@ -104,3 +104,13 @@ where
     }
     false
 }
+
+/// An agent's action on a ticket: the status and the answer.
+pub async fn action(server: &Server, ticket: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    server.post(format!("/api/v1/tickets/{ticket}/actions"), body).await
+}
+
+/// The ticket whose preview shows `text`.
+pub fn by_text<'a>(tickets: &'a [serde_json::Value], text: &str) -> &'a serde_json::Value {
+    tickets.iter().find(|t| t["preview"].as_str().unwrap_or_default().contains(text)).unwrap_or_else(|| panic!("no ticket with {text}: {tickets:#?}"))
+}

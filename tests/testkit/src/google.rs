@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use crate::now_secs;
 
 pub const CLIENT_ID: &str = "helpdesk-test.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "google-client-secret";
@@ -99,10 +100,6 @@ pub struct GoogleEmulator {
     inner: Arc<Mutex<Inner>>,
     addr: SocketAddr,
     http: reqwest::Client,
-}
-
-fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 fn iso(secs: i64) -> String {

@@ -17,6 +17,7 @@ use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use crate::now_secs;
 
 pub const ACCESS_TOKEN: &str = "EAAG-test-token";
 pub const APP_SECRET: &str = "meta-app-secret";
@@ -247,10 +248,6 @@ type Shared = (Arc<Mutex<Inner>>, String);
 
 fn graph_error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, Json(json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}}))).into_response()
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// `/{version}/{id}` on a Facebook or Instagram object: hide or unhide (`POST is_hidden` /

@@ -9,5 +9,10 @@ pub mod graph;
 pub mod server;
 pub mod traffic;
 
+/// Now, in seconds since the epoch (the emulators' clocks).
+pub fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
 /// The picture the emulators' customers send (a 320×200 PNG).
 pub const PHOTO_PNG: &[u8] = include_bytes!("../assets/photo.png");

@@ -17,6 +17,7 @@ use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use crate::now_secs;
 
 pub const APP_ID: &str = "7100000000000000001";
 pub const APP_SECRET: &str = "tiktok-app-secret";
@@ -49,10 +50,6 @@ pub struct TikTokEmulator {
     inner: Arc<Mutex<Inner>>,
     addr: SocketAddr,
     http: reqwest::Client,
-}
-
-fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 fn ok(data: Value) -> Response {
