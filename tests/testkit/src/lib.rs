@@ -8,6 +8,7 @@ pub mod google;
 pub mod graph;
 pub mod server;
 pub mod traffic;
+pub mod x;
 
 /// Now, in seconds since the epoch (the emulators' clocks).
 pub fn now_secs() -> i64 {
