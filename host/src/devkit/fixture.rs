@@ -54,6 +54,7 @@ pub enum Call {
         path: String,
         /// Values may hold `{hmac-sha256:SECRET}`: `sha256=` and the hex HMAC-SHA256 of the
         /// body keyed with that secret (Meta's `X-Hub-Signature-256`); or
+        /// `{hmac-sha256-base64:SECRET}`: the same in base64 (X's); or
         /// `{timestamped-hmac-sha256:SECRET}`: `t=<now>,s=<hex HMAC of "t.body">` (TikTok's).
         #[serde(default)]
         headers: BTreeMap<String, String>,

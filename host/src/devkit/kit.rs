@@ -348,16 +348,27 @@ fn first(problems: Vec<String>) -> Result<(), String> {
     }
 }
 
-/// A header value with `{hmac-sha256:SECRET}` replaced by the body's signature (Meta's
-/// `sha256=<hex>`), or `{timestamped-hmac-sha256:SECRET}` by `t=<now>,s=<hex of "t.body">`
-/// (TikTok's `TikTok-Signature`).
+/// How a fixture's header signs the body.
+#[derive(PartialEq)]
+enum Scheme {
+    /// Meta's `sha256=<hex>`.
+    Hex,
+    /// X's `sha256=<base64>`.
+    Base64,
+    /// TikTok's `t=<now>,s=<hex of "t.body">`.
+    Timestamped,
+}
+
+/// A header value with `{hmac-sha256:SECRET}`, `{hmac-sha256-base64:SECRET}` or
+/// `{timestamped-hmac-sha256:SECRET}` replaced by the body's signature with that secret.
 fn sign(value: &str, body: &[u8], secrets: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    use base64::Engine;
     use hmac::Mac;
-    let (timestamped, rest) = match (value.strip_prefix("{hmac-sha256:"), value.strip_prefix("{timestamped-hmac-sha256:")) {
-        (Some(r), _) => (false, r),
-        (_, Some(r)) => (true, r),
-        _ => return Ok(value.to_string()),
+    let schemes = [("{hmac-sha256:", Scheme::Hex), ("{hmac-sha256-base64:", Scheme::Base64), ("{timestamped-hmac-sha256:", Scheme::Timestamped)];
+    let Some((scheme, rest)) = schemes.into_iter().find_map(|(prefix, scheme)| Some((scheme, value.strip_prefix(prefix)?))) else {
+        return Ok(value.to_string());
     };
+    let timestamped = scheme == Scheme::Timestamped;
     let Some(name) = rest.strip_suffix('}') else { return Ok(value.to_string()) };
     let key = secrets.get(name).ok_or_else(|| anyhow::anyhow!("a header is signed with secret `{name}`, which the fixture does not set"))?;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
@@ -366,8 +377,12 @@ fn sign(value: &str, body: &[u8], secrets: &BTreeMap<String, String>) -> anyhow:
         mac.update(format!("{at}.").as_bytes());
     }
     mac.update(body);
-    let hex = hex::encode(mac.finalize().into_bytes());
-    Ok(if timestamped { format!("t={at},s={hex}") } else { format!("sha256={hex}") })
+    let digest = mac.finalize().into_bytes();
+    Ok(match scheme {
+        Scheme::Hex => format!("sha256={}", hex::encode(digest)),
+        Scheme::Base64 => format!("sha256={}", base64::engine::general_purpose::STANDARD.encode(digest)),
+        Scheme::Timestamped => format!("t={at},s={}", hex::encode(digest)),
+    })
 }
 
 /// Run the kit: every fixture of `dir`, then the rules over all of them. `overrides` set

@@ -158,6 +158,8 @@ pub fn poll(cursor: Option<String>) -> Result<Page, ChannelError> {
         }
     };
 
+    // Mentions first: the listing that moves with the cursor.
+    let (mentions, authors) = listing(&format!("users/{me}/mentions"), post_query(), mark(&seen, "mentions").as_deref())?;
     let recent: usize = config("recent_posts").and_then(|n| n.parse().ok()).unwrap_or(5);
     let mut own_query = post_query();
     own_query[0].1 = recent.clamp(5, 100).to_string();
@@ -167,7 +169,6 @@ pub fn poll(cursor: Option<String>) -> Result<Page, ChannelError> {
     let context: HashMap<String, Interaction> =
         own["data"].as_array().into_iter().flatten().filter_map(|t| post(t, &own_authors, &ours, &me, None)).map(|i| (i.platform_id.clone(), i)).collect();
 
-    let (mentions, authors) = listing(&format!("users/{me}/mentions"), post_query(), mark(&seen, "mentions").as_deref())?;
     for t in &mentions {
         if let Some(i) = post(t, &authors, &ours, &me, None) {
             bump("mentions".into(), &i.platform_id);

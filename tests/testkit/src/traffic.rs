@@ -364,3 +364,34 @@ pub async fn run_tiktok(tiktok: crate::tiktok::TikTokEmulator, webhook_url: Stri
         }
     }
 }
+
+const X_PEOPLE: &[(&str, &str, &str, Lang)] = &[("3101", "Nora Quinn", "noraq", Lang::En), ("3102", "Tomás Ruiz", "tomasr", Lang::Es), ("3103", "Lena Vogel", "lenav", Lang::De)];
+
+/// An X account's audience: mentions, replies to its post (and to each other), DMs, and posts
+/// about the Trailhead that do not name the account (found by listening).
+pub async fn run_x(x: crate::x::XEmulator, every: Duration) {
+    for (id, name, handle, _) in X_PEOPLE {
+        x.add_user(id, name, handle);
+    }
+    let ours = x.post(crate::x::BRAND_ID, "The Trailhead 2 is back in stock. Questions? Reply here 👇", None);
+    let mut turns = Turns::new(X_PEOPLE.len());
+    let mut last = ours.clone();
+    loop {
+        tokio::time::sleep(every.mul_f64(1.5 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (id, _, _, lang) = X_PEOPLE[who];
+        let (opening, _, comments) = lines(lang);
+        match fastrand::u8(..4) {
+            0 => last = x.post(id, &format!("@acme {}", one(comments)), Some(&last)),
+            1 => {
+                x.post(id, &format!("@acme {}", one(opening)), None);
+            }
+            2 => {
+                x.dm(id, one(opening));
+            }
+            _ => {
+                x.post(id, "Thinking about the trailhead tent for my next trip, any reviews?", None);
+            }
+        }
+    }
+}
