@@ -4,7 +4,7 @@
 use crate::accounts::{NewUser, Role};
 use crate::app::{self, Paths};
 use crate::config::{ChannelConfig, PluginsFile, SecretSource};
-use helpdesk_testkit::{google::GoogleEmulator, graph::GraphEmulator, telegram::TelegramEmulator, tiktok::TikTokEmulator, traffic, x::XEmulator};
+use helpdesk_testkit::{google::GoogleEmulator, graph::GraphEmulator, linkedin::LinkedInEmulator, telegram::TelegramEmulator, tiktok::TikTokEmulator, traffic, x::XEmulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,10 +16,12 @@ const DEMO_IG: &str = "17841400000000001";
 const DEMO_ADMIN: &str = "admin@demo.example";
 const DEMO_AGENT: &str = "sam@demo.example";
 const DEMO_PASSWORD: &str = "demo-password";
+/// A LinkedIn-Version the emulator serves (LinkedIn retires each about a year on).
+const LINKEDIN_VERSION: &str = "202611";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube", "tiktok", "x"] {
+    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube", "tiktok", "x", "linkedin"] {
         let wasm = plugin_dir.join(format!("{plugin}.wasm"));
         anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
     }
@@ -54,6 +56,9 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     let x_emu = XEmulator::start().await?;
     let x: ChannelConfig = PluginsFile::parse(&x_emu.channel_toml("x", &["trailhead"], "basic")).map_err(anyhow::Error::msg)?.channels.remove(0);
     let x = ChannelConfig { display_name: "X · @acme".into(), ..x };
+    let li_emu = LinkedInEmulator::start().await?;
+    let linkedin: ChannelConfig = PluginsFile::parse(&li_emu.channel_toml("linkedin", LINKEDIN_VERSION)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let linkedin = ChannelConfig { display_name: "LinkedIn · Acme Outdoor".into(), ..linkedin };
     let channel = ChannelConfig {
         id: "telegram".into(),
         plugin: "telegram".into(),
@@ -72,7 +77,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         reply_chains: Default::default(),
         sha256: None,
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram, gbp, youtube, tiktok, x] };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram, gbp, youtube, tiktok, x, linkedin] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -90,10 +95,11 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     tokio::spawn(traffic::run_instagram(graph, webhook, DEMO_IG.into(), Duration::from_secs_f64(every * 1.5)));
     let webhook = format!("http://127.0.0.1:{}/webhooks/tiktok", listen.port());
     tokio::spawn(traffic::run_tiktok(tiktok_emu, webhook, "7300000000000000001".into(), Duration::from_secs_f64(every * 1.5)));
+    tokio::spawn(traffic::run_linkedin(li_emu, Duration::from_secs_f64(every * 2.0)));
     tokio::spawn(traffic::run_x(x_emu, Duration::from_secs_f64(every * 1.5)));
     tokio::spawn(traffic::run_google(google, vec!["4001".into(), "4002".into()], "dQw4acmeT01".into(), Duration::from_secs_f64(every)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews, a YouTube channel, a TikTok account (comments, an ad, messages) and an X account (mentions, replies, DMs, listening for \"trailhead\") are receiving customers.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews, a YouTube channel, a TikTok account (comments, an ad, messages) an X account (mentions, replies, DMs, listening for \"trailhead\") and a LinkedIn page (comments, mentions) are receiving customers.\n\
          \n  Open      http://{listen}/\
          \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
          \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\

@@ -178,3 +178,34 @@ async fn rate_limits_wait_until_the_reset_and_both_error_shapes_are_read() {
     assert_eq!(s, 502, "{b}");
     assert!(b["message"].as_str().unwrap().contains("not permitted"), "{b}");
 }
+
+#[tokio::test]
+async fn a_restart_resumes_from_the_cursors_and_doubles_nothing() {
+    use helpdesk_testkit::linkedin::LinkedInEmulator;
+    let emu = XEmulator::start().await.unwrap();
+    emu.add_user("201", "Ann Lee", "annlee");
+    for n in 0..120 {
+        // More than a page of 100: next_token is followed.
+        emu.post("201", &format!("@acme question number {n}"), None);
+    }
+    let li = LinkedInEmulator::start().await.unwrap();
+    let post = li.post("Hello LinkedIn");
+    li.comment(&post, "ACoAAA1", "first comment", None);
+    let toml = [emu.channel_toml("x", &[], "basic"), li.channel_toml("li", "202611")].concat();
+    let server = Server::start_with(&toml, Options::disk(), None).await;
+    assert_eq!(server.wait_tickets("platform=x&kind=mention&limit=200", 120, WAIT).await.len(), 120);
+    server.wait_tickets("platform=linkedin&kind=comment", 1, WAIT).await;
+    let data = server.kill().await;
+    emu.post("201", "@acme written while you were down", None);
+    li.comment(&post, "ACoAAA2", "comment while you were down", None);
+    let server = Server::start_with(&toml, Options::disk(), Some(data)).await;
+    assert!(eventually(WAIT, || async {
+        server.tickets("platform=x&kind=mention&limit=200").await.len() == 121 && server.tickets("platform=linkedin&kind=comment").await.len() == 2
+    })
+    .await);
+    let after = emu.calls("users/1500000000000000001/mentions");
+    assert!(after.last().unwrap().path.contains("since_id="), "resumed from its cursor");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(server.tickets("platform=x&kind=mention&limit=200").await.len(), 121);
+    assert_eq!(server.tickets("platform=linkedin&kind=comment").await.len(), 2);
+}

@@ -395,3 +395,22 @@ pub async fn run_x(x: crate::x::XEmulator, every: Duration) {
         }
     }
 }
+
+/// A LinkedIn page's audience: comments under its post (some answered by others) and mentions.
+pub async fn run_linkedin(li: crate::linkedin::LinkedInEmulator, every: Duration) {
+    let post = li.post("We're opening our Lisbon store on Friday. Come say hi!");
+    let mut last: Option<String> = None;
+    loop {
+        tokio::time::sleep(every.mul_f64(1.5 + fastrand::f64())).await;
+        let person = format!("ACoAA{}", fastrand::u32(1000..9999));
+        match fastrand::u8(..4) {
+            0 => {
+                li.mention(&person, "Shout-out to Acme Outdoor for the quick repair of my tent!");
+            }
+            1 if last.is_some() => {
+                li.comment(&post, &person, "Same here, looking forward to it", last.as_deref());
+            }
+            _ => last = Some(li.comment(&post, &person, one(lines(Lang::En).2), None)),
+        }
+    }
+}
