@@ -488,6 +488,9 @@ pub struct ChannelHealth {
     /// The platform's call budget, as the plugin last counted it (YouTube's daily units).
     #[serde(default)]
     pub quota: Option<Quota>,
+    /// What the plugin says the admin should know (the API version retiring soon).
+    #[serde(default)]
+    pub notice: Option<String>,
 }
 
 /// How much of a platform's call budget is used.
@@ -511,6 +514,7 @@ impl ChannelHealth {
             consecutive_failures: 0,
             next_retry_at: None,
             quota: None,
+            notice: None,
         }
     }
 }

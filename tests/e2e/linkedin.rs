@@ -103,6 +103,18 @@ async fn a_retired_linkedin_version_and_the_daily_limit_show_in_health() {
     let server = Server::start(&li.channel_toml("li", "202401")).await;
     let c = server.wait_channel("li", WAIT, |c| c["health"]["last_error"].as_str().is_some_and(|e| e.contains("202401"))).await;
     assert!(c["health"]["last_error"].as_str().unwrap().contains("no longer active"), "{c}");
+    // A version still served but retiring within 60 days: a notice in health, not an error.
+    let soon = {
+        let now = chrono::Utc::now().date_naive();
+        let month = now - chrono::Months::new(11);
+        chrono::Datelike::year(&month) * 100 + chrono::Datelike::month(&month) as i32
+    };
+    let li_soon = LinkedInEmulator::start().await.unwrap();
+    li_soon.post("Hello");
+    let server_soon = Server::start(&li_soon.channel_toml("lisoon", &soon.to_string())).await;
+    let c = server_soon.wait_channel("lisoon", WAIT, |c| c["health"]["notice"].is_string()).await;
+    assert!(c["health"]["notice"].as_str().unwrap().contains("retires on"), "{c}");
+    assert_eq!(c["health"]["state"], "ok", "{c}");
 
     let li = LinkedInEmulator::start().await.unwrap();
     let post = li.post("Hello");

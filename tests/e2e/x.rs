@@ -133,10 +133,13 @@ async fn actions_reach_x_as_it_allows_them() {
     let own = server.ticket(&r).await["messages"].as_array().unwrap().iter().find(|x| x["direction"] == "outbound").unwrap()["id"].as_str().unwrap().to_string();
     let (s, b) = action(&server, &r, json!({"type": "delete", "message_id": own})).await;
     assert_eq!(s, 200, "{b}");
-    // Blocking needs the Enterprise plan, and says so.
+    // Blocking needs the Enterprise plan: not offered on this channel, refused in words.
+    let caps = server.ticket(&m).await["capabilities"].clone();
+    let mention_caps = caps.as_array().unwrap().iter().find(|c| c["kind"] == "mention").unwrap().clone();
+    assert!(!mention_caps["actions"].as_array().unwrap().contains(&json!("block")), "{mention_caps}");
+    assert!(mention_caps["action_notes"]["block"][0].as_str().unwrap().contains("Enterprise"), "{mention_caps}");
     let (s, b) = action(&server, &m, json!({"type": "block"})).await;
-    assert_eq!(s, 502, "{b}");
-    assert!(b["message"].as_str().unwrap().contains("Enterprise"), "{b}");
+    assert_eq!(s, 422, "{b}");
     assert!(emu.calls("users/1500000000000000001/blocking").is_empty());
     // A DM is answered in its conversation.
     let d = server.tickets("platform=x&kind=private_message").await[0]["id"].as_str().unwrap().to_string();
@@ -151,6 +154,8 @@ async fn on_the_enterprise_plan_blocking_goes_through() {
     emu.set_enterprise(true);
     emu.post("202", "@acme spam spam", None);
     let t = server.wait_tickets("platform=x", 1, WAIT).await;
+    let caps = server.ticket(t[0]["id"].as_str().unwrap()).await["capabilities"].clone();
+    assert!(caps.as_array().unwrap().iter().any(|c| c["kind"] == "mention" && c["actions"].as_array().unwrap().contains(&json!("block"))), "offered on this plan");
     let (s, b) = action(&server, t[0]["id"].as_str().unwrap(), json!({"type": "block"})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(emu.calls("users/1500000000000000001/blocking")[0].body["target_user_id"], "202");

@@ -78,8 +78,12 @@ pub async fn list(State(state): State<AppState>, _: CurrentUser, params: Result<
     responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<String>) -> Result<Json<TicketDetail>, ApiError> {
     let view = state.inbox.view(&id).await?;
-    let info = state.channels.get(&view.ticket.channel).and_then(|c| c.plugin());
-    let capabilities = info.as_ref().map(|p| p.info().capabilities.clone()).unwrap_or_default();
+    let channel = state.channels.get(&view.ticket.channel);
+    let info = channel.as_ref().and_then(|c| c.plugin());
+    let capabilities = match (&channel, &info) {
+        (Some(c), Some(p)) => p.info().capabilities_for(&c.ctx().config),
+        _ => Vec::new(),
+    };
     let reply_window_closes_at = info
         .clone()
         .filter(|_| view.ticket.kind.is_conversation())

@@ -30,6 +30,9 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
                 println!("    {action}: {note}");
             }
         }
+        for (action, (key, value)) in &c.action_requires {
+            println!("    {action}: only on channels with {key} = \"{value}\"");
+        }
         for (action, only) in &c.action_only {
             let whose = match only {
                 crate::model::Direction::Outbound => "our own messages",

@@ -313,7 +313,8 @@ impl Kit<'_> {
     async fn describe_rule(&self, seen: &[Interaction], report: &mut KitReport) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         let kv = super::memory_kv().await?;
-        for cap in &self.plugin.info().capabilities {
+        let (config, _) = self.settings(None);
+        for cap in &self.plugin.info().capabilities_for(&config) {
             let like = seen.iter().find(|i| i.kind == cap.kind);
             for action in &cap.actions {
                 let target = ActionTarget {

@@ -193,7 +193,7 @@ impl Inbox {
         let ticket = self.ticket(ticket_id).await?;
         let target_message = self.target(&ticket, req.message_id.as_deref()).await?;
         let target = &target_message.interaction;
-        check_allowed(ch.plugin.info(), target, req.kind, &mut action, ticket.last_inbound_at)?;
+        check_allowed(ch.plugin.info(), &ch.ctx.config, target, req.kind, &mut action, ticket.last_inbound_at)?;
         let target_for_plugin = ActionTarget::of(target);
         let reply_text = match &action {
             Action::Reply(r) => Some((r.text.clone(), target.kind)),
@@ -434,9 +434,17 @@ pub(super) fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, InboxError> {
 
 /// The channel must declare the action for this kind of interaction, and a reply must fall
 /// inside the platform's messaging window.
-fn check_allowed(info: &PluginInfo, target: &Interaction, name: ActionKind, action: &mut Action, last_inbound_at: Option<i64>) -> Result<(), InboxError> {
+fn check_allowed(
+    info: &PluginInfo,
+    config: &std::collections::BTreeMap<String, String>,
+    target: &Interaction,
+    name: ActionKind,
+    action: &mut Action,
+    last_inbound_at: Option<i64>,
+) -> Result<(), InboxError> {
     let kind = target.kind;
-    let capability = info.capability(kind);
+    let offered = info.capabilities_for(config);
+    let capability = offered.iter().find(|c| c.kind == kind);
     let Some(capability) = capability.filter(|c| c.actions.contains(&name)) else {
         let notes = capability.map(|c| c.notes.join("; ")).filter(|n| !n.is_empty());
         return Err(InboxError::Unsupported(format!(

@@ -117,6 +117,8 @@ pub struct Capability {
     pub action_notes: BTreeMap<ActionKind, Vec<String>>,
     /// Actions offered only on messages of one direction (delete: only our own comments).
     pub action_only: BTreeMap<ActionKind, crate::model::Direction>,
+    /// Actions offered only on channels whose config sets this key to this value.
+    pub action_requires: BTreeMap<ActionKind, (String, String)>,
     /// What an agent should know about this kind, in words.
     pub notes: Vec<String>,
     /// The longest reply the platform takes here, in characters.
@@ -139,6 +141,24 @@ impl PluginInfo {
     pub fn capability(&self, kind: Kind) -> Option<&Capability> {
         self.capabilities.iter().find(|c| c.kind == kind)
     }
+
+    /// The capabilities as one channel offers them: without the actions its config does not
+    /// allow (`requires`).
+    pub fn capabilities_for(&self, config: &BTreeMap<String, String>) -> Vec<Capability> {
+        self.capabilities
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                let offered = |a: &ActionKind| match c.action_requires.get(a) {
+                    Some((key, value)) => config.get(key).is_some_and(|v| v.eq_ignore_ascii_case(value)),
+                    None => true,
+                };
+                let kept: Vec<ActionKind> = c.actions.iter().copied().filter(offered).collect();
+                c.actions = kept;
+                c
+            })
+            .collect()
+    }
 }
 
 /// A page of `fetch`.
@@ -150,6 +170,8 @@ pub struct Page {
     pub dropped: Vec<String>,
     /// The platform's call budget, where the plugin counts one.
     pub quota: Option<crate::model::Quota>,
+    /// What the admin should know, in words.
+    pub notice: Option<String>,
 }
 
 /// The HTTP answer and the events of a webhook delivery.
@@ -388,6 +410,7 @@ fn describe_info(i: wit::ChannelInfo, version: ContractVersion) -> PluginInfo {
                         Some((a.action.into(), only))
                     })
                     .collect(),
+                action_requires: c.actions.iter().filter_map(|a| Some((a.action.into(), a.requires.clone()?))).collect(),
                 notes: c.notes,
                 max_reply_chars: c.max_reply_chars,
             })
@@ -465,7 +488,8 @@ impl Plugin {
             limit: q.limit,
             resets_at: q.resets_at,
         });
-        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()), dropped, quota })
+        let notice = page.notice.map(|n| n.chars().take(500).collect());
+        Ok(Page { events, next_cursor: page.next_cursor, poll_after: Duration::from_millis(page.poll_after_ms.into()), dropped, quota, notice })
     }
 
     pub async fn handle_webhook(&self, ch: Arc<ChannelContext>, req: WebhookRequest) -> Result<WebhookOutcome, PluginError> {

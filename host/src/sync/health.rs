@@ -39,7 +39,7 @@ impl HealthCell {
             f(&mut h);
             (before, h.clone())
         };
-        if before.state != after.state || before.last_error != after.last_error || before.quota != after.quota {
+        if before.state != after.state || before.last_error != after.last_error || before.quota != after.quota || before.notice != after.notice {
             self.events.publish(Event::ChannelHealth { channel: self.channel.clone(), health: after });
         }
     }
@@ -70,6 +70,12 @@ impl HealthCell {
         if let Some(q) = quota {
             self.update(|h| h.quota = Some(q));
         }
+    }
+
+    /// What the plugin says the admin should know now (none: nothing).
+    pub fn notice(&self, notice: Option<String>) {
+        let notice = notice.map(|n| self.redact(&n));
+        self.update(|h| h.notice = notice);
     }
 
     /// Events the plugin returned broke the host's bounds and were left out; the rest were

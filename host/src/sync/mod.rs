@@ -917,7 +917,7 @@ impl ChannelRuntime {
             webhooks: info.is_some_and(|i| i.webhooks),
             webhook_path: format!("/webhooks/{}", self.config.id),
             reply_window_hours: info.and_then(|i| i.reply_window_hours),
-            capabilities: info.map(|i| i.capabilities.clone()).unwrap_or_default(),
+            capabilities: info.map(|i| i.capabilities_for(&self.ctx().config)).unwrap_or_default(),
             contract: info.map(|i| i.contract.clone()),
             plugin_sha256: info.map(|i| i.sha256.clone()),
             settings: info.map(|i| i.settings.clone()).unwrap_or_default(),

@@ -54,6 +54,7 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
             Ok(mut page) => {
                 let found = page.events.len();
                 ch.health.quota(page.quota.take());
+                ch.health.notice(page.notice.take());
                 let fetched = started.elapsed();
                 match inbox.ingest(&id, &platform, ch.ticket_rules(page.events), page.next_cursor).await {
                     Ok(report) => {

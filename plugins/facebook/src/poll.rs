@@ -45,7 +45,7 @@ pub fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
         }
         newest = newest.max(helpdesk_meta::time_ms(&post["created_time"]));
     }
-    Ok(Page { events, next_cursor: Some((newest / 1000).to_string()), poll_after_ms: 60_000, quota: None })
+    Ok(Page { events, next_cursor: Some((newest / 1000).to_string()), poll_after_ms: 60_000, quota: None, notice: None })
 }
 
 /// The `data` of a Graph listing, following `paging.next` for up to `MAX_PAGES` pages.

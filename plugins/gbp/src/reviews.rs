@@ -173,7 +173,7 @@ pub fn poll(cursor: Option<String>) -> Result<Page, ChannelError> {
         }
     }
     events.extend(helpdesk_plugin_sdk::contexts_of(&events, &[InteractionKind::Review], location_context));
-    Ok(Page { events, next_cursor: Some(Value::Object(seen).to_string()), poll_after_ms: if more { 0 } else { poll_ms() }, quota: None })
+    Ok(Page { events, next_cursor: Some(Value::Object(seen).to_string()), poll_after_ms: if more { 0 } else { poll_ms() }, quota: None, notice: None })
 }
 
 /// The review Pub/Sub named, if it is of one of our locations.

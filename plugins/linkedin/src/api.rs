@@ -25,6 +25,19 @@ pub fn sunset(version: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(y + 1, m, 15)
 }
 
+/// Days until the configured version retires, from today.
+pub fn days_left() -> Option<(chrono::NaiveDate, i64)> {
+    let d = sunset(&version())?;
+    let today = chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default().date_naive();
+    Some((d, d.signed_duration_since(today).num_days()))
+}
+
+/// A word for the admin once the version is within 60 days of retiring.
+pub fn sunset_notice() -> Option<String> {
+    let (d, days) = days_left().filter(|(_, days)| *days <= 60)?;
+    Some(format!("LinkedIn-Version {} retires on {d} (in {days} days): set linkedin_version to a newer YYYYMM", version()))
+}
+
 fn midnight_utc_in_ms() -> u64 {
     let day = 86_400_000;
     (day - now_ms().rem_euclid(day)) as u64

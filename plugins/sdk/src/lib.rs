@@ -209,7 +209,7 @@ impl Capability {
     pub fn new(kind: InteractionKind, actions: &[ActionKind]) -> Self {
         Capability {
             kind,
-            actions: actions.iter().map(|a| ActionCapability { action: *a, notes: Vec::new(), only: None }).collect(),
+            actions: actions.iter().map(|a| ActionCapability { action: *a, notes: Vec::new(), only: None, requires: None }).collect(),
             notes: Vec::new(),
             max_reply_chars: None,
         }
@@ -231,6 +231,14 @@ impl Capability {
     pub fn only_on(mut self, action: ActionKind, direction: Direction) -> Self {
         if let Some(a) = self.actions.iter_mut().find(|a| a.action == action) {
             a.only = Some(direction);
+        }
+        self
+    }
+    /// Offer `action` only on channels whose config sets `key` to `value` (X's block on the
+    /// Enterprise plan): the UI shows it only there and the host refuses it elsewhere.
+    pub fn requires(mut self, action: ActionKind, key: &str, value: &str) -> Self {
+        if let Some(a) = self.actions.iter_mut().find(|a| a.action == action) {
+            a.requires = Some((key.to_string(), value.to_string()));
         }
         self
     }

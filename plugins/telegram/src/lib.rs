@@ -66,7 +66,7 @@ impl Channel for Telegram {
             api::call_with_timeout("getUpdates", &params, (long_poll + 10) * 1000)?;
         let next = updates.iter().filter_map(|u| u["update_id"].as_i64()).max().map(|id| (id + 1).to_string());
         let events = updates.iter().flat_map(update::events).collect();
-        Ok(Page { events, next_cursor: next, poll_after_ms: if long_poll == 0 { 1000 } else { 0 }, quota: None })
+        Ok(Page { events, next_cursor: next, poll_after_ms: if long_poll == 0 { 1000 } else { 0 }, quota: None, notice: None })
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {

@@ -212,7 +212,7 @@ pub fn poll(cursor: Option<String>) -> Result<Page, ChannelError> {
         }
     }
     let poll_ms = (number("poll_seconds", 60) * 1000).min(if unfinished { 15_000 } else { u64::MAX }) as u32;
-    Ok(Page { events, next_cursor: Some(Value::Object(seen).to_string()), poll_after_ms: poll_ms, quota: None })
+    Ok(Page { events, next_cursor: Some(Value::Object(seen).to_string()), poll_after_ms: poll_ms, quota: None, notice: None })
 }
 
 fn replies_known(comment: &str, count: u64) -> bool {

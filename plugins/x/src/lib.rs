@@ -37,7 +37,8 @@ impl Channel for X {
             Capability::new(kind, &actions)
                 .only_on(Delete, Direction::Outbound)
                 .action_note(Delete, "Only our own posts can be deleted")
-                .action_note(Block, "X offers blocking only on the Enterprise plan (plan = \"enterprise\"); mute works on every plan")
+                .action_note(Block, "X offers blocking only on the Enterprise plan; mute works on every plan")
+                .requires(Block, "plan", "enterprise")
                 .max_reply_chars(280)
         };
         ChannelInfo {

@@ -245,5 +245,5 @@ pub fn poll(cursor: Option<String>) -> Result<Page, ChannelError> {
         seen.insert(k, json!(v));
     }
     let poll_ms = config("poll_seconds").and_then(|s| s.parse::<u32>().ok()).unwrap_or(60).max(1) * 1000;
-    Ok(Page { events, next_cursor: Some(Value::Object(seen).to_string()), poll_after_ms: poll_ms, quota: None })
+    Ok(Page { events, next_cursor: Some(Value::Object(seen).to_string()), poll_after_ms: poll_ms, quota: None, notice: None })
 }

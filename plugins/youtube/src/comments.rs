@@ -127,7 +127,7 @@ pub fn poll(cursor: Option<String>) -> Result<Page, ChannelError> {
     }
     events.extend(helpdesk_plugin_sdk::contexts_of(&events, &[InteractionKind::Comment, InteractionKind::Reply], video_context));
     let cost = quota::used().saturating_sub(used_before).max(STATUSES.len() as u64);
-    Ok(Page { events, next_cursor: Some(newest.to_string()), poll_after_ms: quota::poll_after_ms(cost), quota: Some(quota::report()) })
+    Ok(Page { events, next_cursor: Some(newest.to_string()), poll_after_ms: quota::poll_after_ms(cost), quota: Some(quota::report()), notice: None })
 }
 
 /// A thread's replies: the ones it embeds, or all of them (`comments.list?parentId`) when it

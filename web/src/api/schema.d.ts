@@ -583,6 +583,13 @@ export interface components {
             action_only: {
                 [key: string]: components["schemas"]["Direction"];
             };
+            /** @description Actions offered only on channels whose config sets this key to this value. */
+            action_requires: {
+                [key: string]: [
+                    string,
+                    string
+                ];
+            };
             actions: components["schemas"]["ActionKind"][];
             kind: components["schemas"]["Kind"];
             /**
@@ -612,6 +619,8 @@ export interface components {
             last_error_at?: null | components["schemas"]["i64"];
             last_ok_at?: null | components["schemas"]["i64"];
             next_retry_at?: null | components["schemas"]["i64"];
+            /** @description What the plugin says the admin should know (the API version retiring soon). */
+            notice?: string | null;
             quota?: null | components["schemas"]["Quota"];
             state: components["schemas"]["HealthState"];
         };

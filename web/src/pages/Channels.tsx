@@ -106,6 +106,11 @@ export function Channels() {
                   </div>
                 )}
                 {c.health.next_retry_at && <div class="muted">retrying at {new Date(c.health.next_retry_at).toLocaleTimeString()}</div>}
+                {c.health.notice && (
+                  <div class="warn notice" data-notice>
+                    {c.health.notice}
+                  </div>
+                )}
                 {c.health.quota && (
                   <div class="muted quota" data-quota-used={c.health.quota.used}>
                     {c.health.quota.used.toLocaleString()} of {c.health.quota.limit.toLocaleString()} {c.health.quota.unit} used

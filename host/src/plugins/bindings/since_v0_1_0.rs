@@ -97,7 +97,7 @@ impl From<old::ChannelInfo> for latest::ChannelInfo {
                 .into_iter()
                 .map(|c| latest::Capability {
                     kind: c.kind.into(),
-                    actions: c.actions.into_iter().map(|a| latest::ActionCapability { action: a.into(), notes: Vec::new(), only: None }).collect(),
+                    actions: c.actions.into_iter().map(|a| latest::ActionCapability { action: a.into(), notes: Vec::new(), only: None, requires: None }).collect(),
                     notes: c.notes,
                     max_reply_chars: None,
                 })
@@ -157,7 +157,7 @@ impl From<old::ActionKind> for latest::ActionKind {
 
 impl From<old::Page> for latest::Page {
     fn from(p: old::Page) -> Self {
-        latest::Page { events: p.events.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor, poll_after_ms: p.poll_after_ms, quota: None }
+        latest::Page { events: p.events.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor, poll_after_ms: p.poll_after_ms, quota: None, notice: None }
     }
 }
 

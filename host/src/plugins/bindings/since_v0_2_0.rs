@@ -184,7 +184,7 @@ impl From<old::ChannelInfo> for latest::ChannelInfo {
                 .into_iter()
                 .map(|c| latest::Capability {
                     kind: c.kind.into(),
-                    actions: c.actions.into_iter().map(|a| latest::ActionCapability { action: a.action.into(), notes: a.notes, only: None }).collect(),
+                    actions: c.actions.into_iter().map(|a| latest::ActionCapability { action: a.action.into(), notes: a.notes, only: None, requires: None }).collect(),
                     notes: c.notes,
                     max_reply_chars: c.max_reply_chars,
                 })
@@ -205,7 +205,7 @@ impl From<old::ChannelInfo> for latest::ChannelInfo {
 
 impl From<old::Page> for latest::Page {
     fn from(p: old::Page) -> Self {
-        latest::Page { events: p.events.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor, poll_after_ms: p.poll_after_ms, quota: None }
+        latest::Page { events: p.events.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor, poll_after_ms: p.poll_after_ms, quota: None, notice: None }
     }
 }
 

@@ -61,7 +61,7 @@ impl Channel for Example {
         // More waiting: ask again at once; otherwise in 5 s.
         let more = page["has_more"].as_bool() == Some(true);
         let next = page["next"].as_str().filter(|n| !n.is_empty()).map(str::to_string);
-        Ok(Page { events, next_cursor: next, poll_after_ms: if more { 0 } else { 5_000 }, quota: None })
+        Ok(Page { events, next_cursor: next, poll_after_ms: if more { 0 } else { 5_000 }, quota: None, notice: None })
     }
 
     fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {

@@ -89,7 +89,7 @@ impl Channel for Hostile {
             "page" => (0..100).map(|n| message(n, &format!("p{n}"))).collect(),
             _ => Vec::new(),
         };
-        Ok(Page { events, next_cursor: None, poll_after_ms: 1_000, quota: None })
+        Ok(Page { events, next_cursor: None, poll_after_ms: 1_000, quota: None, notice: None })
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {

@@ -65,7 +65,7 @@ impl Channel for Sloppy {
         let page = call(Request::get("https://api.example.com/v1/messages").query(&[("since", since.as_str()), ("limit", "100")]))?;
         let events = page["messages"].as_array().into_iter().flatten().filter_map(|m| message(m, &salt)).map(Event::Interaction).collect();
         let next = page["next"].as_str().filter(|n| !n.is_empty() && !breaks("cursor")).map(str::to_string);
-        Ok(Page { events, next_cursor: next, poll_after_ms: 5_000, quota: None })
+        Ok(Page { events, next_cursor: next, poll_after_ms: 5_000, quota: None, notice: None })
     }
 
     fn perform(target: Target, action: Action) -> Result<ActionOutcome, ChannelError> {
