@@ -4,6 +4,7 @@
 mod support;
 
 use helpdesk_testkit::google::GoogleEmulator;
+use helpdesk_testkit::graph::GraphEmulator;
 use helpdesk_testkit::telegram::TelegramEmulator;
 use serde_json::json;
 use std::path::Path;
@@ -29,7 +30,15 @@ async fn agents_work_the_inbox_in_a_browser() {
     let google = GoogleEmulator::start().await.unwrap();
     google.add_location("456", "Acme Shop Main Street");
     google.add_video("vid1", "How to descale your kettle");
-    let toml = [emu.channel_toml("tg", true, TOKEN, "web-secret"), google.gbp_channel_toml("gbp", &["456"], false), google.youtube_channel_toml("yt", 1_000_000)].concat();
+    // A Facebook Page, for comments answered in public and in private.
+    let graph = GraphEmulator::start().await.unwrap();
+    let toml = [
+        emu.channel_toml("tg", true, TOKEN, "web-secret"),
+        google.gbp_channel_toml("gbp", &["456"], false),
+        google.youtube_channel_toml("yt", 1_000_000),
+        graph.facebook_channel_toml("fb", "1010101010"),
+    ]
+    .concat();
     let server = Server::start_with(&toml, key, None).await;
     let (status, body) = server
         .post("/api/v1/users", json!({"email": "sam@test.example", "name": "Sam Agent", "role": "agent", "password": "sam-password"}))
@@ -45,6 +54,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         .env("BASE_URL", &server.base)
         .env("EMULATOR_URL", emu.base_url())
         .env("GOOGLE_URL", google.base_url())
+        .env("META_APP_SECRET", helpdesk_testkit::graph::APP_SECRET)
         .env("ADMIN_EMAIL", helpdesk_testkit::server::ADMIN_EMAIL)
         .env("ADMIN_PASSWORD", helpdesk_testkit::server::ADMIN_PASSWORD)
         .env("AGENT_EMAIL", "sam@test.example")

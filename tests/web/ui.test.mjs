@@ -21,6 +21,7 @@ const ADMIN = { email: env('ADMIN_EMAIL'), password: env('ADMIN_PASSWORD') };
 const AGENT = { email: env('AGENT_EMAIL'), password: env('AGENT_PASSWORD'), name: env('AGENT_NAME') };
 const SHOTS = env('SCREENSHOT_DIR');
 const GOOGLE = env('GOOGLE_URL');
+const META_APP_SECRET = env('META_APP_SECRET');
 
 async function google(path, body) {
   const r = await fetch(`${GOOGLE}/_emulator/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -801,4 +802,32 @@ test('a review shows its stars and its shop; a held YouTube comment is published
   const after = await (await fetch(`${GOOGLE}/_emulator/comments/${id}`)).json();
   assert.equal(after.snippet.moderationStatus, 'published');
   await page.screenshot({ path: `${SHOTS}/youtube.png` });
+});
+
+test('a comment answered in public and in private: each answer is labelled as what it is', async () => {
+  const { createHmac } = await import('node:crypto');
+  const page = await signIn(alex, ADMIN);
+  const now = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({ object: 'page', entry: [{ id: '1010101010', time: now, changes: [{ field: 'feed', value: {
+    from: { id: '2001', name: 'Priv Ate' }, post: { id: '1010101010_5001', status_type: 'mobile_status_update', is_published: true },
+    message: 'Can you check my order 5521? Not sharing my address here', post_id: '1010101010_5001', comment_id: '5001_9001',
+    created_time: now, item: 'comment', parent_id: '1010101010_5001', verb: 'add' } }] }] });
+  const signature = 'sha256=' + createHmac('sha256', META_APP_SECRET).update(body).digest('hex');
+  const r = await fetch(`${BASE}/webhooks/fb`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+  assert.equal(r.status, 200);
+  await showsDana(page, `${BASE}/?queue=all&platform=facebook`, 'Priv Ate');
+  await row(page, 'Priv Ate').click();
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByText('Not sharing my address here').waitFor();
+  await pane.getByRole('tab', { name: 'Private reply' }).click();
+  await pane.getByLabel('Reply').fill('Sent you a message with the details.');
+  await pane.getByRole('button', { name: 'Send', exact: true }).click();
+  const privately = pane.locator('.message.outbound', { hasText: 'Sent you a message' });
+  await privately.locator('[data-reply="private"]', { hasText: 'Private reply' }).waitFor({ timeout: WAIT });
+  await pane.getByRole('tab', { name: /^Reply on/ }).click();
+  await pane.getByLabel('Reply').fill('Thanks, we answered you in Messenger.');
+  await pane.getByRole('button', { name: 'Send', exact: true }).click();
+  const publicly = pane.locator('.message.outbound', { hasText: 'answered you in Messenger' });
+  await publicly.locator('[data-reply="public"]', { hasText: 'Public reply' }).waitFor({ timeout: WAIT });
+  await page.screenshot({ path: `${SHOTS}/private-reply.png` });
 });

@@ -68,14 +68,7 @@ pub fn push_token(audience: &str, exp_in: i64) -> String {
     jwt(&claims, &signing_key(), KEY_ID)
 }
 
-/// A call the emulator received.
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: String,
-    /// The path with its query, e.g. `/youtube/v3/comments/setModerationStatus?id=…`.
-    pub path: String,
-    pub body: Value,
-}
+pub use crate::Call;
 
 struct Inner {
     calls: Vec<Call>,

@@ -11,6 +11,14 @@ pub mod server;
 pub mod traffic;
 pub mod x;
 
+/// A call an emulator received: its method, its path (with the query), its JSON body.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
 /// Now, in seconds since the epoch (the emulators' clocks).
 pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()

@@ -25,12 +25,7 @@ pub const FIRST_REFRESH_TOKEN: &str = "rft.first-refresh-token";
 pub const BUSINESS: &str = "biz-123";
 pub const ADVERTISER: &str = "7000000000000000777";
 
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: String,
-    pub path: String,
-    pub body: Value,
-}
+pub use crate::Call;
 
 struct Inner {
     calls: Vec<Call>,

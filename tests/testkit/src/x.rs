@@ -23,12 +23,7 @@ pub const CONSUMER_SECRET: &str = "x-consumer-secret";
 pub const BRAND_ID: &str = "1500000000000000001";
 pub const BRAND: &str = "acme";
 
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: String,
-    pub path: String,
-    pub body: Value,
-}
+pub use crate::Call;
 
 struct Inner {
     calls: Vec<Call>,
