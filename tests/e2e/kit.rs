@@ -42,6 +42,7 @@ fn every_built_in_plugin_passes_the_kit() {
         ("tiktok.wasm", "plugins/tiktok/fixtures"),
         ("x.wasm", "plugins/x/fixtures"),
         ("linkedin.wasm", "plugins/linkedin/fixtures"),
+        ("viber.wasm", "plugins/viber/fixtures"),
         ("example_channel.wasm", "plugins/examples/fixtures"),
         ("example_typescript.wasm", "plugins/examples/fixtures"),
         ("example_python.wasm", "plugins/examples/fixtures"),

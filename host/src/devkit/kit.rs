@@ -358,14 +358,22 @@ enum Scheme {
     Base64,
     /// TikTok's `t=<now>,s=<hex of "t.body">`.
     Timestamped,
+    /// Viber's bare hex.
+    BareHex,
 }
 
-/// A header value with `{hmac-sha256:SECRET}`, `{hmac-sha256-base64:SECRET}` or
-/// `{timestamped-hmac-sha256:SECRET}` replaced by the body's signature with that secret.
+/// A header value with `{hmac-sha256:SECRET}`, `{hmac-sha256-base64:SECRET}`,
+/// `{hmac-sha256-hex-bare:SECRET}` or `{timestamped-hmac-sha256:SECRET}` replaced by the body's
+/// signature with that secret.
 fn sign(value: &str, body: &[u8], secrets: &BTreeMap<String, String>) -> anyhow::Result<String> {
     use base64::Engine;
     use hmac::Mac;
-    let schemes = [("{hmac-sha256:", Scheme::Hex), ("{hmac-sha256-base64:", Scheme::Base64), ("{timestamped-hmac-sha256:", Scheme::Timestamped)];
+    let schemes = [
+        ("{hmac-sha256:", Scheme::Hex),
+        ("{hmac-sha256-base64:", Scheme::Base64),
+        ("{hmac-sha256-hex-bare:", Scheme::BareHex),
+        ("{timestamped-hmac-sha256:", Scheme::Timestamped),
+    ];
     let Some((scheme, rest)) = schemes.into_iter().find_map(|(prefix, scheme)| Some((scheme, value.strip_prefix(prefix)?))) else {
         return Ok(value.to_string());
     };
@@ -383,6 +391,7 @@ fn sign(value: &str, body: &[u8], secrets: &BTreeMap<String, String>) -> anyhow:
         Scheme::Hex => format!("sha256={}", hex::encode(digest)),
         Scheme::Base64 => format!("sha256={}", base64::engine::general_purpose::STANDARD.encode(digest)),
         Scheme::Timestamped => format!("t={at},s={}", hex::encode(digest)),
+        Scheme::BareHex => hex::encode(digest),
     })
 }
 

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod linkedin;
 pub mod server;
 pub mod traffic;
+pub mod viber;
 pub mod x;
 
 /// A call an emulator received: its method, its path (with the query), its JSON body.

@@ -414,3 +414,21 @@ pub async fn run_linkedin(li: crate::linkedin::LinkedInEmulator, every: Duration
         }
     }
 }
+
+/// A Viber bot's users: they subscribe, then write (text, now and then a photo or their
+/// location), as signed callbacks.
+pub async fn run_viber(viber: crate::viber::ViberEmulator, webhook_url: String, every: Duration) {
+    let mut turns = Turns::new(PEOPLE.len());
+    loop {
+        tokio::time::sleep(every.mul_f64(1.5 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (id, first, _, _, lang) = PEOPLE[who];
+        let user = format!("vb{id}=");
+        viber.subscribe(&user);
+        let message = match fastrand::u8(..6) {
+            0 => serde_json::json!({"type": "location", "location": {"lat": 38.7223, "lon": -9.1393}}),
+            _ => serde_json::json!({"type": "text", "text": one(lines(lang).0)}),
+        };
+        let _ = viber.deliver(&webhook_url, &viber.message(&user, first, message), None).await;
+    }
+}
