@@ -7,7 +7,7 @@
 
 mod support;
 
-use helpdesk_testkit::google::{GoogleEmulator, PUSH_TOKEN, YT_CHANNEL};
+use helpdesk_testkit::google::{GoogleEmulator, PUSH_TOKEN};
 use serde_json::json;
 use std::time::Duration;
 use support::*;
@@ -135,7 +135,7 @@ async fn youtube_comments_arrive_with_their_video_and_are_moderated_within_the_q
     let google = GoogleEmulator::start().await.unwrap();
     google.add_video("JE8xdDp5B8Q", "How to descale your kettle");
     let q = google.add_comment("JE8xdDp5B8Q", None, Some("kun liu"), "Does this work with vinegar?", "published");
-    let reply = google.add_comment("JE8xdDp5B8Q", Some(&q), Some("Mia"), "I used lemon, worked fine", "published");
+    google.add_comment("JE8xdDp5B8Q", Some(&q), Some("Mia"), "I used lemon, worked fine", "published");
     let held = google.add_comment("JE8xdDp5B8Q", None, Some("Spammy"), "Free kettles at my site", "heldForReview");
     let server = Server::start(&google.youtube_channel_toml("yt", 1_000_000)).await;
 
@@ -164,7 +164,6 @@ async fn youtube_comments_arrive_with_their_video_and_are_moderated_within_the_q
     let (s, b) = action(&server, &rid, json!({"type": "reply", "text": "Lemon works too!"})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(google.calls("/youtube/v3/comments?part=snippet").last().unwrap().body["snippet"]["parentId"], q.as_str());
-    let _ = reply;
 
     // Publish the held one, hide and block others: each as setModerationStatus expects it.
     let sid = spam["id"].as_str().unwrap();
@@ -207,7 +206,7 @@ fn chrono_now_ms() -> i64 {
 async fn a_used_up_youtube_quota_says_when_it_comes_back_and_keeps_room_for_answers() {
     let google = GoogleEmulator::start().await.unwrap();
     google.add_video("vid1", "Unboxing");
-    let q = google.add_comment("vid1", None, Some("Ann"), "Where to buy?", "published");
+    google.add_comment("vid1", None, Some("Ann"), "Where to buy?", "published");
     // A budget of 1,000 units, spread over the day: a poll or so a minute.
     let server = Server::start(&google.youtube_channel_toml("yt", 1_000)).await;
     let t = server.wait_tickets("platform=youtube&kind=comment", 1, WAIT).await;
@@ -227,7 +226,6 @@ async fn a_used_up_youtube_quota_says_when_it_comes_back_and_keeps_room_for_answ
     assert_eq!(s, 429, "{b}");
     assert!(b["message"].as_str().unwrap().contains("no room for this action"), "{b}");
     assert_eq!(google.calls("/youtube/v3/").len(), calls);
-    let _ = (q, YT_CHANNEL);
 }
 
 #[tokio::test]

@@ -96,7 +96,7 @@ async fn messages(State(s): State<Arc<Shared>>, headers: HeaderMap, Query(q): Qu
     let inner = s.inner.lock().unwrap();
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100).clamp(1, 100);
     let start = q.get("since").and_then(|since| inner.messages.iter().position(|m| m["id"] == since.as_str())).map(|p| p + 1).unwrap_or(0);
-    let page: Vec<Value> = inner.messages.iter().skip(start).take(limit).cloned().collect();
+    let (page, _) = crate::page_of(&inner.messages, start, limit);
     let next = page.last().map(|m| m["id"].clone()).unwrap_or(json!(""));
     let has_more = start + page.len() < inner.messages.len();
     Json(json!({"messages": page, "next": next, "has_more": has_more})).into_response()

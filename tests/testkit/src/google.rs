@@ -405,19 +405,18 @@ fn gbp(inner: &mut Inner, method: &Method, path: &str, p: &HashMap<String, Strin
         return google_error(404, "notFound", "The Q&A API was discontinued on 2025-11-03.");
     }
     if let Some(location) = path.strip_suffix("/reviews") {
-        let Some(id) = location.rsplit('/').next().filter(|id| inner.locations.contains_key(*id)) else {
+        if !location.rsplit('/').next().is_some_and(|id| inner.locations.contains_key(id)) {
             return google_error(404, "notFound", "Requested entity was not found.");
-        };
-        let _ = id;
+        }
         let prefix = format!("{location}/reviews/");
         let mut of: Vec<Value> = inner.reviews.iter().filter(|r| r["name"].as_str().is_some_and(|n| n.starts_with(&prefix))).cloned().collect();
         of.sort_by(|a, b| b["updateTime"].as_str().cmp(&a["updateTime"].as_str()));
         let size: usize = p.get("pageSize").and_then(|s| s.parse().ok()).unwrap_or(50).clamp(1, 50);
         let start: usize = p.get("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-        let page: Vec<Value> = of.iter().skip(start).take(size).cloned().collect();
+        let (page, next) = crate::page_of(&of, start, size);
         let mut out = json!({"reviews": page, "totalReviewCount": of.len(), "averageRating": 4.1});
-        if start + size < of.len() {
-            out["nextPageToken"] = json!((start + size).to_string());
+        if let Some(next) = next {
+            out["nextPageToken"] = json!(next.to_string());
         }
         return Json(out).into_response();
     }
@@ -453,10 +452,10 @@ fn youtube(inner: &mut Inner, method: &Method, path: &str, p: &HashMap<String, S
     let page = |items: Vec<Value>, p: &HashMap<String, String>, kind: &str| {
         let size: usize = p.get("maxResults").and_then(|s| s.parse().ok()).unwrap_or(20).clamp(1, 100);
         let start: usize = p.get("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-        let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
+        let (chunk, next) = crate::page_of(&items, start, size);
         let mut out = json!({"kind": kind, "pageInfo": {"totalResults": items.len(), "resultsPerPage": size}, "items": chunk});
-        if start + size < items.len() {
-            out["nextPageToken"] = json!((start + size).to_string());
+        if let Some(next) = next {
+            out["nextPageToken"] = json!(next.to_string());
         }
         Json(out).into_response()
     };

@@ -20,6 +20,14 @@ pub struct Call {
     pub body: serde_json::Value,
 }
 
+/// One page of a listing the emulators page by offset (each in its platform's own words: page
+/// tokens, cursors, `start`/`count`): `size` items from `start`, and where the next page starts
+/// when there is one.
+pub fn page_of(items: &[serde_json::Value], start: usize, size: usize) -> (Vec<serde_json::Value>, Option<usize>) {
+    let page = items.iter().skip(start).take(size).cloned().collect();
+    (page, (start + size < items.len()).then_some(start + size))
+}
+
 /// Now, in seconds since the epoch (the emulators' clocks).
 pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()

@@ -193,7 +193,7 @@ fn decode(s: &str) -> String {
 fn paged(items: Vec<Value>, p: &HashMap<String, String>) -> Response {
     let start: usize = p.get("start").and_then(|s| s.parse().ok()).unwrap_or(0);
     let count: usize = p.get("count").and_then(|s| s.parse().ok()).unwrap_or(10).clamp(1, 100);
-    let chunk: Vec<Value> = items.iter().skip(start).take(count).cloned().collect();
+    let (chunk, _) = crate::page_of(&items, start, count);
     Json(json!({"paging": {"start": start, "count": count, "total": items.len(), "links": []}, "elements": chunk})).into_response()
 }
 

@@ -242,8 +242,8 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, method: Method, uri: Uri
             of.reverse();
             let size: usize = p.get("max_count").and_then(|s| s.parse().ok()).unwrap_or(20).clamp(1, 30);
             let start: usize = p.get("cursor").and_then(|s| s.parse().ok()).unwrap_or(0);
-            let page: Vec<Value> = of.iter().skip(start).take(size).cloned().collect();
-            ok(json!({"comments": page, "cursor": start + page.len(), "has_more": start + size < of.len()}))
+            let (page, next) = crate::page_of(&of, start, size);
+            ok(json!({"comments": page, "cursor": start + page.len(), "has_more": next.is_some()}))
         }
         ("GET", "business/comment/reply/list/") => {
             let parent = p.get("comment_id").cloned().unwrap_or_default();

@@ -191,7 +191,7 @@ fn page(inner: &Inner, mut items: Vec<Value>, p: &HashMap<String, String>) -> Re
     }
     let size: usize = p.get("max_results").and_then(|s| s.parse().ok()).unwrap_or(10).clamp(1, 100);
     let start: usize = p.get("pagination_token").and_then(|t| t.strip_prefix("next-")).and_then(|t| t.parse().ok()).unwrap_or(0);
-    let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
+    let (chunk, next) = crate::page_of(&items, start, size);
     let authors: Vec<Value> = chunk
         .iter()
         .filter_map(|t| t["author_id"].as_str().or(t["sender_id"].as_str()))
@@ -202,8 +202,8 @@ fn page(inner: &Inner, mut items: Vec<Value>, p: &HashMap<String, String>) -> Re
         meta["newest_id"] = first["id"].clone();
         meta["oldest_id"] = last["id"].clone();
     }
-    if start + size < items.len() {
-        meta["next_token"] = json!(format!("next-{}", start + size));
+    if let Some(next) = next {
+        meta["next_token"] = json!(format!("next-{next}"));
     }
     let mut out = json!({"meta": meta});
     if !chunk.is_empty() {
