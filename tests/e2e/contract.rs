@@ -54,7 +54,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let server = Server::start(&telegram_channel("new", &emu, true, TOKEN)).await;
     let ch = server.channel("new").await;
-    assert_eq!(ch["contract"], "0.4.0", "{ch}");
+    assert_eq!(ch["contract"], "0.5.0", "{ch}");
     assert!(ch["declared_hosts"].as_array().unwrap().contains(&json!("https://api.telegram.org")), "{ch}");
     let token = ch["settings"].as_array().unwrap().iter().find(|s| s["name"] == "bot_token").cloned().unwrap();
     assert_eq!((token["secret"].as_bool(), token["required"].as_bool()), (Some(true), Some(true)), "{token}");
@@ -69,7 +69,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let old = check(frozen("telegram-0.1.0.wasm"));
     assert!(old.contains("contract: helpdesk:channel@0.1.0"), "{old}");
     let new = check(plugin_dir().join("telegram.wasm"));
-    assert!(new.contains("contract: helpdesk:channel@0.4.0"), "{new}");
+    assert!(new.contains("contract: helpdesk:channel@0.5.0"), "{new}");
     assert!(new.contains("secret `bot_token` (Bot token, required)") && new.contains("asks to reach: https://api.telegram.org"), "{new}");
     assert!(new.contains("private_message: reply, like, unlike, react, delete"), "{new}");
 }
@@ -216,7 +216,7 @@ async fn an_admin_upgrades_a_plugin_without_a_restart_and_a_broken_one_is_refuse
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = std::sync::Arc::new(Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await);
     let before = server.channel("tg").await;
-    assert_eq!(before["contract"], "0.4.0");
+    assert_eq!(before["contract"], "0.5.0");
     let upload = |name: &str, body: Vec<u8>| {
         let (url, cookie) = (server.url(&format!("/api/v1/plugins/{name}")), server.cookie.clone());
         async move {
@@ -343,7 +343,7 @@ async fn a_plugin_dropped_into_the_plugin_directory_is_swapped_in_and_a_broken_o
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
-    assert_eq!(server.channel("tg").await["contract"], "0.4.0");
+    assert_eq!(server.channel("tg").await["contract"], "0.5.0");
     // Renamed in whole, as deploy tools do.
     let staged = dir.path().join("telegram.wasm.new");
     std::fs::copy(frozen("telegram-0.1.0.wasm"), &staged).unwrap();
@@ -442,4 +442,22 @@ async fn a_plugin_built_against_contract_0_3_0_keeps_working_and_downloads_its_f
     // An action 0.3.0 did not have is refused in words, not sent.
     let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "pin"})).await;
     assert_eq!(status, 422, "{out}");
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_contract_0_4_0_keeps_taking_its_webhooks_behind_a_public_url() {
+    // The Viber component as built before 0.5.0 existed (6851f3c); the host has a public URL,
+    // which 0.5.0 plugins get whole and 0.4.0 ones as the path they were promised.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(frozen("viber-0.4.0.wasm"), dir.path().join("viber.wasm")).unwrap();
+    let vb = helpdesk_testkit::viber::ViberEmulator::start().await.unwrap();
+    let port = free_port();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), vb.channel_toml("old", None));
+    let opts = Options { listen: Some(format!("127.0.0.1:{port}")), public_url: Some(format!("http://127.0.0.1:{port}")), ..Options::memory() };
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), opts, None).await;
+    assert_eq!(server.channel("old").await["contract"], "0.4.0");
+    let m = vb.message("01234567890A=", "Ana", json!({"type": "text", "text": "¿Abrís el domingo?"}));
+    assert_eq!(vb.deliver(&server.url("/webhooks/old"), &m, Some("00")).await, 401, "still checks signatures");
+    assert_eq!(vb.deliver(&server.url("/webhooks/old"), &m, None).await, 200);
+    assert_eq!(server.wait_tickets("q=domingo", 1, WAIT).await.len(), 1);
 }

@@ -52,7 +52,7 @@ impl AppState {
     info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox. \
         Sign in with `POST /api/v1/session` (a session cookie) or send `Authorization: Bearer <API token>`."),
     paths(
-        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::update, tickets::seen, tickets::counts, media::attachment,
+        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::reply_note, tickets::update, tickets::seen, tickets::counts, media::attachment,
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/messages", get(tickets::messages))
         .route("/tickets/{id}/actions", post(tickets::action))
+        .route("/tickets/{id}/reply-note", post(tickets::reply_note))
         .route("/tickets/{id}/seen", post(tickets::seen))
         .route("/tickets/{id}/notes", post(notes::add))
         .route("/tickets/{id}/notes/{note_id}", patch(notes::edit).delete(notes::delete))

@@ -3,7 +3,7 @@
 use super::auth::CurrentUser;
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::inbox::{ActionRequest, ActionResult, MessagePage, QueueCounts, TicketPatch, TicketView};
+use crate::inbox::{ActionRequest, ActionResult, DraftReply, MessagePage, QueueCounts, ReplyNote, TicketPatch, TicketView};
 use crate::model::Ticket;
 use crate::plugins::Capability;
 use crate::search::TicketQuery;
@@ -153,6 +153,20 @@ pub async fn action(
             Err(e)
         }
     }
+}
+
+#[utoipa::path(operation_id = "tickets_reply_note", post, path = "/api/v1/tickets/{id}/reply-note", request_body = DraftReply,
+    responses((status = 200, body = ReplyNote), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+/// What the channel says about a reply as the agent writes it (SMS segments, a closing window).
+pub async fn reply_note(
+    State(state): State<AppState>,
+    _: CurrentUser,
+    Path(id): Path<String>,
+    Body(draft): Body<DraftReply>,
+) -> Result<Json<ReplyNote>, ApiError> {
+    let ticket = state.inbox.ticket(&id).await?;
+    let channel = state.channels.for_action(&ticket.channel)?;
+    Ok(Json(state.inbox.reply_note(&channel, &id, draft).await?))
 }
 
 #[utoipa::path(operation_id = "tickets_update", patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch,

@@ -43,9 +43,14 @@ pub async fn deliver(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let path = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
     let req = WebhookRequest {
         method: method.to_string(),
-        url: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        // The URL the platform called, which some sign (Twilio): ours, as `--public-url` says.
+        url: match &state.public_origin {
+            Some(origin) => format!("{origin}{path}"),
+            None => path,
+        },
         headers: headers
             .iter()
             .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))

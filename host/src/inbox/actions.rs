@@ -24,6 +24,22 @@ pub struct ActionRequest {
     pub emoji: Option<String>,
 }
 
+/// A reply as the agent is writing it, for the channel's note on it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftReply {
+    pub text: String,
+    /// The message answered; defaults to the customer's newest message.
+    pub message_id: Option<String>,
+}
+
+/// What the channel says about a draft reply.
+#[derive(Debug, serde::Serialize, Deserialize, ToSchema)]
+pub struct ReplyNote {
+    /// In words ("2 SMS segments"), or null when there is nothing to say.
+    pub note: Option<String>,
+}
+
 /// Internal changes to a ticket; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct TicketPatch {
@@ -118,6 +134,9 @@ struct Performed {
     result: ActionResult,
 }
 
+/// Longer than any platform takes: a draft past it is not a reply.
+const MAX_DRAFT_CHARS: usize = 20_000;
+
 /// Takes an idempotency key out of the in-flight set when the action ends, however it ends.
 struct InFlight<'a>(&'a std::sync::Mutex<std::collections::HashSet<String>>, String);
 
@@ -185,6 +204,17 @@ impl Inbox {
             newest = newest.or_else(|| messages.iter().rev().find(|m| m.interaction.kind == ticket.kind).or(messages.last()).cloned());
         }
         newest.ok_or_else(|| InboxError::NotFound(format!("ticket `{}` has no messages", ticket.id)))
+    }
+
+    /// The channel's note on a reply being written: nothing is sent or stored.
+    pub async fn reply_note(&self, ch: &ActionChannel, ticket_id: &str, draft: DraftReply) -> Result<ReplyNote, InboxError> {
+        if draft.text.chars().count() > MAX_DRAFT_CHARS {
+            return Err(InboxError::BadRequest(format!("a draft is at most {MAX_DRAFT_CHARS} characters")));
+        }
+        let ticket = self.ticket(ticket_id).await?;
+        let target = self.target(&ticket, draft.message_id.as_deref()).await?;
+        let note = ch.plugin.reply_note(ch.ctx.clone(), ActionTarget::of(&target.interaction), draft.text).await.map_err(map_plugin_error)?;
+        Ok(ReplyNote { note })
     }
 
     /// Perform an action on the platform and record its outcome on the ticket.

@@ -9,7 +9,7 @@ mod notes;
 pub mod rules;
 mod tally;
 
-pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, TicketPatch};
+pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, DraftReply, ReplyNote, TicketPatch};
 pub use media::{MediaCache, DEFAULT_MEDIA_CACHE_BYTES};
 pub use notes::NoteAuthor;
 

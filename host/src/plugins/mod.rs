@@ -93,7 +93,7 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> 
 pub struct PluginInfo {
     pub platform: String,
     pub platform_name: String,
-    /// The contract version the plugin was built against (`0.1.0` to `0.4.0`).
+    /// The contract version the plugin was built against (`0.1.0` to `0.5.0`).
     pub contract: String,
     /// SHA-256 of the component file, hex (what `plugins.toml` may pin with `sha256`).
     pub sha256: String,
@@ -183,6 +183,9 @@ pub struct WebhookOutcome {
     /// Why events of this delivery broke the host's bounds and were left out.
     pub dropped: Vec<String>,
 }
+
+/// A reply note is asked for as the agent types: it answers from what the plugin knows, or not at all.
+const REPLY_NOTE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A raw webhook request for the plugin.
 #[derive(Clone)]
@@ -502,6 +505,14 @@ impl Plugin {
         validate::webhook_response(&out.response).map_err(PluginError::Malformed)?;
         let (events, dropped) = validate::events(out.events.into_iter().map(Into::into).collect()).map_err(PluginError::Malformed)?;
         Ok(WebhookOutcome { status: out.response.status, headers: out.response.headers, body: out.response.body, events, dropped })
+    }
+
+    /// What the agent should know before sending `text` to `target` (SMS segments, a closing
+    /// window), in words, at most 300 characters.
+    pub async fn reply_note(&self, ch: Arc<ChannelContext>, target: ActionTarget, text: String) -> Result<Option<String>, PluginError> {
+        let target = target.into_wit();
+        let note = self.call(ch, REPLY_NOTE_TIMEOUT, move |b, s| Box::pin(async move { b.reply_note(s, &target, &text).await })).await?;
+        Ok(note.map(|n| n.trim().chars().take(300).collect::<String>()).filter(|n| !n.is_empty()))
     }
 
     pub async fn perform(&self, ch: Arc<ChannelContext>, target: ActionTarget, action: Action) -> Result<Option<Interaction>, PluginError> {

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// A request being built.
+#[derive(Clone)]
 pub struct Request {
     inner: HttpRequest,
     timeout_ms: Option<u32>,
@@ -59,6 +60,11 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.'
 /// `s` percent-encoded for a URL's path segment or query value.
 pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, QUERY).to_string()
+}
+
+/// `a=1&b=2` (a query string or form body) as decoded pairs, in order.
+pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&').filter(|p| !p.is_empty()).map(|pair| pair.split_once('=').unwrap_or((pair, ""))).map(|(k, v)| (decode(k), decode(v))).collect()
 }
 
 /// `s` percent-decoded (`+` as a space, as in forms and query strings).

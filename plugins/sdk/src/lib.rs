@@ -1,6 +1,6 @@
 //! The SDK for channel plugins: implement [`Channel`], call [`export_channel!`], and use the
 //! helpers here to talk to the platform through the host. It targets the contract bundled in
-//! this crate's `wit/` (`helpdesk:channel@0.4.0`).
+//! this crate's `wit/` (`helpdesk:channel@0.5.0`).
 //!
 //! ```ignore
 //! use helpdesk_plugin_sdk::prelude::*;
@@ -48,7 +48,7 @@ pub use bindings::helpdesk::channel::log::Level;
 pub use bindings::helpdesk::channel::types::*;
 
 /// The contract version this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.4.0";
+pub const CONTRACT_VERSION: &str = "0.5.0";
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
@@ -95,6 +95,13 @@ pub trait Channel {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => Ok(http::Request::get(url).unsent()),
             _ => Err(err::unsupported("this attachment has no address to download it from")),
         }
+    }
+
+    /// What the agent should know about a reply of `text` to `target` before sending it, in
+    /// words, or `None` (the default). Called as the agent writes: answer from config and kv,
+    /// never by calling the platform.
+    fn reply_note(_target: Target, _text: String) -> Option<String> {
+        None
     }
 }
 
@@ -303,8 +310,12 @@ impl HttpRequest {
 
     /// The value of query parameter `name` in the URL, decoded.
     pub fn query(&self, name: &str) -> Option<String> {
-        let query = self.url.split_once('?')?.1;
-        query.split('&').filter_map(|pair| pair.split_once('=').or(Some((pair, "")))).find(|(k, _)| http::decode(k) == name).map(|(_, v)| http::decode(v))
+        http::parse_pairs(self.url.split_once('?')?.1).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The body's fields, decoded, in order (an `application/x-www-form-urlencoded` delivery).
+    pub fn form(&self) -> Vec<(String, String)> {
+        http::parse_pairs(&String::from_utf8_lossy(&self.body))
     }
 }
 
@@ -332,6 +343,9 @@ macro_rules! export_channel {
             }
             fn media(target: $crate::Target, attachment: $crate::Attachment) -> Result<$crate::HttpRequest, $crate::ChannelError> {
                 <$ty as $crate::Channel>::media(target, attachment)
+            }
+            fn reply_note(target: $crate::Target, text: String) -> Option<String> {
+                <$ty as $crate::Channel>::reply_note(target, text)
             }
         }
         $crate::bindings::export_raw!(__HelpdeskChannelExports with_types_in $crate::bindings);

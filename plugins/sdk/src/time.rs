@@ -21,6 +21,11 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_millis() as i64)
 }
 
+/// `Wed, 18 Aug 2010 20:01:40 +0000` (RFC 2822, as in Twilio's resources and mail).
+pub fn parse_rfc2822(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(s.trim()).ok().map(|d| d.timestamp_millis())
+}
+
 /// Seconds since the epoch (Telegram's `date`, Graph's `created_time` as a number) in ms.
 pub fn from_unix_seconds(secs: i64) -> i64 {
     secs.saturating_mul(1000)
@@ -38,6 +43,7 @@ mod tests {
     #[test]
     fn platform_times_become_milliseconds() {
         assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
+        assert_eq!(parse_rfc2822("Tue, 14 Nov 2023 22:13:20 +0000"), Some(1_700_000_000_000));
         assert_eq!(parse_rfc3339("2023-11-14T23:13:20.5+01:00"), Some(1_700_000_000_500));
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:20 GMT"), Some(1_700_000_000_000));

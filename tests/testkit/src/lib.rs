@@ -9,6 +9,7 @@ pub mod graph;
 pub mod linkedin;
 pub mod server;
 pub mod traffic;
+pub mod twilio;
 pub mod viber;
 pub mod x;
 

@@ -432,3 +432,20 @@ pub async fn run_viber(viber: crate::viber::ViberEmulator, webhook_url: String, 
         let _ = viber.deliver(&webhook_url, &viber.message(&user, first, message), None).await;
     }
 }
+
+/// Customers texting the SMS number (now and then a photo); `webhook_url` is the URL Twilio
+/// signs, the host's public one.
+pub async fn run_twilio(twilio: crate::twilio::TwilioEmulator, webhook_url: String, every: Duration) {
+    let mut turns = Turns::new(PEOPLE.len());
+    loop {
+        tokio::time::sleep(every.mul_f64(1.5 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (id, _, _, _, lang) = PEOPLE[who];
+        let from = format!("+1555010{:04}", id % 10_000);
+        let params = match fastrand::u8(..5) {
+            0 => twilio.inbound(&from, crate::twilio::NUMBER, "Here's the damaged box", &[("image/png", crate::PHOTO_PNG)]),
+            _ => twilio.inbound(&from, crate::twilio::NUMBER, one(lines(lang).0), &[]),
+        };
+        let _ = twilio.deliver(&webhook_url, &params).await;
+    }
+}

@@ -6,8 +6,9 @@ pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 pub mod since_v0_3_0;
 pub mod since_v0_4_0;
+pub mod since_v0_5_0;
 
-pub use since_v0_4_0 as latest;
+pub use since_v0_5_0 as latest;
 pub use latest::wit;
 
 use super::sandbox::HostState;
@@ -21,12 +22,14 @@ pub enum ContractVersion {
     V0_2_0,
     V0_3_0,
     V0_4_0,
+    V0_5_0,
 }
 
 impl ContractVersion {
     /// Oldest first.
-    pub const ALL: [ContractVersion; 4] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0, ContractVersion::V0_4_0];
-    pub const LATEST: ContractVersion = ContractVersion::V0_4_0;
+    pub const ALL: [ContractVersion; 5] =
+        [ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0, ContractVersion::V0_4_0, ContractVersion::V0_5_0];
+    pub const LATEST: ContractVersion = ContractVersion::V0_5_0;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl ContractVersion {
             ContractVersion::V0_2_0 => "0.2.0",
             ContractVersion::V0_3_0 => "0.3.0",
             ContractVersion::V0_4_0 => "0.4.0",
+            ContractVersion::V0_5_0 => "0.5.0",
         }
     }
 
@@ -65,6 +69,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     since_v0_2_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_3_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_4_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    since_v0_5_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -74,6 +79,7 @@ pub enum ChannelPre {
     V0_2_0(since_v0_2_0::ChannelPre<HostState>),
     V0_3_0(since_v0_3_0::ChannelPre<HostState>),
     V0_4_0(since_v0_4_0::ChannelPre<HostState>),
+    V0_5_0(since_v0_5_0::ChannelPre<HostState>),
 }
 
 impl ChannelPre {
@@ -84,6 +90,7 @@ impl ChannelPre {
             ContractVersion::V0_2_0 => ChannelPre::V0_2_0(since_v0_2_0::ChannelPre::new(pre)?),
             ContractVersion::V0_3_0 => ChannelPre::V0_3_0(since_v0_3_0::ChannelPre::new(pre)?),
             ContractVersion::V0_4_0 => ChannelPre::V0_4_0(since_v0_4_0::ChannelPre::new(pre)?),
+            ContractVersion::V0_5_0 => ChannelPre::V0_5_0(since_v0_5_0::ChannelPre::new(pre)?),
         })
     }
 
@@ -93,6 +100,7 @@ impl ChannelPre {
             ChannelPre::V0_2_0(_) => ContractVersion::V0_2_0,
             ChannelPre::V0_3_0(_) => ContractVersion::V0_3_0,
             ChannelPre::V0_4_0(_) => ContractVersion::V0_4_0,
+            ChannelPre::V0_5_0(_) => ContractVersion::V0_5_0,
         }
     }
 
@@ -102,6 +110,7 @@ impl ChannelPre {
             ChannelPre::V0_2_0(p) => Channel::V0_2_0(p.instantiate_async(store).await?),
             ChannelPre::V0_3_0(p) => Channel::V0_3_0(p.instantiate_async(store).await?),
             ChannelPre::V0_4_0(p) => Channel::V0_4_0(p.instantiate_async(store).await?),
+            ChannelPre::V0_5_0(p) => Channel::V0_5_0(p.instantiate_async(store).await?),
         })
     }
 }
@@ -112,6 +121,7 @@ pub enum Channel {
     V0_2_0(since_v0_2_0::Channel),
     V0_3_0(since_v0_3_0::Channel),
     V0_4_0(since_v0_4_0::Channel),
+    V0_5_0(since_v0_5_0::Channel),
 }
 
 type Outcome<T> = wasmtime::Result<Result<T, wit::ChannelError>>;
@@ -123,6 +133,7 @@ impl Channel {
             Channel::V0_2_0(c) => Ok(c.call_describe(s).await?.into()),
             Channel::V0_3_0(c) => Ok(c.call_describe(s).await?.into()),
             Channel::V0_4_0(c) => c.call_describe(s).await,
+            Channel::V0_5_0(c) => c.call_describe(s).await,
         }
     }
 
@@ -135,6 +146,7 @@ impl Channel {
             Channel::V0_2_0(c) => Ok(c.call_check(s).await?.map_err(Into::into)),
             Channel::V0_3_0(c) => Ok(c.call_check(s).await?.map_err(Into::into)),
             Channel::V0_4_0(c) => c.call_check(s).await,
+            Channel::V0_5_0(c) => c.call_check(s).await,
         }
     }
 
@@ -144,18 +156,20 @@ impl Channel {
             Channel::V0_2_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
             Channel::V0_3_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
             Channel::V0_4_0(c) => c.call_fetch(s, cursor).await,
+            Channel::V0_5_0(c) => c.call_fetch(s, cursor).await,
         }
     }
 
     pub async fn handle_webhook(&self, s: &mut Store<HostState>, req: &wit::HttpRequest) -> Outcome<wit::WebhookOutcome> {
         match self {
             Channel::V0_1_0(c) => {
-                let req = since_v0_1_0::request(req);
+                let req = since_v0_1_0::request(&path_only(req));
                 Ok(c.call_handle_webhook(s, &req).await?.map(Into::into).map_err(Into::into))
             }
-            Channel::V0_2_0(c) => Ok(c.call_handle_webhook(s, &req.clone().into()).await?.map(Into::into).map_err(Into::into)),
-            Channel::V0_3_0(c) => Ok(c.call_handle_webhook(s, &req.clone().into()).await?.map(Into::into).map_err(Into::into)),
-            Channel::V0_4_0(c) => c.call_handle_webhook(s, req).await,
+            Channel::V0_2_0(c) => Ok(c.call_handle_webhook(s, &path_only(req).into()).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_3_0(c) => Ok(c.call_handle_webhook(s, &path_only(req).into()).await?.map(Into::into).map_err(Into::into)),
+            Channel::V0_4_0(c) => c.call_handle_webhook(s, &path_only(req)).await,
+            Channel::V0_5_0(c) => c.call_handle_webhook(s, req).await,
         }
     }
 
@@ -181,6 +195,7 @@ impl Channel {
                 Ok(outcome.map(Into::into).map_err(Into::into))
             }
             Channel::V0_4_0(c) => c.call_perform(s, target, action).await,
+            Channel::V0_5_0(c) => c.call_perform(s, target, action).await,
         }
     }
 
@@ -188,6 +203,7 @@ impl Channel {
     pub async fn media(&self, s: &mut Store<HostState>, target: &wit::Target, attachment: &wit::Attachment) -> Outcome<wit::HttpRequest> {
         match self {
             Channel::V0_4_0(c) => c.call_media(s, target, attachment).await,
+            Channel::V0_5_0(c) => c.call_media(s, target, attachment).await,
             Channel::V0_3_0(c) => {
                 let (target, attachment) = (since_v0_2_0::target(target), attachment.clone().into());
                 Ok(c.call_media(s, &target, &attachment).await?.map(Into::into).map_err(Into::into))
@@ -199,12 +215,51 @@ impl Channel {
         }
     }
 
+    /// Before 0.5.0 there was no `reply-note`: nothing to say.
+    pub async fn reply_note(&self, s: &mut Store<HostState>, target: &wit::Target, text: &str) -> wasmtime::Result<Option<String>> {
+        match self {
+            Channel::V0_5_0(c) => c.call_reply_note(s, target, text).await,
+            _ => Ok(None),
+        }
+    }
+
     fn version(&self) -> ContractVersion {
         match self {
             Channel::V0_1_0(_) => ContractVersion::V0_1_0,
             Channel::V0_2_0(_) => ContractVersion::V0_2_0,
             Channel::V0_3_0(_) => ContractVersion::V0_3_0,
             Channel::V0_4_0(_) => ContractVersion::V0_4_0,
+            Channel::V0_5_0(_) => ContractVersion::V0_5_0,
         }
+    }
+}
+
+/// A webhook delivery as versions before 0.5.0 take it: the path and query only.
+fn path_only(req: &wit::HttpRequest) -> wit::HttpRequest {
+    let url = match req.url.strip_prefix("https://").or_else(|| req.url.strip_prefix("http://")) {
+        Some(rest) => match rest.find(['/', '?']) {
+            Some(i) if rest[i..].starts_with('/') => rest[i..].to_string(),
+            Some(i) => format!("/{}", &rest[i..]),
+            None => "/".into(),
+        },
+        None => req.url.clone(),
+    };
+    wit::HttpRequest { url, ..req.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(u: &str) -> String {
+        path_only(&wit::HttpRequest { method: "POST".into(), url: u.into(), headers: Vec::new(), body: Vec::new() }).url
+    }
+
+    #[test]
+    fn plugins_before_0_5_0_get_the_path_and_query_they_were_promised() {
+        assert_eq!(url("https://help.example.com/webhooks/sms?a=1"), "/webhooks/sms?a=1");
+        assert_eq!(url("http://127.0.0.1:8080/webhooks/sms"), "/webhooks/sms");
+        assert_eq!(url("https://help.example.com?x=1"), "/?x=1");
+        assert_eq!(url("/webhooks/x?u=https://a.example/b"), "/webhooks/x?u=https://a.example/b");
     }
 }

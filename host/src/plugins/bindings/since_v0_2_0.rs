@@ -14,10 +14,11 @@ use helpdesk::channel::types as old;
 
 impl old::Host for HostState {}
 
-/// The imports of a version whose types are 0.2.0's, answered by the newest imports: `$world`
-/// is the path of that version's generated `helpdesk::channel`.
+/// The imports of an older version, answered by the newest imports: `$world` is the path of
+/// that version's generated `helpdesk::channel`, `$types` the module of its types.
 macro_rules! imports_through_latest {
-    ($world:path) => {
+    ($world:path, $types:path) => {
+        use $types as version_types;
         use $world::{config, http, kv, log, secrets};
         use crate::plugins::bindings::latest::helpdesk::channel as new;
         use crate::plugins::sandbox::HostState;
@@ -25,9 +26,9 @@ macro_rules! imports_through_latest {
         impl http::Host for HostState {
             async fn send(
                 &mut self,
-                r: crate::plugins::bindings::since_v0_2_0::helpdesk::channel::types::HttpRequest,
+                r: version_types::HttpRequest,
                 timeout_ms: Option<u32>,
-            ) -> wasmtime::Result<Result<crate::plugins::bindings::since_v0_2_0::helpdesk::channel::types::HttpResponse, http::HttpError>> {
+            ) -> wasmtime::Result<Result<version_types::HttpResponse, http::HttpError>> {
                 Ok(new::http::Host::send(self, r.into(), timeout_ms).await?.map(Into::into).map_err(|e| match e {
                     new::http::HttpError::NotAllowed(m) => http::HttpError::NotAllowed(m),
                     new::http::HttpError::Timeout => http::HttpError::Timeout,
@@ -80,7 +81,7 @@ macro_rules! imports_through_latest {
 pub(crate) use imports_through_latest;
 
 mod imports {
-    super::imports_through_latest!(crate::plugins::bindings::since_v0_2_0::helpdesk::channel);
+    super::imports_through_latest!(crate::plugins::bindings::since_v0_2_0::helpdesk::channel, crate::plugins::bindings::since_v0_2_0::helpdesk::channel::types);
 }
 
 // Both ways for the records that did not change.

@@ -11,5 +11,8 @@ wasmtime::component::bindgen!({
 });
 
 mod imports {
-    crate::plugins::bindings::since_v0_2_0::imports_through_latest!(crate::plugins::bindings::since_v0_3_0::helpdesk::channel);
+    crate::plugins::bindings::since_v0_2_0::imports_through_latest!(
+        crate::plugins::bindings::since_v0_3_0::helpdesk::channel,
+        crate::plugins::bindings::since_v0_2_0::helpdesk::channel::types
+    );
 }
