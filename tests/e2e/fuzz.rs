@@ -109,10 +109,15 @@ fn telegram_headers(_: &[u8]) -> Vec<(String, String)> {
     ]
 }
 
+fn line_headers(body: &[u8]) -> Vec<(String, String)> {
+    vec![("content-type".into(), "application/json".into()), ("x-line-signature".into(), helpdesk_testkit::line::LineEmulator::sign(body))]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_plugin_survives_mutated_real_webhooks() {
     let graph = GraphEmulator::start().await.unwrap();
     let telegram = TelegramEmulator::start(TOKEN).await.unwrap();
+    let line = helpdesk_testkit::line::LineEmulator::start().await.unwrap();
     let fixtures = |prefix: &[&str]| -> Vec<&'static str> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real-payloads");
         let mut names: Vec<&'static str> = std::fs::read_dir(dir)
@@ -149,6 +154,7 @@ async fn every_plugin_survives_mutated_real_webhooks() {
             toml: graph.instagram_channel_toml("fz-instagram", "17841400000000000", "1234567890"),
             sign: meta_headers,
         },
+        Target { plugin: "line", fixtures: fixtures(&["line-"]), toml: line.channel_toml("fz-line"), sign: line_headers },
     ];
     let runtime = Runtime::new(Some(cache_dir())).unwrap();
     let store = Store::open("mem://").await.unwrap();

@@ -44,6 +44,7 @@ fn every_built_in_plugin_passes_the_kit() {
         ("linkedin.wasm", "plugins/linkedin/fixtures"),
         ("viber.wasm", "plugins/viber/fixtures"),
         ("twilio.wasm", "plugins/twilio/fixtures"),
+        ("line.wasm", "plugins/line/fixtures"),
         ("example_channel.wasm", "plugins/examples/fixtures"),
         ("example_typescript.wasm", "plugins/examples/fixtures"),
         ("example_python.wasm", "plugins/examples/fixtures"),

@@ -6,6 +6,7 @@ mod support;
 use helpdesk_testkit::google::GoogleEmulator;
 use helpdesk_testkit::graph::GraphEmulator;
 use helpdesk_testkit::telegram::TelegramEmulator;
+use helpdesk_testkit::twilio::TwilioEmulator;
 use serde_json::json;
 use std::path::Path;
 use support::*;
@@ -25,18 +26,28 @@ async fn agents_work_the_inbox_in_a_browser() {
     );
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     // With a secret key, so that the admin can reconnect the channel with a new token.
-    let key = Options { secret_key: Some("9c".repeat(32)), ..Options::memory() };
+    // A public URL: Twilio signs the whole URL it calls.
+    let port = free_port();
+    let key = Options {
+        secret_key: Some("9c".repeat(32)),
+        listen: Some(format!("127.0.0.1:{port}")),
+        public_url: Some(format!("http://127.0.0.1:{port}")),
+        ..Options::memory()
+    };
     // A shop on Google and a YouTube channel, quiet until the tests make their customers write.
     let google = GoogleEmulator::start().await.unwrap();
     google.add_location("456", "Acme Shop Main Street");
     google.add_video("vid1", "How to descale your kettle");
     // A Facebook Page, for comments answered in public and in private.
     let graph = GraphEmulator::start().await.unwrap();
+    // An SMS number.
+    let twilio = TwilioEmulator::start().await.unwrap();
     let toml = [
         emu.channel_toml("tg", true, TOKEN, "web-secret"),
         google.gbp_channel_toml("gbp", &["456"], false),
         google.youtube_channel_toml("yt", 1_000_000),
         graph.facebook_channel_toml("fb", "1010101010"),
+        twilio.channel_toml("sms", helpdesk_testkit::twilio::NUMBER, None),
     ]
     .concat();
     let server = Server::start_with(&toml, key, None).await;
@@ -55,6 +66,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         .env("EMULATOR_URL", emu.base_url())
         .env("GOOGLE_URL", google.base_url())
         .env("META_APP_SECRET", helpdesk_testkit::graph::APP_SECRET)
+        .env("TWILIO_AUTH_TOKEN", helpdesk_testkit::twilio::AUTH_TOKEN)
         .env("ADMIN_EMAIL", helpdesk_testkit::server::ADMIN_EMAIL)
         .env("ADMIN_PASSWORD", helpdesk_testkit::server::ADMIN_PASSWORD)
         .env("AGENT_EMAIL", "sam@test.example")

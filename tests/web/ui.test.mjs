@@ -22,6 +22,7 @@ const AGENT = { email: env('AGENT_EMAIL'), password: env('AGENT_PASSWORD'), name
 const SHOTS = env('SCREENSHOT_DIR');
 const GOOGLE = env('GOOGLE_URL');
 const META_APP_SECRET = env('META_APP_SECRET');
+const TWILIO_AUTH_TOKEN = env('TWILIO_AUTH_TOKEN');
 
 async function google(path, body) {
   const r = await fetch(`${GOOGLE}/_emulator/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -587,7 +588,7 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
   // Which contract version its plugin was built against, where its webhooks go, and its own
   // connection test.
-  await tg.locator('[data-contract="0.4.0"]').waitFor();
+  await tg.locator('[data-contract="0.5.0"]').waitFor();
   assert.match(await tg.locator('.webhook-url').textContent(), /\/webhooks\/tg$/);
   // Its settings that are not secrets, as set (a verify token would be here); the token is not.
   assert.match(await tg.locator('[data-setting="long_poll_seconds"]').textContent(), /Long poll seconds:?\s*2/);
@@ -830,4 +831,30 @@ test('a comment answered in public and in private: each answer is labelled as wh
   const publicly = pane.locator('.message.outbound', { hasText: 'answered you in Messenger' });
   await publicly.locator('[data-reply="public"]', { hasText: 'Public reply' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/private-reply.png` });
+});
+
+test('an SMS answer shows its segments as it is written; a contact who sent STOP is named in the reply box', async () => {
+  const { createHmac } = await import('node:crypto');
+  const url = `${BASE}/webhooks/sms`;
+  // As Twilio posts it: form-encoded, signed over the whole URL and the sorted parameters.
+  const text = async (sid, body) => {
+    const params = { AccountSid: 'AC2721a062eb43000b76a88df0ca9787ed', Body: body, From: '+4917612345678', MessageSid: sid, NumMedia: '0', SmsStatus: 'received', To: '+4915735986865' };
+    const signed = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+    const r = await fetch(url, { method: 'POST', body: new URLSearchParams(params),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': createHmac('sha1', TWILIO_AUTH_TOKEN).update(signed).digest('base64') } });
+    assert.equal(r.status, 200);
+  };
+  await text('SM00000000000000000000000000000001', 'Is my parcel 8812 still coming?');
+  const page = await signIn(alex, ADMIN);
+  await showsDana(page, `${BASE}/?queue=all&platform=twilio`, '+4917612345678');
+  await row(page, '+4917612345678').click();
+  const pane = page.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByText('parcel 8812').waitFor();
+  await pane.getByLabel('Reply').fill('Yes, it left our warehouse today. '.repeat(6));
+  await pane.locator('[data-reply-note]', { hasText: '2 SMS segments' }).waitFor({ timeout: WAIT });
+  await pane.getByLabel('Reply').fill('Yes 👍');
+  await pane.locator('[data-reply-note]').waitFor({ state: 'detached', timeout: WAIT });
+  await text('SM00000000000000000000000000000002', 'STOP');
+  await pane.locator('[data-reply-opted-out]', { hasText: 'opted out of messages' }).waitFor({ timeout: WAIT });
+  await page.screenshot({ path: `${SHOTS}/sms.png` });
 });

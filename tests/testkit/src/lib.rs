@@ -6,6 +6,7 @@ pub mod tiktok;
 pub mod example;
 pub mod google;
 pub mod graph;
+pub mod line;
 pub mod linkedin;
 pub mod server;
 pub mod traffic;

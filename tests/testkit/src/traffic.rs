@@ -449,3 +449,21 @@ pub async fn run_twilio(twilio: crate::twilio::TwilioEmulator, webhook_url: Stri
         let _ = twilio.deliver(&webhook_url, &params).await;
     }
 }
+
+/// Friends of the LINE account writing in (now and then a sticker or a photo).
+pub async fn run_line(line: crate::line::LineEmulator, webhook_url: String, every: Duration) {
+    let mut turns = Turns::new(PEOPLE.len());
+    loop {
+        tokio::time::sleep(every.mul_f64(1.5 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (id, first, last, _, lang) = PEOPLE[who];
+        let user = format!("U{id:032x}");
+        line.add_user(&user, &[Some(first), last].into_iter().flatten().collect::<Vec<_>>().join(" "));
+        let message = match fastrand::u8(..6) {
+            0 => serde_json::json!({"type": "sticker", "packageId": "11537", "stickerId": "52002738", "keywords": ["thanks"]}),
+            1 => serde_json::json!({"type": "image"}),
+            _ => serde_json::json!({"type": "text", "text": one(lines(lang).0)}),
+        };
+        let _ = line.deliver(&webhook_url, vec![line.message(&user, message)], None).await;
+    }
+}

@@ -407,6 +407,23 @@ export interface paths {
         patch: operations["notes_edit"];
         trace?: never;
     };
+    "/api/v1/tickets/{id}/reply-note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What the channel says about a reply as the agent writes it (SMS segments, a closing window). */
+        post: operations["tickets_reply_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tickets/{id}/seen": {
         parameters: {
             query?: never;
@@ -751,6 +768,12 @@ export interface components {
         DeliveryState: "sent" | "delivered" | "read" | "failed";
         /** @enum {string} */
         Direction: "inbound" | "outbound";
+        /** @description A reply as the agent is writing it, for the channel's note on it. */
+        DraftReply: {
+            /** @description The message answered; defaults to the customer's newest message. */
+            message_id?: string | null;
+            text: string;
+        };
         /** @description The body of every error response. */
         ErrorBody: {
             /** @description A stable, machine-readable code: `not_found`, `bad_request`, `unsupported_action`, ... */
@@ -982,6 +1005,11 @@ export interface components {
             author_id: string;
             author_name: string;
             emoji: string;
+        };
+        /** @description What the channel says about a draft reply. */
+        ReplyNote: {
+            /** @description In words ("2 SMS segments"), or null when there is nothing to say. */
+            note?: string | null;
         };
         /** @description A version of a message before an edit. */
         Revision: {
@@ -2374,6 +2402,55 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tickets_reply_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftReply"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplyNote"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

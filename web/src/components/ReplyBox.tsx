@@ -1,7 +1,9 @@
 // Answer the customer through the ticket's channel, or write an internal note. Knows the
-// channel's messaging window: shows the time left and refuses once it has closed.
+// channel's messaging window: shows the time left and refuses once it has closed. Shows what
+// the channel says about the reply as it is written (SMS segments, a closing window), and
+// warns when the contact opted out of messages.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ChannelSummary, TicketDetail } from '../api/client';
+import { api, call, type ChannelSummary, type TicketDetail } from '../api/client';
 import { stoppedTyping, typed } from '../live';
 import { timeLeft } from '../format';
 
@@ -47,6 +49,26 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
   const [sending, setSending] = useState(false);
   const [, tick] = useState(0);
   const box = useRef<HTMLTextAreaElement>(null);
+  const [replyNote, setReplyNote] = useState<string | null>(null);
+
+  // The channel's word on the draft, asked once the agent pauses.
+  useEffect(() => {
+    const draft = text.trim();
+    if (mode === 'note' || !draft) {
+      setReplyNote(null);
+      return;
+    }
+    let current = true;
+    const timer = setTimeout(() => {
+      call(api.POST('/api/v1/tickets/{id}/reply-note', { params: { path: { id: ticketId } }, body: { text: draft } }))
+        .then((r) => current && setReplyNote(r.note ?? null))
+        .catch(() => current && setReplyNote(null));
+    }, 300);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [text, mode, ticketId]);
 
   useEffect(() => {
     const compose = (e: Event) => {
@@ -130,6 +152,11 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
           {channelDown}
         </p>
       )}
+      {mode !== 'note' && detail.contact?.opted_out && (
+        <p class="warn" role="status" data-reply-opted-out>
+          {detail.ticket.contact.name} opted out of messages on {platform}: a reply will not reach them until they opt back in (an SMS START, subscribing again). Notes still work.
+        </p>
+      )}
       {windowClosed && (
         <p class="error" role="alert">
           {platform} only allows replies within {channel?.reply_window_hours ?? 24} hours of the customer's last message. Write a note, or wait for the customer to write again.
@@ -156,6 +183,11 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
           }
         }}
       />
+      {replyNote && mode !== 'note' && (
+        <p class="reply-note" data-reply-note>
+          {replyNote}
+        </p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}
