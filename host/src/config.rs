@@ -323,7 +323,7 @@ mod repo_file {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins.toml")).unwrap();
         let file = super::PluginsFile::parse(&text).expect("plugins.toml parses");
         let plugins: Vec<&str> = file.channels.iter().map(|c| c.plugin.as_str()).collect();
-        for p in ["telegram", "whatsapp", "gbp", "youtube", "tiktok", "x", "linkedin", "viber", "twilio", "line"] {
+        for p in ["telegram", "whatsapp", "gbp", "youtube", "tiktok", "x", "linkedin", "viber", "twilio", "line", "wechat"] {
             assert!(plugins.contains(&p), "{p} is documented");
         }
     }

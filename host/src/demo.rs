@@ -4,7 +4,7 @@
 use crate::accounts::{NewUser, Role};
 use crate::app::{self, Paths};
 use crate::config::{ChannelConfig, PluginsFile, SecretSource};
-use helpdesk_testkit::{google::GoogleEmulator, graph::GraphEmulator, line::LineEmulator, linkedin::LinkedInEmulator, telegram::TelegramEmulator, tiktok::TikTokEmulator, traffic, twilio::TwilioEmulator, viber::ViberEmulator, x::XEmulator};
+use helpdesk_testkit::{google::GoogleEmulator, graph::GraphEmulator, line::LineEmulator, linkedin::LinkedInEmulator, telegram::TelegramEmulator, tiktok::TikTokEmulator, traffic, twilio::TwilioEmulator, viber::ViberEmulator, wechat::WeChatEmulator, x::XEmulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +21,7 @@ const LINKEDIN_VERSION: &str = "202611";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube", "tiktok", "x", "linkedin", "viber", "twilio", "line"] {
+    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube", "tiktok", "x", "linkedin", "viber", "twilio", "line", "wechat"] {
         let wasm = plugin_dir.join(format!("{plugin}.wasm"));
         anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
     }
@@ -71,6 +71,9 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     let line_emu = LineEmulator::start().await?;
     let line: ChannelConfig = PluginsFile::parse(&line_emu.channel_toml("line")).map_err(anyhow::Error::msg)?.channels.remove(0);
     let line = ChannelConfig { display_name: "LINE · @acme.outdoor".into(), ..line };
+    let wechat_emu = WeChatEmulator::start().await?;
+    let wechat: ChannelConfig = PluginsFile::parse(&wechat_emu.channel_toml("wechat", true)).map_err(anyhow::Error::msg)?.channels.remove(0);
+    let wechat = ChannelConfig { display_name: "WeChat · Acme Outdoor".into(), ..wechat };
     let channel = ChannelConfig {
         id: "telegram".into(),
         plugin: "telegram".into(),
@@ -89,7 +92,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         reply_chains: Default::default(),
         sha256: None,
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram, gbp, youtube, tiktok, x, linkedin, viber, sms, line] };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram, gbp, youtube, tiktok, x, linkedin, viber, sms, line, wechat] };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -112,11 +115,13 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     tokio::spawn(traffic::run_twilio(twilio_emu, sms_hook, Duration::from_secs_f64(every * 2.0)));
     let webhook = format!("http://127.0.0.1:{}/webhooks/line", listen.port());
     tokio::spawn(traffic::run_line(line_emu, webhook, Duration::from_secs_f64(every * 2.0)));
+    let webhook = format!("http://127.0.0.1:{}/webhooks/wechat", listen.port());
+    tokio::spawn(traffic::run_wechat(wechat_emu, webhook, Duration::from_secs_f64(every * 2.0)));
     tokio::spawn(traffic::run_linkedin(li_emu, Duration::from_secs_f64(every * 2.0)));
     tokio::spawn(traffic::run_x(x_emu, Duration::from_secs_f64(every * 1.5)));
     tokio::spawn(traffic::run_google(google, vec!["4001".into(), "4002".into()], "dQw4acmeT01".into(), Duration::from_secs_f64(every)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews, a YouTube channel, a TikTok account (comments, an ad, messages) an X account (mentions, replies, DMs, listening for \"trailhead\") a LinkedIn page (comments, mentions), a Viber bot, an SMS number (Twilio) and a LINE account are receiving customers.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews, a YouTube channel, a TikTok account (comments, an ad, messages) an X account (mentions, replies, DMs, listening for \"trailhead\") a LinkedIn page (comments, mentions), a Viber bot, an SMS number (Twilio), a LINE account and a WeChat Official Account are receiving customers.\n\
          \n  Open      http://{listen}/\
          \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
          \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\

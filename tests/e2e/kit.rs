@@ -45,6 +45,7 @@ fn every_built_in_plugin_passes_the_kit() {
         ("viber.wasm", "plugins/viber/fixtures"),
         ("twilio.wasm", "plugins/twilio/fixtures"),
         ("line.wasm", "plugins/line/fixtures"),
+        ("wechat.wasm", "plugins/wechat/fixtures"),
         ("example_channel.wasm", "plugins/examples/fixtures"),
         ("example_typescript.wasm", "plugins/examples/fixtures"),
         ("example_python.wasm", "plugins/examples/fixtures"),

@@ -12,6 +12,7 @@ pub mod server;
 pub mod traffic;
 pub mod twilio;
 pub mod viber;
+pub mod wechat;
 pub mod x;
 
 /// A call an emulator received: its method, its path (with the query), its JSON body.

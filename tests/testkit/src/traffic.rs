@@ -467,3 +467,21 @@ pub async fn run_line(line: crate::line::LineEmulator, webhook_url: String, ever
         let _ = line.deliver(&webhook_url, vec![line.message(&user, message)], None).await;
     }
 }
+
+/// Followers of the WeChat account writing in, in safe mode (now and then a voice message or
+/// a location).
+pub async fn run_wechat(wechat: crate::wechat::WeChatEmulator, webhook_url: String, every: Duration) {
+    let mut turns = Turns::new(PEOPLE.len());
+    loop {
+        tokio::time::sleep(every.mul_f64(1.5 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (id, _, _, _, lang) = PEOPLE[who];
+        let openid = format!("oLVPpjqs9Bhvz{id}A-vTYAX3GLc");
+        let xml = match fastrand::u8(..6) {
+            0 => wechat.message(&openid, "voice", &[("MediaId", "media_voice_1"), ("Format", "amr"), ("Recognition", "我的订单什么时候到？")]),
+            1 => wechat.message(&openid, "location", &[("Location_X", "31.2304"), ("Location_Y", "121.4737"), ("Scale", "15"), ("Label", "上海市黄浦区")]),
+            _ => wechat.message(&openid, "text", &[("Content", one(lines(lang).0))]),
+        };
+        let _ = wechat.deliver(&webhook_url, &xml, true, crate::wechat::TOKEN).await;
+    }
+}
