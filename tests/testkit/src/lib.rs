@@ -31,6 +31,19 @@ pub fn page_of(items: &[serde_json::Value], start: usize, size: usize) -> (Vec<s
     (page, (start + size < items.len()).then_some(start + size))
 }
 
+/// An emulator on loopback: a port of its own, and `app` answering on it from then on.
+pub async fn listen() -> std::io::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+pub fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
 /// Now, in seconds since the epoch (the emulators' clocks).
 pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()

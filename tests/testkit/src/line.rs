@@ -47,8 +47,7 @@ fn error(status: u16, message: &str) -> Response {
 impl LineEmulator {
     pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner { next: 325_708, ..Default::default() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = crate::listen().await?;
         let emu = LineEmulator { inner, addr, http: reqwest::Client::new() };
         let app = Router::new()
             .route("/v2/bot/info", get(info))
@@ -59,9 +58,7 @@ impl LineEmulator {
             .route("/v2/bot/message/quota/consumption", get(consumption))
             .route("/v2/bot/message/{id}/content", get(content))
             .with_state(emu.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        crate::serve(listener, app);
         Ok(emu)
     }
 

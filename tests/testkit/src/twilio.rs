@@ -82,8 +82,7 @@ fn segments(body: &str) -> usize {
 impl TwilioEmulator {
     pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner { next: 1, ..Default::default() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = crate::listen().await?;
         let emu = TwilioEmulator { inner, addr, http: reqwest::Client::new() };
         let app = Router::new()
             .route("/2010-04-01/Accounts/{file}", get(account))
@@ -92,9 +91,7 @@ impl TwilioEmulator {
             .route("/2010-04-01/Accounts/{sid}/Messages/{msg}/Media/{media}", get(media))
             .route("/cdn/{media}", get(cdn))
             .with_state(emu.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        crate::serve(listener, app);
         Ok(emu)
     }
 

@@ -42,13 +42,10 @@ fn status(code: i64, message: &str) -> Response {
 impl ViberEmulator {
     pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner { next: 4912661846655238145, ..Default::default() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = crate::listen().await?;
         let emu = ViberEmulator { inner: inner.clone(), addr, http: reqwest::Client::new() };
         let app = Router::new().route("/pa/{endpoint}", post(handle)).with_state(emu.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        crate::serve(listener, app);
         Ok(emu)
     }
 

@@ -72,17 +72,14 @@ pub fn encrypt(xml: &str) -> String {
 impl WeChatEmulator {
     pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner { next: 23_137_000_000_000_000, ..Default::default() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = crate::listen().await?;
         let emu = WeChatEmulator { inner, addr, http: reqwest::Client::new() };
         let app = Router::new()
             .route("/cgi-bin/token", get(token))
             .route("/cgi-bin/message/custom/send", post(send))
             .route("/cgi-bin/media/get", get(media))
             .with_state(emu.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        crate::serve(listener, app);
         Ok(emu)
     }
 
