@@ -21,6 +21,8 @@ pub enum Event {
     ContactUpdated { contact: Contact },
     /// Who is viewing a ticket, and who of them is typing a reply.
     Presence { ticket_id: String, viewers: Vec<Viewer> },
+    /// Someone's availability changed (Available, Away, an away status).
+    Availability { availability: crate::accounts::Availability },
 }
 
 /// An agent with a ticket open.

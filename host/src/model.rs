@@ -342,6 +342,14 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub rating: Option<u8>,
+    /// When its assignee was given it.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub assigned_at: Option<Millis>,
+    /// Given by the team's auto-assignment, not by a person.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub auto_assigned: bool,
     /// The store's change counter when the ticket last changed (the search watermark).
     pub seq: i64,
 }

@@ -4,6 +4,7 @@
 mod guard;
 mod invitations;
 mod password;
+mod teams;
 
 use crate::model::{now_ms, stable_id, Millis};
 use crate::store::{Store, StoreError};
@@ -13,6 +14,7 @@ use utoipa::ToSchema;
 pub use guard::{Refusal, SetupCheck, SetupCode, SignInGuard};
 pub use invitations::{Acceptance, Invitation};
 pub use password::{random_secret, MIN_PASSWORD_CHARS};
+pub use teams::{Availability, AvailabilitySettings, QueueOrder, Status, Team, TeamInput};
 
 /// How long a sign-in lasts without use.
 const SESSION_TTL_MS: Millis = 14 * 24 * 3_600_000;

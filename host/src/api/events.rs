@@ -50,13 +50,20 @@ pub async fn subscribe(State(state): State<AppState>, CurrentUser(user): Current
     let rx = state.events.subscribe();
     let presence = state.presence.clone();
     let accounts = state.accounts.clone();
+    // An open page is someone at work: back from Away-for-idling, counted until it closes.
+    let (router, inbox) = (state.router.clone(), state.inbox.clone());
     Ok(ws
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         // tungstenite zero-fills its read buffer as it reads: at its 128 KiB default, 1,000
         // sockets woken by each event spent a third of the server's CPU in memset.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| forward(socket, rx, presence, user, accounts, credential)))
+        .on_upgrade(move |socket| async move {
+            let id = user.id.clone();
+            router.page_opened(&inbox, &accounts, &id).await;
+            forward(socket, rx, presence, user, accounts, credential).await;
+            router.page_closed(&id);
+        }))
 }
 
 /// The page's origin is the configured public URL's, or else the one the request was sent to.

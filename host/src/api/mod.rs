@@ -7,6 +7,7 @@ mod events;
 mod media;
 mod notes;
 mod presence;
+mod teams;
 mod tickets;
 mod ui;
 mod users;
@@ -20,7 +21,7 @@ use crate::events::EventBus;
 use crate::inbox::Inbox;
 use crate::sync::Channels;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, patch, post};
+use axum::routing::{any, get, patch, post, put};
 use axum::{Json, Router};
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub events: EventBus,
     pub accounts: Accounts,
     pub presence: Arc<Presence>,
+    /// Hands out auto-assigning teams' tickets.
+    pub router: Arc<crate::inbox::routing::Router>,
     /// Attachments agents opened.
     pub media: Arc<crate::inbox::MediaCache>,
     /// Required to create the first admin; `None` when the server started with users.
@@ -56,6 +59,7 @@ impl AppState {
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
+        teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
     ),
@@ -117,6 +121,11 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins/{name}", axum::routing::put(channels::install_plugin).layer(DefaultBodyLimit::max(MAX_PLUGIN_BODY)))
         .route("/status", get(channels::status))
         .route("/users", get(users::list).post(users::create))
+        .route("/availability", get(teams::list))
+        .route("/availability/me", put(teams::set_mine))
+        .route("/availability/settings", put(teams::settings))
+        .route("/teams", get(teams::teams).post(teams::create))
+        .route("/teams/{id}", put(teams::update).delete(teams::delete))
         .route("/users/{id}", patch(users::update))
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/invitations", get(users::invitations).post(users::invite))

@@ -316,6 +316,8 @@ impl Inbox {
             let a = Some(a.trim().to_string()).filter(|a| !a.is_empty());
             if a != t.assignee {
                 changes.push(format!("assignee:{}", a.as_deref().unwrap_or("none")));
+                t.assigned_at = a.as_ref().map(|_| now_ms());
+                t.auto_assigned = false;
                 t.assignee = a;
             }
         }

@@ -3,6 +3,8 @@
 //! planned against what is stored and lands in one transaction.
 
 mod actions;
+pub mod assign;
+pub mod routing;
 pub mod indexing;
 mod media;
 mod notes;

@@ -266,6 +266,8 @@ impl Working {
                 last_from_us: false,
                 snoozed_until: None,
                 rating: None,
+                assigned_at: None,
+                auto_assigned: false,
                 seq,
             }
         });

@@ -719,6 +719,10 @@ impl Channels {
         self.all().iter().map(|ch| ch.summary()).collect()
     }
 
+    pub fn ids(&self) -> Vec<String> {
+        self.map.read().expect("not poisoned").keys().cloned().collect()
+    }
+
     /// The channel an action on a ticket of `channel_id` goes through.
     pub fn for_action(&self, channel_id: &str) -> Result<ActionChannel, SyncError> {
         let ch = self.get(channel_id).ok_or_else(|| SyncError::UnknownChannel(channel_id.into()))?;

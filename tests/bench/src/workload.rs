@@ -173,6 +173,8 @@ impl Workload {
                 waiting_since: None,
                 last_from_us: false,
                 snoozed_until: None,
+                assigned_at: None,
+                auto_assigned: false,
                 rating: None,
                 seq: n as i64 + 1,
             });

@@ -1,0 +1,306 @@
+//! Who is working, and with whom: each person's availability (Available, Away, or an away
+//! status an admin added, such as "Lunch"), and teams of agents with the channels they answer
+//! and how their work is handed out. The routing itself (who gets which ticket) is the inbox's.
+
+use super::{AccountError, Accounts};
+use crate::model::{now_ms, stable_id, Millis};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An agent's availability. Every status but `available` counts as away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum Status {
+    Available,
+    Away,
+    /// An away status an admin added ("Lunch", "Training").
+    Custom(String),
+}
+
+impl Status {
+    pub fn is_available(&self) -> bool {
+        *self == Status::Available
+    }
+}
+
+impl From<Status> for String {
+    fn from(s: Status) -> String {
+        match s {
+            Status::Available => "available".into(),
+            Status::Away => "away".into(),
+            Status::Custom(c) => c,
+        }
+    }
+}
+
+impl From<String> for Status {
+    fn from(s: String) -> Status {
+        match s.as_str() {
+            "available" => Status::Available,
+            "away" => Status::Away,
+            _ => Status::Custom(s),
+        }
+    }
+}
+
+/// Someone's availability now, and the status they come back to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub user_id: String,
+    /// `available`, `away`, or an away status an admin added.
+    #[schema(value_type = String, example = "available")]
+    pub status: Status,
+    /// What they return to when they open the helpdesk again after being set Away for idling.
+    #[schema(value_type = String)]
+    pub default_status: Status,
+    /// Set Away by the host because no helpdesk page of theirs was open.
+    pub idle: bool,
+    pub since: Millis,
+}
+
+/// The admin's settings for availability.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AvailabilitySettings {
+    /// Away statuses besides "away", in the order the menu shows them.
+    #[serde(default)]
+    pub statuses: Vec<String>,
+    /// An agent with no helpdesk page open this many minutes becomes Away (0: never).
+    #[serde(default)]
+    pub idle_minutes: u32,
+}
+
+/// In what order a team's waiting tickets are handed out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueOrder {
+    /// The customer who has waited longest first.
+    #[default]
+    LongestWaiting,
+    /// Flagged tickets first, then the longest waiting.
+    FlaggedFirst,
+}
+
+/// Agents who answer the same channels, and how their tickets are handed out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    /// User ids.
+    pub members: Vec<String>,
+    /// Channel ids whose tickets are this team's.
+    pub channels: Vec<String>,
+    /// Hand each waiting ticket to an Available member with room.
+    pub auto_assign: bool,
+    /// Open tickets (New or Pending) an agent holds at most.
+    pub capacity: u32,
+    /// At most this many private conversations among them, where set.
+    #[serde(default)]
+    pub conversation_capacity: Option<u32>,
+    /// At most this many public items (comments, reviews, mentions) among them, where set.
+    #[serde(default)]
+    pub public_capacity: Option<u32>,
+    #[serde(default)]
+    pub order: QueueOrder,
+    /// When a member goes Away, the tickets they have not answered return to the queue.
+    #[serde(default)]
+    pub return_when_away: bool,
+    /// A ticket handed out and not answered within this many minutes goes to someone else.
+    #[serde(default)]
+    pub reassign_after_minutes: Option<u32>,
+    pub created_at: Millis,
+}
+
+/// A team as an admin writes it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInput {
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub auto_assign: bool,
+    /// Default 5.
+    pub capacity: Option<u32>,
+    pub conversation_capacity: Option<u32>,
+    pub public_capacity: Option<u32>,
+    #[serde(default)]
+    pub order: QueueOrder,
+    #[serde(default)]
+    pub return_when_away: bool,
+    pub reassign_after_minutes: Option<u32>,
+}
+
+const SETTINGS_ID: &str = "availability";
+const MAX_CAPACITY: u32 = 500;
+
+impl Accounts {
+    pub async fn availability_settings(&self) -> Result<AvailabilitySettings, AccountError> {
+        Ok(self.store.get("settings", SETTINGS_ID).await?.unwrap_or_default())
+    }
+
+    pub async fn set_availability_settings(&self, s: AvailabilitySettings) -> Result<AvailabilitySettings, AccountError> {
+        let mut statuses: Vec<String> = Vec::new();
+        for label in s.statuses {
+            let label = label.trim().to_string();
+            if label.is_empty() || label.chars().count() > 40 {
+                return Err(AccountError::BadRequest("a status is 1 to 40 characters".into()));
+            }
+            if ["available", "away"].contains(&label.to_lowercase().as_str()) || statuses.iter().any(|s| s.eq_ignore_ascii_case(&label)) {
+                return Err(AccountError::BadRequest(format!("the status `{label}` is there already")));
+            }
+            statuses.push(label);
+        }
+        if statuses.len() > 20 {
+            return Err(AccountError::BadRequest("at most 20 statuses".into()));
+        }
+        if s.idle_minutes > 24 * 60 {
+            return Err(AccountError::BadRequest("idle_minutes is at most 1440 (a day)".into()));
+        }
+        let s = AvailabilitySettings { statuses, idle_minutes: s.idle_minutes };
+        self.store.put("settings", SETTINGS_ID, &s).await?;
+        Ok(s)
+    }
+
+    /// Everyone's availability; someone never set is Available.
+    pub async fn availabilities(&self) -> Result<Vec<Availability>, AccountError> {
+        let stored: Vec<Availability> = self.store.all("availability", "user_id").await?;
+        let users = self.users().await?;
+        Ok(users
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| stored.iter().find(|a| a.user_id == u.id).cloned().unwrap_or_else(|| fresh(&u.id)))
+            .collect())
+    }
+
+    pub async fn availability(&self, user_id: &str) -> Result<Availability, AccountError> {
+        Ok(self.store.get("availability", user_id).await?.unwrap_or_else(|| fresh(user_id)))
+    }
+
+    /// Set someone's status (and the one they come back to after idling). Returns the new
+    /// availability and whether it changed between available and away.
+    pub async fn set_status(&self, user_id: &str, status: Option<Status>, default_status: Option<Status>) -> Result<(Availability, bool), AccountError> {
+        let settings = self.availability_settings().await?;
+        for s in status.iter().chain(default_status.iter()) {
+            if let Status::Custom(c) = s {
+                if !settings.statuses.contains(c) {
+                    return Err(AccountError::BadRequest(format!("no status `{c}`: available, away or one of {:?}", settings.statuses)));
+                }
+            }
+        }
+        let mut a = self.availability(user_id).await?;
+        let was = a.status.is_available();
+        if let Some(s) = status {
+            if s != a.status {
+                a.since = now_ms();
+            }
+            a.status = s;
+            a.idle = false;
+        }
+        if let Some(d) = default_status {
+            a.default_status = d;
+        }
+        self.store.put("availability", user_id, &a).await?;
+        Ok((a.clone(), was != a.status.is_available()))
+    }
+
+    /// Away for idling (no page open), remembered so that coming back restores their default.
+    pub async fn set_idle(&self, user_id: &str, idle: bool) -> Result<Option<Availability>, AccountError> {
+        let mut a = self.availability(user_id).await?;
+        match (idle, a.idle) {
+            (true, false) if a.status.is_available() => {
+                a.status = Status::Away;
+                a.idle = true;
+            }
+            (false, true) => {
+                a.status = a.default_status.clone();
+                a.idle = false;
+            }
+            _ => return Ok(None),
+        }
+        a.since = now_ms();
+        self.store.put("availability", user_id, &a).await?;
+        Ok(Some(a))
+    }
+
+    pub async fn teams(&self) -> Result<Vec<Team>, AccountError> {
+        Ok(self.store.all("team", "name").await?)
+    }
+
+    pub async fn team(&self, id: &str) -> Result<Team, AccountError> {
+        self.store.get("team", id).await?.ok_or_else(|| AccountError::NotFound(format!("no team `{id}`")))
+    }
+
+    /// Create (no `id`) or replace a team, checked: its members exist, its capacities can work.
+    pub async fn save_team(&self, id: Option<&str>, input: TeamInput) -> Result<Team, AccountError> {
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AccountError::BadRequest("a team's name is 1 to 60 characters".into()));
+        }
+        let users = self.users().await?;
+        let mut members = input.members.clone();
+        members.sort();
+        members.dedup();
+        for m in &members {
+            if !users.iter().any(|u| &u.id == m && !u.disabled) {
+                return Err(AccountError::BadRequest(format!("no user `{m}` to be a member")));
+            }
+        }
+        let capacity = input.capacity.unwrap_or(5);
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(AccountError::BadRequest(format!("capacity is 1 to {MAX_CAPACITY} open tickets")));
+        }
+        for (what, c) in [("conversation_capacity", input.conversation_capacity), ("public_capacity", input.public_capacity)] {
+            if c.is_some_and(|c| c == 0 || c > capacity) {
+                return Err(AccountError::BadRequest(format!("{what} is 1 to the capacity ({capacity})")));
+            }
+        }
+        if input.reassign_after_minutes.is_some_and(|m| m == 0 || m > 7 * 24 * 60) {
+            return Err(AccountError::BadRequest("reassign_after_minutes is 1 to 10080 (a week)".into()));
+        }
+        let teams = self.teams().await?;
+        let id = match id {
+            Some(id) => {
+                self.team(id).await?;
+                id.to_string()
+            }
+            None => stable_id("team", &format!("{name}:{}", now_ms())),
+        };
+        if teams.iter().any(|t| t.id != id && t.name.eq_ignore_ascii_case(&name)) {
+            return Err(AccountError::Conflict(format!("a team named {name} exists")));
+        }
+        let mut channels = input.channels.clone();
+        channels.sort();
+        channels.dedup();
+        if let Some((other, ch)) = teams.iter().filter(|t| t.id != id).find_map(|t| channels.iter().find(|c| t.channels.contains(c)).map(|c| (t, c))) {
+            return Err(AccountError::Conflict(format!("the channel `{ch}` is the team {}'s already: a channel routes to one team", other.name)));
+        }
+        let created_at = teams.iter().find(|t| t.id == id).map(|t| t.created_at).unwrap_or_else(now_ms);
+        let team = Team {
+            id: id.clone(),
+            name,
+            members,
+            channels,
+            auto_assign: input.auto_assign,
+            capacity,
+            conversation_capacity: input.conversation_capacity,
+            public_capacity: input.public_capacity,
+            order: input.order,
+            return_when_away: input.return_when_away,
+            reassign_after_minutes: input.reassign_after_minutes,
+            created_at,
+        };
+        self.store.put("team", &id, &team).await?;
+        Ok(team)
+    }
+
+    pub async fn delete_team(&self, id: &str) -> Result<(), AccountError> {
+        self.team(id).await?;
+        Ok(self.store.delete("team", id).await?)
+    }
+}
+
+fn fresh(user_id: &str) -> Availability {
+    Availability { user_id: user_id.to_string(), status: Status::Available, default_status: Status::Available, idle: false, since: 0 }
+}
