@@ -540,7 +540,7 @@ test('the inbox, a ticket and the admin pages pass axe-core, light and dark', as
     await page.goto(`${BASE}/?view=all&ticket=${danaId}`);
     await page.getByRole('region', { name: 'Ticket', exact: true }).getByLabel('Reply').waitFor();
     assert.deepEqual(await accessibilityProblems(page), [], `inbox with a ticket open (${scheme})`);
-    for (const path of ['/admin/channels', '/admin/users']) {
+    for (const path of ['/admin/channels', '/admin/users', '/admin/teams']) {
       await page.goto(`${BASE}${path}`);
       await page.locator('.admin-page table').first().waitFor();
       assert.deepEqual(await accessibilityProblems(page), [], `${path} (${scheme})`);
@@ -580,6 +580,40 @@ test('a long conversation opens on its newest messages, scrolling up loads earli
   assert.match(await edited.locator('.history').textContent(), /original:\s*Lou line 250(?! \()/);
   // The live update kept the earlier pages the agent had loaded.
   assert.equal(await page.locator('.message').count(), 250);
+});
+
+test('an agent sets their status, teammates see it, and a ticket the queue hands them arrives with a notice', async () => {
+  const admin = await signIn(alex, ADMIN);
+  await admin.goto(`${BASE}/admin/teams`);
+  await admin.getByRole('button', { name: 'New team' }).click();
+  const form = admin.getByRole('form', { name: 'Team' });
+  await form.getByLabel('Name').fill('Support');
+  await form.getByLabel(AGENT.name).check();
+  await form.getByLabel('Telegram tg').check();
+  await form.getByLabel('Open tickets per agent').fill('50');
+  await form.getByRole('button', { name: 'Save team' }).click();
+  await admin.locator('[data-team="Support"]', { hasText: 'on: up to 50 each' }).waitFor({ timeout: WAIT });
+  await admin.screenshot({ path: `${SHOTS}/teams.png` });
+
+  const agent = await signIn(sam, AGENT);
+  const mine = agent.getByLabel('My status');
+  await mine.selectOption('away');
+  // Alex sees Sam away, live.
+  await admin.locator(`[data-teammate][data-status="away"]`, { hasText: AGENT.name }).waitFor({ timeout: WAIT });
+  await customerWrites(990, 'Queue', 'Who will answer me?');
+  await mine.selectOption('available');
+  await admin.locator(`[data-teammate][data-status="available"]`, { hasText: AGENT.name }).waitFor({ timeout: WAIT });
+  // Coming back, Sam is handed the waiting ticket, and told.
+  const notice = agent.locator('[data-assigned]', { hasText: 'Assigned to you: Queue' });
+  await notice.waitFor({ timeout: WAIT });
+  await agent.screenshot({ path: `${SHOTS}/assigned.png` });
+  await notice.getByRole('button', { name: 'Open' }).click();
+  await agent.getByText('Who will answer me?').first().waitFor({ timeout: WAIT });
+
+  // The team goes, so that the queue stops handing out the others' tickets.
+  admin.once('dialog', (d) => d.accept());
+  await admin.locator('[data-team="Support"]').getByRole('button', { name: 'Delete' }).click();
+  await admin.locator('[data-team="Support"]').waitFor({ state: 'detached', timeout: WAIT });
 });
 
 test('admins see channel health and can disable a channel; agents cannot', async () => {
@@ -858,3 +892,4 @@ test('an SMS answer shows its segments as it is written; a contact who sent STOP
   await pane.locator('[data-reply-opted-out]', { hasText: 'opted out of messages' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/sms.png` });
 });
+

@@ -8,6 +8,7 @@ import { AcceptInvitation } from './pages/AcceptInvitation';
 import { Inbox } from './pages/Inbox';
 import { Channels } from './pages/Channels';
 import { Users } from './pages/Users';
+import { Teams } from './pages/Teams';
 import { Sidebar } from './components/Sidebar';
 import './style.css';
 
@@ -39,6 +40,7 @@ function App() {
   let page;
   if (route.path === '/admin/channels' && me.role === 'admin') page = <Channels />;
   else if (route.path === '/admin/users' && me.role === 'admin') page = <Users me={me} />;
+  else if (route.path === '/admin/teams' && me.role === 'admin') page = <Teams />;
   else page = <Inbox me={me} route={route} />;
 
   return (

@@ -4,6 +4,54 @@
  */
 
 export interface paths {
+    "/api/v1/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["availability_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/availability/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["availability_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/availability/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["availability_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/channels": {
         parameters: {
             query?: never;
@@ -311,6 +359,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["teams_list"];
+        put?: never;
+        post: operations["teams_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["teams_update"];
+        post?: never;
+        delete: operations["teams_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tickets": {
         parameters: {
             query?: never;
@@ -581,6 +661,38 @@ export interface components {
             name: string;
             profile_url?: string | null;
         };
+        /** @description Someone's availability now, and the status they come back to. */
+        Availability: {
+            /** @description What they return to when they open the helpdesk again after being set Away for idling. */
+            default_status: string;
+            /** @description Set Away by the host because no helpdesk page of theirs was open. */
+            idle: boolean;
+            since: components["schemas"]["i64"];
+            /**
+             * @description `available`, `away`, or an away status an admin added.
+             * @example available
+             */
+            status: string;
+            user_id: string;
+        };
+        /** @description Everyone's availability, and the statuses there are. */
+        AvailabilityList: {
+            /** Format: int32 */
+            idle_minutes: number;
+            people: components["schemas"]["Availability"][];
+            /** @description `available`, `away`, then the admins' away statuses. */
+            statuses: string[];
+        };
+        /** @description The admin's settings for availability. */
+        AvailabilitySettings: {
+            /**
+             * Format: int32
+             * @description An agent with no helpdesk page open this many minutes becomes Away (0: never).
+             */
+            idle_minutes?: number;
+            /** @description Away statuses besides "away", in the order the menu shows them. */
+            statuses?: string[];
+        };
         /** @description An installed plugin an admin may connect a channel with. */
         AvailablePlugin: {
             contract: string;
@@ -812,6 +924,10 @@ export interface components {
             /** @enum {string} */
             type: "presence";
             viewers: components["schemas"]["Viewer"][];
+        } | {
+            availability: components["schemas"]["Availability"];
+            /** @enum {string} */
+            type: "availability";
         };
         FirstAdmin: {
             email: string;
@@ -989,6 +1105,11 @@ export interface components {
             /** Format: int64 */
             resolved: number;
         };
+        /**
+         * @description In what order a team's waiting tickets are handed out.
+         * @enum {string}
+         */
+        QueueOrder: "longest_waiting" | "flagged_first";
         /** @description How much of a platform's call budget is used. */
         Quota: {
             /** Format: int64 */
@@ -1071,9 +1192,72 @@ export interface components {
             /** Format: int64 */
             tickets: number;
         };
+        /** @description One's own status, and the one to come back to after idling. */
+        StatusChange: {
+            default_status?: string | null;
+            status?: string | null;
+        };
+        /** @description Agents who answer the same channels, and how their tickets are handed out. */
+        Team: {
+            /** @description Hand each waiting ticket to an Available member with room. */
+            auto_assign: boolean;
+            /**
+             * Format: int32
+             * @description Open tickets (New or Pending) an agent holds at most.
+             */
+            capacity: number;
+            /** @description Channel ids whose tickets are this team's. */
+            channels: string[];
+            /**
+             * Format: int32
+             * @description At most this many private conversations among them, where set.
+             */
+            conversation_capacity?: number | null;
+            created_at: components["schemas"]["i64"];
+            id: string;
+            /** @description User ids. */
+            members: string[];
+            name: string;
+            order?: components["schemas"]["QueueOrder"];
+            /**
+             * Format: int32
+             * @description At most this many public items (comments, reviews, mentions) among them, where set.
+             */
+            public_capacity?: number | null;
+            /**
+             * Format: int32
+             * @description A ticket handed out and not answered within this many minutes goes to someone else.
+             */
+            reassign_after_minutes?: number | null;
+            /** @description When a member goes Away, the tickets they have not answered return to the queue. */
+            return_when_away?: boolean;
+        };
+        /** @description A team as an admin writes it. */
+        TeamInput: {
+            auto_assign?: boolean;
+            /**
+             * Format: int32
+             * @description Default 5.
+             */
+            capacity?: number | null;
+            channels?: string[];
+            /** Format: int32 */
+            conversation_capacity?: number | null;
+            members?: string[];
+            name: string;
+            order?: components["schemas"]["QueueOrder"];
+            /** Format: int32 */
+            public_capacity?: number | null;
+            /** Format: int32 */
+            reassign_after_minutes?: number | null;
+            return_when_away?: boolean;
+        };
         /** @description A ticket: one unit of work in the inbox. */
         Ticket: {
+            assigned_at: null | components["schemas"]["i64"];
             assignee?: string | null;
+            /** @description Given by the team's auto-assignment, not by a person. */
+            auto_assigned: boolean;
             channel: string;
             contact: components["schemas"]["Author"];
             contact_id: string;
@@ -1213,6 +1397,95 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    availability_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityList"];
+                };
+            };
+        };
+    };
+    availability_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    availability_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvailabilitySettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilitySettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     channels_list: {
         parameters: {
             query?: never;
@@ -2039,6 +2312,164 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Status"];
+                };
+            };
+        };
+    };
+    teams_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"][];
+                };
+            };
+        };
+    };
+    teams_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teams_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teams_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

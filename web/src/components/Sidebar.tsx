@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, call, type QueueCounts, type User } from '../api/client';
 import { subscribe } from '../live';
 import { navigate, type Route } from '../route';
+import { Availability } from './Availability';
 
 export const VIEWS: [key: keyof QueueCounts, label: string][] = [
   ['new', 'New'],
@@ -77,10 +78,16 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
               Users
             </a>
           </li>
+          <li>
+            <a href="/admin/teams" class={route.path === '/admin/teams' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/teams'))}>
+              Teams
+            </a>
+          </li>
         </ul>
       )}
       <div class="me">
         <span class="who" title={me.email}>{me.name}</span>
+        <Availability me={me} />
         <button class="link" onClick={onSignOut}>Sign out</button>
         <span class="hint">Press ? for shortcuts</span>
       </div>

@@ -1,0 +1,100 @@
+// Am I Available? The agent's own status (Available, Away, or an away status the admins
+// added), teammates' statuses live, and a notice when the queue hands the agent a ticket
+// (a browser notification too, when the tab is hidden and the agent allowed them).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, call, type Schemas, type User } from '../api/client';
+import { subscribe } from '../live';
+import { navigate } from '../route';
+
+type Person = Schemas['Availability'];
+
+export function Availability({ me }: { me: User }) {
+  const [people, setPeople] = useState<Person[]>([]);
+  const [statuses, setStatuses] = useState<string[]>(['available', 'away']);
+  const [names, setNames] = useState<Record<string, string>>({});
+  // The tickets the queue handed me since I last looked, the newest customer message first.
+  const [notices, setNotices] = useState<{ id: string; who: string; at: number }[]>([]);
+  const [error, setError] = useState('');
+  const mine = useRef(new Set<string>());
+
+  const load = () =>
+    call(api.GET('/api/v1/availability')).then((a) => {
+      setPeople(a.people);
+      setStatuses(a.statuses);
+    }, () => {});
+
+  useEffect(() => {
+    load();
+    call(api.GET('/api/v1/users')).then((us) => setNames(Object.fromEntries(us.map((u) => [u.id, u.name]))), () => {});
+    return subscribe((e) => {
+      if (e.type === 'availability') setPeople((ps) => [...ps.filter((p) => p.user_id !== e.availability.user_id), e.availability]);
+      if (e.type === 'resync') load();
+      if (e.type === 'ticket_created' || e.type === 'ticket_updated') {
+        const t = e.ticket;
+        const isMine = t.assignee === me.id && t.queue !== 'resolved' && t.queue !== 'archived';
+        if (isMine && !mine.current.has(t.id) && t.auto_assigned) {
+          setNotices((ns) => [{ id: t.id, who: t.contact.name, at: t.last_message_at }, ...ns.filter((n) => n.id !== t.id)].sort((a, b) => b.at - a.at));
+          if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+            new Notification('A ticket for you', { body: `${t.contact.name}: ${t.preview}`, tag: t.id });
+          }
+        }
+        if (isMine) mine.current.add(t.id);
+        else {
+          mine.current.delete(t.id);
+          setNotices((ns) => (ns.some((n) => n.id === t.id) ? ns.filter((n) => n.id !== t.id) : ns));
+        }
+      }
+    });
+  }, [me.id]);
+
+  const self = people.find((p) => p.user_id === me.id);
+  const set = async (status: string) => {
+    setError('');
+    try {
+      const a = await call(api.PUT('/api/v1/availability/me', { body: { status, default_status: status === 'available' || status === 'away' ? status : undefined } }));
+      setPeople((ps) => [...ps.filter((p) => p.user_id !== me.id), a]);
+      if (status === 'available' && 'Notification' in window && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const label = (s: string) => (s === 'available' ? 'Available' : s === 'away' ? 'Away' : s);
+  const teammates = people.filter((p) => p.user_id !== me.id && names[p.user_id]).sort((a, b) => names[a.user_id].localeCompare(names[b.user_id]));
+
+  return (
+    <div class="availability">
+      <label class="my-status">
+        <span class={`dot ${self?.status === 'available' ? 'on' : 'off'}`} aria-hidden="true" />
+        <select aria-label="My status" value={self?.status ?? 'available'} data-my-status={self?.status ?? 'available'} onChange={(e) => set((e.target as HTMLSelectElement).value)}>
+          {statuses.map((s) => (
+            <option value={s}>{label(s)}</option>
+          ))}
+        </select>
+      </label>
+      {self?.idle && <span class="hint">Set Away while no helpdesk page was open</span>}
+      {error && <span class="error" role="alert">{error}</span>}
+      {teammates.length > 0 && (
+        <ul class="teammates" aria-label="Teammates">
+          {teammates.map((p) => (
+            <li data-teammate={p.user_id} data-status={p.status}>
+              <span class={`dot ${p.status === 'available' ? 'on' : 'off'}`} aria-hidden="true" />
+              {names[p.user_id]} <span class="hint">{label(p.status)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {notices.slice(0, 3).map((n) => (
+        <p class="assigned-notice" role="status" data-assigned={n.id}>
+          Assigned to you: {n.who}{' '}
+          <button class="link" onClick={() => (navigate('/', new URLSearchParams({ view: 'mine', ticket: n.id })), setNotices((ns) => ns.filter((x) => x.id !== n.id)))}>Open</button>{' '}
+          <button class="link" aria-label="Dismiss" onClick={() => setNotices((ns) => ns.filter((x) => x.id !== n.id))}>×</button>
+        </p>
+      ))}
+      {notices.length > 3 && (
+        <p class="hint">
+          and {notices.length - 3} more <button class="link" onClick={() => setNotices([])}>Dismiss all</button>
+        </p>
+      )}
+    </div>
+  );
+}
