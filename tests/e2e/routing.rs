@@ -1,7 +1,8 @@
 //! The queue that assigns, through the API with several agents: a team's waiting tickets go
 //! to its Available members in turn up to their capacity; resolving frees room at once; going
 //! Away gives back what was not answered and coming back takes work again; many tickets at once
-//! land on exactly one agent each; settings that cannot work are refused in words.
+//! land on exactly one agent each; settings that cannot work are refused in words. Saved
+//! replies are one's own, a team's or everyone's, and checked when saved.
 
 mod support;
 
@@ -23,6 +24,15 @@ impl As {
         let http = reqwest::Client::new();
         let cookie = helpdesk_testkit::server::sign_in(&http, &server.base, email, "agent-password").await;
         As { http, base: server.base.clone(), cookie }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self.http.request(method, format!("{}{path}", self.base)).header("cookie", &self.cookie);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     async fn put(&self, path: &str, body: Value) -> (u16, Value) {
@@ -149,4 +159,37 @@ async fn settings_that_cannot_work_are_refused_in_words() {
     assert_eq!((s, b["status"].as_str()), (200, Some("Lunch")), "{b}");
     let (s, b) = server.put("/api/v1/availability/settings", json!({"statuses": ["away"]})).await;
     assert_eq!(s, 400, "{b}");
+}
+
+#[tokio::test]
+async fn saved_replies_are_ones_own_a_teams_or_everyones_and_checked_when_saved() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let ann = agent(&server, "ann@team.example", "Ann").await;
+    agent(&server, "bob@team.example", "Bob").await;
+    let (_, team) = server.post("/api/v1/teams", json!({"name": "Billing", "members": [ann]})).await;
+    let (ann_s, bob_s) = (As::sign_in(&server, "ann@team.example").await, As::sign_in(&server, "bob@team.example").await);
+    use reqwest::Method;
+    let (s, mine) = ann_s.send(Method::POST, "/api/v1/saved-replies", Some(json!({"title": "Hello", "text": "Hi {{contact.first_name}}, {{agent.first_name}} here"}))).await;
+    assert_eq!(s, 201, "{mine}");
+    assert_eq!(mine["variables"], json!(["contact.first_name", "agent.first_name"]));
+    let (s, b) = ann_s.send(Method::POST, "/api/v1/saved-replies", Some(json!({"title": "Bad", "text": "Hi {{contact.nick}}"}))).await;
+    assert_eq!(s, 400);
+    assert!(b["message"].as_str().unwrap().contains("unknown variable `{{contact.nick}}`"), "{b}");
+    let (s, _) = ann_s.send(Method::POST, "/api/v1/saved-replies", Some(json!({"title": "All", "text": "x", "scope": {"type": "global"}}))).await;
+    assert_eq!(s, 403, "global ones are the admins'");
+    let (s, _) = server.post("/api/v1/saved-replies", json!({"title": "Refunds", "text": "Refunds take 5 days.", "scope": {"type": "global"}})).await;
+    assert_eq!(s, 201);
+    let (s, _) = server.post("/api/v1/saved-replies", json!({"title": "Invoices", "text": "Invoices are in your account.", "scope": {"type": "team", "id": team["id"]}})).await;
+    assert_eq!(s, 201);
+    let titles = |v: Value| -> Vec<String> { v.as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_string()).collect() };
+    let (_, a) = ann_s.send(Method::GET, "/api/v1/saved-replies", None).await;
+    assert_eq!(titles(a), ["Hello", "Invoices", "Refunds"], "hers, her team's, everyone's");
+    let (_, b) = bob_s.send(Method::GET, "/api/v1/saved-replies", None).await;
+    assert_eq!(titles(b), ["Refunds"], "not Ann's, not a team he is not in");
+    let id = mine["id"].as_str().unwrap();
+    let (s, _) = bob_s.send(Method::DELETE, &format!("/api/v1/saved-replies/{id}"), None).await;
+    assert_eq!(s, 404, "he cannot see it, so it is not there for him");
+    let (s, _) = ann_s.send(Method::DELETE, &format!("/api/v1/saved-replies/{id}"), None).await;
+    assert_eq!(s, 204);
 }

@@ -219,7 +219,7 @@ test('note, tag, assign and flag are seen live and findable by filter and by wor
   assert.equal(await samPane.locator('.note', { hasText: 'Called the courier' }).getByRole('button', { name: 'Edit' }).count(), 0);
   await pane.locator('.note').getByRole('button', { name: 'Edit' }).click();
   await pane.getByLabel('Edit note').fill('Called the courier: lost in transit, refund approved.');
-  await pane.getByRole('button', { name: 'Save' }).click();
+  await pane.getByRole('button', { name: 'Save', exact: true }).click();
   await samPane.locator('.note', { hasText: 'refund approved' }).waitFor({ timeout: WAIT });
 
   await pane.getByLabel('Add ticket tag').fill('lost-parcel');
@@ -880,6 +880,17 @@ test('an SMS answer shows its segments as it is written; a contact who sent STOP
   };
   await text('SM00000000000000000000000000000001', 'Is my parcel 8812 still coming?');
   const page = await signIn(alex, ADMIN);
+  // A saved reply of one's own; an unknown variable is refused when saved.
+  await page.goto(`${BASE}/saved-replies`);
+  await page.getByRole('button', { name: 'New saved reply' }).click();
+  const form = page.getByRole('form', { name: 'Saved reply' });
+  await form.getByLabel('Title').fill('Parcel on its way');
+  await form.getByLabel('Text').fill('Hi {{contact.nickname}}');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('alert').filter({ hasText: 'unknown variable' }).waitFor({ timeout: WAIT });
+  await form.getByLabel('Text').fill('Hi {{contact.first_name}}, your parcel left our warehouse today.');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.locator('[data-saved="Parcel on its way"]').waitFor({ timeout: WAIT });
   await showsDana(page, `${BASE}/?queue=all&platform=twilio`, '+4917612345678');
   await row(page, '+4917612345678').click();
   const pane = page.getByRole('region', { name: 'Ticket', exact: true });
@@ -888,6 +899,14 @@ test('an SMS answer shows its segments as it is written; a contact who sent STOP
   await pane.locator('[data-reply-note]', { hasText: '2 SMS segments' }).waitFor({ timeout: WAIT });
   await pane.getByLabel('Reply').fill('Yes 👍');
   await pane.locator('[data-reply-note]').waitFor({ state: 'detached', timeout: WAIT });
+  // `/` opens the saved replies; a number is no first name, so the box asks for it.
+  await pane.getByLabel('Reply').fill('/parcel');
+  await pane.getByRole('option', { name: /Parcel on its way/ }).waitFor({ timeout: WAIT });
+  await page.keyboard.press('Enter');
+  const ask = pane.getByRole('form', { name: 'Fill in the saved reply' });
+  await ask.getByLabel('contact.first_name').fill('Jonas');
+  await ask.getByRole('button', { name: 'Insert' }).click();
+  assert.equal(await pane.getByLabel('Reply').inputValue(), 'Hi Jonas, your parcel left our warehouse today.');
   await text('SM00000000000000000000000000000002', 'STOP');
   await pane.locator('[data-reply-opted-out]', { hasText: 'opted out of messages' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/sms.png` });

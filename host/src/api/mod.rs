@@ -7,6 +7,7 @@ mod events;
 mod media;
 mod notes;
 mod presence;
+mod saved_replies;
 mod teams;
 mod tickets;
 mod ui;
@@ -59,6 +60,7 @@ impl AppState {
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
+        saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
@@ -125,6 +127,8 @@ pub fn router(state: AppState) -> Router {
         .route("/availability/me", put(teams::set_mine))
         .route("/availability/settings", put(teams::settings))
         .route("/teams", get(teams::teams).post(teams::create))
+        .route("/saved-replies", get(saved_replies::list).post(saved_replies::create))
+        .route("/saved-replies/{id}", put(saved_replies::update).delete(saved_replies::delete))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))
         .route("/users/{id}", patch(users::update))
         .route("/tokens", get(users::tokens).post(users::create_token))

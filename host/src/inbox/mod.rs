@@ -5,6 +5,7 @@
 mod actions;
 pub mod assign;
 pub mod routing;
+pub mod saved_replies;
 pub mod indexing;
 mod media;
 mod notes;

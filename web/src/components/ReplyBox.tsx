@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ChannelSummary, type TicketDetail } from '../api/client';
 import { stoppedTyping, typed } from '../live';
 import { timeLeft } from '../format';
+import { SavedReplyPicker } from './SavedReplies';
 
 type Mode = 'reply' | 'private_reply' | 'note';
 
@@ -50,6 +51,23 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
   const [, tick] = useState(0);
   const box = useRef<HTMLTextAreaElement>(null);
   const [replyNote, setReplyNote] = useState<string | null>(null);
+  // The saved replies' search: typed after a `/` that starts the box, or from the button.
+  const [picking, setPicking] = useState<{ slash: boolean } | null>(null);
+  const query = picking?.slash ? text.slice(1) : '';
+  const insert = (saved: string) => {
+    const el = box.current;
+    let next: string;
+    if (picking?.slash) next = saved;
+    else {
+      const at = el?.selectionStart ?? text.length;
+      next = text.slice(0, at) + saved + text.slice(at);
+    }
+    setText(next);
+    saveDraft(ticketId, mode, next);
+    onDrafting(next.trim().length > 0);
+    setPicking(null);
+    el?.focus();
+  };
 
   // The channel's word on the draft, asked once the agent pauses.
   useEffect(() => {
@@ -171,6 +189,8 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
         onInput={(e) => {
           const v = (e.target as HTMLTextAreaElement).value;
           setText(v);
+          if (/^\/\S*$/.test(v)) setPicking({ slash: true });
+          else if (picking?.slash) setPicking(null);
           // At once, not after the next paint: a reload right after typing keeps it.
           saveDraft(ticketId, mode, v);
           onDrafting(v.trim().length > 0);
@@ -183,6 +203,7 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
           }
         }}
       />
+      {picking && <SavedReplyPicker detail={detail} channel={channel} query={query} onInsert={insert} onClose={() => setPicking(null)} />}
       {replyNote && mode !== 'note' && (
         <p class="reply-note" data-reply-note>
           {replyNote}
@@ -196,6 +217,9 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
       <div class="send-row">
         <button class="primary" onClick={() => send()} disabled={sending || windowClosed || !!channelDown || !text.trim()}>
           {sending ? 'Sending…' : mode === 'note' ? 'Add note' : 'Send'}
+        </button>
+        <button type="button" onClick={() => setPicking(picking ? null : { slash: false })} title="Or type / in an empty box">
+          Saved replies
         </button>
         {mode !== 'note' && (
           <button onClick={() => send(true)} disabled={sending || windowClosed || !!channelDown || !text.trim()} title="Ctrl+Shift+Enter">

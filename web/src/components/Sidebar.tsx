@@ -66,6 +66,13 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
           </li>
         ))}
       </ul>
+      <ul class="views">
+        <li>
+          <a href="/saved-replies" class={route.path === '/saved-replies' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/saved-replies'))}>
+            Saved replies
+          </a>
+        </li>
+      </ul>
       {me.role === 'admin' && (
         <ul class="views admin">
           <li>

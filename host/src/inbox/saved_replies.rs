@@ -1,0 +1,147 @@
+//! Saved replies: answers an agent inserts instead of typing them again, personal (theirs),
+//! a team's (its members') or everyone's, with variables (`{{contact.first_name}}`) the
+//! reply box fills in and asks for when it has no value. Checked when saved: an unknown
+//! variable is refused then, not discovered by a customer.
+
+use super::{Inbox, InboxError};
+use crate::accounts::{Team, User};
+use crate::model::{now_ms, stable_id, Millis};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The variables a saved reply may use.
+pub const VARIABLES: [&str; 6] = ["contact.name", "contact.first_name", "agent.name", "agent.first_name", "channel.name", "ticket.id"];
+
+/// Who sees a saved reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Scope {
+    /// Only its author.
+    Personal(String),
+    /// A team's members (a team id); admins manage these.
+    Team(String),
+    /// Everyone; admins manage these.
+    Global,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SavedReply {
+    pub id: String,
+    pub scope: Scope,
+    pub title: String,
+    pub text: String,
+    /// The variables its text uses, in order of first use.
+    pub variables: Vec<String>,
+    pub author: String,
+    pub updated_at: Millis,
+}
+
+/// A saved reply as written: `scope` defaults to personal.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavedReplyInput {
+    pub title: String,
+    pub text: String,
+    #[serde(default)]
+    pub scope: Option<Scope>,
+}
+
+/// The `{{name}}`s of `text`, each once, or why it cannot work.
+pub fn variables(text: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or("a `{{` is not closed with `}}`")?;
+        let name = after[..end].trim();
+        if !VARIABLES.contains(&name) {
+            return Err(format!("unknown variable `{{{{{name}}}}}`: the variables are {}", VARIABLES.map(|v| format!("{{{{{v}}}}}")).join(", ")));
+        }
+        if !out.iter().any(|v| v == name) {
+            out.push(name.to_string());
+        }
+        rest = &after[end + 2..];
+    }
+    Ok(out)
+}
+
+/// May `user` see a reply of `scope`?
+fn sees(user: &User, teams: &[Team], scope: &Scope) -> bool {
+    match scope {
+        Scope::Personal(owner) => *owner == user.id,
+        Scope::Team(t) => user.is_admin() || teams.iter().any(|team| team.id == *t && team.members.contains(&user.id)),
+        Scope::Global => true,
+    }
+}
+
+/// May `user` write a reply of `scope`?
+fn manages(user: &User, scope: &Scope) -> bool {
+    match scope {
+        Scope::Personal(owner) => *owner == user.id,
+        Scope::Team(_) | Scope::Global => user.is_admin(),
+    }
+}
+
+impl Inbox {
+    /// The saved replies `user` may use, by title.
+    pub async fn saved_replies(&self, user: &User, teams: &[Team]) -> Result<Vec<SavedReply>, InboxError> {
+        let all: Vec<SavedReply> = self.store.all("saved_reply", "title").await?;
+        Ok(all.into_iter().filter(|r| sees(user, teams, &r.scope)).collect())
+    }
+
+    /// Create (no `id`) or change a saved reply, checked.
+    pub async fn save_reply(&self, user: &User, teams: &[Team], id: Option<&str>, input: SavedReplyInput) -> Result<SavedReply, InboxError> {
+        let title = input.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > 80 {
+            return Err(InboxError::BadRequest("a saved reply's title is 1 to 80 characters".into()));
+        }
+        if input.text.trim().is_empty() || input.text.chars().count() > 5000 {
+            return Err(InboxError::BadRequest("a saved reply's text is 1 to 5000 characters".into()));
+        }
+        let variables = variables(&input.text).map_err(InboxError::BadRequest)?;
+        let existing = match id {
+            Some(id) => Some(self.store.get::<SavedReply>("saved_reply", id).await?.filter(|r| sees(user, teams, &r.scope)).ok_or_else(|| InboxError::NotFound(format!("no saved reply `{id}`")))?),
+            None => None,
+        };
+        let scope = input.scope.or_else(|| existing.as_ref().map(|r| r.scope.clone())).unwrap_or(Scope::Personal(user.id.clone()));
+        if let Scope::Team(t) = &scope {
+            if !teams.iter().any(|team| team.id == *t) {
+                return Err(InboxError::BadRequest(format!("no team `{t}`")));
+            }
+        }
+        let allowed = manages(user, &scope) && existing.as_ref().is_none_or(|r| manages(user, &r.scope));
+        if !allowed {
+            return Err(InboxError::Forbidden("only admins manage team and global saved replies; agents their own".into()));
+        }
+        let id = id.map(str::to_string).unwrap_or_else(|| stable_id("saved_reply", &format!("{}:{title}:{}", user.id, now_ms())));
+        let reply = SavedReply { id: id.clone(), scope, title, text: input.text, variables, author: user.name.clone(), updated_at: now_ms() };
+        self.store.put("saved_reply", &id, &reply).await?;
+        Ok(reply)
+    }
+
+    pub async fn delete_reply(&self, user: &User, teams: &[Team], id: &str) -> Result<(), InboxError> {
+        let r: SavedReply =
+            self.store.get::<SavedReply>("saved_reply", id).await?.filter(|r| sees(user, teams, &r.scope)).ok_or_else(|| InboxError::NotFound(format!("no saved reply `{id}`")))?;
+        if !manages(user, &r.scope) {
+            return Err(InboxError::Forbidden("only admins manage team and global saved replies; agents their own".into()));
+        }
+        Ok(self.store.delete("saved_reply", id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_replys_variables_are_listed_once_in_order() {
+        assert_eq!(variables("Hi {{contact.first_name}}, {{ agent.name }} here. {{contact.first_name}}!").unwrap(), ["contact.first_name", "agent.name"]);
+        assert!(variables("no variables").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_unknown_or_unclosed_variable_is_refused_in_words() {
+        assert!(variables("Hi {{contact.nickname}}").unwrap_err().contains("unknown variable `{{contact.nickname}}`"));
+        assert!(variables("Hi {{contact.name").unwrap_err().contains("not closed"));
+    }
+}
