@@ -99,7 +99,7 @@ async fn waiting_tickets_go_to_available_agents_in_turn_and_the_backlog_drains()
     assert!(eventually(WAIT, || async { held_by(&server, &bob).await == 2 }).await, "{:?}", holders(&server).await);
 
     // Assigned by hand, a ticket says so.
-    let t = holders(&server).await[0].0.clone();
+    let t = holders(&server).await.into_iter().find(|(_, a)| a.as_deref() == Some(bob.as_str())).unwrap().0;
     let (s, patched) = server.patch(&format!("/api/v1/tickets/{t}"), json!({"assignee": ann})).await;
     assert_eq!((s, patched["auto_assigned"].as_bool()), (200, Some(false)), "{patched}");
 }
