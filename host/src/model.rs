@@ -459,6 +459,10 @@ pub struct Note {
     pub text: String,
     pub created_at: Millis,
     pub edited_at: Option<Millis>,
+    /// The teammates it @mentions (user ids): each is told.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub mentions: Vec<String>,
 }
 
 /// Shorten `text` to at most `max` characters for previews.

@@ -221,6 +221,13 @@ test('note, tag, assign and flag are seen live and findable by filter and by wor
   await pane.getByLabel('Edit note').fill('Called the courier: lost in transit, refund approved.');
   await pane.getByRole('button', { name: 'Save', exact: true }).click();
   await samPane.locator('.note', { hasText: 'refund approved' }).waitFor({ timeout: WAIT });
+  // An @mention: the teammate's name is suggested, and they are told.
+  await pane.getByLabel('Note').fill(`Please call her back @${AGENT.name.slice(0, 2)}`);
+  await pane.getByRole('listbox', { name: 'Mention a teammate' }).getByRole('option', { name: `@${AGENT.name}` }).waitFor();
+  await pane.getByLabel('Note').press('Tab');
+  assert.equal(await pane.getByLabel('Note').inputValue(), `Please call her back @${AGENT.name} `);
+  await pane.getByRole('button', { name: 'Add note' }).click();
+  await samPage.locator('[data-notice="Mentioned you"]', { hasText: 'mentioned you' }).waitFor({ timeout: WAIT });
 
   await pane.getByLabel('Add ticket tag').fill('lost-parcel');
   await pane.getByLabel('Add ticket tag').press('Enter');

@@ -16,8 +16,13 @@ pub struct NoteText {
     pub text: String,
 }
 
-fn author(user: &crate::accounts::User) -> NoteAuthor<'_> {
-    NoteAuthor { id: &user.id, name: &user.name }
+fn author<'a>(user: &'a crate::accounts::User, people: &'a [(String, String)]) -> NoteAuthor<'a> {
+    NoteAuthor { id: &user.id, name: &user.name, people }
+}
+
+/// The teammates a note may mention.
+async fn people(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(state.accounts.users().await?.into_iter().filter(|u| !u.disabled).map(|u| (u.id, u.name)).collect())
 }
 
 #[utoipa::path(operation_id = "notes_add", post, path = "/api/v1/tickets/{id}/notes", request_body = NoteText,
@@ -28,7 +33,8 @@ pub async fn add(
     Path(id): Path<String>,
     Body(req): Body<NoteText>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.inbox.add_note(&id, author(&user), &req.text).await?)))
+    let people = people(&state).await?;
+    Ok((StatusCode::CREATED, Json(state.inbox.add_note(&id, author(&user, &people), &req.text).await?)))
 }
 
 #[utoipa::path(operation_id = "notes_edit", patch, path = "/api/v1/tickets/{id}/notes/{note_id}", request_body = NoteText,
@@ -39,7 +45,8 @@ pub async fn edit(
     Path((id, note_id)): Path<(String, String)>,
     Body(req): Body<NoteText>,
 ) -> Result<Json<Note>, ApiError> {
-    Ok(Json(state.inbox.edit_note(&id, &note_id, author(&user), &req.text).await?))
+    let people = people(&state).await?;
+    Ok(Json(state.inbox.edit_note(&id, &note_id, author(&user, &people), &req.text).await?))
 }
 
 #[utoipa::path(operation_id = "notes_delete", delete, path = "/api/v1/tickets/{id}/notes/{note_id}",
@@ -49,7 +56,7 @@ pub async fn delete(
     CurrentUser(user): CurrentUser,
     Path((id, note_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    state.inbox.delete_note(&id, &note_id, author(&user)).await?;
+    state.inbox.delete_note(&id, &note_id, author(&user, &[])).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

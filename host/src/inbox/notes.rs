@@ -7,10 +7,26 @@ use crate::model::{now_ms, stable_id, Activity, Note};
 
 const MAX_NOTE_CHARS: usize = 10_000;
 
-/// Who is writing: notes are tied to a user id, shown with their name.
+/// Who is writing: notes are tied to a user id, shown with their name. `people` are the
+/// teammates a note may @mention (id, name).
 pub struct NoteAuthor<'a> {
     pub id: &'a str,
     pub name: &'a str,
+    pub people: &'a [(String, String)],
+}
+
+/// The teammates `text` @mentions by name (`@Sam Agent`, any case), each once, never the author.
+pub fn mentions(text: &str, people: &[(String, String)], author: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    for (id, name) in people {
+        let at = format!("@{}", name.to_lowercase());
+        let found = lower.match_indices(&at).any(|(i, _)| lower[i + at.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric()));
+        if found && id != author && !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    out
 }
 
 fn check_text(text: &str) -> Result<String, InboxError> {
@@ -35,6 +51,7 @@ impl Inbox {
             ticket_id: ticket_id.to_string(),
             author_id: author.id.to_string(),
             author_name: author.name.to_string(),
+            mentions: mentions(&text, author.people, author.id),
             text,
             created_at: now,
             edited_at: None,
@@ -47,6 +64,7 @@ impl Inbox {
     pub async fn edit_note(&self, ticket_id: &str, note_id: &str, author: NoteAuthor<'_>, text: &str) -> Result<Note, InboxError> {
         let text = check_text(text)?;
         let mut note = self.own_note(ticket_id, note_id, &author).await?;
+        note.mentions = mentions(&text, author.people, author.id);
         note.text = text;
         note.edited_at = Some(now_ms());
         self.store.put("note", &note.id, &note).await?;
@@ -86,5 +104,19 @@ impl Inbox {
         self.store.put("activity", &activity.id, &activity).await?;
         self.events.publish(Event::Note { ticket_id: note.ticket_id.clone(), note: note.clone(), deleted, activity });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn a_note_mentions_teammates_by_their_name_after_an_at_sign() {
+        let people = [("s".to_string(), "Sam Agent".to_string()), ("al".to_string(), "Al".to_string()), ("me".to_string(), "Me".to_string())];
+        assert_eq!(mentions("@sam agent can you call them? cc @Al", &people, "me"), ["s", "al"]);
+        assert_eq!(mentions("@Alex is not @Al's name", &people, "me"), ["al"], "a longer name is not theirs");
+        assert!(mentions("write to sam@example.com", &people, "me").is_empty(), "an email is no mention");
+        assert!(mentions("@Me note to self", &people, "me").is_empty(), "never the author");
     }
 }

@@ -1109,6 +1109,8 @@ export interface components {
             created_at: components["schemas"]["i64"];
             edited_at?: null | components["schemas"]["i64"];
             id: string;
+            /** @description The teammates it @mentions (user ids): each is told. */
+            mentions: string[];
             text: string;
             ticket_id: string;
         };

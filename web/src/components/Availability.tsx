@@ -1,6 +1,7 @@
 // Am I Available? The agent's own status (Available, Away, or an away status the admins
-// added), teammates' statuses live, and a notice when the queue hands the agent a ticket
-// (a browser notification too, when the tab is hidden and the agent allowed them).
+// added), teammates' statuses live, and notices of what is the agent's to do: a ticket the
+// queue handed them, a customer's new message in their ticket, a note that @mentions them
+// (with a browser notification and a short sound when the tab is hidden and they allowed it).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas, type User } from '../api/client';
 import { subscribe } from '../live';
@@ -13,7 +14,16 @@ export function Availability({ me }: { me: User }) {
   const [statuses, setStatuses] = useState<string[]>(['available', 'away']);
   const [names, setNames] = useState<Record<string, string>>({});
   // The tickets the queue handed me since I last looked, the newest customer message first.
-  const [notices, setNotices] = useState<{ id: string; who: string; at: number }[]>([]);
+  const [notices, setNotices] = useState<{ id: string; who: string; at: number; what: string; key: string }[]>([]);
+  const seenAt = useRef(new Map<string, number>());
+  const tell = (n: { id: string; who: string; at: number; what: string }, body: string) => {
+    const key = `${n.what}:${n.id}`;
+    setNotices((ns) => [{ ...n, key }, ...ns.filter((x) => x.key !== key)].sort((a, b) => b.at - a.at));
+    if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+      new Notification(`${n.what}: ${n.who}`, { body, tag: key });
+      chime();
+    }
+  };
   const [error, setError] = useState('');
   const mine = useRef(new Set<string>());
 
@@ -32,17 +42,21 @@ export function Availability({ me }: { me: User }) {
       if (e.type === 'ticket_created' || e.type === 'ticket_updated') {
         const t = e.ticket;
         const isMine = t.assignee === me.id && t.queue !== 'resolved' && t.queue !== 'archived';
-        if (isMine && !mine.current.has(t.id) && t.auto_assigned) {
-          setNotices((ns) => [{ id: t.id, who: t.contact.name, at: t.last_message_at }, ...ns.filter((n) => n.id !== t.id)].sort((a, b) => b.at - a.at));
-          if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
-            new Notification('A ticket for you', { body: `${t.contact.name}: ${t.preview}`, tag: t.id });
-          }
+        if (isMine && !mine.current.has(t.id) && t.auto_assigned) tell({ id: t.id, who: t.contact.name, at: t.last_message_at, what: 'Assigned to you' }, t.preview);
+        // The customer wrote again in a ticket that was already mine.
+        const before = seenAt.current.get(t.id);
+        if (isMine && mine.current.has(t.id) && before !== undefined && t.last_message_at > before && !t.last_from_us && t.unseen > 0) {
+          tell({ id: t.id, who: t.contact.name, at: t.last_message_at, what: 'New message' }, t.preview);
         }
+        seenAt.current.set(t.id, t.last_message_at);
         if (isMine) mine.current.add(t.id);
         else {
           mine.current.delete(t.id);
           setNotices((ns) => (ns.some((n) => n.id === t.id) ? ns.filter((n) => n.id !== t.id) : ns));
         }
+      }
+      if (e.type === 'note' && !e.deleted && e.note.mentions.includes(me.id) && e.note.author_id !== me.id) {
+        tell({ id: e.ticket_id, who: e.note.author_name, at: e.note.edited_at ?? e.note.created_at, what: 'Mentioned you' }, e.note.text);
       }
     });
   }, [me.id]);
@@ -84,10 +98,10 @@ export function Availability({ me }: { me: User }) {
         </ul>
       )}
       {notices.slice(0, 3).map((n) => (
-        <p class="assigned-notice" role="status" data-assigned={n.id}>
-          Assigned to you: {n.who}{' '}
-          <button class="link" onClick={() => (navigate('/', new URLSearchParams({ view: 'mine', ticket: n.id })), setNotices((ns) => ns.filter((x) => x.id !== n.id)))}>Open</button>{' '}
-          <button class="link" aria-label="Dismiss" onClick={() => setNotices((ns) => ns.filter((x) => x.id !== n.id))}>×</button>
+        <p class="assigned-notice" role="status" data-notice={n.what} data-assigned={n.what === 'Assigned to you' ? n.id : undefined}>
+          {n.what === 'Assigned to you' ? `Assigned to you: ${n.who}` : n.what === 'New message' ? `New message from ${n.who}` : `${n.who} mentioned you`}{' '}
+          <button class="link" onClick={() => (navigate('/', new URLSearchParams({ view: 'all', ticket: n.id })), setNotices((ns) => ns.filter((x) => x.key !== n.key)))}>Open</button>{' '}
+          <button class="link" aria-label="Dismiss" onClick={() => setNotices((ns) => ns.filter((x) => x.key !== n.key))}>×</button>
         </p>
       ))}
       {notices.length > 3 && (
@@ -97,4 +111,24 @@ export function Availability({ me }: { me: User }) {
       )}
     </div>
   );
+}
+
+/** A short, quiet two-note chime (no sound file to fetch). */
+function chime() {
+  try {
+    const ctx = new AudioContext();
+    const gain = ctx.createGain();
+    gain.gain.value = 0.05;
+    gain.connect(ctx.destination);
+    [660, 880].forEach((f, i) => {
+      const o = ctx.createOscillator();
+      o.frequency.value = f;
+      o.connect(gain);
+      o.start(ctx.currentTime + i * 0.12);
+      o.stop(ctx.currentTime + i * 0.12 + 0.1);
+    });
+    setTimeout(() => ctx.close(), 500);
+  } catch {
+    // No audio here: the notice and the notification remain.
+  }
 }

@@ -51,6 +51,19 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
   const [, tick] = useState(0);
   const box = useRef<HTMLTextAreaElement>(null);
   const [replyNote, setReplyNote] = useState<string | null>(null);
+  // @mentions in notes: the teammates whose names start with what follows the `@`.
+  const [people, setPeople] = useState<string[]>([]);
+  useEffect(() => void call(api.GET('/api/v1/users')).then((us) => setPeople(us.filter((u) => !u.disabled).map((u) => u.name)), () => {}), []);
+  const caret = box.current?.selectionStart ?? text.length;
+  const mentioning = mode === 'note' ? /(?:^|\s)@([\p{L}\d]*)$/u.exec(text.slice(0, caret))?.[1] : undefined;
+  const suggestions = mentioning === undefined ? [] : people.filter((n) => n.toLowerCase().startsWith(mentioning.toLowerCase())).slice(0, 5);
+  const mention = (name: string) => {
+    const before = text.slice(0, caret).replace(/@([\p{L}\d]*)$/u, `@${name} `);
+    const next = before + text.slice(caret);
+    setText(next);
+    saveDraft(ticketId, mode, next);
+    box.current?.focus();
+  };
   // The saved replies' search: typed after a `/` that starts the box, or from the button.
   const [picking, setPicking] = useState<{ slash: boolean } | null>(null);
   const query = picking?.slash ? text.slice(1) : '';
@@ -197,12 +210,26 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
           if (mode !== 'note') typed();
         }}
         onKeyDown={(e) => {
+          if (e.key === 'Tab' && suggestions.length) {
+            e.preventDefault();
+            mention(suggestions[0]);
+            return;
+          }
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
             e.preventDefault();
             send(e.shiftKey);
           }
         }}
       />
+      {suggestions.length > 0 && (
+        <ul class="mentions" role="listbox" aria-label="Mention a teammate">
+          {suggestions.map((n) => (
+            <li role="option" aria-selected={false} onMouseDown={(e) => (e.preventDefault(), mention(n))}>
+              @{n}
+            </li>
+          ))}
+        </ul>
+      )}
       {picking && <SavedReplyPicker detail={detail} channel={channel} query={query} onInsert={insert} onClose={() => setPicking(null)} />}
       {replyNote && mode !== 'note' && (
         <p class="reply-note" data-reply-note>
