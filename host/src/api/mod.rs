@@ -7,6 +7,7 @@ mod events;
 mod media;
 mod notes;
 mod presence;
+mod rules;
 mod saved_replies;
 mod teams;
 mod tickets;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub events: EventBus,
     pub accounts: Accounts,
     pub presence: Arc<Presence>,
+    /// Runs the admins' rules on what customers send.
+    pub automation: Arc<crate::sync::automation::Automation>,
     /// Hands out auto-assigning teams' tickets.
     pub router: Arc<crate::inbox::routing::Router>,
     /// Attachments agents opened.
@@ -60,6 +63,7 @@ impl AppState {
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
+        rules::list, rules::create, rules::update, rules::delete, rules::dry_run,
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
@@ -127,6 +131,9 @@ pub fn router(state: AppState) -> Router {
         .route("/availability/me", put(teams::set_mine))
         .route("/availability/settings", put(teams::settings))
         .route("/teams", get(teams::teams).post(teams::create))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route("/rules/{id}", put(rules::update).delete(rules::delete))
+        .route("/rules/{id}/dry-run", post(rules::dry_run))
         .route("/saved-replies", get(saved_replies::list).post(saved_replies::create))
         .route("/saved-replies/{id}", put(saved_replies::update).delete(saved_replies::delete))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))

@@ -6,6 +6,7 @@ mod actions;
 pub mod assign;
 pub mod routing;
 pub mod saved_replies;
+pub mod automation;
 pub mod indexing;
 mod media;
 mod notes;

@@ -3,6 +3,7 @@
 
 mod health;
 mod poll;
+pub mod automation;
 pub mod vault;
 
 use crate::config::{ChannelConfig, PluginsFile};

@@ -1,0 +1,335 @@
+//! Admins' rules: when a customer's interaction arrives and matches a rule's conditions
+//! (platform, channel, kind, from an ad, words with `*` wildcards or a regular expression), its
+//! actions run: internal ones (tag, flag, queue, assign, note) and the channel's own (hide,
+//! delete, like, reply in public or private with one of several saved replies, picked at
+//! random). This module is the pure part: what a rule is, whether it holds, what it does;
+//! `sync::automation` runs it, since the channel's actions go through the channel registry.
+
+use crate::model::{ActionKind, Kind, Message, Queue, Ticket};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Rules a channel failed this many times in a row are paused, and say so.
+pub const PAUSE_AFTER_FAILURES: u32 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The first interaction of a new ticket (a new comment, review, conversation).
+    NewTicket,
+    /// Any customer interaction, the first of a ticket or a later message in it.
+    CustomerMessage,
+}
+
+/// How a rule reads a message's text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TextMatch {
+    /// Any of these words or phrases, in any case; `*` stands for any letters (`refund*`).
+    Words { any: Vec<String> },
+    /// A regular expression (Rust's syntax, case-insensitive).
+    Regex { pattern: String },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<Kind>,
+    #[serde(default)]
+    pub from_ad: Option<bool>,
+    #[serde(default)]
+    pub text: Option<TextMatch>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RuleAction {
+    Tag { tag: String },
+    Flag,
+    /// Move the ticket to a queue (`resolved`, `archived`, ...).
+    Queue { queue: Queue },
+    /// Assign to an agent (a user id).
+    Assign { user_id: String },
+    Note { text: String },
+    /// The channel's own action on the message: `hide`, `delete`, `like`.
+    Platform { action: ActionKind },
+    /// Answer with one of these saved replies (ids), picked at random, in public or in private.
+    Reply { saved_replies: Vec<String>, private: bool },
+}
+
+impl RuleAction {
+    /// The channel action it takes, if any.
+    pub fn channel_action(&self) -> Option<ActionKind> {
+        match self {
+            RuleAction::Platform { action } => Some(*action),
+            RuleAction::Reply { private: true, .. } => Some(ActionKind::PrivateReply),
+            RuleAction::Reply { private: false, .. } => Some(ActionKind::Reply),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// Rules run in this order, lowest first.
+    pub position: u32,
+    /// Later rules do not run on what this one matched.
+    pub stop: bool,
+    pub trigger: Trigger,
+    pub conditions: Conditions,
+    pub actions: Vec<RuleAction>,
+    /// When it was made: what arrived before is never touched by it (a dry run shows it).
+    pub created_at: i64,
+    /// Its last failure in words, and how many in a row.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub failures: u32,
+    /// Paused after repeated failures, until an admin saves it again.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// A rule as an admin writes it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInput {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub position: u32,
+    #[serde(default)]
+    pub stop: bool,
+    pub trigger: Trigger,
+    #[serde(default)]
+    pub conditions: Conditions,
+    pub actions: Vec<RuleAction>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The compiled text condition.
+pub struct Matcher(Option<regex::Regex>);
+
+impl Matcher {
+    pub fn new(text: &Option<TextMatch>) -> Result<Matcher, String> {
+        let pattern = match text {
+            None => return Ok(Matcher(None)),
+            Some(TextMatch::Regex { pattern }) => pattern.clone(),
+            Some(TextMatch::Words { any }) => {
+                let words: Vec<String> = any.iter().map(|w| w.trim()).filter(|w| !w.is_empty()).map(|w| regex::escape(w).replace(r"\*", r"\w*")).collect();
+                if words.is_empty() {
+                    return Err("the text condition names no words".into());
+                }
+                format!(r"(?:^|\W)(?:{})(?:$|\W)", words.join("|"))
+            }
+        };
+        if pattern.len() > 2000 {
+            return Err("the pattern is longer than 2000 characters".into());
+        }
+        regex::RegexBuilder::new(&pattern).case_insensitive(true).size_limit(1 << 20).build().map(|r| Matcher(Some(r))).map_err(|e| format!("the pattern does not work: {e}"))
+    }
+
+    pub fn holds(&self, text: &str) -> bool {
+        self.0.as_ref().is_none_or(|r| r.is_match(text))
+    }
+}
+
+/// Whether `rule` applies to `message` (a customer's) of `ticket`, new or not. Rules run on
+/// what is stored after they were read (`sync::automation`), so what arrived before a rule
+/// existed is never touched by it, whatever time the platform gives the message.
+pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, first: bool) -> bool {
+    let c = &rule.conditions;
+    rule.enabled
+        && !rule.paused
+        && (rule.trigger == Trigger::CustomerMessage || first)
+        && (c.platforms.is_empty() || c.platforms.contains(&ticket.platform))
+        && (c.channels.is_empty() || c.channels.contains(&ticket.channel))
+        && (c.kinds.is_empty() || c.kinds.contains(&message.interaction.kind))
+        && c.from_ad.is_none_or(|a| a == message.interaction.from_ad)
+        && matcher.holds(&message.interaction.text)
+}
+
+/// The rules that run on a message, in order, up to the first matching one that stops.
+pub fn matching<'a>(rules: &'a [(Rule, Matcher)], ticket: &Ticket, message: &Message, first: bool) -> Vec<&'a Rule> {
+    let mut sorted: Vec<&(Rule, Matcher)> = rules.iter().collect();
+    sorted.sort_by_key(|(r, _)| (r.position, r.created_at));
+    let mut out = Vec::new();
+    for (rule, m) in sorted {
+        if applies(rule, m, ticket, message, first) {
+            out.push(rule);
+            if rule.stop {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str, kind: Kind) -> (Ticket, Message) {
+        let t: Ticket = serde_json::from_value(serde_json::json!({
+            "id": "t", "channel": "fb", "platform": "facebook", "kind": kind, "queue": "new", "contact_id": "c",
+            "contact": {"id": "u", "name": "U"}, "thread_key": "p", "preview": "", "message_count": 1, "created_at": 0, "updated_at": 0,
+            "last_message_at": 0, "last_inbound_at": null, "tags": [], "assignee": null, "flagged": false, "from_ad": false, "seq": 1
+        }))
+        .unwrap();
+        let m: Message = serde_json::from_value(serde_json::json!({
+            "id": "m", "ticket_id": "t", "channel": "fb", "platform_id": "1", "kind": kind, "direction": "inbound", "thread_key": "p",
+            "parent_id": null, "author": {"id": "u", "name": "U"}, "text": text, "attachments": [], "created_at": 100, "edited_at": null,
+            "permalink": null, "from_ad": false, "meta": [], "removed": false, "sent_by": null, "page": 0, "seq": 1
+        }))
+        .unwrap();
+        (t, m)
+    }
+
+    fn rule(name: &str, text: Option<TextMatch>, stop: bool, position: u32) -> (Rule, Matcher) {
+        let r = Rule {
+            id: name.into(), name: name.into(), enabled: true, position, stop, trigger: Trigger::NewTicket,
+            conditions: Conditions { text, ..Default::default() }, actions: vec![RuleAction::Flag], created_at: 0, last_error: None, failures: 0, paused: false,
+        };
+        let m = Matcher::new(&r.conditions.text).unwrap();
+        (r, m)
+    }
+
+    fn words(w: &[&str]) -> Option<TextMatch> {
+        Some(TextMatch::Words { any: w.iter().map(|s| s.to_string()).collect() })
+    }
+
+    #[test]
+    fn words_match_whole_words_in_any_case_and_a_star_stands_for_letters() {
+        let m = Matcher::new(&words(&["scam", "free money", "crypt*"])).unwrap();
+        assert!(m.holds("This is a SCAM!"));
+        assert!(m.holds("get free money now"));
+        assert!(m.holds("Buy cryptocurrency"));
+        assert!(!m.holds("scamper away"), "a word, not a part of one");
+        assert!(!m.holds("money for free"));
+    }
+
+    #[test]
+    fn a_pattern_that_cannot_work_is_refused_in_words() {
+        assert!(Matcher::new(&Some(TextMatch::Regex { pattern: "(unclosed".into() })).err().unwrap().contains("does not work"));
+        assert!(Matcher::new(&words(&["  "])).is_err());
+    }
+
+    #[test]
+    fn rules_run_in_order_and_a_stopping_rule_ends_the_list() {
+        let rules = [rule("b", None, false, 2), rule("a", words(&["spam"]), true, 1), rule("c", None, false, 3)];
+        let (t, m) = message("spam here", Kind::Comment);
+        assert_eq!(matching(&rules, &t, &m, true).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        let (t, m) = message("hello", Kind::Comment);
+        assert_eq!(matching(&rules, &t, &m, true).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    }
+
+    #[test]
+    fn conditions_on_kind_and_trigger_narrow_a_rule() {
+        let (mut r, matcher) = rule("dm", None, false, 1);
+        r.conditions.kinds = vec![Kind::PrivateMessage];
+        let (t, m) = message("hi", Kind::Comment);
+        assert!(!applies(&r, &matcher, &t, &m, true), "comments are not private messages");
+        r.conditions.kinds.clear();
+        assert!(!applies(&r, &matcher, &t, &m, false), "a new-ticket rule skips later messages");
+        r.trigger = Trigger::CustomerMessage;
+        assert!(applies(&r, &matcher, &t, &m, false));
+    }
+}
+
+impl super::Inbox {
+    /// Every rule, in the order they run.
+    pub async fn automation_rules(&self) -> Result<Vec<Rule>, super::InboxError> {
+        let mut rules: Vec<Rule> = self.store.all("rule", "position").await?;
+        rules.sort_by_key(|r| (r.position, r.created_at));
+        Ok(rules)
+    }
+
+    /// Create (no `id`) or replace a rule; its text condition must compile. Saving a paused
+    /// rule starts it again. The caller checked what needs the channels and the people.
+    pub async fn save_automation_rule(&self, id: Option<&str>, input: RuleInput) -> Result<Rule, super::InboxError> {
+        let bad = |m: String| super::InboxError::BadRequest(m);
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(bad("a rule's name is 1 to 80 characters".into()));
+        }
+        Matcher::new(&input.conditions.text).map_err(bad)?;
+        if input.actions.is_empty() || input.actions.len() > 10 {
+            return Err(bad("a rule has 1 to 10 actions".into()));
+        }
+        for a in &input.actions {
+            match a {
+                RuleAction::Tag { tag } if tag.trim().is_empty() || tag.chars().count() > 50 => return Err(bad("a tag is 1 to 50 characters".into())),
+                RuleAction::Note { text } if text.trim().is_empty() || text.chars().count() > 2000 => return Err(bad("a rule's note is 1 to 2000 characters".into())),
+                RuleAction::Platform { action } if !matches!(action, ActionKind::Hide | ActionKind::Delete | ActionKind::Like) => {
+                    return Err(bad(format!("a rule can hide, delete or like; `{action}` is not among them")));
+                }
+                RuleAction::Reply { saved_replies, .. } => {
+                    if saved_replies.is_empty() {
+                        return Err(bad("a reply names at least one saved reply".into()));
+                    }
+                    for sid in saved_replies {
+                        let r: super::saved_replies::SavedReply =
+                            self.store.get("saved_reply", sid).await?.ok_or_else(|| bad(format!("no saved reply `{sid}`")))?;
+                        if let Some(v) = r.variables.iter().find(|v| v.starts_with("agent.")) {
+                            return Err(bad(format!("the saved reply “{}” uses {{{{{v}}}}}: a rule has no agent to fill it", r.title)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let created_at = match id {
+            Some(id) => self.store.get::<Rule>("rule", id).await?.ok_or_else(|| super::InboxError::NotFound(format!("no rule `{id}`")))?.created_at,
+            None => crate::model::now_ms(),
+        };
+        let id = id.map(str::to_string).unwrap_or_else(|| crate::model::stable_id("rule", &format!("{name}:{created_at}")));
+        let rule = Rule {
+            id: id.clone(),
+            name,
+            enabled: input.enabled,
+            position: input.position,
+            stop: input.stop,
+            trigger: input.trigger,
+            conditions: input.conditions,
+            actions: input.actions,
+            created_at,
+            last_error: None,
+            failures: 0,
+            paused: false,
+        };
+        self.store.put("rule", &id, &rule).await?;
+        Ok(rule)
+    }
+
+    pub async fn delete_automation_rule(&self, id: &str) -> Result<(), super::InboxError> {
+        self.store.get::<Rule>("rule", id).await?.ok_or_else(|| super::InboxError::NotFound(format!("no rule `{id}`")))?;
+        Ok(self.store.delete("rule", id).await?)
+    }
+
+    /// How a rule's last run went: a failure is kept in words, and repeated ones pause it.
+    pub async fn rule_ran(&self, id: &str, error: Option<String>) -> Result<(), super::InboxError> {
+        let Some(mut r) = self.store.get::<Rule>("rule", id).await? else { return Ok(()) };
+        match error {
+            Some(e) => {
+                r.failures += 1;
+                r.last_error = Some(e);
+                r.paused = r.failures >= PAUSE_AFTER_FAILURES;
+            }
+            None if r.failures == 0 => return Ok(()),
+            None => r.failures = 0,
+        }
+        Ok(self.store.put("rule", id, &r).await?)
+    }
+}

@@ -1,0 +1,98 @@
+//! Admins' rules end to end: a rule hides a spam comment on Facebook (the Graph emulator
+//! records it), tags and archives it, and the history says the rule did it; an ordinary comment
+//! is left alone; a welcome rule answers a new Messenger conversation with one of its saved
+//! replies, once; what arrived before a rule existed is untouched but shows in its dry run;
+//! rules that cannot work are refused when saved.
+
+mod support;
+
+use helpdesk_testkit::graph::{fb_comment_webhook, messenger_webhook, GraphEmulator};
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(15);
+const PAGE: &str = "1010101010";
+const POST: &str = "1010101010_5001";
+
+async fn deliver(graph: &GraphEmulator, server: &Server, body: &Value) -> u16 {
+    graph.deliver(&server.url("/webhooks/fb"), &serde_json::to_vec(body).unwrap(), None).await
+}
+
+#[tokio::test]
+async fn a_rule_hides_spam_comments_and_another_welcomes_new_conversations() {
+    let graph = GraphEmulator::start().await.unwrap();
+    let server = Server::start(&graph.facebook_channel_toml("fb", PAGE)).await;
+    // Before the rule: not touched by it, but its dry run finds it.
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_6000", ("2000", "Early"), "Free money here, earlier", "add", None, false)).await, 200);
+    server.wait_tickets("q=earlier", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let rule = json!({"name": "Hide spam", "trigger": "new_ticket",
+        "conditions": {"channels": ["fb"], "kinds": ["comment"], "text": {"type": "words", "any": ["free money", "crypt*"]}},
+        "actions": [{"type": "platform", "action": "hide"}, {"type": "tag", "tag": "spam"}, {"type": "queue", "queue": "archived"}]});
+    let (s, spam) = server.post("/api/v1/rules", rule).await;
+    assert_eq!(s, 201, "{spam}");
+    let (_, a) = server.post("/api/v1/saved-replies", json!({"title": "Hi 1", "text": "Hi {{contact.first_name}}, thanks for writing!", "scope": {"type": "global"}})).await;
+    let (_, b) = server.post("/api/v1/saved-replies", json!({"title": "Hi 2", "text": "Hello {{contact.first_name}}, we are on it.", "scope": {"type": "global"}})).await;
+    let welcome = json!({"name": "Welcome", "trigger": "new_ticket", "conditions": {"kinds": ["private_message"]},
+        "actions": [{"type": "reply", "saved_replies": [a["id"], b["id"]], "private": false}, {"type": "note", "text": "Welcomed automatically"}]});
+    let (s, w) = server.post("/api/v1/rules", welcome).await;
+    assert_eq!(s, 201, "{w}");
+
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_7001", ("2001", "Spammer"), "Get FREE MONEY with cryptocoins!", "add", None, false)).await, 200);
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_7002", ("2002", "Ann"), "Is this tent waterproof?", "add", None, false)).await, 200);
+    let t = server.wait_tickets("q=cryptocoins&queue=all", 1, WAIT).await;
+    let id = t[0]["id"].as_str().unwrap().to_string();
+    assert!(eventually(WAIT, || async { server.ticket(&id).await["ticket"]["queue"] == "archived" }).await, "{}", server.ticket(&id).await["ticket"]);
+    let view = server.ticket(&id).await;
+    assert_eq!(view["ticket"]["tags"], json!(["spam"]));
+    assert_eq!(graph.calls_to("5001_7001")[0].body["is_hidden"], true, "hidden on Facebook");
+    assert!(view["messages"][0]["hidden"].as_bool().unwrap());
+    assert!(view["activity"].as_array().unwrap().iter().any(|a| a["actor"] == "Rule: Hide spam" && a["what"] == "action.hide"), "{}", view["activity"]);
+    // The ordinary comment and the earlier one are left alone.
+    let ann = server.tickets("q=waterproof").await;
+    assert_eq!((ann[0]["queue"].as_str(), ann[0]["tags"].as_array().unwrap().len()), (Some("new"), 0));
+    assert!(graph.calls_to("5001_7002").is_empty() && graph.calls_to("5001_6000").is_empty());
+    let (s, would) = server.post(format!("/api/v1/rules/{}/dry-run", spam["id"].as_str().unwrap()), json!({"from": 0, "to": i64::MAX / 2})).await;
+    assert_eq!(s, 200, "{would}");
+    let texts: Vec<&str> = would.as_array().unwrap().iter().map(|w| w["text"].as_str().unwrap()).collect();
+    assert!(texts.contains(&"Free money here, earlier") && texts.contains(&"Get FREE MONEY with cryptocoins!"), "{texts:?}");
+
+    // A new conversation is welcomed once, with one of the two saved replies; our reply does
+    // not trigger anything, nor does the customer's second message.
+    graph.fb_profile("psid-9", "Mia", "Kato");
+    assert_eq!(deliver(&graph, &server, &messenger_webhook(PAGE, "psid-9", "m_1", "Hello!", false)).await, 200);
+    let dm = server.wait_tickets("kind=private_message", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    assert!(eventually(WAIT, || async { server.ticket(&dm).await["notes"].as_array().unwrap().len() == 1 }).await);
+    assert_eq!(deliver(&graph, &server, &messenger_webhook(PAGE, "psid-9", "m_2", "Are you there?", false)).await, 200);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let sent = graph.calls_to(&format!("{PAGE}/messages"));
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = sent[0].body["message"]["text"].as_str().unwrap();
+    assert!(["Hi Mia, thanks for writing!", "Hello Mia, we are on it."].contains(&text), "{text}");
+    assert_eq!(server.ticket(&dm).await["notes"][0]["author_name"], "Rule: Welcome");
+}
+
+#[tokio::test]
+async fn rules_that_cannot_work_are_refused_when_saved() {
+    let graph = GraphEmulator::start().await.unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&[graph.facebook_channel_toml("fb", PAGE), telegram_channel("tg", &emu, false, TOKEN)].concat()).await;
+    let (_, agentish) = server.post("/api/v1/saved-replies", json!({"title": "Signed", "text": "Best, {{agent.name}}", "scope": {"type": "global"}})).await;
+    for (rule, want) in [
+        (json!({"name": "R", "trigger": "new_ticket", "conditions": {"text": {"type": "regex", "pattern": "(oops"}}, "actions": [{"type": "flag"}]}), "does not work"),
+        (json!({"name": "R", "trigger": "new_ticket", "conditions": {"channels": ["tg"]}, "actions": [{"type": "platform", "action": "hide"}]}), "does not offer `hide`"),
+        (json!({"name": "R", "trigger": "new_ticket", "actions": [{"type": "assign", "user_id": "nobody"}]}), "no user `nobody`"),
+        (json!({"name": "R", "trigger": "new_ticket", "conditions": {"channels": ["nope"]}, "actions": [{"type": "flag"}]}), "no channel `nope`"),
+        (json!({"name": "R", "trigger": "new_ticket", "actions": []}), "1 to 10 actions"),
+        (json!({"name": "R", "trigger": "new_ticket", "actions": [{"type": "platform", "action": "block"}]}), "hide, delete or like"),
+        (json!({"name": "R", "trigger": "new_ticket", "actions": [{"type": "reply", "saved_replies": [agentish["id"]], "private": false}]}), "no agent to fill it"),
+        (json!({"name": "R", "trigger": "whenever", "actions": [{"type": "flag"}]}), "unknown variant"),
+    ] {
+        let (s, b) = server.post("/api/v1/rules", rule.clone()).await;
+        assert_eq!(s, 400, "{rule}: {b}");
+        assert!(b["message"].as_str().unwrap().contains(want), "{rule}: {b}");
+    }
+    assert!(server.get("/api/v1/rules").await.1.as_array().unwrap().is_empty(), "nothing was saved");
+}
