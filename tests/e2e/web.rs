@@ -66,6 +66,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         .env("EMULATOR_URL", emu.base_url())
         .env("GOOGLE_URL", google.base_url())
         .env("META_APP_SECRET", helpdesk_testkit::graph::APP_SECRET)
+        .env("GRAPH_URL", graph.base_url().trim_end_matches("/v21.0"))
         .env("TWILIO_AUTH_TOKEN", helpdesk_testkit::twilio::AUTH_TOKEN)
         .env("ADMIN_EMAIL", helpdesk_testkit::server::ADMIN_EMAIL)
         .env("ADMIN_PASSWORD", helpdesk_testkit::server::ADMIN_PASSWORD)

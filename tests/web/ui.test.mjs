@@ -23,6 +23,7 @@ const SHOTS = env('SCREENSHOT_DIR');
 const GOOGLE = env('GOOGLE_URL');
 const META_APP_SECRET = env('META_APP_SECRET');
 const TWILIO_AUTH_TOKEN = env('TWILIO_AUTH_TOKEN');
+const GRAPH = env('GRAPH_URL');
 
 async function google(path, body) {
   const r = await fetch(`${GOOGLE}/_emulator/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -872,6 +873,40 @@ test('a comment answered in public and in private: each answer is labelled as wh
   const publicly = pane.locator('.message.outbound', { hasText: 'answered you in Messenger' });
   await publicly.locator('[data-reply="public"]', { hasText: 'Public reply' }).waitFor({ timeout: WAIT });
   await page.screenshot({ path: `${SHOTS}/private-reply.png` });
+});
+
+test('a rule hides a spam comment as it arrives: Facebook is asked, the comment shows hidden, the history names the rule', async () => {
+  const { createHmac } = await import('node:crypto');
+  // Sam is the admin now (the test before made him one, with a new password).
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  await admin.goto(`${BASE}/admin/rules`);
+  await admin.getByRole('button', { name: 'New rule' }).click();
+  const form = admin.getByRole('form', { name: 'Rule' });
+  await form.getByLabel('Name').fill('Hide crypto spam');
+  await form.getByLabel('Facebook fb').check();
+  await form.getByLabel('comment', { exact: true }).check();
+  await form.getByLabel(/Text contains any of/).fill('crypt*');
+  await form.getByLabel('Hide it').check();
+  await form.getByLabel('Tag').fill('spam');
+  await form.getByRole('button', { name: 'Save rule' }).click();
+  await admin.locator('[data-rule="Hide crypto spam"] [data-rule-state]', { hasText: 'on' }).waitFor({ timeout: WAIT });
+  await admin.screenshot({ path: `${SHOTS}/rules.png` });
+
+  const now = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({ object: 'page', entry: [{ id: '1010101010', time: now, changes: [{ field: 'feed', value: {
+    from: { id: '2099', name: 'Spam Bot' }, post: { id: '1010101010_5001', status_type: 'mobile_status_update', is_published: true },
+    message: 'Best cryptocurrency tips on my page', post_id: '1010101010_5001', comment_id: '5001_9100',
+    created_time: now, item: 'comment', parent_id: '1010101010_5001', verb: 'add' } }] }] });
+  const signature = 'sha256=' + createHmac('sha256', META_APP_SECRET).update(body).digest('hex');
+  const r = await fetch(`${BASE}/webhooks/fb`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+  assert.equal(r.status, 200);
+  await showsDana(admin, `${BASE}/?queue=all&platform=facebook`, 'Spam Bot');
+  await row(admin, 'Spam Bot').click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.locator('.message.inbound', { hasText: 'cryptocurrency tips' }).locator('[data-hidden]').waitFor({ timeout: WAIT });
+  await pane.getByText('Rule: Hide crypto spam').first().waitFor({ timeout: WAIT });
+  const { calls } = await (await fetch(`${GRAPH}/_emulator/calls?path=5001_9100`)).json();
+  assert.equal(calls[0].body.is_hidden, true, 'Facebook was asked to hide it');
 });
 
 test('an SMS answer shows its segments as it is written; a contact who sent STOP is named in the reply box', async () => {

@@ -9,6 +9,7 @@ import { Inbox } from './pages/Inbox';
 import { Channels } from './pages/Channels';
 import { Users } from './pages/Users';
 import { Teams } from './pages/Teams';
+import { Rules } from './pages/Rules';
 import { SavedRepliesPage } from './pages/SavedRepliesPage';
 import { Sidebar } from './components/Sidebar';
 import './style.css';
@@ -42,6 +43,7 @@ function App() {
   if (route.path === '/admin/channels' && me.role === 'admin') page = <Channels />;
   else if (route.path === '/admin/users' && me.role === 'admin') page = <Users me={me} />;
   else if (route.path === '/admin/teams' && me.role === 'admin') page = <Teams />;
+  else if (route.path === '/admin/rules' && me.role === 'admin') page = <Rules />;
   else if (route.path === '/saved-replies') page = <SavedRepliesPage me={me} />;
   else page = <Inbox me={me} route={route} />;
 

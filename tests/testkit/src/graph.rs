@@ -65,6 +65,8 @@ impl GraphEmulator {
         let app = Router::new()
             .route("/whatsapp_business/attachments/", axum::routing::get(whatsapp_download))
             .route("/cdn/{name}", axum::routing::get(|| async { ([("content-type", "image/png")], crate::PHOTO_PNG) }))
+            // What the Graph API was asked to do to one object (`?path=5001_7001`), for browser tests.
+            .route("/_emulator/calls", axum::routing::get(calls_of))
             .route("/{version}/{id}/{edge}", any(edge))
             .route("/{version}/{id}", any(object))
             .with_state((inner.clone(), base));
@@ -248,6 +250,12 @@ type Shared = (Arc<Mutex<Inner>>, String);
 
 fn graph_error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, Json(json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}}))).into_response()
+}
+
+async fn calls_of(State((inner, _)): State<(Arc<Mutex<Inner>>, String)>, axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>) -> Json<Value> {
+    let path = q.get("path").cloned().unwrap_or_default();
+    let calls: Vec<Value> = inner.lock().unwrap().calls.iter().filter(|c| c.path == path).map(|c| json!({"method": c.method, "body": c.body})).collect();
+    Json(json!({"calls": calls}))
 }
 
 /// `/{version}/{id}` on a Facebook or Instagram object: hide or unhide (`POST is_hidden` /

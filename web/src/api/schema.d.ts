@@ -311,6 +311,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["rules_list"];
+        put?: never;
+        post: operations["rules_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["rules_update"];
+        post?: never;
+        delete: operations["rules_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/{id}/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The customer messages of a past period the rule matches (the newest 200 tickets of it), and
+         *     what it would do to each: nothing is changed.
+         */
+        post: operations["rules_dry_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/saved-replies": {
         parameters: {
             query?: never;
@@ -839,6 +891,13 @@ export interface components {
             type: "typing";
             typing: boolean;
         };
+        Conditions: {
+            channels?: string[];
+            from_ad?: boolean | null;
+            kinds?: components["schemas"]["Kind"][];
+            platforms?: string[];
+            text?: null | components["schemas"]["TextMatch"];
+        };
         /**
          * @description A channel an admin connects in the UI, as stored (`channel_config`); its secrets are sealed
          *     apart (`channel_secret`), never in this record.
@@ -1117,6 +1176,19 @@ export interface components {
         NoteText: {
             text: string;
         };
+        /** @description A past period to try a rule on. */
+        Period: {
+            /**
+             * Format: int64
+             * @description From (ms since the epoch).
+             */
+            from: number;
+            /**
+             * Format: int64
+             * @description Until (ms since the epoch).
+             */
+            to: number;
+        };
         /**
          * @description The queue a ticket is in.
          * @enum {string}
@@ -1174,6 +1246,72 @@ export interface components {
         };
         /** @enum {string} */
         Role: "admin" | "agent";
+        Rule: {
+            actions: components["schemas"]["RuleAction"][];
+            conditions: components["schemas"]["Conditions"];
+            /**
+             * Format: int64
+             * @description When it was made: what arrived before is never touched by it (a dry run shows it).
+             */
+            created_at: number;
+            enabled: boolean;
+            /** Format: int32 */
+            failures?: number;
+            id: string;
+            /** @description Its last failure in words, and how many in a row. */
+            last_error?: string | null;
+            name: string;
+            /** @description Paused after repeated failures, until an admin saves it again. */
+            paused?: boolean;
+            /**
+             * Format: int32
+             * @description Rules run in this order, lowest first.
+             */
+            position: number;
+            /** @description Later rules do not run on what this one matched. */
+            stop: boolean;
+            trigger: components["schemas"]["Trigger"];
+        };
+        RuleAction: {
+            tag: string;
+            /** @enum {string} */
+            type: "tag";
+        } | {
+            /** @enum {string} */
+            type: "flag";
+        } | {
+            queue: components["schemas"]["Queue"];
+            /** @enum {string} */
+            type: "queue";
+        } | {
+            /** @enum {string} */
+            type: "assign";
+            user_id: string;
+        } | {
+            text: string;
+            /** @enum {string} */
+            type: "note";
+        } | {
+            action: components["schemas"]["ActionKind"];
+            /** @enum {string} */
+            type: "platform";
+        } | {
+            private: boolean;
+            saved_replies: string[];
+            /** @enum {string} */
+            type: "reply";
+        };
+        /** @description A rule as an admin writes it. */
+        RuleInput: {
+            actions: components["schemas"]["RuleAction"][];
+            conditions?: components["schemas"]["Conditions"];
+            enabled?: boolean;
+            name: string;
+            /** Format: int32 */
+            position?: number;
+            stop?: boolean;
+            trigger: components["schemas"]["Trigger"];
+        };
         SavedReply: {
             author: string;
             id: string;
@@ -1317,6 +1455,16 @@ export interface components {
             reassign_after_minutes?: number | null;
             return_when_away?: boolean;
         };
+        /** @description How a rule reads a message's text. */
+        TextMatch: {
+            any: string[];
+            /** @enum {string} */
+            type: "words";
+        } | {
+            pattern: string;
+            /** @enum {string} */
+            type: "regex";
+        };
         /** @description A ticket: one unit of work in the inbox. */
         Ticket: {
             assigned_at: null | components["schemas"]["i64"];
@@ -1423,6 +1571,8 @@ export interface components {
             thread: components["schemas"]["Ticket"][];
             ticket: components["schemas"]["Ticket"];
         };
+        /** @enum {string} */
+        Trigger: "new_ticket" | "customer_message";
         /** @description A person who signs in. */
         User: {
             created_at: components["schemas"]["i64"];
@@ -1451,6 +1601,13 @@ export interface components {
          * @enum {string}
          */
         Visibility: "public" | "hidden" | "held_for_review" | "likely_spam";
+        /** @description What a rule would have done to one customer message. */
+        WouldDo: {
+            actions: components["schemas"]["RuleAction"][];
+            message_id: string;
+            text: string;
+            ticket_id: string;
+        };
         /** Format: int64 */
         i64: number;
     };
@@ -2235,6 +2392,205 @@ export interface operations {
             };
             /** @description Refused: not a component of a contract this host runs, its describe failed, a pinned SHA-256 differs, or a channel lacks a setting it requires */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Period"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WouldDo"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

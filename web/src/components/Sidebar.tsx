@@ -90,6 +90,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
               Teams
             </a>
           </li>
+          <li>
+            <a href="/admin/rules" class={route.path === '/admin/rules' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/rules'))}>
+              Rules
+            </a>
+          </li>
         </ul>
       )}
       <div class="me">
