@@ -123,7 +123,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
             .with_context(|| format!("cannot create the attachment cache in {}", paths.data.display()))?,
     );
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
-    let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), events.clone());
+    let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
     let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, setup, public_origin };
     let app = crate::api::router(state);
     // Scripts and tests read this line for the address (the port may have been 0).

@@ -96,3 +96,33 @@ async fn rules_that_cannot_work_are_refused_when_saved() {
     }
     assert!(server.get("/api/v1/rules").await.1.as_array().unwrap().is_empty(), "nothing was saved");
 }
+
+#[tokio::test]
+async fn outside_business_hours_a_conversation_gets_one_auto_reply_not_one_per_message() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    // A team whose hours are never open (every day closed), and one that is always open.
+    let closed: Vec<Value> = (0..7).map(|_| json!([])).collect();
+    let (s, t) = server.post("/api/v1/teams", json!({"name": "Support", "channels": ["tg"], "business_hours": {"timezone": "Europe/Berlin", "week": closed}})).await;
+    assert_eq!(s, 201, "{t}");
+    let (s, b) = server.post("/api/v1/teams", json!({"name": "Bad", "business_hours": {"timezone": "Mars/Olympus", "week": closed}})).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("not a time zone"), "{b}");
+    let (_, saved) = server.post("/api/v1/saved-replies", json!({"title": "Closed", "text": "Hi {{contact.first_name}}, we are closed now and answer from 9:00.", "scope": {"type": "global"}})).await;
+    let rule = json!({"name": "After hours", "trigger": "customer_message", "cooldown_hours": 12,
+        "conditions": {"kinds": ["private_message"], "business_hours": false},
+        "actions": [{"type": "reply", "saved_replies": [saved["id"]], "private": false}]});
+    let (s, r) = server.post("/api/v1/rules", rule).await;
+    assert_eq!(s, 201, "{r}");
+    let ann = User::new(8801, "Ann", None, None);
+    emu.private_text(&ann, "Hello, are you there?");
+    server.wait_tickets("q=there", 1, WAIT).await;
+    let sent = || emu.calls("sendMessage");
+    assert!(eventually(WAIT, || async { sent().len() == 1 }).await, "the auto-reply");
+    assert_eq!(sent()[0].params["text"], "Hi Ann, we are closed now and answer from 9:00.");
+    emu.private_text(&ann, "Hello??");
+    emu.private_text(&ann, "Anyone?");
+    assert!(eventually(WAIT, || async { server.tickets("q=Anyone").await.len() == 1 }).await);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sent().len(), 1, "once per conversation in 12 hours");
+}

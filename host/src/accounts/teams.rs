@@ -80,6 +80,66 @@ pub enum QueueOrder {
     FlaggedFirst,
 }
 
+/// A time of day range, local to the schedule: `09:00` to `17:30`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    pub from: String,
+    pub to: String,
+}
+
+/// When a team works: a week of spans (Monday first) in a time zone, and holidays.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// An IANA time zone: `Europe/Berlin`.
+    pub timezone: String,
+    /// Seven days, Monday first; a day with no spans is closed.
+    pub week: Vec<Vec<Span>>,
+    /// Closed all day (`2026-12-25`), in the schedule's time zone.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+fn minutes(hhmm: &str) -> Option<u32> {
+    let (h, m) = hhmm.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+}
+
+impl Schedule {
+    /// Why it cannot work, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| format!("`{}` is not a time zone (e.g. Europe/Berlin)", self.timezone))?;
+        if self.week.len() != 7 {
+            return Err("a week has 7 days, Monday first".into());
+        }
+        for span in self.week.iter().flatten() {
+            match (minutes(&span.from), minutes(&span.to)) {
+                (Some(a), Some(b)) if a < b => {}
+                _ => return Err(format!("{}–{} is not a time range (HH:MM to a later HH:MM)", span.from, span.to)),
+            }
+        }
+        for h in &self.holidays {
+            chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| format!("holiday `{h}` is not a date (YYYY-MM-DD)"))?;
+        }
+        Ok(())
+    }
+
+    /// Open at `ms` (since the epoch)?
+    pub fn open_at(&self, ms: i64) -> bool {
+        use chrono::{Datelike, TimeZone, Timelike};
+        let Ok(tz) = self.timezone.parse::<chrono_tz::Tz>() else { return false };
+        let Some(local) = tz.timestamp_millis_opt(ms).single() else { return false };
+        if self.holidays.iter().any(|h| *h == local.format("%Y-%m-%d").to_string()) {
+            return false;
+        }
+        let now = local.hour() * 60 + local.minute();
+        let day = local.weekday().num_days_from_monday() as usize;
+        self.week.get(day).into_iter().flatten().any(|s| matches!((minutes(&s.from), minutes(&s.to)), (Some(a), Some(b)) if a <= now && now < b))
+    }
+}
+
 /// Agents who answer the same channels, and how their tickets are handed out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Team {
@@ -107,6 +167,9 @@ pub struct Team {
     /// A ticket handed out and not answered within this many minutes goes to someone else.
     #[serde(default)]
     pub reassign_after_minutes: Option<u32>,
+    /// When the team works (rules can act inside or outside these hours).
+    #[serde(default)]
+    pub business_hours: Option<Schedule>,
     pub created_at: Millis,
 }
 
@@ -130,6 +193,7 @@ pub struct TeamInput {
     #[serde(default)]
     pub return_when_away: bool,
     pub reassign_after_minutes: Option<u32>,
+    pub business_hours: Option<Schedule>,
 }
 
 const SETTINGS_ID: &str = "availability";
@@ -259,6 +323,9 @@ impl Accounts {
         if input.reassign_after_minutes.is_some_and(|m| m == 0 || m > 7 * 24 * 60) {
             return Err(AccountError::BadRequest("reassign_after_minutes is 1 to 10080 (a week)".into()));
         }
+        if let Some(h) = &input.business_hours {
+            h.check().map_err(AccountError::BadRequest)?;
+        }
         let teams = self.teams().await?;
         let id = match id {
             Some(id) => {
@@ -289,6 +356,7 @@ impl Accounts {
             order: input.order,
             return_when_away: input.return_when_away,
             reassign_after_minutes: input.reassign_after_minutes,
+            business_hours: input.business_hours,
             created_at,
         };
         self.store.put("team", &id, &team).await?;
@@ -303,4 +371,42 @@ impl Accounts {
 
 fn fresh(user_id: &str) -> Availability {
     Availability { user_id: user_id.to_string(), status: Status::Available, default_status: Status::Available, idle: false, since: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nine_to_five(tz: &str) -> Schedule {
+        let day = vec![Span { from: "09:00".into(), to: "17:00".into() }];
+        Schedule { timezone: tz.into(), week: vec![day.clone(), day.clone(), day.clone(), day.clone(), day, vec![], vec![]], holidays: vec!["2026-12-25".into()] }
+    }
+
+    // 2026-12-02 is a Wednesday.
+    const WED_10_UTC: i64 = 1_796_205_600_000;
+
+    #[test]
+    fn a_team_is_open_in_its_hours_in_its_own_time_zone() {
+        assert!(nine_to_five("UTC").open_at(WED_10_UTC));
+        assert!(!nine_to_five("America/New_York").open_at(WED_10_UTC), "05:00 in New York");
+        assert!(nine_to_five("Europe/Berlin").open_at(WED_10_UTC), "11:00 in Berlin");
+        assert!(!nine_to_five("UTC").open_at(WED_10_UTC + 8 * 3_600_000), "18:00");
+        assert!(!nine_to_five("UTC").open_at(WED_10_UTC + 3 * 86_400_000), "Saturday");
+    }
+
+    #[test]
+    fn a_holiday_is_closed_all_day() {
+        assert!(!nine_to_five("UTC").open_at(WED_10_UTC + 23 * 86_400_000), "Friday 25 December");
+    }
+
+    #[test]
+    fn a_schedule_that_cannot_work_says_why() {
+        let mut s = nine_to_five("Mars/Olympus");
+        assert!(s.check().unwrap_err().contains("not a time zone"));
+        s.timezone = "UTC".into();
+        s.week[0][0].to = "08:00".into();
+        assert!(s.check().unwrap_err().contains("not a time range"));
+        s.week.pop();
+        assert!(s.check().unwrap_err().contains("7 days"));
+    }
 }

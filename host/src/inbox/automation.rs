@@ -44,6 +44,10 @@ pub struct Conditions {
     pub from_ad: Option<bool>,
     #[serde(default)]
     pub text: Option<TextMatch>,
+    /// Only within (true) or only outside (false) the business hours of the team whose channel
+    /// it is; a channel without a team's hours never matches.
+    #[serde(default)]
+    pub business_hours: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -88,6 +92,9 @@ pub struct Rule {
     pub actions: Vec<RuleAction>,
     /// When it was made: what arrived before is never touched by it (a dry run shows it).
     pub created_at: i64,
+    /// At most once per ticket in this many hours (an auto-reply that does not repeat).
+    #[serde(default)]
+    pub cooldown_hours: Option<u32>,
     /// Its last failure in words, and how many in a row.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -113,6 +120,8 @@ pub struct RuleInput {
     #[serde(default)]
     pub conditions: Conditions,
     pub actions: Vec<RuleAction>,
+    #[serde(default)]
+    pub cooldown_hours: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -149,7 +158,8 @@ impl Matcher {
 /// Whether `rule` applies to `message` (a customer's) of `ticket`, new or not. Rules run on
 /// what is stored after they were read (`sync::automation`), so what arrived before a rule
 /// existed is never touched by it, whatever time the platform gives the message.
-pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, first: bool) -> bool {
+/// `open`: whether the ticket's team is within its business hours now (none: no hours).
+pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, first: bool, open: Option<bool>) -> bool {
     let c = &rule.conditions;
     rule.enabled
         && !rule.paused
@@ -158,16 +168,17 @@ pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Messag
         && (c.channels.is_empty() || c.channels.contains(&ticket.channel))
         && (c.kinds.is_empty() || c.kinds.contains(&message.interaction.kind))
         && c.from_ad.is_none_or(|a| a == message.interaction.from_ad)
+        && c.business_hours.is_none_or(|want| open == Some(want))
         && matcher.holds(&message.interaction.text)
 }
 
 /// The rules that run on a message, in order, up to the first matching one that stops.
-pub fn matching<'a>(rules: &'a [(Rule, Matcher)], ticket: &Ticket, message: &Message, first: bool) -> Vec<&'a Rule> {
+pub fn matching<'a>(rules: &'a [(Rule, Matcher)], ticket: &Ticket, message: &Message, first: bool, open: Option<bool>) -> Vec<&'a Rule> {
     let mut sorted: Vec<&(Rule, Matcher)> = rules.iter().collect();
     sorted.sort_by_key(|(r, _)| (r.position, r.created_at));
     let mut out = Vec::new();
     for (rule, m) in sorted {
-        if applies(rule, m, ticket, message, first) {
+        if applies(rule, m, ticket, message, first, open) {
             out.push(rule);
             if rule.stop {
                 break;
@@ -200,7 +211,7 @@ mod tests {
     fn rule(name: &str, text: Option<TextMatch>, stop: bool, position: u32) -> (Rule, Matcher) {
         let r = Rule {
             id: name.into(), name: name.into(), enabled: true, position, stop, trigger: Trigger::NewTicket,
-            conditions: Conditions { text, ..Default::default() }, actions: vec![RuleAction::Flag], created_at: 0, last_error: None, failures: 0, paused: false,
+            conditions: Conditions { text, ..Default::default() }, actions: vec![RuleAction::Flag], created_at: 0, cooldown_hours: None, last_error: None, failures: 0, paused: false,
         };
         let m = Matcher::new(&r.conditions.text).unwrap();
         (r, m)
@@ -230,9 +241,19 @@ mod tests {
     fn rules_run_in_order_and_a_stopping_rule_ends_the_list() {
         let rules = [rule("b", None, false, 2), rule("a", words(&["spam"]), true, 1), rule("c", None, false, 3)];
         let (t, m) = message("spam here", Kind::Comment);
-        assert_eq!(matching(&rules, &t, &m, true).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(matching(&rules, &t, &m, true, None).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a"]);
         let (t, m) = message("hello", Kind::Comment);
-        assert_eq!(matching(&rules, &t, &m, true).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(matching(&rules, &t, &m, true, None).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    }
+
+    #[test]
+    fn an_outside_hours_rule_acts_only_when_the_team_is_closed() {
+        let (mut r, matcher) = rule("night", None, false, 1);
+        r.conditions.business_hours = Some(false);
+        let (t, m) = message("hi", Kind::PrivateMessage);
+        assert!(applies(&r, &matcher, &t, &m, true, Some(false)));
+        assert!(!applies(&r, &matcher, &t, &m, true, Some(true)), "open now");
+        assert!(!applies(&r, &matcher, &t, &m, true, None), "no hours known for this channel");
     }
 
     #[test]
@@ -240,11 +261,11 @@ mod tests {
         let (mut r, matcher) = rule("dm", None, false, 1);
         r.conditions.kinds = vec![Kind::PrivateMessage];
         let (t, m) = message("hi", Kind::Comment);
-        assert!(!applies(&r, &matcher, &t, &m, true), "comments are not private messages");
+        assert!(!applies(&r, &matcher, &t, &m, true, None), "comments are not private messages");
         r.conditions.kinds.clear();
-        assert!(!applies(&r, &matcher, &t, &m, false), "a new-ticket rule skips later messages");
+        assert!(!applies(&r, &matcher, &t, &m, false, None), "a new-ticket rule skips later messages");
         r.trigger = Trigger::CustomerMessage;
-        assert!(applies(&r, &matcher, &t, &m, false));
+        assert!(applies(&r, &matcher, &t, &m, false, None));
     }
 }
 
@@ -305,6 +326,7 @@ impl super::Inbox {
             conditions: input.conditions,
             actions: input.actions,
             created_at,
+            cooldown_hours: input.cooldown_hours.filter(|h| *h > 0),
             last_error: None,
             failures: 0,
             paused: false,

@@ -5,6 +5,7 @@
 //! trigger rules, so a rule's own reply never does.
 
 use super::Channels;
+use crate::accounts::Accounts;
 use crate::events::{Event, EventBus};
 use crate::inbox::automation::{matching, Matcher, Rule, RuleAction};
 use crate::inbox::saved_replies::{self, SavedReply};
@@ -20,7 +21,7 @@ pub struct Automation {
 }
 
 impl Automation {
-    pub fn spawn(inbox: Arc<Inbox>, channels: Arc<Channels>, events: EventBus) -> Arc<Automation> {
+    pub fn spawn(inbox: Arc<Inbox>, channels: Arc<Channels>, accounts: Accounts, events: EventBus) -> Arc<Automation> {
         let me = Arc::new(Automation { changed: AtomicU64::new(1) });
         let this = me.clone();
         let mut sub = events.subscribe();
@@ -63,7 +64,18 @@ impl Automation {
                 if done.len() > 50_000 {
                     done.clear();
                 }
-                for rule in matching(&rules, ticket, message, first) {
+                // Whether the team of this channel is within its business hours now.
+                let open = accounts.teams().await.unwrap_or_default().into_iter().find(|t| t.channels.contains(&ticket.channel)).and_then(|t| t.business_hours).map(|h| h.open_at(crate::model::now_ms()));
+                for rule in matching(&rules, ticket, message, first, open) {
+                    if let Some(hours) = rule.cooldown_hours {
+                        let key = format!("{}:{}", rule.id, ticket.id);
+                        let last: Option<serde_json::Value> = inbox.store().get("rule_fired", &key).await.ok().flatten();
+                        let now = crate::model::now_ms();
+                        if last.and_then(|v| v["at"].as_i64()).is_some_and(|at| now - at < i64::from(hours) * 3_600_000) {
+                            continue;
+                        }
+                        let _ = inbox.store().put("rule_fired", &key, &serde_json::json!({"at": now})).await;
+                    }
                     let error = run(&inbox, &channels, rule, ticket, message).await.err();
                     if let Some(e) = &error {
                         tracing::warn!(rule = %rule.name, ticket = %ticket.id, "a rule failed: {e}");

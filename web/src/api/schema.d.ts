@@ -892,6 +892,11 @@ export interface components {
             typing: boolean;
         };
         Conditions: {
+            /**
+             * @description Only within (true) or only outside (false) the business hours of the team whose channel
+             *     it is; a channel without a team's hours never matches.
+             */
+            business_hours?: boolean | null;
             channels?: string[];
             from_ad?: boolean | null;
             kinds?: components["schemas"]["Kind"][];
@@ -1250,6 +1255,11 @@ export interface components {
             actions: components["schemas"]["RuleAction"][];
             conditions: components["schemas"]["Conditions"];
             /**
+             * Format: int32
+             * @description At most once per ticket in this many hours (an auto-reply that does not repeat).
+             */
+            cooldown_hours?: number | null;
+            /**
              * Format: int64
              * @description When it was made: what arrived before is never touched by it (a dry run shows it).
              */
@@ -1305,6 +1315,8 @@ export interface components {
         RuleInput: {
             actions: components["schemas"]["RuleAction"][];
             conditions?: components["schemas"]["Conditions"];
+            /** Format: int32 */
+            cooldown_hours?: number | null;
             enabled?: boolean;
             name: string;
             /** Format: int32 */
@@ -1327,6 +1339,15 @@ export interface components {
             scope?: null | components["schemas"]["Scope"];
             text: string;
             title: string;
+        };
+        /** @description When a team works: a week of spans (Monday first) in a time zone, and holidays. */
+        Schedule: {
+            /** @description Closed all day (`2026-12-25`), in the schedule's time zone. */
+            holidays?: string[];
+            /** @description An IANA time zone: `Europe/Berlin`. */
+            timezone: string;
+            /** @description Seven days, Monday first; a day with no spans is closed. */
+            week: components["schemas"]["Span"][][];
         };
         /** @description Who sees a saved reply. */
         Scope: {
@@ -1373,6 +1394,11 @@ export interface components {
          * @enum {string}
          */
         Sort: "newest" | "oldest" | "waiting";
+        /** @description A time of day range, local to the schedule: `09:00` to `17:30`. */
+        Span: {
+            from: string;
+            to: string;
+        };
         /** @description Counts that show the store and the search index agree. */
         Status: {
             /**
@@ -1404,6 +1430,7 @@ export interface components {
         Team: {
             /** @description Hand each waiting ticket to an Available member with room. */
             auto_assign: boolean;
+            business_hours?: null | components["schemas"]["Schedule"];
             /**
              * Format: int32
              * @description Open tickets (New or Pending) an agent holds at most.
@@ -1438,6 +1465,7 @@ export interface components {
         /** @description A team as an admin writes it. */
         TeamInput: {
             auto_assign?: boolean;
+            business_hours?: null | components["schemas"]["Schedule"];
             /**
              * Format: int32
              * @description Default 5.

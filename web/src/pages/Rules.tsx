@@ -28,9 +28,11 @@ interface Draft {
   privately: boolean;
   stop: boolean;
   position: number;
+  hours: '' | 'inside' | 'outside';
+  cooldown: string;
 }
 
-const blank: Draft = { name: '', trigger: 'new_ticket', channels: [], kinds: [], words: '', regex: '', hide: false, del: false, like: false, tag: '', archive: false, flag: false, note: '', replies: [], privately: false, stop: false, position: 0 };
+const blank: Draft = { name: '', trigger: 'new_ticket', channels: [], kinds: [], words: '', regex: '', hide: false, del: false, like: false, tag: '', archive: false, flag: false, note: '', replies: [], privately: false, stop: false, position: 0, hours: '', cooldown: '' };
 
 function toInput(d: Draft): RuleInput {
   const actions: RuleInput['actions'] = [];
@@ -44,7 +46,9 @@ function toInput(d: Draft): RuleInput {
   if (d.note.trim()) actions.push({ type: 'note', text: d.note.trim() });
   const words = d.words.split(',').map((w) => w.trim()).filter(Boolean);
   const text = d.regex.trim() ? { type: 'regex' as const, pattern: d.regex.trim() } : words.length ? { type: 'words' as const, any: words } : null;
-  return { name: d.name, trigger: d.trigger, stop: d.stop, position: d.position, conditions: { channels: d.channels, kinds: d.kinds as NonNullable<NonNullable<RuleInput['conditions']>['kinds']>, text }, actions };
+  const business_hours = d.hours === '' ? null : d.hours === 'inside';
+  const cooldown_hours = d.cooldown.trim() ? Number(d.cooldown) : null;
+  return { name: d.name, trigger: d.trigger, stop: d.stop, position: d.position, cooldown_hours, conditions: { channels: d.channels, kinds: d.kinds as NonNullable<NonNullable<RuleInput['conditions']>['kinds']>, text, business_hours }, actions };
 }
 
 function fromRule(r: Rule): Draft {
@@ -58,6 +62,7 @@ function fromRule(r: Rule): Draft {
     tag: (r.actions.find((a) => a.type === 'tag') as { tag: string } | undefined)?.tag ?? '', archive: has('queue'), flag: has('flag'),
     note: (r.actions.find((a) => a.type === 'note') as { text: string } | undefined)?.text ?? '', replies: reply?.saved_replies ?? [], privately: reply?.private ?? false,
     stop: r.stop, position: r.position,
+    hours: r.conditions?.business_hours == null ? '' : r.conditions.business_hours ? 'inside' : 'outside', cooldown: r.cooldown_hours ? String(r.cooldown_hours) : '',
   };
 }
 
@@ -148,6 +153,13 @@ export function Rules() {
           <fieldset><legend>Channels (none: all)</legend>{channels.map((c) => check(c.display_name, draft.channels.includes(c.id), () => set({ channels: toggle(draft.channels, c.id) })))}</fieldset>
           <fieldset><legend>Kinds (none: all)</legend>{KINDS.map((k) => check(k.replace('_', ' '), draft.kinds.includes(k), () => set({ kinds: toggle(draft.kinds, k) })))}</fieldset>
           <label>Text contains any of (comma-separated; * for any letters) <input value={draft.words} onInput={(e) => set({ words: (e.target as HTMLInputElement).value })} placeholder="free money, crypt*" /></label>
+          <label>Business hours (the team's)
+            <select value={draft.hours} onChange={(e) => set({ hours: (e.target as HTMLSelectElement).value as Draft['hours'] })}>
+              <option value="">any time</option>
+              <option value="outside">only outside them</option>
+              <option value="inside">only within them</option>
+            </select>
+          </label>
           <label>or matches the regular expression <input value={draft.regex} onInput={(e) => set({ regex: (e.target as HTMLInputElement).value })} /></label>
           <fieldset>
             <legend>Then</legend>
@@ -164,6 +176,7 @@ export function Rules() {
             {saved.map((s) => check(s.title, draft.replies.includes(s.id), () => set({ replies: toggle(draft.replies, s.id) })))}
             {check('in private', draft.privately, (v) => set({ privately: v }))}
           </fieldset>
+          <label>At most once per ticket every (hours) <input type="number" min={1} value={draft.cooldown} onInput={(e) => set({ cooldown: (e.target as HTMLInputElement).value })} /></label>
           {check('Stop: no later rule runs on what this one matched', draft.stop, (v) => set({ stop: v }))}
           <label>Order <input type="number" min={0} value={draft.position} onInput={(e) => set({ position: Number((e.target as HTMLInputElement).value) })} /></label>
           <button class="primary" type="submit">Save rule</button> <button type="button" onClick={() => setDraft(null)}>Cancel</button>
