@@ -126,3 +126,27 @@ async fn outside_business_hours_a_conversation_gets_one_auto_reply_not_one_per_m
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(sent().len(), 1, "once per conversation in 12 hours");
 }
+
+#[tokio::test]
+async fn a_customer_left_waiting_is_flagged_by_a_no_reply_rule_once_and_an_answered_one_is_not() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let (s, b) = server.post("/api/v1/rules", json!({"name": "Late", "trigger": "no_reply", "actions": [{"type": "flag"}]})).await;
+    assert_eq!(s, 400, "the minutes are needed: {b}");
+    let rule = json!({"name": "Late", "trigger": "no_reply", "no_reply_minutes": 1, "conditions": {"kinds": ["private_message"]},
+        "actions": [{"type": "flag"}, {"type": "tag", "tag": "late"}]});
+    let (s, r) = server.post("/api/v1/rules", rule).await;
+    assert_eq!(s, 201, "{r}");
+    emu.private_text(&User::new(8901, "Wait", None, None), "Still waiting for my refund");
+    emu.private_text(&User::new(8902, "Quick", None, None), "Quick question about sizes");
+    let quick = server.wait_tickets("q=sizes", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let (s, _) = action(&server, &quick, json!({"type": "reply", "text": "Happy to help!"})).await;
+    assert_eq!(s, 200);
+    let waiting = server.wait_tickets("q=refund", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    // A minute, and the rule's next look (every 15 s).
+    assert!(eventually(Duration::from_secs(100), || async { server.ticket(&waiting).await["ticket"]["flagged"] == true }).await);
+    let view = server.ticket(&waiting).await;
+    assert_eq!(view["ticket"]["tags"], json!(["late"]));
+    assert!(view["activity"].as_array().unwrap().iter().any(|a| a["actor"] == "Rule: Late"), "{}", view["activity"]);
+    assert_eq!(server.ticket(&quick).await["ticket"]["flagged"], false, "answered: not waiting");
+}

@@ -19,6 +19,8 @@ pub enum Trigger {
     NewTicket,
     /// Any customer interaction, the first of a ticket or a later message in it.
     CustomerMessage,
+    /// A customer has waited `no_reply_minutes` without an agent's answer (once per wait).
+    NoReply,
 }
 
 /// How a rule reads a message's text.
@@ -95,6 +97,9 @@ pub struct Rule {
     /// At most once per ticket in this many hours (an auto-reply that does not repeat).
     #[serde(default)]
     pub cooldown_hours: Option<u32>,
+    /// For `no_reply`: how long the customer has waited.
+    #[serde(default)]
+    pub no_reply_minutes: Option<u32>,
     /// Its last failure in words, and how many in a row.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -122,6 +127,8 @@ pub struct RuleInput {
     pub actions: Vec<RuleAction>,
     #[serde(default)]
     pub cooldown_hours: Option<u32>,
+    #[serde(default)]
+    pub no_reply_minutes: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -160,10 +167,27 @@ impl Matcher {
 /// existed is never touched by it, whatever time the platform gives the message.
 /// `open`: whether the ticket's team is within its business hours now (none: no hours).
 pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, first: bool, open: Option<bool>) -> bool {
+    let now = match rule.trigger {
+        Trigger::NewTicket => first,
+        Trigger::CustomerMessage => true,
+        Trigger::NoReply => false,
+    };
+    now && holds(rule, matcher, ticket, message, open)
+}
+
+/// Whether a `no_reply` rule holds for a ticket whose customer has waited since `waiting_since`
+/// (their newest message is `message`) at `now`.
+pub fn overdue(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, waiting_since: i64, now: i64, open: Option<bool>) -> bool {
+    rule.trigger == Trigger::NoReply
+        && rule.no_reply_minutes.is_some_and(|m| now - waiting_since >= i64::from(m) * 60_000)
+        && holds(rule, matcher, ticket, message, open)
+}
+
+/// The conditions, whatever the trigger.
+fn holds(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, open: Option<bool>) -> bool {
     let c = &rule.conditions;
     rule.enabled
         && !rule.paused
-        && (rule.trigger == Trigger::CustomerMessage || first)
         && (c.platforms.is_empty() || c.platforms.contains(&ticket.platform))
         && (c.channels.is_empty() || c.channels.contains(&ticket.channel))
         && (c.kinds.is_empty() || c.kinds.contains(&message.interaction.kind))
@@ -211,7 +235,7 @@ mod tests {
     fn rule(name: &str, text: Option<TextMatch>, stop: bool, position: u32) -> (Rule, Matcher) {
         let r = Rule {
             id: name.into(), name: name.into(), enabled: true, position, stop, trigger: Trigger::NewTicket,
-            conditions: Conditions { text, ..Default::default() }, actions: vec![RuleAction::Flag], created_at: 0, cooldown_hours: None, last_error: None, failures: 0, paused: false,
+            conditions: Conditions { text, ..Default::default() }, actions: vec![RuleAction::Flag], created_at: 0, cooldown_hours: None, no_reply_minutes: None, last_error: None, failures: 0, paused: false,
         };
         let m = Matcher::new(&r.conditions.text).unwrap();
         (r, m)
@@ -257,6 +281,17 @@ mod tests {
     }
 
     #[test]
+    fn a_no_reply_rule_acts_once_the_customer_has_waited_its_minutes() {
+        let (mut r, matcher) = rule("late", None, false, 1);
+        r.trigger = Trigger::NoReply;
+        r.no_reply_minutes = Some(30);
+        let (t, m) = message("hello?", Kind::PrivateMessage);
+        assert!(!overdue(&r, &matcher, &t, &m, 0, 29 * 60_000, None));
+        assert!(overdue(&r, &matcher, &t, &m, 0, 30 * 60_000, None));
+        assert!(!applies(&r, &matcher, &t, &m, true, None), "not when the message arrives");
+    }
+
+    #[test]
     fn conditions_on_kind_and_trigger_narrow_a_rule() {
         let (mut r, matcher) = rule("dm", None, false, 1);
         r.conditions.kinds = vec![Kind::PrivateMessage];
@@ -286,6 +321,9 @@ impl super::Inbox {
             return Err(bad("a rule's name is 1 to 80 characters".into()));
         }
         Matcher::new(&input.conditions.text).map_err(bad)?;
+        if input.trigger == Trigger::NoReply && !input.no_reply_minutes.is_some_and(|m| (1..=10_080).contains(&m)) {
+            return Err(bad("a `no_reply` rule says after how many minutes (`no_reply_minutes`, 1 to 10080)".into()));
+        }
         if input.actions.is_empty() || input.actions.len() > 10 {
             return Err(bad("a rule has 1 to 10 actions".into()));
         }
@@ -327,6 +365,7 @@ impl super::Inbox {
             actions: input.actions,
             created_at,
             cooldown_hours: input.cooldown_hours.filter(|h| *h > 0),
+            no_reply_minutes: input.no_reply_minutes,
             last_error: None,
             failures: 0,
             paused: false,

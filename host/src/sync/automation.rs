@@ -23,6 +23,19 @@ pub struct Automation {
 impl Automation {
     pub fn spawn(inbox: Arc<Inbox>, channels: Arc<Channels>, accounts: Accounts, events: EventBus) -> Arc<Automation> {
         let me = Arc::new(Automation { changed: AtomicU64::new(1) });
+        // Customers left waiting: `no_reply` rules, looked for every few seconds.
+        {
+            let (inbox, channels, accounts, this) = (inbox.clone(), channels.clone(), accounts.clone(), me.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(WAITING_TICK);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = waiting(&inbox, &channels, &accounts, &this).await {
+                        tracing::warn!("rules on waiting customers: {e}");
+                    }
+                }
+            });
+        }
         let this = me.clone();
         let mut sub = events.subscribe();
         tokio::spawn(async move {
@@ -92,6 +105,52 @@ impl Automation {
     pub fn rules_changed(&self) {
         self.changed.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// How often customers left waiting are looked for.
+const WAITING_TICK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Run the `no_reply` rules on the tickets whose customer has waited their minutes: each once
+/// per wait (a later answer and a new wait make it due again).
+async fn waiting(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &Automation) -> Result<(), String> {
+    let rules: Vec<(Rule, Matcher)> = inbox
+        .automation_rules()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|r| r.trigger == crate::inbox::automation::Trigger::NoReply && r.enabled && !r.paused)
+        .filter_map(|r| Matcher::new(&r.conditions.text).ok().map(|m| (r, m)))
+        .collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let q = crate::search::TicketQuery { queue: Some("new".into()), sort: Some(crate::search::Sort::Waiting), limit: Some(200), ..Default::default() };
+    let (_, tickets) = inbox.list(&q).await.map_err(|e| e.to_string())?;
+    let teams = accounts.teams().await.unwrap_or_default();
+    let now = crate::model::now_ms();
+    for ticket in tickets {
+        let Some(since) = ticket.waiting_since else { continue };
+        let shortest = rules.iter().filter_map(|(r, _)| r.no_reply_minutes).min().unwrap_or(u32::MAX);
+        if now - since < i64::from(shortest) * 60_000 {
+            continue;
+        }
+        let view = inbox.view(&ticket.id).await.map_err(|e| e.to_string())?;
+        let Some(message) = view.messages.iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed) else { continue };
+        let open = teams.iter().find(|t| t.channels.contains(&ticket.channel)).and_then(|t| t.business_hours.as_ref()).map(|h| h.open_at(now));
+        for (rule, matcher) in &rules {
+            if !crate::inbox::automation::overdue(rule, matcher, &ticket, message, since, now, open) {
+                continue;
+            }
+            let key = format!("{}:{}:{since}", rule.id, ticket.id);
+            if !inbox.store().create("rule_fired", &key, &serde_json::json!({"at": now})).await.map_err(|e| e.to_string())? {
+                continue;
+            }
+            let error = run(inbox, channels, rule, &ticket, message).await.err();
+            let _ = inbox.rule_ran(&rule.id, error).await;
+            me.rules_changed();
+        }
+    }
+    Ok(())
 }
 
 /// Who a rule acts as, in the history.

@@ -1271,6 +1271,11 @@ export interface components {
             /** @description Its last failure in words, and how many in a row. */
             last_error?: string | null;
             name: string;
+            /**
+             * Format: int32
+             * @description For `no_reply`: how long the customer has waited.
+             */
+            no_reply_minutes?: number | null;
             /** @description Paused after repeated failures, until an admin saves it again. */
             paused?: boolean;
             /**
@@ -1319,6 +1324,8 @@ export interface components {
             cooldown_hours?: number | null;
             enabled?: boolean;
             name: string;
+            /** Format: int32 */
+            no_reply_minutes?: number | null;
             /** Format: int32 */
             position?: number;
             stop?: boolean;
@@ -1600,7 +1607,7 @@ export interface components {
             ticket: components["schemas"]["Ticket"];
         };
         /** @enum {string} */
-        Trigger: "new_ticket" | "customer_message";
+        Trigger: "new_ticket" | "customer_message" | "no_reply";
         /** @description A person who signs in. */
         User: {
             created_at: components["schemas"]["i64"];

@@ -12,7 +12,8 @@ const KINDS = ['comment', 'reply', 'ad_comment', 'post', 'mention', 'review', 'p
 interface Draft {
   id?: string;
   name: string;
-  trigger: 'new_ticket' | 'customer_message';
+  trigger: 'new_ticket' | 'customer_message' | 'no_reply';
+  minutes: string;
   channels: string[];
   kinds: string[];
   words: string;
@@ -32,7 +33,7 @@ interface Draft {
   cooldown: string;
 }
 
-const blank: Draft = { name: '', trigger: 'new_ticket', channels: [], kinds: [], words: '', regex: '', hide: false, del: false, like: false, tag: '', archive: false, flag: false, note: '', replies: [], privately: false, stop: false, position: 0, hours: '', cooldown: '' };
+const blank: Draft = { name: '', trigger: 'new_ticket', minutes: '30', channels: [], kinds: [], words: '', regex: '', hide: false, del: false, like: false, tag: '', archive: false, flag: false, note: '', replies: [], privately: false, stop: false, position: 0, hours: '', cooldown: '' };
 
 function toInput(d: Draft): RuleInput {
   const actions: RuleInput['actions'] = [];
@@ -48,7 +49,8 @@ function toInput(d: Draft): RuleInput {
   const text = d.regex.trim() ? { type: 'regex' as const, pattern: d.regex.trim() } : words.length ? { type: 'words' as const, any: words } : null;
   const business_hours = d.hours === '' ? null : d.hours === 'inside';
   const cooldown_hours = d.cooldown.trim() ? Number(d.cooldown) : null;
-  return { name: d.name, trigger: d.trigger, stop: d.stop, position: d.position, cooldown_hours, conditions: { channels: d.channels, kinds: d.kinds as NonNullable<NonNullable<RuleInput['conditions']>['kinds']>, text, business_hours }, actions };
+  const no_reply_minutes = d.trigger === 'no_reply' ? Number(d.minutes) : null;
+  return { name: d.name, trigger: d.trigger, stop: d.stop, position: d.position, cooldown_hours, no_reply_minutes, conditions: { channels: d.channels, kinds: d.kinds as NonNullable<NonNullable<RuleInput['conditions']>['kinds']>, text, business_hours }, actions };
 }
 
 function fromRule(r: Rule): Draft {
@@ -56,7 +58,7 @@ function fromRule(r: Rule): Draft {
   const reply = r.actions.find((a) => a.type === 'reply') as { saved_replies: string[]; private: boolean } | undefined;
   const text = r.conditions?.text;
   return {
-    id: r.id, name: r.name, trigger: r.trigger, channels: r.conditions?.channels ?? [], kinds: (r.conditions?.kinds ?? []) as string[],
+    id: r.id, name: r.name, trigger: r.trigger, minutes: String(r.no_reply_minutes ?? 30), channels: r.conditions?.channels ?? [], kinds: (r.conditions?.kinds ?? []) as string[],
     words: text?.type === 'words' ? text.any.join(', ') : '', regex: text?.type === 'regex' ? text.pattern : '',
     hide: has('platform', 'hide'), del: has('platform', 'delete'), like: has('platform', 'like'),
     tag: (r.actions.find((a) => a.type === 'tag') as { tag: string } | undefined)?.tag ?? '', archive: has('queue'), flag: has('flag'),
@@ -148,8 +150,12 @@ export function Rules() {
             <select value={draft.trigger} onChange={(e) => set({ trigger: (e.target as HTMLSelectElement).value as Draft['trigger'] })}>
               <option value="new_ticket">a new ticket arrives</option>
               <option value="customer_message">any customer message arrives</option>
+              <option value="no_reply">a customer has waited without an answer</option>
             </select>
           </label>
+          {draft.trigger === 'no_reply' && (
+            <label>for (minutes) <input type="number" min={1} value={draft.minutes} onInput={(e) => set({ minutes: (e.target as HTMLInputElement).value })} /></label>
+          )}
           <fieldset><legend>Channels (none: all)</legend>{channels.map((c) => check(c.display_name, draft.channels.includes(c.id), () => set({ channels: toggle(draft.channels, c.id) })))}</fieldset>
           <fieldset><legend>Kinds (none: all)</legend>{KINDS.map((k) => check(k.replace('_', ' '), draft.kinds.includes(k), () => set({ kinds: toggle(draft.kinds, k) })))}</fieldset>
           <label>Text contains any of (comma-separated; * for any letters) <input value={draft.words} onInput={(e) => set({ words: (e.target as HTMLInputElement).value })} placeholder="free money, crypt*" /></label>
