@@ -82,7 +82,7 @@ pub async fn dry_run(State(state): State<AppState>, _: AdminUser, Path(id): Path
         let view = state.inbox.view(&t.id).await?;
         let first = view.messages.iter().find(|m| m.interaction.direction == crate::model::Direction::Inbound).map(|m| m.id.clone());
         for m in view.messages.iter().filter(|m| m.interaction.direction == crate::model::Direction::Inbound && (p.from..p.to).contains(&m.interaction.created_at)) {
-            let open = teams.iter().find(|tm| tm.channels.contains(&t.channel)).and_then(|tm| tm.business_hours.as_ref()).map(|h| h.open_at(m.interaction.created_at));
+            let open = crate::sync::automation::hours_open(&teams, &t.channel, m.interaction.created_at);
             if applies(&past, &matcher, &t, m, first.as_deref() == Some(m.id.as_str()), open) {
                 out.push(WouldDo { ticket_id: t.id.clone(), message_id: m.id.clone(), text: m.interaction.text.chars().take(200).collect(), actions: rule.actions.clone() });
             }

@@ -180,6 +180,11 @@ impl Router {
                         teams = accounts.teams().await.unwrap_or(teams);
                         read = changed;
                     }
+                    // Work to hand out or room freed (nobody on it now, or resolved, archived);
+                    // the router's own assignments and follow-ups in held tickets are neither.
+                    if ticket.assignee.is_some() && !matches!(ticket.queue, Queue::Resolved | Queue::Archived) {
+                        continue;
+                    }
                     if let Some(t) = teams.iter().find(|t| t.auto_assign && t.channels.contains(&ticket.channel)) {
                         let _ = router.nudges.send(Nudge::Team(t.id.clone()));
                     }

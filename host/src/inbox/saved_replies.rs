@@ -65,6 +65,12 @@ pub fn variables(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `text` with each `{{name}}` replaced by `value(name)`.
+pub fn fill(text: &str, value: impl Fn(&str) -> String) -> String {
+    static VARIABLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(r"\{\{\s*([\w.]+)\s*\}\}").expect("a valid pattern"));
+    VARIABLE.replace_all(text, |c: &regex::Captures| value(&c[1])).into_owned()
+}
+
 /// May `user` see a reply of `scope`?
 fn sees(user: &User, teams: &[Team], scope: &Scope) -> bool {
     match scope {
@@ -137,6 +143,12 @@ mod tests {
     fn a_saved_replys_variables_are_listed_once_in_order() {
         assert_eq!(variables("Hi {{contact.first_name}}, {{ agent.name }} here. {{contact.first_name}}!").unwrap(), ["contact.first_name", "agent.name"]);
         assert!(variables("no variables").unwrap().is_empty());
+    }
+
+    #[test]
+    fn variables_are_filled_wherever_they_stand() {
+        let out = fill("Hi {{contact.first_name}}, {{ channel.name }}: {{contact.first_name}}", |v| if v == "contact.first_name" { "Ana".into() } else { "SMS".into() });
+        assert_eq!(out, "Hi Ana, SMS: Ana");
     }
 
     #[test]

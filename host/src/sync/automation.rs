@@ -77,8 +77,12 @@ impl Automation {
                 if done.len() > 50_000 {
                     done.clear();
                 }
-                // Whether the team of this channel is within its business hours now.
-                let open = accounts.teams().await.unwrap_or_default().into_iter().find(|t| t.channels.contains(&ticket.channel)).and_then(|t| t.business_hours).map(|h| h.open_at(crate::model::now_ms()));
+                // Whether the team of this channel is within its business hours now, when a rule asks.
+                let open = if rules.iter().any(|(r, _)| r.conditions.business_hours.is_some()) {
+                    hours_open(&accounts.teams().await.unwrap_or_default(), &ticket.channel, crate::model::now_ms())
+                } else {
+                    None
+                };
                 for rule in matching(&rules, ticket, message, first, open) {
                     if let Some(hours) = rule.cooldown_hours {
                         let key = format!("{}:{}", rule.id, ticket.id);
@@ -93,8 +97,7 @@ impl Automation {
                     if let Some(e) = &error {
                         tracing::warn!(rule = %rule.name, ticket = %ticket.id, "a rule failed: {e}");
                     }
-                    let _ = inbox.rule_ran(&rule.id, error).await;
-                    this.rules_changed();
+                    record(&inbox, &this, rule, error).await;
                 }
             }
         });
@@ -128,15 +131,15 @@ async fn waiting(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &A
     let (_, tickets) = inbox.list(&q).await.map_err(|e| e.to_string())?;
     let teams = accounts.teams().await.unwrap_or_default();
     let now = crate::model::now_ms();
+    let shortest = rules.iter().filter_map(|(r, _)| r.no_reply_minutes).min().unwrap_or(u32::MAX);
     for ticket in tickets {
         let Some(since) = ticket.waiting_since else { continue };
-        let shortest = rules.iter().filter_map(|(r, _)| r.no_reply_minutes).min().unwrap_or(u32::MAX);
         if now - since < i64::from(shortest) * 60_000 {
             continue;
         }
         let view = inbox.view(&ticket.id).await.map_err(|e| e.to_string())?;
         let Some(message) = view.messages.iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed) else { continue };
-        let open = teams.iter().find(|t| t.channels.contains(&ticket.channel)).and_then(|t| t.business_hours.as_ref()).map(|h| h.open_at(now));
+        let open = hours_open(&teams, &ticket.channel, now);
         for (rule, matcher) in &rules {
             if !crate::inbox::automation::overdue(rule, matcher, &ticket, message, since, now, open) {
                 continue;
@@ -146,11 +149,25 @@ async fn waiting(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &A
                 continue;
             }
             let error = run(inbox, channels, rule, &ticket, message).await.err();
-            let _ = inbox.rule_ran(&rule.id, error).await;
-            me.rules_changed();
+            record(inbox, me, rule, error).await;
         }
     }
     Ok(())
+}
+
+/// Whether the business hours of the team `channel` belongs to are open at `at` (none: no hours).
+pub fn hours_open(teams: &[crate::accounts::Team], channel: &str, at: i64) -> Option<bool> {
+    teams.iter().find(|t| t.channels.iter().any(|c| c == channel)).and_then(|t| t.business_hours.as_ref()).map(|h| h.open_at(at))
+}
+
+/// Keep a run's outcome on the rule when it changes what is stored (a failure, or the first
+/// success after failures), and read the rules again then.
+async fn record(inbox: &Inbox, me: &Automation, rule: &Rule, error: Option<String>) {
+    if error.is_none() && rule.failures == 0 {
+        return;
+    }
+    let _ = inbox.rule_ran(&rule.id, error).await;
+    me.rules_changed();
 }
 
 /// Who a rule acts as, in the history.
@@ -206,18 +223,13 @@ async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticket, m
 /// A saved reply's text for this ticket (rules have no agent: such replies are refused when saved).
 fn fill(saved: &SavedReply, ticket: &Ticket, channels: &Channels) -> String {
     let contact = &ticket.contact.name;
-    let first = contact.chars().next().filter(|c| c.is_alphabetic()).map(|_| contact.split_whitespace().next().unwrap_or_default().to_string()).unwrap_or_default();
+    let first = contact.chars().next().filter(|c| c.is_alphabetic()).and_then(|_| contact.split_whitespace().next()).unwrap_or_default().to_string();
     let channel = channels.list().into_iter().find(|c| c.id == ticket.channel).map(|c| c.display_name).unwrap_or_default();
-    let mut text = saved.text.clone();
-    for v in saved_replies::VARIABLES {
-        let value = match v {
-            "contact.name" => contact.clone(),
-            "contact.first_name" => first.clone(),
-            "channel.name" => channel.clone(),
-            "ticket.id" => ticket.id.clone(),
-            _ => String::new(),
-        };
-        text = regex::Regex::new(&format!(r"\{{\{{\s*{}\s*\}}\}}", regex::escape(v))).map(|r| r.replace_all(&text, value.as_str()).into_owned()).unwrap_or(text);
-    }
-    text
+    saved_replies::fill(&saved.text, |v| match v {
+        "contact.name" => contact.clone(),
+        "contact.first_name" => first.clone(),
+        "channel.name" => channel.clone(),
+        "ticket.id" => ticket.id.clone(),
+        _ => String::new(),
+    })
 }

@@ -12,6 +12,8 @@ type Mode = 'reply' | 'private_reply' | 'note';
 
 interface Props {
   detail: TicketDetail;
+  /** Names a note may @mention. */
+  teammates: string[];
   channel?: ChannelSummary;
   notice: string;
   onDismissNotice: () => void;
@@ -38,7 +40,7 @@ function saveDraft(ticketId: string, mode: Mode, text: string) {
   }
 }
 
-export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting, onSend }: Props) {
+export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, onDrafting, onSend }: Props) {
   const newestInbound = [...detail.messages].reverse().find((m) => m.direction === 'inbound' && !m.removed) ?? detail.messages[detail.messages.length - 1];
   const actions = detail.capabilities.find((c) => c.kind === newestInbound?.kind)?.actions ?? [];
   const modes: Mode[] = [...(['reply', 'private_reply'] as const).filter((m) => actions.includes(m)), 'note'];
@@ -52,11 +54,9 @@ export function ReplyBox({ detail, channel, notice, onDismissNotice, onDrafting,
   const box = useRef<HTMLTextAreaElement>(null);
   const [replyNote, setReplyNote] = useState<string | null>(null);
   // @mentions in notes: the teammates whose names start with what follows the `@`.
-  const [people, setPeople] = useState<string[]>([]);
-  useEffect(() => void call(api.GET('/api/v1/users')).then((us) => setPeople(us.filter((u) => !u.disabled).map((u) => u.name)), () => {}), []);
   const caret = box.current?.selectionStart ?? text.length;
   const mentioning = mode === 'note' ? /(?:^|\s)@([\p{L}\d]*)$/u.exec(text.slice(0, caret))?.[1] : undefined;
-  const suggestions = mentioning === undefined ? [] : people.filter((n) => n.toLowerCase().startsWith(mentioning.toLowerCase())).slice(0, 5);
+  const suggestions = mentioning === undefined ? [] : teammates.filter((n) => n.toLowerCase().startsWith(mentioning.toLowerCase())).slice(0, 5);
   const mention = (name: string) => {
     const before = text.slice(0, caret).replace(/@([\p{L}\d]*)$/u, `@${name} `);
     const next = before + text.slice(caret);

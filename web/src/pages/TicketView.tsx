@@ -255,6 +255,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
 
       <ReplyBox
         detail={detail}
+        teammates={users.filter((u) => !u.disabled).map((u) => u.name)}
         channel={channel}
         notice={notice}
         onDismissNotice={() => setNotice('')}
