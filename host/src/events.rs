@@ -12,7 +12,13 @@ pub enum Event {
     /// `null`: the list shows the ticket's preview).
     TicketCreated { ticket: Ticket, message: Option<Message> },
     /// A ticket changed: a new or edited message (given, as above), or its queue, tags, assignee...
-    TicketUpdated { ticket: Ticket, message: Option<Message> },
+    TicketUpdated {
+        ticket: Ticket,
+        message: Option<Message>,
+        /// Its status before, when this change moved it (for the rules, not the sockets).
+        #[serde(skip)]
+        was: Option<crate::model::Queue>,
+    },
     /// A channel's health changed.
     ChannelHealth { channel: String, health: ChannelHealth },
     /// An internal note was added, edited or deleted.
@@ -79,7 +85,7 @@ impl EventBus {
         let json: bytes::Bytes = serde_json::to_vec(&event).unwrap_or_default().into();
         let brief = match &event {
             Event::TicketCreated { ticket, message: Some(_) } => serde_json::to_vec(&Brief::TicketCreated { ticket, message: None }).unwrap_or_default().into(),
-            Event::TicketUpdated { ticket, message: Some(_) } => serde_json::to_vec(&Brief::TicketUpdated { ticket, message: None }).unwrap_or_default().into(),
+            Event::TicketUpdated { ticket, message: Some(_), .. } => serde_json::to_vec(&Brief::TicketUpdated { ticket, message: None }).unwrap_or_default().into(),
             _ => json.clone(),
         };
         // No subscriber is not an error: nobody is watching.

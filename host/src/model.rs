@@ -350,6 +350,14 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub auto_assigned: bool,
+    /// The team it was routed to by a rule (none: the team whose channel it is).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub team: Option<String>,
+    /// The customer's language (ISO 639-3, `eng`): of their newest message whose language was clear.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub language: Option<String>,
     /// The store's change counter when the ticket last changed (the search watermark).
     pub seq: i64,
 }
@@ -399,6 +407,11 @@ pub struct Message {
     #[serde(default)]
     #[schema(required = true)]
     pub pinned: bool,
+    /// Its language (ISO 639-3, `eng`), detected offline for customers' messages long enough
+    /// to tell (`inbox::language`).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub language: Option<String>,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.

@@ -1,8 +1,10 @@
 //! Admins' rules end to end: a rule hides a spam comment on Facebook (the Graph emulator
 //! records it), tags and archives it, and the history says the rule did it; an ordinary comment
 //! is left alone; a welcome rule answers a new Messenger conversation with one of its saved
-//! replies, once; what arrived before a rule existed is untouched but shows in its dry run;
-//! rules that cannot work are refused when saved.
+//! replies, once; what arrived before a rule existed is untouched but shows in its dry run, and
+//! a run over that period applies it once; status changes, languages, contact tags, first
+//! contacts and channels' own business hours drive rules; rules that cannot work are refused
+//! when saved.
 
 mod support;
 
@@ -149,4 +151,141 @@ async fn a_customer_left_waiting_is_flagged_by_a_no_reply_rule_once_and_an_answe
     assert_eq!(view["ticket"]["tags"], json!(["late"]));
     assert!(view["activity"].as_array().unwrap().iter().any(|a| a["actor"] == "Rule: Late"), "{}", view["activity"]);
     assert_eq!(server.ticket(&quick).await["ticket"]["flagged"], false, "answered: not waiting");
+}
+
+#[tokio::test]
+async fn a_status_change_tags_a_ticket_and_a_spanish_conversation_goes_to_the_spanish_team() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let (_, rosa) = server.post("/api/v1/users", json!({"email": "rosa@team.example", "name": "Rosa", "role": "agent", "password": "agent-password"})).await;
+    // The Spanish team owns no channel: rules route to it.
+    let (s, team) = server.post("/api/v1/teams", json!({"name": "Español", "members": [rosa["id"]], "auto_assign": true})).await;
+    assert_eq!(s, 201, "{team}");
+    let rules = [
+        json!({"name": "Spanish", "trigger": "new_ticket", "conditions": {"languages": ["spa"]}, "actions": [{"type": "team", "team_id": team["id"]}, {"type": "tag", "tag": "es"}]}),
+        json!({"name": "Done", "trigger": "status_changed", "conditions": {"queues": ["resolved"]}, "actions": [{"type": "tag", "tag": "closed"}, {"type": "note", "text": "Survey sent"}]}),
+    ];
+    for r in rules {
+        let (s, b) = server.post("/api/v1/rules", r).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    emu.private_text(&User::new(9301, "Lucía", None, None), "¿Cuándo abre la tienda el domingo? Necesito cambiar una talla");
+    emu.private_text(&User::new(9302, "Ann", None, None), "Hi, I ordered the blue jacket last week and it still hasn't shipped");
+    let es = server.wait_tickets("q=talla", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    assert!(eventually(WAIT, || async { server.ticket(&es).await["ticket"]["assignee"] == rosa["id"] }).await, "{}", server.ticket(&es).await["ticket"]);
+    let view = server.ticket(&es).await;
+    assert_eq!((view["ticket"]["team"].clone(), view["ticket"]["language"].clone()), (team["id"].clone(), json!("spa")));
+    assert_eq!(view["messages"][0]["language"], "spa");
+    assert_eq!(server.tickets("language=spa").await.len(), 1);
+    assert_eq!(server.tickets("language=eng").await.len(), 1);
+    let (s, b) = server.get("/api/v1/tickets?language=klingon").await;
+    assert_eq!(s, 400, "{b}");
+    let en = server.tickets("q=jacket").await[0].clone();
+    assert!(en["team"].is_null() && en["assignee"].is_null(), "not Spanish: {en}");
+
+    // An agent resolves it: the status rule tags it and leaves a note, once.
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{es}"), json!({"queue": "resolved"})).await;
+    assert_eq!(s, 200);
+    assert!(eventually(WAIT, || async { server.ticket(&es).await["notes"].as_array().unwrap().len() == 1 }).await);
+    let view = server.ticket(&es).await;
+    assert_eq!(view["ticket"]["tags"], json!(["closed", "es"]));
+    assert!(view["activity"].as_array().unwrap().iter().any(|a| a["actor"] == "Rule: Done"), "{}", view["activity"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.ticket(&es).await["notes"].as_array().unwrap().len(), 1, "its own change does not trigger it again");
+    // Moving it to Pending is not Resolved: nothing.
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{}", en["id"].as_str().unwrap()), json!({"queue": "pending"})).await;
+    assert_eq!(s, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(server.ticket(en["id"].as_str().unwrap()).await["notes"].as_array().unwrap().is_empty());
+
+    for (rule, want) in [
+        (json!({"name": "R", "trigger": "status_changed", "actions": [{"type": "flag"}]}), "to which statuses"),
+        (json!({"name": "R", "trigger": "status_changed", "conditions": {"queues": ["new"]}, "actions": [{"type": "queue", "queue": "archived"}]}), "cannot change the status"),
+        (json!({"name": "R", "trigger": "new_ticket", "conditions": {"languages": ["xx"]}, "actions": [{"type": "flag"}]}), "not a language code"),
+        (json!({"name": "R", "trigger": "new_ticket", "actions": [{"type": "team", "team_id": "nope"}]}), "no team `nope`"),
+        (json!({"name": "R", "trigger": "new_ticket", "conditions": {"earlier_tickets": {"min": 3, "max": 1}}, "actions": [{"type": "flag"}]}), "at most `max`"),
+    ] {
+        let (s, b) = server.post("/api/v1/rules", rule.clone()).await;
+        assert_eq!(s, 400, "{rule}: {b}");
+        assert!(b["message"].as_str().unwrap().contains(want), "{rule}: {b}");
+    }
+}
+
+#[tokio::test]
+async fn first_contacts_and_vip_contacts_get_their_rules_and_a_past_period_is_run_once() {
+    let graph = GraphEmulator::start().await.unwrap();
+    let server = Server::start(&graph.facebook_channel_toml("fb", PAGE)).await;
+    // Before any rule: two comments, one of them about a refund.
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_8001", ("3001", "Old"), "I want a refund for this", "add", None, false)).await, 200);
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_8002", ("3002", "Older"), "Nice tent", "add", None, false)).await, 200);
+    server.wait_tickets("channel=fb", 2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (s, refunds) = server.post("/api/v1/rules", json!({"name": "Refunds", "trigger": "customer_message",
+        "conditions": {"text": {"type": "words", "any": ["refund*"]}}, "actions": [{"type": "tag", "tag": "refund"}]})).await;
+    assert_eq!(s, 201, "{refunds}");
+    let (s, first) = server.post("/api/v1/rules", json!({"name": "First contact", "trigger": "new_ticket",
+        "conditions": {"earlier_tickets": {"max": 0}}, "actions": [{"type": "tag", "tag": "first-contact"}]})).await;
+    assert_eq!(s, 201, "{first}");
+    let (s, vip) = server.post("/api/v1/rules", json!({"name": "VIP", "trigger": "customer_message",
+        "conditions": {"contact_tags": ["vip"]}, "actions": [{"type": "flag"}]})).await;
+    assert_eq!(s, 201, "{vip}");
+
+    // A new person's first comment is a first contact; their comment on another post is not.
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, POST, "5001_8003", ("3003", "Newcomer"), "Hello there", "add", None, false)).await, 200);
+    let one = server.wait_tickets("q=\"Hello there\"", 1, WAIT).await[0].clone();
+    assert!(eventually(WAIT, || async { server.ticket(one["id"].as_str().unwrap()).await["ticket"]["tags"] == json!(["first-contact"]) }).await);
+    // Their contact is a VIP from now on.
+    let (s, c) = server.patch(&format!("/api/v1/contacts/{}", one["contact_id"].as_str().unwrap()), json!({"tags": ["vip"]})).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, "1010101010_5002", "5002_8004", ("3003", "Newcomer"), "Another question", "add", None, false)).await, 200);
+    let two = server.wait_tickets("q=\"Another question\"", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    assert!(eventually(WAIT, || async { server.ticket(&two).await["ticket"]["flagged"] == true }).await, "a VIP's message is flagged");
+    assert!(server.ticket(&two).await["ticket"]["tags"].as_array().unwrap().is_empty(), "not a first contact");
+
+    // The past: a dry run lists the refund comment, nothing changes; a run tags it, once.
+    let rid = refunds["id"].as_str().unwrap();
+    let period = json!({"from": 0, "to": i64::MAX / 2});
+    let (s, would) = server.post(format!("/api/v1/rules/{rid}/dry-run"), period.clone()).await;
+    assert_eq!(s, 200, "{would}");
+    assert_eq!(would.as_array().unwrap().iter().map(|w| w["text"].as_str().unwrap()).collect::<Vec<_>>(), ["I want a refund for this"]);
+    let old = server.tickets("q=refund").await[0]["id"].as_str().unwrap().to_string();
+    assert!(server.ticket(&old).await["ticket"]["tags"].as_array().unwrap().is_empty(), "a dry run changes nothing");
+    let (s, did) = server.post(format!("/api/v1/rules/{rid}/run"), period.clone()).await;
+    assert_eq!(s, 200, "{did}");
+    assert_eq!((did.as_array().unwrap().len(), did[0]["error"].clone()), (1, Value::Null), "{did}");
+    let view = server.ticket(&old).await;
+    assert_eq!(view["ticket"]["tags"], json!(["refund"]));
+    assert!(view["activity"].as_array().unwrap().iter().any(|a| a["actor"] == "Rule: Refunds"), "{}", view["activity"]);
+    let (s, again) = server.post(format!("/api/v1/rules/{rid}/run"), period.clone()).await;
+    assert_eq!((s, again.as_array().unwrap().len()), (200, 0), "once: {again}");
+    let (s, b) = server.post(format!("/api/v1/rules/{rid}/run"), json!({"from": 10, "to": 5})).await;
+    assert_eq!(s, 400, "{b}");
+}
+
+#[tokio::test]
+async fn a_channel_with_its_own_business_hours_answers_outside_them_without_a_team() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let closed: Vec<Value> = (0..7).map(|_| json!([])).collect();
+    let (s, b) = server.put("/api/v1/channels/tg/business-hours", json!({"business_hours": {"timezone": "Asia/Tokyo", "week": closed}})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(server.get("/api/v1/business-hours").await.1["tg"]["timezone"], "Asia/Tokyo");
+    let (s, b) = server.put("/api/v1/channels/nope/business-hours", json!({"business_hours": null})).await;
+    assert_eq!(s, 404, "{b}");
+    let (s, b) = server.put("/api/v1/channels/tg/business-hours", json!({"business_hours": {"timezone": "Asia/Tokyo", "week": [[{"from": "18:00", "to": "09:00"}], [], [], [], [], [], []]}})).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("not a time range"), "{b}");
+    let (_, saved) = server.post("/api/v1/saved-replies", json!({"title": "Closed", "text": "We are closed, back at 9.", "scope": {"type": "global"}})).await;
+    let (s, r) = server.post("/api/v1/rules", json!({"name": "After hours", "trigger": "new_ticket", "conditions": {"business_hours": false},
+        "actions": [{"type": "reply", "saved_replies": [saved["id"]], "private": false}]})).await;
+    assert_eq!(s, 201, "{r}");
+    emu.private_text(&User::new(9401, "Kei", None, None), "Hello, anyone?");
+    assert!(eventually(WAIT, || async { emu.calls("sendMessage").len() == 1 }).await, "the channel's hours are closed");
+    // Its hours removed: no hours known, so an outside-hours rule stays quiet.
+    let (s, _) = server.put("/api/v1/channels/tg/business-hours", json!({"business_hours": null})).await;
+    assert_eq!(s, 200);
+    emu.private_text(&User::new(9402, "Yui", None, None), "Hi there");
+    server.wait_tickets("q=there", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(emu.calls("sendMessage").len(), 1);
 }

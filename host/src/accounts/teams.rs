@@ -197,6 +197,23 @@ pub struct TeamInput {
 }
 
 const SETTINGS_ID: &str = "availability";
+/// The settings record of channels' own business hours.
+const CHANNEL_HOURS_ID: &str = "channel_hours";
+
+/// Channels' own hours as stored (in a field: a record's top level is its own).
+#[derive(Serialize, Deserialize)]
+struct ChannelHoursRecord {
+    hours: std::collections::BTreeMap<String, Schedule>,
+}
+
+/// Whether business hours are open at `at` for `channel`: its own hours, else its team's;
+/// none when neither has hours.
+pub fn hours_open(teams: &[Team], channel_hours: &std::collections::BTreeMap<String, Schedule>, channel: &str, at: Millis) -> Option<bool> {
+    channel_hours
+        .get(channel)
+        .or_else(|| teams.iter().find(|t| t.channels.iter().any(|c| c == channel)).and_then(|t| t.business_hours.as_ref()))
+        .map(|h| h.open_at(at))
+}
 const MAX_CAPACITY: u32 = 500;
 
 impl Accounts {
@@ -366,6 +383,28 @@ impl Accounts {
     pub async fn delete_team(&self, id: &str) -> Result<(), AccountError> {
         self.team(id).await?;
         Ok(self.store.delete("team", id).await?)
+    }
+
+    /// Channels' own business hours (over their team's), by channel id.
+    pub async fn channel_hours(&self) -> Result<std::collections::BTreeMap<String, Schedule>, AccountError> {
+        let kept: Option<ChannelHoursRecord> = self.store.get("settings", CHANNEL_HOURS_ID).await?;
+        Ok(kept.map(|k| k.hours).unwrap_or_default())
+    }
+
+    /// Set (or with none, remove) one channel's own business hours.
+    pub async fn set_channel_hours(&self, channel: &str, hours: Option<Schedule>) -> Result<std::collections::BTreeMap<String, Schedule>, AccountError> {
+        let mut all = self.channel_hours().await?;
+        match hours {
+            Some(h) => {
+                h.check().map_err(AccountError::BadRequest)?;
+                all.insert(channel.to_string(), h);
+            }
+            None => {
+                all.remove(channel);
+            }
+        }
+        self.store.put("settings", CHANNEL_HOURS_ID, &ChannelHoursRecord { hours: all.clone() }).await?;
+        Ok(all)
     }
 }
 

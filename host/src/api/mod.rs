@@ -63,9 +63,9 @@ impl AppState {
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
-        rules::list, rules::create, rules::update, rules::delete, rules::dry_run,
+        rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
-        teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete,
+        teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
     ),
@@ -134,6 +134,10 @@ pub fn router(state: AppState) -> Router {
         .route("/rules", get(rules::list).post(rules::create))
         .route("/rules/{id}", put(rules::update).delete(rules::delete))
         .route("/rules/{id}/dry-run", post(rules::dry_run))
+        .route("/rules/{id}/run", post(rules::run))
+        .route("/business-hours", get(teams::channel_hours))
+        .route("/channels/{id}/business-hours", put(teams::set_channel_hours))
+        .route("/languages", get(tickets::languages))
         .route("/saved-replies", get(saved_replies::list).post(saved_replies::create))
         .route("/saved-replies/{id}", put(saved_replies::update).delete(saved_replies::delete))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))

@@ -5,8 +5,7 @@
 use super::auth::AdminUser;
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::inbox::automation::{applies, Matcher, Rule, RuleAction, RuleInput};
-use crate::search::TicketQuery;
+use crate::inbox::automation::{Rule, RuleAction, RuleInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -53,42 +52,50 @@ pub struct Period {
     pub to: i64,
 }
 
-/// What a rule would have done to one customer message.
+/// What a rule would have done (a dry run) or did to one customer message.
 #[derive(Serialize, ToSchema)]
 pub struct WouldDo {
     pub ticket_id: String,
     pub message_id: String,
     pub text: String,
     pub actions: Vec<RuleAction>,
+    /// For a run: what stopped it, in words (none: it did it all).
+    pub error: Option<String>,
+}
+
+impl WouldDo {
+    fn of(rule: &Rule, t: &crate::model::Ticket, m: &crate::model::Message, error: Option<String>) -> Self {
+        WouldDo { ticket_id: t.id.clone(), message_id: m.id.clone(), text: m.interaction.text.chars().take(200).collect(), actions: rule.actions.clone(), error }
+    }
+}
+
+async fn rule_for_period(state: &AppState, id: &str, p: &Period) -> Result<Rule, ApiError> {
+    if p.to <= p.from {
+        return Err(ApiError::bad_request("`to` comes after `from`"));
+    }
+    state.inbox.automation_rules().await?.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("no rule `{id}`")))
 }
 
 #[utoipa::path(operation_id = "rules_dry_run", post, path = "/api/v1/rules/{id}/dry-run", request_body = Period,
     responses((status = 200, body = Vec<WouldDo>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-/// The customer messages of a past period the rule matches (the newest 200 tickets of it), and
-/// what it would do to each: nothing is changed.
+/// The customer messages of a past period (before the rule was made) it matches, and what it
+/// would do to each: nothing is changed.
 pub async fn dry_run(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>, Body(p): Body<Period>) -> Result<Json<Vec<WouldDo>>, ApiError> {
-    if p.to <= p.from {
-        return Err(ApiError::bad_request("`to` comes after `from`"));
+    let rule = rule_for_period(&state, &id, &p).await?;
+    let found = crate::sync::automation::over_period(&state.inbox, &state.accounts, &rule, p.from, p.to).await?;
+    Ok(Json(found.iter().map(|(t, m)| WouldDo::of(&rule, t, m, None)).collect()))
+}
+
+#[utoipa::path(operation_id = "rules_run", post, path = "/api/v1/rules/{id}/run", request_body = Period,
+    responses((status = 200, body = Vec<WouldDo>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Apply the rule to what its dry run lists: each message once, however often it is run.
+pub async fn run(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>, Body(p): Body<Period>) -> Result<Json<Vec<WouldDo>>, ApiError> {
+    let rule = rule_for_period(&state, &id, &p).await?;
+    if !rule.enabled || rule.paused {
+        return Err(ApiError::bad_request(format!("“{}” is {}: switch it on first", rule.name, if rule.paused { "paused" } else { "off" })));
     }
-    let rule = state.inbox.automation_rules().await?.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("no rule `{id}`")))?;
-    let matcher = Matcher::new(&rule.conditions.text).map_err(ApiError::bad_request)?;
-    // As if it had existed, and run, then.
-    let past = Rule { enabled: true, paused: false, ..rule.clone() };
-    let q = TicketQuery { from: Some(p.from), to: Some(p.to), limit: Some(200), ..Default::default() };
-    let (_, tickets) = state.inbox.list(&q).await?;
-    let teams = state.accounts.teams().await?;
-    let mut out = Vec::new();
-    for t in tickets {
-        let view = state.inbox.view(&t.id).await?;
-        let first = view.messages.iter().find(|m| m.interaction.direction == crate::model::Direction::Inbound).map(|m| m.id.clone());
-        for m in view.messages.iter().filter(|m| m.interaction.direction == crate::model::Direction::Inbound && (p.from..p.to).contains(&m.interaction.created_at)) {
-            let open = crate::sync::automation::hours_open(&teams, &t.channel, m.interaction.created_at);
-            if applies(&past, &matcher, &t, m, first.as_deref() == Some(m.id.as_str()), open) {
-                out.push(WouldDo { ticket_id: t.id.clone(), message_id: m.id.clone(), text: m.interaction.text.chars().take(200).collect(), actions: rule.actions.clone() });
-            }
-        }
-    }
-    Ok(Json(out))
+    let done = crate::sync::automation::run_over_period(&state.inbox, &state.channels, &state.accounts, &state.automation, &rule, p.from, p.to).await?;
+    Ok(Json(done.iter().map(|(t, m, e)| WouldDo::of(&rule, t, m, e.clone())).collect()))
 }
 
 /// What needs the people and the channels: the agent exists, the channels exist and offer
@@ -101,6 +108,9 @@ async fn check(state: &AppState, input: &RuleInput) -> Result<(), ApiError> {
         }
     }
     for a in &input.actions {
+        if let RuleAction::Team { team_id } = a {
+            state.accounts.team(team_id).await.map_err(|_| ApiError::bad_request(format!("no team `{team_id}` to route to")))?;
+        }
         if let RuleAction::Assign { user_id } = a {
             state.accounts.user(user_id).await.map_err(|_| ApiError::bad_request(format!("no user `{user_id}` to assign to")))?;
         }

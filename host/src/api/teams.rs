@@ -5,7 +5,7 @@
 use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::accounts::{Availability, AvailabilitySettings, Status, Team, TeamInput};
+use crate::accounts::{Availability, AvailabilitySettings, Schedule, Status, Team, TeamInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -94,4 +94,32 @@ fn check_channels(state: &AppState, input: &TeamInput) -> Result<(), ApiError> {
         Some(c) => Err(ApiError::bad_request(format!("no channel `{c}`"))),
         None => Ok(()),
     }
+}
+
+/// One channel's own business hours (none: its team's, if any).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelHours {
+    pub business_hours: Option<Schedule>,
+}
+
+#[utoipa::path(operation_id = "business_hours_list", get, path = "/api/v1/business-hours",
+    responses((status = 200, body = std::collections::BTreeMap<String, Schedule>)))]
+/// Channels' own business hours, by channel id (channels not listed follow their team's).
+pub async fn channel_hours(State(state): State<AppState>, _: CurrentUser) -> Result<Json<std::collections::BTreeMap<String, Schedule>>, ApiError> {
+    Ok(Json(state.accounts.channel_hours().await?))
+}
+
+#[utoipa::path(operation_id = "business_hours_set", put, path = "/api/v1/channels/{id}/business-hours", request_body = ChannelHours,
+    responses((status = 200, body = std::collections::BTreeMap<String, Schedule>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_channel_hours(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path(id): Path<String>,
+    Body(input): Body<ChannelHours>,
+) -> Result<Json<std::collections::BTreeMap<String, Schedule>>, ApiError> {
+    if !state.channels.list().iter().any(|c| c.id == id) {
+        return Err(ApiError::not_found(format!("no channel `{id}`")));
+    }
+    Ok(Json(state.accounts.set_channel_hours(&id, input.business_hours).await?))
 }

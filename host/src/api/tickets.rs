@@ -194,3 +194,20 @@ pub async fn seen(State(state): State<AppState>, _: CurrentUser, Path(id): Path<
 pub async fn counts(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<QueueCounts>, ApiError> {
     Ok(Json(state.inbox.counts(&user.id).await?))
 }
+
+/// A language the helpdesk tells customers' messages by.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Language {
+    /// ISO 639-3: `eng`.
+    pub code: String,
+    /// In English: `English`.
+    pub name: String,
+}
+
+#[utoipa::path(operation_id = "languages", get, path = "/api/v1/languages", responses((status = 200, body = Vec<Language>)))]
+/// The languages messages are told by (for filters and rules), by name.
+pub async fn languages(_: CurrentUser) -> axum::Json<Vec<Language>> {
+    let mut all: Vec<Language> = crate::inbox::language::all().into_iter().map(|(code, name)| Language { code: code.into(), name: name.into() }).collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    axum::Json(all)
+}

@@ -48,6 +48,8 @@ pub struct TicketPatch {
     /// An agent's name or email; empty to unassign.
     pub assignee: Option<String>,
     pub flagged: Option<bool>,
+    /// Route to a team (its id; empty: back to the team whose channel it is).
+    pub team: Option<String>,
     /// Snooze until then (milliseconds since the epoch): the ticket waits in Pending and
     /// returns to New when the time comes or the customer writes. `null` wakes it now.
     #[serde(default, deserialize_with = "some_or_null")]
@@ -319,6 +321,13 @@ impl Inbox {
                 t.assigned_at = a.as_ref().map(|_| now_ms());
                 t.auto_assigned = false;
                 t.assignee = a;
+            }
+        }
+        if let Some(team) = patch.team {
+            let team = Some(team.trim().to_string()).filter(|a| !a.is_empty());
+            if team != t.team {
+                changes.push(format!("team:{}", team.as_deref().unwrap_or("none")));
+                t.team = team;
             }
         }
         if let Some(f) = patch.flagged.filter(|f| *f != t.flagged) {

@@ -1,6 +1,8 @@
-//! Admins' rules: when a customer's interaction arrives and matches a rule's conditions
-//! (platform, channel, kind, from an ad, words with `*` wildcards or a regular expression), its
-//! actions run: internal ones (tag, flag, queue, assign, note) and the channel's own (hide,
+//! Admins' rules: when a customer's interaction arrives, a customer waits, or a ticket's status
+//! changes, and the rule's conditions hold (platform, channel, kind, status, from an ad, words
+//! with `*` wildcards or a regular expression, language, contact tags, earlier tickets,
+//! business hours), its actions run: internal ones (tag, flag, status, assign to an agent or a
+//! team, note) and the channel's own (hide,
 //! delete, like, reply in public or private with one of several saved replies, picked at
 //! random). This module is the pure part: what a rule is, whether it holds, what it does;
 //! `sync::automation` runs it, since the channel's actions go through the channel registry.
@@ -21,6 +23,45 @@ pub enum Trigger {
     CustomerMessage,
     /// A customer has waited `no_reply_minutes` without an agent's answer (once per wait).
     NoReply,
+    /// The ticket moved to another status (New, Pending, Resolved, Archived), by anyone but a
+    /// rule: `conditions.queues` says to which.
+    StatusChanged,
+}
+
+/// What happened to the ticket, for the triggers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Happened {
+    /// A customer's message arrived; `first`: it opened the ticket.
+    Message { first: bool },
+    /// The ticket's status changed from this one (to `ticket.queue`).
+    StatusChanged { from: Queue },
+}
+
+/// What the conditions read beyond the ticket and the message, gathered only when a rule asks
+/// (`Conditions::needs_contact`, `needs_history`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Facts {
+    /// Whether the channel's (or its team's) business hours are open now; none: no hours.
+    pub open: Option<bool>,
+    pub contact_tags: Vec<String>,
+    /// The author's tickets started before this one.
+    pub earlier_tickets: u32,
+}
+
+/// A count's bounds, both included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Count {
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
+}
+
+impl Count {
+    fn holds(&self, n: u32) -> bool {
+        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
+    }
 }
 
 /// How a rule reads a message's text.
@@ -50,6 +91,28 @@ pub struct Conditions {
     /// it is; a channel without a team's hours never matches.
     #[serde(default)]
     pub business_hours: Option<bool>,
+    /// The ticket's status now (for `status_changed`: the status it moved to).
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    /// The message's language (ISO 639-3 codes, `eng`, as `inbox::language` tells them).
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// The contact carries any of these tags.
+    #[serde(default)]
+    pub contact_tags: Vec<String>,
+    /// How many tickets the author started before this one (`{"max": 0}`: a first contact).
+    #[serde(default)]
+    pub earlier_tickets: Option<Count>,
+}
+
+impl Conditions {
+    pub fn needs_contact(&self) -> bool {
+        !self.contact_tags.is_empty()
+    }
+
+    pub fn needs_history(&self) -> bool {
+        self.earlier_tickets.is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -61,6 +124,8 @@ pub enum RuleAction {
     Queue { queue: Queue },
     /// Assign to an agent (a user id).
     Assign { user_id: String },
+    /// Route to a team (its id): its auto-assignment hands the ticket out.
+    Team { team_id: String },
     Note { text: String },
     /// The channel's own action on the message: `hide`, `delete`, `like`.
     Platform { action: ActionKind },
@@ -162,47 +227,52 @@ impl Matcher {
     }
 }
 
-/// Whether `rule` applies to `message` (a customer's) of `ticket`, new or not. Rules run on
-/// what is stored after they were read (`sync::automation`), so what arrived before a rule
-/// existed is never touched by it, whatever time the platform gives the message.
-/// `open`: whether the ticket's team is within its business hours now (none: no hours).
-pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, first: bool, open: Option<bool>) -> bool {
-    let now = match rule.trigger {
-        Trigger::NewTicket => first,
-        Trigger::CustomerMessage => true,
-        Trigger::NoReply => false,
+/// Whether `rule` applies to what `happened` to `ticket`, whose customer's message (the new
+/// one, or the newest) is `message`. Rules run on what is stored after they were read
+/// (`sync::automation`), so what arrived before a rule existed is never touched by it,
+/// whatever time the platform gives the message.
+pub fn applies(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, happened: Happened, facts: &Facts) -> bool {
+    let now = match (rule.trigger, happened) {
+        (Trigger::NewTicket, Happened::Message { first }) => first,
+        (Trigger::CustomerMessage, Happened::Message { .. }) => true,
+        (Trigger::StatusChanged, Happened::StatusChanged { from }) => from != ticket.queue,
+        _ => false,
     };
-    now && holds(rule, matcher, ticket, message, open)
+    now && holds(rule, matcher, ticket, message, facts)
 }
 
 /// Whether a `no_reply` rule holds for a ticket whose customer has waited since `waiting_since`
 /// (their newest message is `message`) at `now`.
-pub fn overdue(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, waiting_since: i64, now: i64, open: Option<bool>) -> bool {
+pub fn overdue(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, waiting_since: i64, now: i64, facts: &Facts) -> bool {
     rule.trigger == Trigger::NoReply
         && rule.no_reply_minutes.is_some_and(|m| now - waiting_since >= i64::from(m) * 60_000)
-        && holds(rule, matcher, ticket, message, open)
+        && holds(rule, matcher, ticket, message, facts)
 }
 
 /// The conditions, whatever the trigger.
-fn holds(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, open: Option<bool>) -> bool {
+fn holds(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, facts: &Facts) -> bool {
     let c = &rule.conditions;
     rule.enabled
         && !rule.paused
         && (c.platforms.is_empty() || c.platforms.contains(&ticket.platform))
         && (c.channels.is_empty() || c.channels.contains(&ticket.channel))
         && (c.kinds.is_empty() || c.kinds.contains(&message.interaction.kind))
+        && (c.queues.is_empty() || c.queues.contains(&ticket.queue))
         && c.from_ad.is_none_or(|a| a == message.interaction.from_ad)
-        && c.business_hours.is_none_or(|want| open == Some(want))
+        && c.business_hours.is_none_or(|want| facts.open == Some(want))
+        && (c.languages.is_empty() || message.language.as_ref().is_some_and(|l| c.languages.contains(l)))
+        && (c.contact_tags.is_empty() || c.contact_tags.iter().any(|t| facts.contact_tags.contains(t)))
+        && c.earlier_tickets.is_none_or(|n| n.holds(facts.earlier_tickets))
         && matcher.holds(&message.interaction.text)
 }
 
-/// The rules that run on a message, in order, up to the first matching one that stops.
-pub fn matching<'a>(rules: &'a [(Rule, Matcher)], ticket: &Ticket, message: &Message, first: bool, open: Option<bool>) -> Vec<&'a Rule> {
+/// The rules that run, in order, up to the first matching one that stops.
+pub fn matching<'a>(rules: &'a [(Rule, Matcher)], ticket: &Ticket, message: &Message, happened: Happened, facts: &Facts) -> Vec<&'a Rule> {
     let mut sorted: Vec<&(Rule, Matcher)> = rules.iter().collect();
     sorted.sort_by_key(|(r, _)| (r.position, r.created_at));
     let mut out = Vec::new();
     for (rule, m) in sorted {
-        if applies(rule, m, ticket, message, first, open) {
+        if applies(rule, m, ticket, message, happened, facts) {
             out.push(rule);
             if rule.stop {
                 break;
@@ -265,9 +335,16 @@ mod tests {
     fn rules_run_in_order_and_a_stopping_rule_ends_the_list() {
         let rules = [rule("b", None, false, 2), rule("a", words(&["spam"]), true, 1), rule("c", None, false, 3)];
         let (t, m) = message("spam here", Kind::Comment);
-        assert_eq!(matching(&rules, &t, &m, true, None).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(matching(&rules, &t, &m, NEW, &Facts::default()).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a"]);
         let (t, m) = message("hello", Kind::Comment);
-        assert_eq!(matching(&rules, &t, &m, true, None).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(matching(&rules, &t, &m, NEW, &Facts::default()).iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    }
+
+    const NEW: Happened = Happened::Message { first: true };
+    const LATER: Happened = Happened::Message { first: false };
+
+    fn open(open: Option<bool>) -> Facts {
+        Facts { open, ..Default::default() }
     }
 
     #[test]
@@ -275,9 +352,45 @@ mod tests {
         let (mut r, matcher) = rule("night", None, false, 1);
         r.conditions.business_hours = Some(false);
         let (t, m) = message("hi", Kind::PrivateMessage);
-        assert!(applies(&r, &matcher, &t, &m, true, Some(false)));
-        assert!(!applies(&r, &matcher, &t, &m, true, Some(true)), "open now");
-        assert!(!applies(&r, &matcher, &t, &m, true, None), "no hours known for this channel");
+        assert!(applies(&r, &matcher, &t, &m, NEW, &open(Some(false))));
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &open(Some(true))), "open now");
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &open(None)), "no hours known for this channel");
+    }
+
+    #[test]
+    fn a_status_rule_acts_when_the_ticket_moves_to_one_of_its_statuses() {
+        let (mut r, matcher) = rule("resolved", None, false, 1);
+        r.trigger = Trigger::StatusChanged;
+        r.conditions.queues = vec![Queue::Resolved];
+        let (mut t, m) = message("thanks", Kind::PrivateMessage);
+        t.queue = Queue::Resolved;
+        assert!(applies(&r, &matcher, &t, &m, Happened::StatusChanged { from: Queue::New }, &Facts::default()));
+        assert!(!applies(&r, &matcher, &t, &m, LATER, &Facts::default()), "a message is not a status change");
+        t.queue = Queue::Pending;
+        assert!(!applies(&r, &matcher, &t, &m, Happened::StatusChanged { from: Queue::New }, &Facts::default()), "moved elsewhere");
+    }
+
+    #[test]
+    fn a_first_contact_rule_skips_customers_who_wrote_before() {
+        let (mut r, matcher) = rule("welcome", None, false, 1);
+        r.conditions.earlier_tickets = Some(Count { min: None, max: Some(0) });
+        let (t, m) = message("hi", Kind::PrivateMessage);
+        assert!(applies(&r, &matcher, &t, &m, NEW, &Facts::default()));
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &Facts { earlier_tickets: 2, ..Default::default() }));
+        assert!(r.conditions.needs_history() && !r.conditions.needs_contact());
+    }
+
+    #[test]
+    fn language_and_contact_tag_conditions_read_the_message_and_the_contact() {
+        let (mut r, matcher) = rule("vip-es", None, false, 1);
+        r.conditions.languages = vec!["spa".into()];
+        r.conditions.contact_tags = vec!["vip".into()];
+        let (t, mut m) = message("hola", Kind::PrivateMessage);
+        let vip = Facts { contact_tags: vec!["vip".into()], ..Default::default() };
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &vip), "no language told");
+        m.language = Some("spa".into());
+        assert!(applies(&r, &matcher, &t, &m, NEW, &vip));
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &Facts::default()), "not a vip");
     }
 
     #[test]
@@ -286,9 +399,9 @@ mod tests {
         r.trigger = Trigger::NoReply;
         r.no_reply_minutes = Some(30);
         let (t, m) = message("hello?", Kind::PrivateMessage);
-        assert!(!overdue(&r, &matcher, &t, &m, 0, 29 * 60_000, None));
-        assert!(overdue(&r, &matcher, &t, &m, 0, 30 * 60_000, None));
-        assert!(!applies(&r, &matcher, &t, &m, true, None), "not when the message arrives");
+        assert!(!overdue(&r, &matcher, &t, &m, 0, 29 * 60_000, &Facts::default()));
+        assert!(overdue(&r, &matcher, &t, &m, 0, 30 * 60_000, &Facts::default()));
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &Facts::default()), "not when the message arrives");
     }
 
     #[test]
@@ -296,11 +409,11 @@ mod tests {
         let (mut r, matcher) = rule("dm", None, false, 1);
         r.conditions.kinds = vec![Kind::PrivateMessage];
         let (t, m) = message("hi", Kind::Comment);
-        assert!(!applies(&r, &matcher, &t, &m, true, None), "comments are not private messages");
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &Facts::default()), "comments are not private messages");
         r.conditions.kinds.clear();
-        assert!(!applies(&r, &matcher, &t, &m, false, None), "a new-ticket rule skips later messages");
+        assert!(!applies(&r, &matcher, &t, &m, LATER, &Facts::default()), "a new-ticket rule skips later messages");
         r.trigger = Trigger::CustomerMessage;
-        assert!(applies(&r, &matcher, &t, &m, false, None));
+        assert!(applies(&r, &matcher, &t, &m, LATER, &Facts::default()));
     }
 }
 
@@ -323,6 +436,18 @@ impl super::Inbox {
         Matcher::new(&input.conditions.text).map_err(bad)?;
         if input.trigger == Trigger::NoReply && !input.no_reply_minutes.is_some_and(|m| (1..=10_080).contains(&m)) {
             return Err(bad("a `no_reply` rule says after how many minutes (`no_reply_minutes`, 1 to 10080)".into()));
+        }
+        if input.trigger == Trigger::StatusChanged && input.conditions.queues.is_empty() {
+            return Err(bad("a `status_changed` rule says to which statuses (`conditions.queues`)".into()));
+        }
+        if input.trigger == Trigger::StatusChanged && input.actions.iter().any(|a| matches!(a, RuleAction::Queue { .. })) {
+            return Err(bad("a `status_changed` rule cannot change the status itself".into()));
+        }
+        if let Some(l) = input.conditions.languages.iter().find(|l| super::language::name(l).is_none()) {
+            return Err(bad(format!("`{l}` is not a language code the helpdesk tells (ISO 639-3, such as `eng` or `spa`)")));
+        }
+        if input.conditions.earlier_tickets.is_some_and(|c| c.min.zip(c.max).is_some_and(|(a, b)| a > b)) {
+            return Err(bad("`earlier_tickets`: `min` is at most `max`".into()));
         }
         if input.actions.is_empty() || input.actions.len() > 10 {
             return Err(bad("a rule has 1 to 10 actions".into()));

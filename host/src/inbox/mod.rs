@@ -8,6 +8,7 @@ pub mod routing;
 pub mod saved_replies;
 pub mod automation;
 pub mod indexing;
+pub mod language;
 mod media;
 mod notes;
 pub mod rules;
@@ -409,7 +410,8 @@ impl Inbox {
             let event = if w.created_tickets.remove(&ticket.id) {
                 Event::TicketCreated { ticket, message: newest }
             } else {
-                Event::TicketUpdated { ticket, message: newest }
+                let was = before.get(&ticket.id).map(tally::Shape::queue).filter(|q| *q != ticket.queue);
+                Event::TicketUpdated { ticket, message: newest, was }
             };
             self.events.publish(event);
         }

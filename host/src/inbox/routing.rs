@@ -34,16 +34,22 @@ impl Inbox {
     /// Hand out `team`'s waiting tickets to its `available` members with room, taking back
     /// first what was left unanswered too long. The assignments made: (ticket, agent).
     pub async fn route(&self, team: &Team, available: &[String]) -> Result<Vec<(String, String)>, InboxError> {
-        if !team.auto_assign || team.channels.is_empty() {
+        if !team.auto_assign {
             return Ok(Vec::new());
         }
         let _write = self.write_lock.lock().await;
         self.indexer.caught_up().await;
         let now = now_ms();
         let mut waiting = Vec::new();
-        for channel in &team.channels {
-            let q = TicketQuery { queue: Some("new".into()), channel: Some(channel.clone()), sort: Some(Sort::Waiting), limit: Some(LOOK), ..Default::default() };
-            for t in self.stored_matching(q).await?.into_iter().filter(|t| t.assignee.is_none() && t.snoozed_until.is_none()) {
+        // Its channels' tickets (unless routed to another team), and those routed to it.
+        let by_channel = team.channels.iter().map(|c| TicketQuery { channel: Some(c.clone()), ..Default::default() });
+        let routed = std::iter::once(TicketQuery { team: Some(team.id.clone()), ..Default::default() });
+        for q in by_channel.chain(routed) {
+            let q = TicketQuery { queue: Some("new".into()), sort: Some(Sort::Waiting), limit: Some(LOOK), ..q };
+            for t in self.stored_matching(q).await?.into_iter().filter(|t| t.assignee.is_none() && t.snoozed_until.is_none() && team_of(team, t)) {
+                if waiting.iter().any(|w: &Waiting| w.ticket_id == t.id) {
+                    continue;
+                }
                 waiting.push(Waiting { ticket_id: t.id.clone(), conversation: t.kind.is_conversation(), waiting_since: t.waiting_since.unwrap_or(t.last_message_at), flagged: t.flagged, not: None });
             }
         }
@@ -54,7 +60,7 @@ impl Inbox {
             let mut held = self.stored_matching(q).await?;
             // Unanswered past the team's minutes: back in the queue, not for them.
             held.retain(|t| {
-                let overdue = t.queue == Queue::New && team.channels.contains(&t.channel) && assign::overdue(t.assigned_at, team.reassign_after_minutes, now);
+                let overdue = t.queue == Queue::New && team_of(team, t) && assign::overdue(t.assigned_at, team.reassign_after_minutes, now);
                 if overdue {
                     taken_back.push((t.clone(), member.clone()));
                 }
@@ -90,15 +96,15 @@ impl Inbox {
 
     /// Return what `user` was handed and has not answered (New) in `teams` that say so.
     pub async fn give_back(&self, user: &str, teams: &[Team], why: &str) -> Result<usize, InboxError> {
-        let channels: BTreeSet<&String> = teams.iter().filter(|t| t.return_when_away && t.members.iter().any(|m| m == user)).flat_map(|t| &t.channels).collect();
-        if channels.is_empty() {
+        let giving: Vec<&Team> = teams.iter().filter(|t| t.return_when_away && t.members.iter().any(|m| m == user)).collect();
+        if giving.is_empty() {
             return Ok(0);
         }
         let _write = self.write_lock.lock().await;
         self.indexer.caught_up().await;
         let q = TicketQuery { queue: Some("new".into()), assignee: Some(user.to_string()), limit: Some(LOOK), ..Default::default() };
         let back: Vec<(String, Option<String>, String)> =
-            self.stored_matching(q).await?.into_iter().filter(|t| channels.contains(&t.channel)).map(|t| (t.id, None, why.to_string())).collect();
+            self.stored_matching(q).await?.into_iter().filter(|t| giving.iter().any(|team| team_of(team, t))).map(|t| (t.id, None, why.to_string())).collect();
         let n = back.len();
         self.reassign(back, AUTO).await?;
         Ok(n)
@@ -133,6 +139,14 @@ impl Inbox {
             });
         }
         self.commit(w, &before, Vec::new(), activities, seq).await
+    }
+}
+
+/// Whether `ticket` is `team`'s work: routed to it, or in its channels and routed nowhere else.
+pub fn team_of(team: &Team, ticket: &Ticket) -> bool {
+    match &ticket.team {
+        Some(id) => *id == team.id,
+        None => team.channels.contains(&ticket.channel),
     }
 }
 
@@ -185,7 +199,7 @@ impl Router {
                     if ticket.assignee.is_some() && !matches!(ticket.queue, Queue::Resolved | Queue::Archived) {
                         continue;
                     }
-                    if let Some(t) = teams.iter().find(|t| t.auto_assign && t.channels.contains(&ticket.channel)) {
+                    if let Some(t) = teams.iter().find(|t| t.auto_assign && team_of(t, ticket)) {
                         let _ = router.nudges.send(Nudge::Team(t.id.clone()));
                     }
                 }

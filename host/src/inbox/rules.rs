@@ -268,6 +268,8 @@ impl Working {
                 rating: None,
                 assigned_at: None,
                 auto_assigned: false,
+                team: None,
+                language: None,
                 seq,
             }
         });
@@ -302,6 +304,10 @@ impl Working {
         } else if ticket.queue == Queue::New {
             ticket.queue = Queue::Pending;
         }
+        let language = if inbound { super::language::detect(&i.text) } else { None };
+        if language.is_some() && i.created_at >= ticket.last_message_at {
+            ticket.language = language.clone();
+        }
         let ordinal = self.new_messages.len() as u32;
         let page = ((ticket.message_count - 1) / PAGE_MESSAGES) as u32;
         self.messages.insert(id.clone(), Message {
@@ -316,6 +322,7 @@ impl Working {
             liked: false,
             hidden: i.visibility == Some(Visibility::Hidden),
             pinned: false,
+            language,
             seq,
             ordinal,
             page,

@@ -16,6 +16,10 @@ impl Shape {
     pub fn of(t: &Ticket) -> Self {
         Shape { queue: t.queue, flagged: t.flagged, assignee: t.assignee.clone() }
     }
+
+    pub fn queue(&self) -> Queue {
+        self.queue
+    }
 }
 
 /// The shapes of tickets as stored, by id, to count a write's changes against.

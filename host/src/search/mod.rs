@@ -117,6 +117,12 @@ impl SearchIndex {
             if let Some(a) = &t.assignee {
                 doc.add_text(f.assignee, a);
             }
+            if let Some(team) = &t.team {
+                doc.add_text(f.team, team);
+            }
+            if let Some(l) = &t.language {
+                doc.add_text(f.language, l);
+            }
             if let Some(r) = t.rating {
                 doc.add_text(f.rating, r.to_string());
             }

@@ -27,6 +27,10 @@ pub struct TicketQuery {
     pub kind: Option<String>,
     pub tag: Option<String>,
     pub assignee: Option<String>,
+    /// Routed to this team (its id).
+    pub team: Option<String>,
+    /// The customer's language (ISO 639-3: `eng`, `spa`).
+    pub language: Option<String>,
     /// A contact's id: that person's tickets (their other conversations and comments).
     pub contact: Option<String>,
     pub flagged: Option<bool>,
@@ -75,6 +79,9 @@ impl TicketQuery {
     pub fn check(&self) -> Result<(), BadQuery> {
         if self.offset.is_some_and(|o| o > Self::MAX_OFFSET) {
             return Err(BadQuery(format!("offset is at most {}; narrow the search instead", Self::MAX_OFFSET)));
+        }
+        if let Some(l) = self.language.as_deref().filter(|l| crate::inbox::language::name(l).is_none()) {
+            return Err(BadQuery(format!("`{l}` is not a language code (ISO 639-3, such as `eng`; see /api/v1/languages)")));
         }
         if let Some(r) = &self.rating {
             rating_range(r)?;
@@ -139,6 +146,8 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         (f.kind, &tq.kind),
         (f.tags, &tq.tag),
         (f.assignee, &tq.assignee),
+        (f.team, &tq.team),
+        (f.language, &tq.language),
         (f.contact_id, &tq.contact),
     ] {
         if let Some(v) = value {

@@ -18,6 +18,10 @@ pub struct Fields {
     pub queue: Field,
     pub tags: Field,
     pub assignee: Field,
+    /// The team a rule or an agent routed it to.
+    pub team: Field,
+    /// The customer's language (ISO 639-3).
+    pub language: Field,
     pub flagged: Field,
     /// A review's stars, `1` to `5`.
     pub rating: Field,
@@ -62,6 +66,8 @@ pub fn build() -> (Schema, Fields) {
         queue: b.add_text_field("queue", STRING),
         tags: b.add_text_field("tag", STRING),
         assignee: b.add_text_field("assignee", STRING),
+        team: b.add_text_field("team", STRING),
+        language: b.add_text_field("language", STRING),
         flagged: b.add_text_field("flagged", STRING),
         rating: b.add_text_field("rating", STRING),
         contact: b.add_text_field("contact", text.clone()),

@@ -1,28 +1,51 @@
-//! Runs the admins' rules (`inbox::automation`) on what customers send, as it is stored: a
-//! watcher of the event bus, so the ingest path only publishes. Internal actions change the
+//! Runs the admins' rules (`inbox::automation`) on what customers send and on tickets' status
+//! changes, as they are stored: a watcher of the event bus, so the ingest path only publishes. Internal actions change the
 //! ticket, channel actions (hide, delete, like, a saved reply) go through the channel like an
 //! agent's, and everything is in the ticket's history as the rule. Only customers' messages
-//! trigger rules, so a rule's own reply never does.
+//! and others' status changes trigger rules, so a rule's own reply or status never does.
 
 use super::Channels;
 use crate::accounts::Accounts;
 use crate::events::{Event, EventBus};
-use crate::inbox::automation::{matching, Matcher, Rule, RuleAction};
+use crate::accounts::hours_open;
+use crate::inbox::automation::{matching, Facts, Happened, Matcher, Rule, RuleAction, Trigger};
 use crate::inbox::saved_replies::{self, SavedReply};
-use crate::inbox::{ActionRequest, Inbox, NoteAuthor, TicketPatch};
+use crate::inbox::{ActionRequest, Inbox, InboxError, NoteAuthor, TicketPatch};
 use crate::model::{Direction, Message, Ticket};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// The rules as last read, and the generation they were read at.
+/// Runs the rules; knows which status changes were its own.
 pub struct Automation {
     changed: AtomicU64,
+    /// Per ticket, the last change a rule made: status changes up to it are the rules' own and
+    /// trigger nothing (a rule's reply that moves a ticket to Pending, its own "resolve").
+    own: Mutex<HashMap<String, i64>>,
+}
+
+/// What one event asks of the rules: a customer's new message, a status change, or both.
+fn happenings(event: &Event) -> Option<(&Ticket, Option<&Message>, Vec<Happened>)> {
+    let (ticket, message, first, was) = match event {
+        Event::TicketCreated { ticket, message } => (ticket, message.as_ref(), true, None),
+        Event::TicketUpdated { ticket, message, was } => (ticket, message.as_ref(), false, *was),
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    // Customers' new messages only: not ours, not an edit or a removal.
+    let new = message.filter(|m| m.interaction.direction == Direction::Inbound && !m.removed && m.history.is_empty());
+    if new.is_some() {
+        out.push(Happened::Message { first });
+    }
+    if let Some(from) = was {
+        out.push(Happened::StatusChanged { from });
+    }
+    (!out.is_empty()).then_some((ticket, new, out))
 }
 
 impl Automation {
     pub fn spawn(inbox: Arc<Inbox>, channels: Arc<Channels>, accounts: Accounts, events: EventBus) -> Arc<Automation> {
-        let me = Arc::new(Automation { changed: AtomicU64::new(1) });
+        let me = Arc::new(Automation { changed: AtomicU64::new(1), own: Mutex::default() });
         // Customers left waiting: `no_reply` rules, looked for every few seconds.
         {
             let (inbox, channels, accounts, this) = (inbox.clone(), channels.clone(), accounts.clone(), me.clone());
@@ -51,15 +74,7 @@ impl Automation {
                     }
                     Err(_) => return,
                 };
-                let (ticket, message, first) = match &*published.event {
-                    Event::TicketCreated { ticket, message: Some(m) } => (ticket, m, true),
-                    Event::TicketUpdated { ticket, message: Some(m) } => (ticket, m, false),
-                    _ => continue,
-                };
-                // Customers' new messages only: not ours, not an edit or a removal.
-                if message.interaction.direction != Direction::Inbound || message.removed || !message.history.is_empty() {
-                    continue;
-                }
+                let Some((ticket, message, happened)) = happenings(&published.event) else { continue };
                 let changed = this.changed.load(Ordering::SeqCst);
                 if changed != read {
                     rules = inbox
@@ -67,37 +82,53 @@ impl Automation {
                         .await
                         .unwrap_or_default()
                         .into_iter()
+                        .filter(|r| r.enabled && !r.paused)
                         .filter_map(|r| Matcher::new(&r.conditions.text).ok().map(|m| (r, m)))
                         .collect();
                     read = changed;
                 }
-                if rules.is_empty() || !done.insert(message.id.clone()) {
+                if rules.is_empty() {
                     continue;
                 }
-                if done.len() > 50_000 {
-                    done.clear();
-                }
-                // Whether the team of this channel is within its business hours now, when a rule asks.
-                let open = if rules.iter().any(|(r, _)| r.conditions.business_hours.is_some()) {
-                    hours_open(&accounts.teams().await.unwrap_or_default(), &ticket.channel, crate::model::now_ms())
-                } else {
-                    None
-                };
-                for rule in matching(&rules, ticket, message, first, open) {
-                    if let Some(hours) = rule.cooldown_hours {
-                        let key = format!("{}:{}", rule.id, ticket.id);
-                        let last: Option<serde_json::Value> = inbox.store().get("rule_fired", &key).await.ok().flatten();
-                        let now = crate::model::now_ms();
-                        if last.and_then(|v| v["at"].as_i64()).is_some_and(|at| now - at < i64::from(hours) * 3_600_000) {
+                for h in happened {
+                    let message = match (h, message) {
+                        (Happened::Message { .. }, Some(m)) => {
+                            if !done.insert(m.id.clone()) {
+                                continue;
+                            }
+                            m.clone()
+                        }
+                        (Happened::StatusChanged { .. }, _) => {
+                            if !rules.iter().any(|(r, _)| r.trigger == Trigger::StatusChanged) || this.own_change(ticket) {
+                                continue;
+                            }
+                            let Some(m) = newest_from_customer(&inbox, &ticket.id).await else { continue };
+                            m
+                        }
+                        _ => continue,
+                    };
+                    if done.len() > 50_000 {
+                        done.clear();
+                    }
+                    let facts = facts(&inbox, &accounts, &rules, ticket, crate::model::now_ms()).await;
+                    for rule in matching(&rules, ticket, &message, h, &facts) {
+                        if let Some(hours) = rule.cooldown_hours {
+                            let key = format!("{}:{}", rule.id, ticket.id);
+                            let last: Option<serde_json::Value> = inbox.store().get("rule_fired", &key).await.ok().flatten();
+                            let now = crate::model::now_ms();
+                            if last.and_then(|v| v["at"].as_i64()).is_some_and(|at| now - at < i64::from(hours) * 3_600_000) {
+                                continue;
+                            }
+                            let _ = inbox.store().put("rule_fired", &key, &serde_json::json!({"at": now})).await;
+                        }
+                        // Once per rule and message, whether it came live or in a run over the past.
+                        if matches!(h, Happened::Message { .. }) && !once(&inbox, rule, &message).await {
                             continue;
                         }
-                        let _ = inbox.store().put("rule_fired", &key, &serde_json::json!({"at": now})).await;
+                        let outcome = run(&inbox, &channels, rule, ticket, &message).await;
+                        this.ran(&ticket.id, &outcome);
+                        record(&inbox, &this, rule, outcome.err()).await;
                     }
-                    let error = run(&inbox, &channels, rule, ticket, message).await.err();
-                    if let Some(e) = &error {
-                        tracing::warn!(rule = %rule.name, ticket = %ticket.id, "a rule failed: {e}");
-                    }
-                    record(&inbox, &this, rule, error).await;
                 }
             }
         });
@@ -108,6 +139,50 @@ impl Automation {
     pub fn rules_changed(&self) {
         self.changed.fetch_add(1, Ordering::SeqCst);
     }
+
+    /// Remember the last change a run made to a ticket.
+    fn ran(&self, ticket: &str, outcome: &Result<i64, String>) {
+        if let Ok(seq) = outcome {
+            let mut own = self.own.lock().expect("not poisoned");
+            if own.len() > 10_000 {
+                own.clear();
+            }
+            own.insert(ticket.to_string(), *seq);
+        }
+    }
+
+    /// Whether this change of the ticket is a rule's own.
+    fn own_change(&self, ticket: &Ticket) -> bool {
+        self.own.lock().expect("not poisoned").get(&ticket.id).is_some_and(|seq| ticket.seq <= *seq)
+    }
+}
+
+/// The ticket's newest message from its customer, still there.
+async fn newest_from_customer(inbox: &Inbox, ticket_id: &str) -> Option<Message> {
+    let view = inbox.view(ticket_id).await.ok()?;
+    view.messages.into_iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed)
+}
+
+/// What the rules' conditions read beyond the ticket and message, gathered only when one asks.
+pub async fn facts(inbox: &Inbox, accounts: &Accounts, rules: &[(Rule, Matcher)], ticket: &Ticket, at: i64) -> Facts {
+    let mut facts = Facts::default();
+    if rules.iter().any(|(r, _)| r.conditions.business_hours.is_some()) {
+        let teams = accounts.teams().await.unwrap_or_default();
+        let own = accounts.channel_hours().await.unwrap_or_default();
+        facts.open = hours_open(&teams, &own, &ticket.channel, at);
+    }
+    if rules.iter().any(|(r, _)| r.conditions.needs_contact()) {
+        if let Ok(Some(c)) = inbox.store().get::<crate::model::Contact>("contact", &ticket.contact_id).await {
+            facts.contact_tags = c.tags;
+        }
+    }
+    if rules.iter().any(|(r, _)| r.conditions.needs_history()) {
+        let q = crate::search::TicketQuery { contact: Some(ticket.contact_id.clone()), limit: Some(200), ..Default::default() };
+        if let Ok((_, theirs)) = inbox.list(&q).await {
+            facts.earlier_tickets = theirs.iter().filter(|t| t.id != ticket.id && t.created_at < ticket.created_at).count() as u32;
+        }
+    }
+    facts
 }
 
 /// How often customers left waiting are looked for.
@@ -129,7 +204,6 @@ async fn waiting(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &A
     }
     let q = crate::search::TicketQuery { queue: Some("new".into()), sort: Some(crate::search::Sort::Waiting), limit: Some(200), ..Default::default() };
     let (_, tickets) = inbox.list(&q).await.map_err(|e| e.to_string())?;
-    let teams = accounts.teams().await.unwrap_or_default();
     let now = crate::model::now_ms();
     let shortest = rules.iter().filter_map(|(r, _)| r.no_reply_minutes).min().unwrap_or(u32::MAX);
     for ticket in tickets {
@@ -139,25 +213,74 @@ async fn waiting(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &A
         }
         let view = inbox.view(&ticket.id).await.map_err(|e| e.to_string())?;
         let Some(message) = view.messages.iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed) else { continue };
-        let open = hours_open(&teams, &ticket.channel, now);
+        let facts = facts(inbox, accounts, &rules, &ticket, now).await;
         for (rule, matcher) in &rules {
-            if !crate::inbox::automation::overdue(rule, matcher, &ticket, message, since, now, open) {
+            if !crate::inbox::automation::overdue(rule, matcher, &ticket, message, since, now, &facts) {
                 continue;
             }
             let key = format!("{}:{}:{since}", rule.id, ticket.id);
             if !inbox.store().create("rule_fired", &key, &serde_json::json!({"at": now})).await.map_err(|e| e.to_string())? {
                 continue;
             }
-            let error = run(inbox, channels, rule, &ticket, message).await.err();
-            record(inbox, me, rule, error).await;
+            let outcome = run(inbox, channels, rule, &ticket, message).await;
+            me.ran(&ticket.id, &outcome);
+            record(inbox, me, rule, outcome.err()).await;
         }
     }
     Ok(())
 }
 
-/// Whether the business hours of the team `channel` belongs to are open at `at` (none: no hours).
-pub fn hours_open(teams: &[crate::accounts::Team], channel: &str, at: i64) -> Option<bool> {
-    teams.iter().find(|t| t.channels.iter().any(|c| c == channel)).and_then(|t| t.business_hours.as_ref()).map(|h| h.open_at(at))
+/// The customer messages of a past period (the newest 200 tickets of it) that `rule` matches,
+/// as if it had existed then; only rules on customers' messages look back. Until the rule was
+/// made: what came after, it met as it arrived.
+pub async fn over_period(inbox: &Inbox, accounts: &Accounts, rule: &Rule, from: i64, to: i64) -> Result<Vec<(Ticket, Message)>, InboxError> {
+    if !matches!(rule.trigger, Trigger::NewTicket | Trigger::CustomerMessage) {
+        return Err(InboxError::BadRequest("only rules on customers' messages (`new_ticket`, `customer_message`) run over a past period".into()));
+    }
+    let to = to.min(rule.created_at);
+    let matcher = Matcher::new(&rule.conditions.text).map_err(InboxError::BadRequest)?;
+    let past = Rule { enabled: true, paused: false, ..rule.clone() };
+    let rules = [(past, matcher)];
+    let q = crate::search::TicketQuery { from: Some(from), limit: Some(200), ..Default::default() };
+    let (_, tickets) = inbox.list(&q).await?;
+    let mut out = Vec::new();
+    for t in tickets {
+        let view = inbox.view(&t.id).await?;
+        let first = view.messages.iter().find(|m| m.interaction.direction == Direction::Inbound).map(|m| m.id.clone());
+        for m in view.messages.iter().filter(|m| m.interaction.direction == Direction::Inbound && !m.removed && (from..to).contains(&m.interaction.created_at)) {
+            let facts = facts(inbox, accounts, &rules, &t, m.interaction.created_at).await;
+            let happened = Happened::Message { first: first.as_deref() == Some(m.id.as_str()) };
+            if !matching(&rules, &t, m, happened, &facts).is_empty() {
+                out.push((t.clone(), m.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Run `rule` over a past period: on each message it matches, once (a second run of the same
+/// period does nothing more). Each outcome: the ticket, the message, the error if it failed.
+pub async fn run_over_period(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &Automation, rule: &Rule, from: i64, to: i64) -> Result<Vec<(Ticket, Message, Option<String>)>, InboxError> {
+    let mut out = Vec::new();
+    for (ticket, message) in over_period(inbox, accounts, rule, from, to).await? {
+        if !once(inbox, rule, &message).await {
+            continue;
+        }
+        // The ticket as it is now, not as the search listed it.
+        let ticket = inbox.ticket(&ticket.id).await.unwrap_or(ticket);
+        let outcome = run(inbox, channels, rule, &ticket, &message).await;
+        me.ran(&ticket.id, &outcome);
+        let error = outcome.err();
+        record(inbox, me, rule, error.clone()).await;
+        out.push((ticket, message, error));
+    }
+    Ok(out)
+}
+
+/// Whether `rule` has not acted on `message` yet (and now has).
+async fn once(inbox: &Inbox, rule: &Rule, message: &Message) -> bool {
+    let key = format!("{}:{}", rule.id, message.id);
+    inbox.store().create("rule_fired", &key, &serde_json::json!({"at": crate::model::now_ms()})).await.unwrap_or(true)
 }
 
 /// Keep a run's outcome on the rule when it changes what is stored (a failure, or the first
@@ -175,9 +298,12 @@ pub fn actor(rule: &Rule) -> String {
     format!("Rule: {}", rule.name)
 }
 
-/// One rule's actions on one message, in order; the first failure stops the rest.
-async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticket, message: &Message) -> Result<(), String> {
+/// One rule's actions on one message, in order; the first failure stops the rest. A reply the
+/// platform's messaging window no longer allows is skipped: an auto-reply respects the window.
+/// Gives the ticket's change counter after its last change.
+pub async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticket, message: &Message) -> Result<i64, String> {
     let who = actor(rule);
+    let mut seq = ticket.seq;
     let mut patch = TicketPatch::default();
     let mut tags = ticket.tags.clone();
     for a in &rule.actions {
@@ -186,6 +312,7 @@ async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticket, m
             RuleAction::Flag => patch.flagged = Some(true),
             RuleAction::Queue { queue } => patch.queue = Some(*queue),
             RuleAction::Assign { user_id } => patch.assignee = Some(user_id.clone()),
+            RuleAction::Team { team_id } => patch.team = Some(team_id.clone()),
             _ => {}
         }
     }
@@ -205,11 +332,15 @@ async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticket, m
         };
         let ch = channels.for_action(&ticket.channel).map_err(|e| e.to_string())?;
         let req = ActionRequest { kind, message_id: Some(message.id.clone()), text, emoji: None };
-        inbox.perform(&ch, &ticket.id, req, &who).await.map_err(|e| e.to_string())?;
+        match inbox.perform(&ch, &ticket.id, req, &who).await {
+            Ok(done) => seq = seq.max(done.ticket.seq),
+            Err(InboxError::OutsideWindow(why)) => tracing::debug!(rule = %rule.name, ticket = %ticket.id, "an auto-reply skipped: {why}"),
+            Err(e) => return Err(e.to_string()),
+        }
     }
-    let empty = patch.queue.is_none() && patch.tags.is_none() && patch.assignee.is_none() && patch.flagged.is_none();
+    let empty = patch.queue.is_none() && patch.tags.is_none() && patch.assignee.is_none() && patch.flagged.is_none() && patch.team.is_none();
     if !empty {
-        inbox.update(&ticket.id, patch, &who).await.map_err(|e| e.to_string())?;
+        seq = seq.max(inbox.update(&ticket.id, patch, &who).await.map_err(|e| e.to_string())?.seq);
     }
     for a in &rule.actions {
         if let RuleAction::Note { text } = a {
@@ -217,7 +348,7 @@ async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticket, m
             inbox.add_note(&ticket.id, author, text).await.map_err(|e| e.to_string())?;
         }
     }
-    Ok(())
+    Ok(seq)
 }
 
 /// A saved reply's text for this ticket (rules have no agent: such replies are refused when saved).

@@ -134,6 +134,7 @@ impl Workload {
                     liked: false,
                     hidden: false,
                     pinned: false,
+                    language: None,
                     seq: n as i64 + 1,
                     ordinal: k as u32,
                     page: (k as u64 / helpdesk::model::PAGE_MESSAGES) as u32,
@@ -175,6 +176,8 @@ impl Workload {
                 snoozed_until: None,
                 assigned_at: None,
                 auto_assigned: false,
+                team: None,
+                language: None,
                 rating: None,
                 seq: n as i64 + 1,
             });
