@@ -887,7 +887,7 @@ test('a rule hides a spam comment as it arrives: Facebook is asked, the comment 
   await form.getByLabel('comment', { exact: true }).check();
   await form.getByLabel(/Text contains any of/).fill('crypt*');
   await form.getByLabel('Hide it').check();
-  await form.getByLabel('Tag').fill('spam');
+  await form.getByLabel('Tag', { exact: true }).fill('spam');
   await form.getByRole('button', { name: 'Save rule' }).click();
   await admin.locator('[data-rule="Hide crypto spam"] [data-rule-state]', { hasText: 'on' }).waitFor({ timeout: WAIT });
   await admin.screenshot({ path: `${SHOTS}/rules.png` });
@@ -954,3 +954,67 @@ test('an SMS answer shows its segments as it is written; a contact who sent STOP
   await page.screenshot({ path: `${SHOTS}/sms.png` });
 });
 
+
+test('a status rule tags what an agent resolves; a Spanish comment shows its language; unanswered channels show; a muted channel stays quiet', async () => {
+  const { createHmac } = await import('node:crypto');
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  await admin.goto(`${BASE}/admin/rules`);
+  await admin.getByRole('button', { name: 'New rule' }).click();
+  const form = admin.getByRole('form', { name: 'Rule' });
+  await form.getByLabel('Name').fill('Tag resolved');
+  await form.getByLabel('When').selectOption('status_changed');
+  await form.getByLabel('resolved', { exact: true }).check();
+  await form.getByLabel('Tag', { exact: true }).fill('closed');
+  await form.getByRole('button', { name: 'Save rule' }).click();
+  await admin.locator('[data-rule="Tag resolved"] [data-rule-state]', { hasText: 'on' }).waitFor({ timeout: WAIT });
+
+  const now = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({ object: 'page', entry: [{ id: '1010101010', time: now, changes: [{ field: 'feed', value: {
+    from: { id: '2101', name: 'Lucía Gómez' }, post: { id: '1010101010_5001', status_type: 'mobile_status_update', is_published: true },
+    message: '¿Cuándo abre la tienda el domingo? Necesito cambiar una talla', post_id: '1010101010_5001', comment_id: '5001_9200',
+    created_time: now, item: 'comment', parent_id: '1010101010_5001', verb: 'add' } }] }] });
+  const signature = 'sha256=' + createHmac('sha256', META_APP_SECRET).update(body).digest('hex');
+  const r = await fetch(`${BASE}/webhooks/fb`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+  assert.equal(r.status, 200);
+  await showsDana(admin, `${BASE}/?queue=all&language=spa`, 'Lucía Gómez');
+  await row(admin, 'Lucía Gómez').click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.locator('.message.inbound [data-language="spa"]', { hasText: 'Spanish' }).waitFor({ timeout: WAIT });
+  await pane.getByRole('button', { name: 'Resolve', exact: true }).click();
+  await pane.getByText('Rule: Tag resolved').first().waitFor({ timeout: WAIT });
+  await pane.locator('.tags', { hasText: 'closed' }).first().waitFor({ timeout: WAIT });
+
+  // The channels nobody has answered on are named (YouTube); Facebook was answered by the tests before.
+  await admin.goto(`${BASE}/admin/channels`);
+  await admin.locator('[data-last-answer="fb"]').waitFor({ timeout: WAIT });
+  await admin.locator('[data-inactive="yt"]').waitFor({ timeout: WAIT });
+  assert.equal(await admin.locator('[data-inactive="fb"]').count(), 0);
+  await admin.screenshot({ path: `${SHOTS}/channels-inactive.png` });
+
+  // Sam mutes Facebook: a mention in a Facebook ticket's note tells him nothing.
+  await admin.goto(`${BASE}/`);
+  await admin.getByRole('button', { name: 'Notifications' }).click();
+  await admin.locator('[data-mute="fb"]').check();
+  await admin.locator('[data-mute="fb"]').waitFor({ state: 'attached' });
+  const prefs = await admin.evaluate(async () => (await fetch('/api/v1/me/notifications')).json());
+  assert.deepEqual(prefs.muted_channels, ['fb']);
+  await admin.reload();
+  await admin.getByRole('button', { name: 'Notifications' }).click();
+  assert.equal(await admin.locator('[data-mute="fb"]').isChecked(), true, 'kept for the next visit');
+  const alexPage = await signIn(alex, ADMIN);
+  const mention = async (text) => {
+    const res = await alexPage.evaluate(async (text) => {
+      const [t] = await (await fetch('/api/v1/tickets?language=spa&queue=all')).json().then((b) => b.tickets ?? b);
+      return (await fetch(`/api/v1/tickets/${t.id}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) })).status;
+    }, text);
+    assert.equal(res, 201);
+  };
+  await mention(`@${AGENT.name} can you look at this one?`);
+  await admin.waitForTimeout(1500);
+  assert.equal(await admin.locator('[data-notice="Mentioned you"]').count(), 0, 'muted: no notice');
+  await admin.locator('[data-mute="fb"]').uncheck();
+  await admin.waitForTimeout(300);
+  await mention(`@${AGENT.name} and this?`);
+  await admin.locator('[data-notice="Mentioned you"]').waitFor({ timeout: WAIT });
+  await alexPage.close();
+});

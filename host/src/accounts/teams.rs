@@ -200,10 +200,48 @@ const SETTINGS_ID: &str = "availability";
 /// The settings record of channels' own business hours.
 const CHANNEL_HOURS_ID: &str = "channel_hours";
 
-/// Channels' own hours as stored (in a field: a record's top level is its own).
+/// What one agent is notified of (in the tab, with a sound, and by the browser when the tab is
+/// hidden), and the channels they hear nothing from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPrefs {
+    /// A ticket handed to me.
+    #[serde(default = "on")]
+    #[schema(required = true)]
+    pub assigned: bool,
+    /// A customer's new message in my ticket.
+    #[serde(default = "on")]
+    #[schema(required = true)]
+    pub customer_message: bool,
+    /// A note that @mentions me.
+    #[serde(default = "on")]
+    #[schema(required = true)]
+    pub mention: bool,
+    /// A short sound with each notification.
+    #[serde(default = "on")]
+    #[schema(required = true)]
+    pub sound: bool,
+    /// Channels (ids) whose tickets notify me of nothing.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub muted_channels: Vec<String>,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for NotificationPrefs {
+    fn default() -> Self {
+        NotificationPrefs { assigned: true, customer_message: true, mention: true, sound: true, muted_channels: Vec::new() }
+    }
+}
+
+/// A value stored in a field of its record: the record's top level also holds its id, which a
+/// map or a strict struct would not take.
 #[derive(Serialize, Deserialize)]
-struct ChannelHoursRecord {
-    hours: std::collections::BTreeMap<String, Schedule>,
+struct Kept<T> {
+    value: T,
 }
 
 /// Whether business hours are open at `at` for `channel`: its own hours, else its team's;
@@ -385,10 +423,25 @@ impl Accounts {
         Ok(self.store.delete("team", id).await?)
     }
 
+    pub async fn notification_prefs(&self, user_id: &str) -> Result<NotificationPrefs, AccountError> {
+        let kept: Option<Kept<NotificationPrefs>> = self.store.get("notification_prefs", user_id).await?;
+        Ok(kept.map(|k| k.value).unwrap_or_default())
+    }
+
+    pub async fn set_notification_prefs(&self, user_id: &str, mut prefs: NotificationPrefs) -> Result<NotificationPrefs, AccountError> {
+        prefs.muted_channels.sort();
+        prefs.muted_channels.dedup();
+        if prefs.muted_channels.len() > 500 {
+            return Err(AccountError::BadRequest("at most 500 muted channels".into()));
+        }
+        self.store.put("notification_prefs", user_id, &Kept { value: prefs.clone() }).await?;
+        Ok(prefs)
+    }
+
     /// Channels' own business hours (over their team's), by channel id.
     pub async fn channel_hours(&self) -> Result<std::collections::BTreeMap<String, Schedule>, AccountError> {
-        let kept: Option<ChannelHoursRecord> = self.store.get("settings", CHANNEL_HOURS_ID).await?;
-        Ok(kept.map(|k| k.hours).unwrap_or_default())
+        let kept: Option<Kept<std::collections::BTreeMap<String, Schedule>>> = self.store.get("settings", CHANNEL_HOURS_ID).await?;
+        Ok(kept.map(|k| k.value).unwrap_or_default())
     }
 
     /// Set (or with none, remove) one channel's own business hours.
@@ -403,7 +456,7 @@ impl Accounts {
                 all.remove(channel);
             }
         }
-        self.store.put("settings", CHANNEL_HOURS_ID, &ChannelHoursRecord { hours: all.clone() }).await?;
+        self.store.put("settings", CHANNEL_HOURS_ID, &Kept { value: all.clone() }).await?;
         Ok(all)
     }
 }

@@ -131,3 +131,11 @@ pub async fn remove(State(state): State<AppState>, AdminUser(admin): AdminUser, 
     state.channels.remove(&id, &admin.name).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(operation_id = "channels_answers", get, path = "/api/v1/channels/answers",
+    responses((status = 200, body = Vec<crate::inbox::LastAnswer>), (status = 403, body = ErrorBody)))]
+/// When an agent last answered on each channel (channels never answered on are not listed):
+/// the admins see the channels left without answers.
+pub async fn answers(State(state): State<AppState>, _: AdminUser) -> Result<Json<Vec<crate::inbox::LastAnswer>>, ApiError> {
+    Ok(Json(state.inbox.last_answers().await?))
+}

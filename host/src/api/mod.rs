@@ -61,11 +61,11 @@ impl AppState {
     paths(
         tickets::list, tickets::get, tickets::messages, tickets::action, tickets::reply_note, tickets::update, tickets::seen, tickets::counts, media::attachment,
         notes::add, notes::edit, notes::delete, notes::update_contact,
-        channels::list, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
+        channels::list, channels::answers, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
-        teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours,
+        teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
     ),
@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/contacts/{id}", patch(notes::update_contact))
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list).post(channels::connect))
+        .route("/channels/answers", get(channels::answers))
         .route("/channels/{id}", patch(channels::update).delete(channels::remove))
         .route("/channels/{id}/check", post(channels::check))
         .route("/channels/{id}/secrets", axum::routing::put(channels::set_secrets))
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(users::list).post(users::create))
         .route("/availability", get(teams::list))
         .route("/availability/me", put(teams::set_mine))
+        .route("/me/notifications", get(teams::my_notifications).put(teams::set_my_notifications))
         .route("/availability/settings", put(teams::settings))
         .route("/teams", get(teams::teams).post(teams::create))
         .route("/rules", get(rules::list).post(rules::create))

@@ -5,7 +5,7 @@
 use super::auth::{AdminUser, CurrentUser};
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
-use crate::accounts::{Availability, AvailabilitySettings, Schedule, Status, Team, TeamInput};
+use crate::accounts::{Availability, AvailabilitySettings, NotificationPrefs, Schedule, Status, Team, TeamInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -122,4 +122,19 @@ pub async fn set_channel_hours(
         return Err(ApiError::not_found(format!("no channel `{id}`")));
     }
     Ok(Json(state.accounts.set_channel_hours(&id, input.business_hours).await?))
+}
+
+#[utoipa::path(operation_id = "notifications_mine", get, path = "/api/v1/me/notifications", responses((status = 200, body = NotificationPrefs)))]
+/// What I am notified of.
+pub async fn my_notifications(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<Json<NotificationPrefs>, ApiError> {
+    Ok(Json(state.accounts.notification_prefs(&me.id).await?))
+}
+
+#[utoipa::path(operation_id = "notifications_set_mine", put, path = "/api/v1/me/notifications", request_body = NotificationPrefs,
+    responses((status = 200, body = NotificationPrefs), (status = 400, body = ErrorBody)))]
+pub async fn set_my_notifications(State(state): State<AppState>, CurrentUser(me): CurrentUser, Body(prefs): Body<NotificationPrefs>) -> Result<Json<NotificationPrefs>, ApiError> {
+    if let Some(c) = prefs.muted_channels.iter().find(|c| !state.channels.list().iter().any(|s| &s.id == *c)) {
+        return Err(ApiError::bad_request(format!("no channel `{c}`")));
+    }
+    Ok(Json(state.accounts.set_notification_prefs(&me.id, prefs).await?))
 }

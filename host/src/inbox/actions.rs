@@ -4,7 +4,7 @@
 use super::{Inbox, InboxError};
 use crate::model::{now_ms, stable_id, ActionKind, Activity, Direction, Interaction, Kind, Message, Millis, Queue, Ticket, Visibility};
 use crate::plugins::{Action, ActionTarget, ChannelContext, ChannelFailure, Plugin, PluginError, PluginInfo, ReplyAction};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -148,10 +148,48 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// When an agent last answered on a channel, and who.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LastAnswer {
+    pub channel: String,
+    pub at: Millis,
+    pub by: String,
+}
+
 impl Inbox {
     /// `perform`, at most once per `key` (the client's `Idempotency-Key`) and user: a retried
     /// request gets the first one's answer instead of sending again.
     pub async fn perform_once(
+        &self,
+        ch: &ActionChannel,
+        ticket_id: &str,
+        req: ActionRequest,
+        actor: &crate::accounts::User,
+        key: Option<&str>,
+    ) -> Result<ActionResult, InboxError> {
+        let answer = matches!(req.kind, ActionKind::Reply | ActionKind::PrivateReply | ActionKind::Quote);
+        let result = self.perform_keyed(ch, ticket_id, req, actor, key).await?;
+        if answer {
+            self.answered(&result.ticket.channel, actor).await;
+        }
+        Ok(result)
+    }
+
+    /// An agent answered on `channel`: kept per channel, for the admins' view of channels
+    /// nobody answers on (platforms deactivate inboxes left unanswered).
+    async fn answered(&self, channel: &str, agent: &crate::accounts::User) {
+        let last = LastAnswer { channel: channel.to_string(), at: now_ms(), by: agent.name.clone() };
+        if let Err(e) = self.store.put("channel_answer", channel, &last).await {
+            tracing::warn!("cannot record the last answer on {channel}: {e}");
+        }
+    }
+
+    /// Each channel's last answer by an agent (a channel never answered on is not listed).
+    pub async fn last_answers(&self) -> Result<Vec<LastAnswer>, InboxError> {
+        Ok(self.store.all("channel_answer", "channel").await?)
+    }
+
+    async fn perform_keyed(
         &self,
         ch: &ActionChannel,
         ticket_id: &str,

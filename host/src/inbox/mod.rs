@@ -14,7 +14,7 @@ mod notes;
 pub mod rules;
 mod tally;
 
-pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, DraftReply, ReplyNote, TicketPatch};
+pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, DraftReply, LastAnswer, ReplyNote, TicketPatch};
 pub use media::{MediaCache, DEFAULT_MEDIA_CACHE_BYTES};
 pub use notes::NoteAuthor;
 

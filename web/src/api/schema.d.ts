@@ -52,6 +52,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/business-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Channels' own business hours, by channel id (channels not listed follow their team's). */
+        get: operations["business_hours_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/channels": {
         parameters: {
             query?: never;
@@ -66,6 +83,26 @@ export interface paths {
          *     again), the hosts approved of those it asks for. It runs at once and after restarts.
          */
         post: operations["channels_connect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/answers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * When an agent last answered on each channel (channels never answered on are not listed):
+         *     the admins see the channels left without answers.
+         */
+        get: operations["channels_answers"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -90,6 +127,22 @@ export interface paths {
         options?: never;
         head?: never;
         patch: operations["channels_update"];
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/business-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["business_hours_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/channels/{id}/check": {
@@ -241,6 +294,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/languages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The languages messages are told by (for filters and rules), by name. */
+        get: operations["languages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -250,6 +320,23 @@ export interface paths {
         };
         get: operations["me"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What I am notified of. */
+        get: operations["notifications_mine"];
+        put: operations["notifications_set_mine"];
         post?: never;
         delete?: never;
         options?: never;
@@ -353,10 +440,27 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The customer messages of a past period the rule matches (the newest 200 tickets of it), and
-         *     what it would do to each: nothing is changed.
+         * The customer messages of a past period (before the rule was made) it matches, and what it
+         *     would do to each: nothing is changed.
          */
         post: operations["rules_dry_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply the rule to what its dry run lists: each message once, however often it is run. */
+        post: operations["rules_run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -837,6 +941,10 @@ export interface components {
             quota?: null | components["schemas"]["Quota"];
             state: components["schemas"]["HealthState"];
         };
+        /** @description One channel's own business hours (none: its team's, if any). */
+        ChannelHours: {
+            business_hours?: null | components["schemas"]["Schedule"];
+        };
         ChannelPatch: {
             /**
              * @description For channels connected in the UI: all its settings that are not secrets (absent ones go
@@ -898,9 +1006,16 @@ export interface components {
              */
             business_hours?: boolean | null;
             channels?: string[];
+            /** @description The contact carries any of these tags. */
+            contact_tags?: string[];
+            earlier_tickets?: null | components["schemas"]["Count"];
             from_ad?: boolean | null;
             kinds?: components["schemas"]["Kind"][];
+            /** @description The message's language (ISO 639-3 codes, `eng`, as `inbox::language` tells them). */
+            languages?: string[];
             platforms?: string[];
+            /** @description The ticket's status now (for `status_changed`: the status it moved to). */
+            queues?: components["schemas"]["Queue"][];
             text?: null | components["schemas"]["TextMatch"];
         };
         /**
@@ -949,6 +1064,13 @@ export interface components {
         };
         ContactPatch: {
             tags: string[];
+        };
+        /** @description A count's bounds, both included. */
+        Count: {
+            /** Format: int32 */
+            max?: number | null;
+            /** Format: int32 */
+            min?: number | null;
         };
         CreatedInvitation: components["schemas"]["Invitation"] & {
             /**
@@ -1099,6 +1221,19 @@ export interface components {
          * @enum {string}
          */
         Kind: "private_message" | "group_message" | "comment" | "reply" | "ad_comment" | "post" | "mention" | "review";
+        /** @description A language the helpdesk tells customers' messages by. */
+        Language: {
+            /** @description ISO 639-3: `eng`. */
+            code: string;
+            /** @description In English: `English`. */
+            name: string;
+        };
+        /** @description When an agent last answered on a channel, and who. */
+        LastAnswer: {
+            at: components["schemas"]["i64"];
+            by: string;
+            channel: string;
+        };
         /** @description One message of a ticket: the interaction as delivered, and where it is filed. */
         Message: components["schemas"]["Interaction"] & {
             channel: string;
@@ -1108,6 +1243,11 @@ export interface components {
             /** @description Earlier versions, oldest first, when the customer edited it. */
             history?: components["schemas"]["Revision"][];
             id: string;
+            /**
+             * @description Its language (ISO 639-3, `eng`), detected offline for customers' messages long enough
+             *     to tell (`inbox::language`).
+             */
+            language: string | null;
             /** @description Liked by us on the platform (through the helpdesk). */
             liked: boolean;
             /**
@@ -1180,6 +1320,22 @@ export interface components {
         };
         NoteText: {
             text: string;
+        };
+        /**
+         * @description What one agent is notified of (in the tab, with a sound, and by the browser when the tab is
+         *     hidden), and the channels they hear nothing from.
+         */
+        NotificationPrefs: {
+            /** @description A ticket handed to me. */
+            assigned: boolean;
+            /** @description A customer's new message in my ticket. */
+            customer_message: boolean;
+            /** @description A note that @mentions me. */
+            mention: boolean;
+            /** @description Channels (ids) whose tickets notify me of nothing. */
+            muted_channels: string[];
+            /** @description A short sound with each notification. */
+            sound: boolean;
         };
         /** @description A past period to try a rule on. */
         Period: {
@@ -1302,6 +1458,10 @@ export interface components {
             /** @enum {string} */
             type: "assign";
             user_id: string;
+        } | {
+            team_id: string;
+            /** @enum {string} */
+            type: "team";
         } | {
             text: string;
             /** @enum {string} */
@@ -1514,6 +1674,8 @@ export interface components {
             from_ad: boolean;
             id: string;
             kind: components["schemas"]["Kind"];
+            /** @description The customer's language (ISO 639-3, `eng`): of their newest message whose language was clear. */
+            language: string | null;
             /** @description The newest message (the preview) is ours. */
             last_from_us: boolean;
             last_inbound_at?: null | components["schemas"]["i64"];
@@ -1536,6 +1698,8 @@ export interface components {
             seq: number;
             snoozed_until: null | components["schemas"]["i64"];
             tags: string[];
+            /** @description The team it was routed to by a rule (none: the team whose channel it is). */
+            team: string | null;
             thread_key: string;
             /**
              * Format: int32
@@ -1582,6 +1746,8 @@ export interface components {
              */
             snooze_until?: number | null;
             tags?: string[] | null;
+            /** @description Route to a team (its id; empty: back to the team whose channel it is). */
+            team?: string | null;
         };
         /** @description A ticket as the list shows it. */
         TicketRow: components["schemas"]["Ticket"] & {
@@ -1607,7 +1773,7 @@ export interface components {
             ticket: components["schemas"]["Ticket"];
         };
         /** @enum {string} */
-        Trigger: "new_ticket" | "customer_message" | "no_reply";
+        Trigger: "new_ticket" | "customer_message" | "no_reply" | "status_changed";
         /** @description A person who signs in. */
         User: {
             created_at: components["schemas"]["i64"];
@@ -1636,9 +1802,11 @@ export interface components {
          * @enum {string}
          */
         Visibility: "public" | "hidden" | "held_for_review" | "likely_spam";
-        /** @description What a rule would have done to one customer message. */
+        /** @description What a rule would have done (a dry run) or did to one customer message. */
         WouldDo: {
             actions: components["schemas"]["RuleAction"][];
+            /** @description For a run: what stopped it, in words (none: it did it all). */
+            error?: string | null;
             message_id: string;
             text: string;
             ticket_id: string;
@@ -1743,6 +1911,27 @@ export interface operations {
             };
         };
     };
+    business_hours_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: components["schemas"]["Schedule"];
+                    };
+                };
+            };
+        };
+    };
     channels_list: {
         parameters: {
             query?: never;
@@ -1802,6 +1991,33 @@ export interface operations {
             };
             /** @description Not the plugin's setting, secret or host; a required one missing; a bad id */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    channels_answers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LastAnswer"][];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1905,6 +2121,57 @@ export interface operations {
             };
             /** @description It cannot be enabled as configured (a required setting is missing), or a setting is not the plugin's; says which */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    business_hours_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelHours"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: components["schemas"]["Schedule"];
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2290,6 +2557,25 @@ export interface operations {
             };
         };
     };
+    languages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Language"][];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -2308,6 +2594,56 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    notifications_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPrefs"];
+                };
+            };
+        };
+    };
+    notifications_set_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPrefs"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPrefs"];
+                };
+            };
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2587,6 +2923,55 @@ export interface operations {
         };
     };
     rules_dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Period"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WouldDo"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_run: {
         parameters: {
             query?: never;
             header?: never;
@@ -3088,6 +3473,10 @@ export interface operations {
                 kind?: string;
                 tag?: string;
                 assignee?: string;
+                /** @description Routed to this team (its id). */
+                team?: string;
+                /** @description The customer's language (ISO 639-3: `eng`, `spa`). */
+                language?: string;
                 /** @description A contact's id: that person's tickets (their other conversations and comments). */
                 contact?: string;
                 flagged?: boolean;

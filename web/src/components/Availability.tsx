@@ -1,13 +1,17 @@
 // Am I Available? The agent's own status (Available, Away, or an away status the admins
 // added), teammates' statuses live, and notices of what is the agent's to do: a ticket the
 // queue handed them, a customer's new message in their ticket, a note that @mentions them
-// (with a browser notification and a short sound when the tab is hidden and they allowed it).
+// (with a browser notification and a short sound when the tab is hidden and they allowed it),
+// each as the agent's own preferences say, and none from the channels they muted.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas, type User } from '../api/client';
 import { subscribe } from '../live';
 import { navigate } from '../route';
 
 type Person = Schemas['Availability'];
+type Prefs = Schemas['NotificationPrefs'];
+type What = 'Assigned to you' | 'New message' | 'Mentioned you';
+const PREF: Record<What, 'assigned' | 'customer_message' | 'mention'> = { 'Assigned to you': 'assigned', 'New message': 'customer_message', 'Mentioned you': 'mention' };
 
 export function Availability({ me }: { me: User }) {
   const [people, setPeople] = useState<Person[]>([]);
@@ -16,13 +20,27 @@ export function Availability({ me }: { me: User }) {
   // The tickets the queue handed me since I last looked, the newest customer message first.
   const [notices, setNotices] = useState<{ id: string; who: string; at: number; what: string; key: string }[]>([]);
   const seenAt = useRef(new Map<string, number>());
-  const tell = (n: { id: string; who: string; at: number; what: string }, body: string) => {
+  // Each ticket's channel, for muted channels (a note's event names only its ticket).
+  const channelOf = useRef(new Map<string, string>());
+  const [prefs, setPrefs] = useState<Prefs>({ assigned: true, customer_message: true, mention: true, sound: true, muted_channels: [] });
+  const prefsRef = useRef(prefs);
+  prefsRef.current = prefs;
+  const [channels, setChannels] = useState<{ id: string; display_name: string }[]>([]);
+  const [showPrefs, setShowPrefs] = useState(false);
+  const tell = (n: { id: string; who: string; at: number; what: What }, body: string) => {
+    const p = prefsRef.current;
+    const channel = channelOf.current.get(n.id);
+    if (!p[PREF[n.what]] || (channel && p.muted_channels.includes(channel))) return;
     const key = `${n.what}:${n.id}`;
     setNotices((ns) => [{ ...n, key }, ...ns.filter((x) => x.key !== key)].sort((a, b) => b.at - a.at));
     if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
       new Notification(`${n.what}: ${n.who}`, { body, tag: key });
-      chime();
+      if (p.sound) chime();
     }
+  };
+  const savePrefs = async (p: Prefs) => {
+    setPrefs(p);
+    await call(api.PUT('/api/v1/me/notifications', { body: p })).then(setPrefs, (e) => setError(e.message));
   };
   const [error, setError] = useState('');
   const mine = useRef(new Set<string>());
@@ -36,11 +54,14 @@ export function Availability({ me }: { me: User }) {
   useEffect(() => {
     load();
     call(api.GET('/api/v1/users')).then((us) => setNames(Object.fromEntries(us.map((u) => [u.id, u.name]))), () => {});
+    call(api.GET('/api/v1/me/notifications')).then(setPrefs, () => {});
+    call(api.GET('/api/v1/channels')).then(setChannels, () => {});
     return subscribe((e) => {
       if (e.type === 'availability') setPeople((ps) => [...ps.filter((p) => p.user_id !== e.availability.user_id), e.availability]);
       if (e.type === 'resync') load();
       if (e.type === 'ticket_created' || e.type === 'ticket_updated') {
         const t = e.ticket;
+        channelOf.current.set(t.id, t.channel);
         const isMine = t.assignee === me.id && t.queue !== 'resolved' && t.queue !== 'archived';
         if (isMine && !mine.current.has(t.id) && t.auto_assigned) tell({ id: t.id, who: t.contact.name, at: t.last_message_at, what: 'Assigned to you' }, t.preview);
         // The customer wrote again in a ticket that was already mine.
@@ -56,7 +77,10 @@ export function Availability({ me }: { me: User }) {
         }
       }
       if (e.type === 'note' && !e.deleted && e.note.mentions.includes(me.id) && e.note.author_id !== me.id) {
-        tell({ id: e.ticket_id, who: e.note.author_name, at: e.note.edited_at ?? e.note.created_at, what: 'Mentioned you' }, e.note.text);
+        const n = { id: e.ticket_id, who: e.note.author_name, at: e.note.edited_at ?? e.note.created_at, what: 'Mentioned you' as const };
+        // A ticket this page has not seen yet: its channel first (muted channels say nothing).
+        if (channelOf.current.has(e.ticket_id)) tell(n, e.note.text);
+        else call(api.GET('/api/v1/tickets/{id}', { params: { path: { id: e.ticket_id } } })).then((v) => (channelOf.current.set(e.ticket_id, v.ticket.channel), tell(n, e.note.text)), () => tell(n, e.note.text));
       }
     });
   }, [me.id]);
@@ -85,6 +109,25 @@ export function Availability({ me }: { me: User }) {
           ))}
         </select>
       </label>
+      <button class="link" aria-expanded={showPrefs} onClick={() => setShowPrefs(!showPrefs)}>Notifications</button>
+      {showPrefs && (
+        <fieldset class="notification-prefs" aria-label="Notify me of">
+          {(['assigned', 'customer_message', 'mention', 'sound'] as const).map((k) => (
+            <label>
+              <input type="checkbox" checked={prefs[k]} data-pref={k} onChange={(e) => savePrefs({ ...prefs, [k]: (e.target as HTMLInputElement).checked })} />{' '}
+              {{ assigned: 'Tickets assigned to me', customer_message: 'New messages in my tickets', mention: 'Mentions of me', sound: 'With a sound' }[k]}
+            </label>
+          ))}
+          {channels.length > 1 && <span class="hint">Nothing from:</span>}
+          {channels.length > 1 && channels.map((c) => (
+            <label>
+              <input type="checkbox" data-mute={c.id} checked={prefs.muted_channels.includes(c.id)}
+                onChange={(e) => savePrefs({ ...prefs, muted_channels: (e.target as HTMLInputElement).checked ? [...prefs.muted_channels, c.id] : prefs.muted_channels.filter((x) => x !== c.id) })} />{' '}
+              {c.display_name}
+            </label>
+          ))}
+        </fieldset>
+      )}
       {self?.idle && <span class="hint">Set Away while no helpdesk page was open</span>}
       {error && <span class="error" role="alert">{error}</span>}
       {teammates.length > 0 && (

@@ -3,12 +3,14 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChannelSummary, User } from '../api/client';
 import { KIND_WORDS, platformName } from '../format';
 import { setParams } from '../route';
+import { useLanguages } from '../languages';
 
-const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'flagged', 'sort', 'from', 'to'];
+const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'language', 'team', 'flagged', 'sort', 'from', 'to'];
 
 /** `compact` (beside an open ticket): the search and a "Filters" button, the filters on demand. */
 export function Filters({ params, channels, users, compact }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[]; compact: boolean }) {
   const search = useRef<HTMLInputElement>(null);
+  const languages = useLanguages();
   const [shown, setShown] = useState(false);
   const active = FILTERS.filter((k) => params.get(k)).length;
   useEffect(() => {
@@ -82,6 +84,10 @@ export function Filters({ params, channels, users, compact }: { params: URLSearc
           {users.map((u) => (
             <option value={u.id}>{u.name}</option>
           ))}
+        </select>
+        <select aria-label="Language" value={params.get('language') ?? ''} onChange={set('language')}>
+          <option value="">Any language</option>
+          {Object.entries(languages).sort((a, b) => a[1].localeCompare(b[1])).map(([code, name]) => <option value={code}>{name}</option>)}
         </select>
         <input aria-label="Tag" placeholder="Tag" size={8} value={params.get('tag') ?? ''} onChange={set('tag')} />
         <label class="check">

@@ -5,6 +5,7 @@ import { api, call, type ActionKind, type Activity, type ChannelSummary, type Me
 import { ago, stars, when } from '../format';
 import { Attachments } from './Attachments';
 import { Highlight, matchesAny, searchWords } from './Highlight';
+import { useLanguages } from '../languages';
 
 const QUIET = ['action.reply', 'action.private_reply'];
 /** Runs of more agent changes than this in a row show only their newest ones, the rest folded. */
@@ -195,6 +196,7 @@ function describe(a: Activity, users: User[]): string {
   if (what === 'queue') return `moved to ${arg}`;
   if (what === 'tags') return arg ? `tags: ${arg}` : 'removed all tags';
   if (what === 'assignee') return arg === 'none' ? 'unassigned' : `assigned to ${users.find((u) => u.id === arg)?.name ?? arg}`;
+  if (what === 'team') return arg === 'none' ? 'back to its channel\'s team' : `routed to team ${arg}`;
   if (what === 'snoozed') return `snoozed until ${when(Number(arg))}`;
   if (what === 'snooze') return `back in New: ${arg.replace(/^ended:/, '')}`;
   return a.what;
@@ -220,6 +222,7 @@ function MessageItem({
   onAction: Props['onAction'];
   words: string[];
 }) {
+  const languages = useLanguages();
   // One button per state: Like or Unlike, Hide or (with a badge) Unhide; what cannot be undone
   // or is rare behind "…".
   const offered = actions.filter((a) => {
@@ -256,6 +259,7 @@ function MessageItem({
           </span>
         )}
         {m.edited_at && m.edited_at > m.created_at && <span class="muted">edited</span>}
+        {m.language && m.direction === 'inbound' && <span class="badge lang-badge" data-language={m.language} title={languages[m.language] ?? m.language}>{languages[m.language] ?? m.language}</span>}
         {m.removed && <span class="muted">removed on the platform</span>}
         {m.hidden && (
           <span class="badge hidden-badge" data-hidden>

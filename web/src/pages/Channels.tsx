@@ -5,6 +5,7 @@ import { api, call, type AvailablePlugin, type ChannelChange, type ChannelSummar
 import { subscribe } from '../live';
 import { ago, when } from '../format';
 import { PlatformIcon } from '../components/Avatar';
+import { HoursEditor } from '../components/HoursEditor';
 
 const HEALTH_WORDS: Record<string, string> = {
   starting: 'Starting',
@@ -20,12 +21,17 @@ export function Channels() {
   // The last connection test of each channel, in words.
   const [tests, setTests] = useState<Record<string, { ok: boolean; words: string }>>({});
   // The channel whose reconnect form or history is open below its row.
-  const [open, setOpen] = useState<{ id: string; what: 'reconnect' | 'history' | 'edit' } | null>(null);
-  const show = (id: string, what: 'reconnect' | 'history' | 'edit') => setOpen((o) => (o?.id === id && o.what === what ? null : { id, what }));
+  const [open, setOpen] = useState<{ id: string; what: 'reconnect' | 'history' | 'edit' | 'hours' } | null>(null);
+  // When an agent last answered on each channel, and each channel's own business hours.
+  const [answers, setAnswers] = useState<Record<string, Schemas['LastAnswer']>>({});
+  const [hours, setHours] = useState<Record<string, Schemas['Schedule']>>({});
+  const show = (id: string, what: 'reconnect' | 'history' | 'edit' | 'hours') => setOpen((o) => (o?.id === id && o.what === what ? null : { id, what }));
   const load = () => call(api.GET('/api/v1/channels')).then(setChannels, (e) => setError(e.message));
 
   useEffect(() => {
     load();
+    call(api.GET('/api/v1/channels/answers')).then((all) => setAnswers(Object.fromEntries(all.map((a) => [a.channel, a]))), () => {});
+    call(api.GET('/api/v1/business-hours')).then(setHours, () => {});
     return subscribe((e) => {
       if (e.type === 'channel_health') setChannels((cs) => cs.map((c) => (c.id === e.channel ? { ...c, health: e.health } : c)));
     });
@@ -71,6 +77,7 @@ export function Channels() {
             <th>Plugin</th>
             <th>Health</th>
             <th>Last activity</th>
+            <th>Last answer</th>
             <th>Receives</th>
             <th />
           </tr>
@@ -119,6 +126,13 @@ export function Channels() {
                 )}
               </td>
               <td>{c.health.last_activity_at ? ago(c.health.last_activity_at) : '—'}</td>
+              <td data-last-answer={c.id}>
+                {answers[c.id] ? <span title={`${when(answers[c.id].at)} by ${answers[c.id].by}`}>{ago(answers[c.id].at)}</span> : 'never'}
+                {(!answers[c.id] || Date.now() - answers[c.id].at > INACTIVE_DAYS * 86_400_000) && c.enabled && (
+                  <div class="warn inactive" data-inactive={c.id}>No agent answer {answers[c.id] ? `for ${INACTIVE_DAYS}+ days` : 'yet'}: some platforms deactivate inboxes left unanswered</div>
+                )}
+                {hours[c.id] && <div class="muted">own hours ({hours[c.id].timezone})</div>}
+              </td>
               <td>
                 {[c.polls && 'polling', c.webhooks && 'webhooks'].filter(Boolean).join(', ') || '—'}
                 {c.webhooks && (
@@ -146,6 +160,9 @@ export function Channels() {
                 )}{' '}
                 <button onClick={() => show(c.id, 'history')} aria-expanded={open?.id === c.id && open.what === 'history'}>
                   History
+                </button>{' '}
+                <button onClick={() => show(c.id, 'hours')} aria-expanded={open?.id === c.id && open.what === 'hours'}>
+                  Hours
                 </button>
                 {c.connected_in_ui && (
                   <>
@@ -165,8 +182,10 @@ export function Channels() {
             </tr>,
             open?.id === c.id && (
               <tr class="channel-detail" data-detail={c.id}>
-                <td colSpan={6}>
-                  {open.what === 'edit' ? (
+                <td colSpan={7}>
+                  {open.what === 'hours' ? (
+                    <ChannelHours id={c.id} value={hours[c.id]} onDone={(all) => (setHours(all), setOpen(null))} />
+                  ) : open.what === 'edit' ? (
                     <Edit
                       c={c}
                       onDone={(updated) => {
@@ -485,5 +504,29 @@ function ChannelSettings({ c }: { c: ChannelSummary }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/** Days without an agent's answer after which a channel is shown as inactive. */
+const INACTIVE_DAYS = 30;
+
+function ChannelHours({ id, value, onDone }: { id: string; value: Schemas['Schedule'] | undefined; onDone: (all: Record<string, Schemas['Schedule']>) => void }) {
+  const [h, setH] = useState<Schemas['Schedule'] | null>(value ?? null);
+  const [error, setError] = useState('');
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError('');
+    try {
+      onDone(await call(api.PUT('/api/v1/channels/{id}/business-hours', { params: { path: { id } }, body: { business_hours: h } })));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="team-form" aria-label="Channel hours" onSubmit={save}>
+      <HoursEditor value={h} onChange={setH} label="This channel has its own business hours (over its team's)" />
+      {error && <p class="error" role="alert">{error}</p>}
+      <button class="primary" type="submit">Save hours</button>
+    </form>
   );
 }

@@ -3,18 +3,10 @@
 // away statuses and idle time everyone's availability uses.
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type ChannelSummary, type Schemas, type User } from '../api/client';
+import { HoursEditor } from '../components/HoursEditor';
 
 type Team = Schemas['Team'];
 type TeamInput = Schemas['TeamInput'];
-
-const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-
-/** The form's simple week (the same hours on the days ticked) from a team's schedule. */
-function hoursOf(t: TeamInput) {
-  const h = t.business_hours;
-  const first = h?.week.find((d) => d.length)?.[0];
-  return { on: !!h, timezone: h?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, from: first?.from ?? '09:00', to: first?.to ?? '17:00', days: h ? h.week.map((d) => d.length > 0) : [true, true, true, true, true, false, false], holidays: (h?.holidays ?? []).join(', ') };
-}
 
 const blank: TeamInput = { name: '', members: [], channels: [], auto_assign: true, capacity: 5, order: 'longest_waiting', return_when_away: true };
 
@@ -74,16 +66,6 @@ export function Teams() {
   const edit = (patch: Partial<TeamInput>) => editing && setEditing({ ...editing, input: { ...editing.input, ...patch } });
   const toggle = (list: string[], v: string) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
   const num = (v: string) => (v.trim() === '' ? undefined : Number(v));
-  const hours = editing ? hoursOf(editing.input) : null;
-  const setHours = (p: Partial<NonNullable<typeof hours>>) => {
-    if (!editing || !hours) return;
-    const h = { ...hours, ...p };
-    edit({
-      business_hours: h.on
-        ? { timezone: h.timezone, week: h.days.map((on) => (on ? [{ from: h.from, to: h.to }] : [])), holidays: h.holidays.split(',').map((x) => x.trim()).filter(Boolean) }
-        : null,
-    });
-  };
 
   return (
     <main class="admin-page">
@@ -137,21 +119,7 @@ export function Teams() {
           </label>
           <label><input type="checkbox" checked={editing.input.return_when_away} onChange={(e) => edit({ return_when_away: (e.target as HTMLInputElement).checked })} /> When a member goes Away, their unanswered tickets go back to the queue</label>
           <label>Reassign a ticket not answered within (minutes) <input type="number" min={1} value={editing.input.reassign_after_minutes ?? ''} onInput={(e) => edit({ reassign_after_minutes: num((e.target as HTMLInputElement).value) })} /></label>
-          <fieldset>
-            <legend>Business hours</legend>
-            <label><input type="checkbox" checked={hours?.on} onChange={(e) => setHours({ on: (e.target as HTMLInputElement).checked })} /> The team has business hours (rules can answer outside them)</label>
-            {hours?.on && (
-              <>
-                <label>Time zone <input value={hours.timezone} onInput={(e) => setHours({ timezone: (e.target as HTMLInputElement).value })} /></label>
-                <label>From <input type="time" value={hours.from} onInput={(e) => setHours({ from: (e.target as HTMLInputElement).value })} /></label>
-                <label>To <input type="time" value={hours.to} onInput={(e) => setHours({ to: (e.target as HTMLInputElement).value })} /></label>
-                {DAYS.map((d, i) => (
-                  <label><input type="checkbox" checked={hours.days[i]} onChange={(e) => setHours({ days: hours.days.map((x, j) => (j === i ? (e.target as HTMLInputElement).checked : x)) })} /> {d}</label>
-                ))}
-                <label>Holidays (YYYY-MM-DD, comma-separated) <input value={hours.holidays} onInput={(e) => setHours({ holidays: (e.target as HTMLInputElement).value })} /></label>
-              </>
-            )}
-          </fieldset>
+          <HoursEditor value={editing.input.business_hours} onChange={(business_hours) => edit({ business_hours })} label="The team has business hours (rules can answer outside them)" />
           <button class="primary" type="submit">Save team</button> <button type="button" onClick={() => setEditing(null)}>Cancel</button>
         </form>
       )}
