@@ -122,6 +122,8 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
         crate::inbox::MediaCache::open(paths.data.join("media"), crate::inbox::DEFAULT_MEDIA_CACHE_BYTES)
             .with_context(|| format!("cannot create the attachment cache in {}", paths.data.display()))?,
     );
+    inbox.set_policy(accounts.teams().await?, accounts.channel_hours().await?).await?;
+    crate::inbox::targets::watch(inbox.clone(), events.clone());
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
     let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
     let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, setup, public_origin };

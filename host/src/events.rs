@@ -29,6 +29,8 @@ pub enum Event {
     Presence { ticket_id: String, viewers: Vec<Viewer> },
     /// Someone's availability changed (Available, Away, an away status).
     Availability { availability: crate::accounts::Availability },
+    /// A ticket entered the last quarter of its response target's time (once per due time).
+    BreachSoon { ticket: Ticket },
 }
 
 /// An agent with a ticket open.

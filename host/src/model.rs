@@ -358,9 +358,47 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub language: Option<String>,
+    /// When an agent first answered it (rules' auto-replies do not count).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub first_response_at: Option<Millis>,
+    /// When its response target is next due, if one covers it and a clock runs.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub due: Option<Due>,
     /// The store's change counter when the ticket last changed (the search watermark).
     pub seq: i64,
 }
+
+/// How "breaching" a ticket is at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Breach {
+    /// Due within its last quarter, not yet past.
+    Soon,
+    /// Past due.
+    Breached,
+}
+
+/// Which promise a due time keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+/// When a ticket is next due, and by which target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Due {
+    pub at: Millis,
+    /// From then on it is "breaching soon": the last quarter of the time the target gives.
+    pub soon_at: Millis,
+    pub clock: Clock,
+    pub target: String,
+}
+
 
 /// A ticket's messages are filed in pages of this many, in arrival order: the ticket view
 /// opens on the newest and the search index keeps each full page as its own document, so a

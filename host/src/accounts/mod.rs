@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 pub use guard::{Refusal, SetupCheck, SetupCode, SignInGuard};
 pub use invitations::{Acceptance, Invitation};
 pub use password::{random_secret, MIN_PASSWORD_CHARS};
-pub use teams::{hours_open, Availability, AvailabilitySettings, NotificationPrefs, QueueOrder, Schedule, Status, Team, TeamInput};
+pub use teams::{hours_of, hours_open, Availability, AvailabilitySettings, NotificationPrefs, QueueOrder, Schedule, Span, Status, Team, TeamInput};
 
 /// How long a sign-in lasts without use.
 const SESSION_TTL_MS: Millis = 14 * 24 * 3_600_000;

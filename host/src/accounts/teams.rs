@@ -126,6 +126,38 @@ impl Schedule {
         Ok(())
     }
 
+    /// The moment `ms` milliseconds of open time have passed since `from`; `None` if the
+    /// schedule does not open that long within a year.
+    pub fn after_open(&self, from: Millis, ms: i64) -> Option<Millis> {
+        use chrono::{Datelike, TimeZone};
+        let tz = self.timezone.parse::<chrono_tz::Tz>().ok()?;
+        let mut day = tz.timestamp_millis_opt(from).single()?.date_naive();
+        let mut left = ms;
+        for _ in 0..=366 {
+            let holiday = self.holidays.iter().any(|h| *h == day.format("%Y-%m-%d").to_string());
+            let spans = if holiday { &[][..] } else { self.week.get(day.weekday().num_days_from_monday() as usize).map(Vec::as_slice).unwrap_or(&[]) };
+            for span in spans {
+                let (Some(a), Some(b)) = (minutes(&span.from), minutes(&span.to)) else { continue };
+                // A local time the clocks skip (a DST change) starts at the next that exists.
+                let at = |m: u32| {
+                    let t = day.and_hms_opt(0, 0, 0).expect("midnight") + chrono::Duration::minutes(i64::from(m));
+                    tz.from_local_datetime(&t).earliest().or_else(|| tz.from_local_datetime(&(t + chrono::Duration::hours(1))).earliest()).map(|d| d.timestamp_millis())
+                };
+                let (Some(open), Some(close)) = (at(a), at(b)) else { continue };
+                let start = open.max(from);
+                if close <= start {
+                    continue;
+                }
+                if left <= close - start {
+                    return Some(start + left);
+                }
+                left -= close - start;
+            }
+            day = day.succ_opt()?;
+        }
+        None
+    }
+
     /// Open at `ms` (since the epoch)?
     pub fn open_at(&self, ms: i64) -> bool {
         use chrono::{Datelike, TimeZone, Timelike};
@@ -247,10 +279,12 @@ struct Kept<T> {
 /// Whether business hours are open at `at` for `channel`: its own hours, else its team's;
 /// none when neither has hours.
 pub fn hours_open(teams: &[Team], channel_hours: &std::collections::BTreeMap<String, Schedule>, channel: &str, at: Millis) -> Option<bool> {
-    channel_hours
-        .get(channel)
-        .or_else(|| teams.iter().find(|t| t.channels.iter().any(|c| c == channel)).and_then(|t| t.business_hours.as_ref()))
-        .map(|h| h.open_at(at))
+    hours_of(teams, channel_hours, channel).map(|h| h.open_at(at))
+}
+
+/// A channel's business hours: its own, else its team's.
+pub fn hours_of<'a>(teams: &'a [Team], channel_hours: &'a std::collections::BTreeMap<String, Schedule>, channel: &str) -> Option<&'a Schedule> {
+    channel_hours.get(channel).or_else(|| teams.iter().find(|t| t.channels.iter().any(|c| c == channel)).and_then(|t| t.business_hours.as_ref()))
 }
 const MAX_CAPACITY: u32 = 500;
 

@@ -9,6 +9,7 @@ mod notes;
 mod presence;
 mod rules;
 mod saved_replies;
+mod targets;
 mod teams;
 mod tickets;
 mod ui;
@@ -65,6 +66,7 @@ impl AppState {
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
+        targets::list, targets::create, targets::update, targets::delete,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
@@ -140,6 +142,8 @@ pub fn router(state: AppState) -> Router {
         .route("/business-hours", get(teams::channel_hours))
         .route("/channels/{id}/business-hours", put(teams::set_channel_hours))
         .route("/languages", get(tickets::languages))
+        .route("/response-targets", get(targets::list).post(targets::create))
+        .route("/response-targets/{id}", put(targets::update).delete(targets::delete))
         .route("/saved-replies", get(saved_replies::list).post(saved_replies::create))
         .route("/saved-replies/{id}", put(saved_replies::update).delete(saved_replies::delete))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))

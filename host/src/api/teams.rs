@@ -67,6 +67,7 @@ pub async fn create(State(state): State<AppState>, _: AdminUser, Body(input): Bo
     check_channels(&state, &input)?;
     let team = state.accounts.save_team(None, input).await?;
     state.router.teams_changed();
+    super::targets::refresh(&state).await?;
     Ok((StatusCode::CREATED, Json(team)))
 }
 
@@ -76,6 +77,7 @@ pub async fn update(State(state): State<AppState>, _: AdminUser, Path(id): Path<
     check_channels(&state, &input)?;
     let team = state.accounts.save_team(Some(&id), input).await?;
     state.router.teams_changed();
+    super::targets::refresh(&state).await?;
     Ok(Json(team))
 }
 
@@ -84,6 +86,7 @@ pub async fn update(State(state): State<AppState>, _: AdminUser, Path(id): Path<
 pub async fn delete(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.accounts.delete_team(&id).await?;
     state.router.teams_changed();
+    super::targets::refresh(&state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -121,7 +124,9 @@ pub async fn set_channel_hours(
     if !state.channels.list().iter().any(|c| c.id == id) {
         return Err(ApiError::not_found(format!("no channel `{id}`")));
     }
-    Ok(Json(state.accounts.set_channel_hours(&id, input.business_hours).await?))
+    let hours = state.accounts.set_channel_hours(&id, input.business_hours).await?;
+    super::targets::refresh(&state).await?;
+    Ok(Json(hours))
 }
 
 #[utoipa::path(operation_id = "notifications_mine", get, path = "/api/v1/me/notifications", responses((status = 200, body = NotificationPrefs)))]

@@ -14,6 +14,19 @@ use utoipa::ToSchema;
 /// Rules a channel failed this many times in a row are paused, and say so.
 pub const PAUSE_AFTER_FAILURES: u32 = 5;
 
+/// What a rule's actor name starts with in the history (`Rule: Spam`).
+const RULE_ACTOR: &str = "Rule: ";
+
+/// Who a rule acts as, in the history.
+pub fn actor(rule_name: &str) -> String {
+    format!("{RULE_ACTOR}{rule_name}")
+}
+
+/// Whether whoever sent a message is a person (a rule's auto-reply is no agent's answer).
+pub fn is_person(actor: &str) -> bool {
+    !actor.starts_with(RULE_ACTOR)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {

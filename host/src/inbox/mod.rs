@@ -13,6 +13,7 @@ mod media;
 mod notes;
 pub mod rules;
 mod tally;
+pub mod targets;
 
 pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, DraftReply, LastAnswer, ReplyNote, TicketPatch};
 pub use media::{MediaCache, DEFAULT_MEDIA_CACHE_BYTES};
@@ -163,6 +164,9 @@ pub struct Inbox {
     tally: std::sync::Mutex<tally::Tally>,
     /// A write failed, so it may or may not have committed: count again from the index.
     tally_stale: std::sync::atomic::AtomicBool,
+    /// Response targets with the teams and hours they read: every ticket written is stamped
+    /// with when it is due.
+    policy: std::sync::RwLock<Arc<targets::Policy>>,
 }
 
 /// Every queue's count as the index has it (caught up, with no write under way).
@@ -219,6 +223,7 @@ impl Inbox {
             actions_in_flight: Default::default(),
             tally: std::sync::Mutex::new(tally),
             tally_stale: Default::default(),
+            policy: Default::default(),
         })
     }
 
@@ -359,6 +364,12 @@ impl Inbox {
         activities: Vec<Activity>,
         seq: i64,
     ) -> Result<(), InboxError> {
+        let policy = self.policy();
+        for id in &w.changed_tickets {
+            if let Some(t) = w.tickets.get_mut(id) {
+                t.due = policy.due(t);
+            }
+        }
         let stored_messages: std::collections::BTreeSet<String> =
             w.changed_messages.iter().filter(|id| !w.created_messages.contains(*id)).cloned().collect();
         let stored_tickets: std::collections::BTreeSet<String> =

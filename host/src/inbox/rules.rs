@@ -270,6 +270,8 @@ impl Working {
                 auto_assigned: false,
                 team: None,
                 language: None,
+                first_response_at: None,
+                due: None,
                 seq,
             }
         });
@@ -303,6 +305,9 @@ impl Working {
             }
         } else if ticket.queue == Queue::New {
             ticket.queue = Queue::Pending;
+        }
+        if !inbound && sent_by.as_deref().is_some_and(super::automation::is_person) && ticket.first_response_at.is_none() {
+            ticket.first_response_at = Some(i.created_at.max(ticket.created_at));
         }
         let language = if inbound { super::language::detect(&i.text) } else { None };
         if language.is_some() && i.created_at >= ticket.last_message_at {

@@ -108,6 +108,8 @@ impl SearchIndex {
                 f.created_at => t.created_at,
                 f.waiting_since => schema::waiting_key(t),
                 f.snoozed_until => t.snoozed_until.unwrap_or(i64::MAX),
+                f.due_at => t.due.as_ref().map_or(i64::MAX, |d| d.at),
+                f.soon_at => t.due.as_ref().map_or(i64::MAX, |d| d.soon_at),
             );
             doc.add_text(f.contact, &t.contact.name);
             doc.add_text(f.contact_id, &t.contact_id);
@@ -211,6 +213,7 @@ impl SearchIndex {
             query::Sort::Newest => ("last_message_at", Order::Desc),
             query::Sort::Oldest => ("last_message_at", Order::Asc),
             query::Sort::Waiting => ("waiting_since", Order::Asc),
+            query::Sort::Due => ("due_at", Order::Asc),
         };
         let top = TopDocs::with_limit(q.limit.unwrap_or(TicketQuery::DEFAULT_LIMIT).clamp(1, TicketQuery::MAX_LIMIT))
             .and_offset(q.offset.unwrap_or(0))

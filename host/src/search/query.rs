@@ -44,9 +44,12 @@ pub struct TicketQuery {
     pub limit: Option<usize>,
     /// Results to skip, at most 10,000 (narrow the search to go further).
     pub offset: Option<usize>,
-    /// `newest` (default) or `oldest` last message first, or `waiting`: the longest waiting
-    /// customer first.
+    /// `newest` (default) or `oldest` last message first, `waiting`: the longest waiting
+    /// customer first, or `due`: the soonest due for its response target first.
     pub sort: Option<Sort>,
+    /// `soon`: due within the last quarter of its target's time; `breached`: past due.
+    #[param(value_type = Option<String>)]
+    pub breach: Option<crate::model::Breach>,
 }
 
 /// The `queue` of a search for what is still someone's work: New or Pending.
@@ -61,6 +64,7 @@ pub enum Sort {
     Newest,
     Oldest,
     Waiting,
+    Due,
 }
 
 impl TicketQuery {
@@ -169,6 +173,20 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
             None => Bound::Unbounded,
         };
         clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(tq.from, true), bound(tq.to, false)))));
+    }
+    if let Some(breach) = tq.breach {
+        let now = crate::model::now_ms();
+        let until = |field, v: i64, incl: bool| -> Box<dyn Query> {
+            let end = if incl { Bound::Included(Term::from_field_i64(field, v)) } else { Bound::Excluded(Term::from_field_i64(field, v)) };
+            Box::new(RangeQuery::new(Bound::Unbounded, end))
+        };
+        match breach {
+            crate::model::Breach::Breached => clauses.push((Occur::Must, until(f.due_at, now, true))),
+            crate::model::Breach::Soon => {
+                clauses.push((Occur::Must, until(f.soon_at, now, true)));
+                clauses.push((Occur::MustNot, until(f.due_at, now, true)));
+            }
+        }
     }
     Ok(Box::new(BooleanQuery::new(clauses)))
 }

@@ -38,6 +38,10 @@ pub struct Fields {
     /// `Ticket::waiting_since`; for a ticket whose customer is not waiting, `waiting_key`'s
     /// value after every waiting one.
     pub waiting_since: Field,
+    /// `Ticket::due`'s time, `i64::MAX` when none: "breached" and "due first".
+    pub due_at: Field,
+    /// When it becomes "breaching soon", `i64::MAX` when not due.
+    pub soon_at: Field,
     /// `Ticket::snoozed_until`, or `i64::MAX`: the snoozes due are a range of it.
     pub snoozed_until: Field,
 }
@@ -82,6 +86,8 @@ pub fn build() -> (Schema, Fields) {
         created_at: b.add_i64_field("created_at", INDEXED | FAST),
         waiting_since: b.add_i64_field("waiting_since", FAST),
         snoozed_until: b.add_i64_field("snoozed_until", INDEXED),
+        due_at: b.add_i64_field("due_at", INDEXED | FAST),
+        soon_at: b.add_i64_field("soon_at", INDEXED),
     };
     (b.build(), fields)
 }

@@ -295,7 +295,7 @@ async fn record(inbox: &Inbox, me: &Automation, rule: &Rule, error: Option<Strin
 
 /// Who a rule acts as, in the history.
 pub fn actor(rule: &Rule) -> String {
-    format!("Rule: {}", rule.name)
+    crate::inbox::automation::actor(&rule.name)
 }
 
 /// One rule's actions on one message, in order; the first failure stops the rest. A reply the

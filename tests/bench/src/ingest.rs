@@ -28,7 +28,16 @@ pub struct Figures {
     pub ceiling: Duration,
     pub rows: usize,
     pub raw_tantivy: Duration,
+    /// One Telegram channel, polling, with 50 active rules: stored and searchable.
+    pub with_rules: Duration,
+    /// The same, until the rules' own changes (tags, flags) were written too.
+    pub rules_done: Duration,
+    /// Messages the rules acted on.
+    pub rules_matched: u64,
 }
+
+/// Rules in the run with rules.
+pub const RULES: usize = 50;
 
 pub async fn run(env: &Env, n: usize) -> anyhow::Result<Figures> {
     let mut rng = fastrand::Rng::with_seed(7);
@@ -40,6 +49,7 @@ pub async fn run(env: &Env, n: usize) -> anyhow::Result<Figures> {
     let dump = dump(&data).await?;
     drop(data);
     let single = single_channel(env, &texts).await?;
+    let (with_rules, rules_done, rules_matched) = single_channel_with_rules(env, &texts).await?;
     let (ceiling, rows) = exact_rows(&dump).await?;
     let raw_tantivy = tantivy_ceiling(&texts)?;
     println!(
@@ -49,7 +59,7 @@ pub async fn run(env: &Env, n: usize) -> anyhow::Result<Figures> {
         rate(n, ceiling),
         rate(n, raw_tantivy)
     );
-    Ok(Figures { n, end_to_end, single, ceiling, rows, raw_tantivy })
+    Ok(Figures { n, end_to_end, single, ceiling, rows, raw_tantivy, with_rules, rules_done, rules_matched })
 }
 
 /// Half the texts through 10 Telegram polls, half as WhatsApp webhooks to 10 numbers, all at
@@ -118,6 +128,48 @@ async fn single_channel(env: &Env, texts: &[String]) -> anyhow::Result<Duration>
     }
     anyhow::ensure!(settled(&server, texts.len() as u64, Duration::from_secs(1800)).await, "ingestion did not finish");
     Ok(started.elapsed())
+}
+
+/// As `single_channel`, with 50 rules on: 45 moderation rules whose words customers here never
+/// write (they are read on every message and act on none), and 5 that tag or flag what mentions
+/// a refund, a broken parcel, a password, a discount code or an invoice.
+async fn single_channel_with_rules(env: &Env, texts: &[String]) -> anyhow::Result<(Duration, Duration, u64)> {
+    let users: Vec<User> = (0..(texts.len() / 5).max(1)).map(|u| User::new(100_000 + u as i64, &format!("C{u}"), None, None)).collect();
+    let (emu, server) = env.telegram_server(true, Options::disk()).await;
+    for n in 0..RULES {
+        let rule = match n {
+            0 => json!({"name": "refunds", "trigger": "customer_message", "conditions": {"text": {"type": "words", "any": ["refund*", "reembolso"]}}, "actions": [{"type": "tag", "tag": "refund"}]}),
+            1 => json!({"name": "broken", "trigger": "customer_message", "conditions": {"text": {"type": "regex", "pattern": "broken|damaged|kaputt"}}, "actions": [{"type": "flag"}]}),
+            2 => json!({"name": "login", "trigger": "new_ticket", "conditions": {"text": {"type": "words", "any": ["password", "login"]}}, "actions": [{"type": "tag", "tag": "account"}]}),
+            3 => json!({"name": "codes", "trigger": "customer_message", "conditions": {"kinds": ["private_message"], "text": {"type": "words", "any": ["discount code"]}}, "actions": [{"type": "tag", "tag": "promo"}]}),
+            4 => json!({"name": "invoices", "trigger": "customer_message", "conditions": {"text": {"type": "words", "any": ["invoice", "factura", "Rechnung", "facture"]}}, "actions": [{"type": "tag", "tag": "billing"}]}),
+            n => json!({"name": format!("spam {n}"), "trigger": "customer_message",
+                "conditions": {"text": {"type": "words", "any": [format!("casino{n}"), format!("crypto{n}*"), "free money", "click here"]}},
+                "actions": [{"type": "tag", "tag": "spam"}, {"type": "queue", "queue": "archived"}]}),
+        };
+        let (status, body) = server.post("/api/v1/rules", rule).await;
+        anyhow::ensure!(status == 201, "rule {n}: {body}");
+    }
+    let started = Instant::now();
+    for (k, text) in texts.iter().enumerate() {
+        emu.private_text(&users[k % users.len()], text);
+    }
+    anyhow::ensure!(settled(&server, texts.len() as u64, Duration::from_secs(1800)).await, "ingestion did not finish");
+    let stored = started.elapsed();
+    // The rules' own writes move the store's change counter: done when it rests for a second.
+    let mut last = server.status().await["store_seq"].clone();
+    let mut still_since = Instant::now();
+    while still_since.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = server.status().await["store_seq"].clone();
+        if now != last {
+            (last, still_since) = (now, Instant::now());
+        }
+    }
+    let done = still_since.duration_since(started);
+    let mut r = server.get("/api/v1/tickets?queue=all&tag=refund&limit=1").await.1;
+    let matched = r["total"].take().as_u64().unwrap_or(0);
+    Ok((stored, done.max(stored), matched))
 }
 
 /// The inbox's rows (message, ticket, contact, channel_state), read from a stopped server's store.

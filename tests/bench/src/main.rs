@@ -119,6 +119,16 @@ async fn main() -> anyhow::Result<()> {
             rate(i.n, i.single)
         ));
         line(format!(
+            "| one Telegram channel polling, {} rules on (5 acting on {} tickets' messages and more, 45 reading every message) | {} |",
+            ingest::RULES,
+            i.rules_matched,
+            rate(i.n, i.with_rules)
+        ));
+        line(format!(
+            "| the same, until the rules' tags, flags and history were written too | {} |",
+            rate(i.n, i.rules_done)
+        ));
+        line(format!(
             "| ceiling: the {} rows the {}-channel run stored (message, ticket, contact, cursor), bulk INSERT into a fresh store with the same schema, 1,000 per statement | {} |",
             i.rows,
             ingest::CHANNELS,

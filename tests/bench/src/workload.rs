@@ -178,6 +178,8 @@ impl Workload {
                 auto_assigned: false,
                 team: None,
                 language: None,
+                first_response_at: None,
+                due: None,
                 rating: None,
                 seq: n as i64 + 1,
             });
