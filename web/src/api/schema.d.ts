@@ -398,6 +398,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/response-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The targets in the order they apply: the first that covers a ticket is its target. */
+        get: operations["targets_list"];
+        put?: never;
+        post: operations["targets_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/response-targets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["targets_update"];
+        post?: never;
+        delete: operations["targets_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rules": {
         parameters: {
             query?: never;
@@ -999,6 +1032,11 @@ export interface components {
             type: "typing";
             typing: boolean;
         };
+        /**
+         * @description Which promise a due time keeps.
+         * @enum {string}
+         */
+        Clock: "first_response" | "next_response" | "resolution";
         Conditions: {
             /**
              * @description Only within (true) or only outside (false) the business hours of the team whose channel
@@ -1104,6 +1142,14 @@ export interface components {
             message_id?: string | null;
             text: string;
         };
+        /** @description When a ticket is next due, and by which target. */
+        Due: {
+            at: components["schemas"]["i64"];
+            clock: components["schemas"]["Clock"];
+            /** @description From then on it is "breaching soon": the last quarter of the time the target gives. */
+            soon_at: components["schemas"]["i64"];
+            target: string;
+        };
         /** @description The body of every error response. */
         ErrorBody: {
             /** @description A stable, machine-readable code: `not_found`, `bad_request`, `unsupported_action`, ... */
@@ -1146,6 +1192,10 @@ export interface components {
             availability: components["schemas"]["Availability"];
             /** @enum {string} */
             type: "availability";
+        } | {
+            ticket: components["schemas"]["Ticket"];
+            /** @enum {string} */
+            type: "breach_soon";
         };
         FirstAdmin: {
             email: string;
@@ -1399,6 +1449,55 @@ export interface components {
             /** @description In words ("2 SMS segments"), or null when there is nothing to say. */
             note?: string | null;
         };
+        /** @description A promise: which tickets it covers (all that match every scope given) and how soon. */
+        ResponseTarget: {
+            /** @description Count only the minutes within business hours (the channel's own, else its team's). */
+            business_hours: boolean;
+            /** @description Tickets of these channels; empty: any channel. */
+            channels?: string[];
+            /**
+             * Format: int32
+             * @description The first agent answer within this many minutes of the ticket's arrival.
+             */
+            first_response_minutes?: number | null;
+            id: string;
+            /** @description Tickets of these kinds; empty: any kind. */
+            kinds?: components["schemas"]["Kind"][];
+            name: string;
+            /**
+             * Format: int32
+             * @description Every later answer within this many minutes of the customer's message.
+             */
+            next_response_minutes?: number | null;
+            /**
+             * Format: int32
+             * @description Lower first: the first target that covers a ticket is its target.
+             */
+            position: number;
+            /**
+             * Format: int32
+             * @description Resolved within this many minutes of the ticket's arrival.
+             */
+            resolution_minutes?: number | null;
+            /** @description Tickets of this team (routed to it, or of its channels); none: any team. */
+            team?: string | null;
+        };
+        /** @description A target as an admin writes it. */
+        ResponseTargetInput: {
+            business_hours?: boolean;
+            channels?: string[];
+            /** Format: int32 */
+            first_response_minutes?: number | null;
+            kinds?: components["schemas"]["Kind"][];
+            name: string;
+            /** Format: int32 */
+            next_response_minutes?: number | null;
+            /** Format: int32 */
+            position?: number | null;
+            /** Format: int32 */
+            resolution_minutes?: number | null;
+            team?: string | null;
+        };
         /** @description A version of a message before an edit. */
         Revision: {
             attachments: components["schemas"]["Attachment"][];
@@ -1560,7 +1659,7 @@ export interface components {
          *     first (tickets whose customer is not waiting last).
          * @enum {string}
          */
-        Sort: "newest" | "oldest" | "waiting";
+        Sort: "newest" | "oldest" | "waiting" | "due";
         /** @description A time of day range, local to the schedule: `09:00` to `17:30`. */
         Span: {
             from: string;
@@ -1670,6 +1769,8 @@ export interface components {
             contact: components["schemas"]["Author"];
             contact_id: string;
             created_at: components["schemas"]["i64"];
+            due: null | components["schemas"]["Due"];
+            first_response_at: null | components["schemas"]["i64"];
             flagged: boolean;
             from_ad: boolean;
             id: string;
@@ -2772,6 +2873,148 @@ export interface operations {
             };
         };
     };
+    targets_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseTarget"][];
+                };
+            };
+        };
+    };
+    targets_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResponseTargetInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseTarget"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    targets_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResponseTargetInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseTarget"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    targets_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     rules_list: {
         parameters: {
             query?: never;
@@ -3491,10 +3734,12 @@ export interface operations {
                 /** @description Results to skip, at most 10,000 (narrow the search to go further). */
                 offset?: number;
                 /**
-                 * @description `newest` (default) or `oldest` last message first, or `waiting`: the longest waiting
-                 *     customer first.
+                 * @description `newest` (default) or `oldest` last message first, `waiting`: the longest waiting
+                 *     customer first, or `due`: the soonest due for its response target first.
                  */
                 sort?: components["schemas"]["Sort"];
+                /** @description `soon`: due within the last quarter of its target's time; `breached`: past due. */
+                breach?: string;
             };
             header?: never;
             path?: never;
