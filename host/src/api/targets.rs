@@ -18,7 +18,7 @@ pub async fn list(State(state): State<AppState>, _: CurrentUser) -> Result<Json<
 #[utoipa::path(operation_id = "targets_create", post, path = "/api/v1/response-targets", request_body = ResponseTargetInput,
     responses((status = 201, body = ResponseTarget), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, _: AdminUser, Body(input): Body<ResponseTargetInput>) -> Result<(StatusCode, Json<ResponseTarget>), ApiError> {
-    check_channels(&state, &input)?;
+    super::teams::check_channels(&state, &input.channels)?;
     let target = state.inbox.save_target(None, input, &state.accounts.teams().await?).await?;
     refresh(&state).await?;
     Ok((StatusCode::CREATED, Json(target)))
@@ -27,7 +27,7 @@ pub async fn create(State(state): State<AppState>, _: AdminUser, Body(input): Bo
 #[utoipa::path(operation_id = "targets_update", put, path = "/api/v1/response-targets/{id}", request_body = ResponseTargetInput,
     responses((status = 200, body = ResponseTarget), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>, Body(input): Body<ResponseTargetInput>) -> Result<Json<ResponseTarget>, ApiError> {
-    check_channels(&state, &input)?;
+    super::teams::check_channels(&state, &input.channels)?;
     let target = state.inbox.save_target(Some(&id), input, &state.accounts.teams().await?).await?;
     refresh(&state).await?;
     Ok(Json(target))
@@ -41,18 +41,12 @@ pub async fn delete(State(state): State<AppState>, _: AdminUser, Path(id): Path<
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn check_channels(state: &AppState, input: &ResponseTargetInput) -> Result<(), ApiError> {
-    let known = state.channels.ids();
-    match input.channels.iter().find(|c| !known.contains(c)) {
-        Some(c) => Err(ApiError::bad_request(format!("no channel `{c}`"))),
-        None => Ok(()),
-    }
-}
-
 /// Targets, teams or business hours changed: tickets are due anew, from now on and (in the
 /// background) the stored ones.
 pub async fn refresh(state: &AppState) -> Result<(), ApiError> {
-    state.inbox.set_policy(state.accounts.teams().await?, state.accounts.channel_hours().await?).await?;
+    if !state.inbox.set_policy(state.accounts.teams().await?, state.accounts.channel_hours().await?).await? {
+        return Ok(());
+    }
     let inbox = state.inbox.clone();
     tokio::spawn(async move {
         match inbox.retarget().await {

@@ -64,7 +64,7 @@ pub async fn teams(State(state): State<AppState>, _: CurrentUser) -> Result<Json
 #[utoipa::path(operation_id = "teams_create", post, path = "/api/v1/teams", request_body = TeamInput,
     responses((status = 201, body = Team), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, _: AdminUser, Body(input): Body<TeamInput>) -> Result<(StatusCode, Json<Team>), ApiError> {
-    check_channels(&state, &input)?;
+    check_channels(&state, &input.channels)?;
     let team = state.accounts.save_team(None, input).await?;
     state.router.teams_changed();
     super::targets::refresh(&state).await?;
@@ -74,7 +74,7 @@ pub async fn create(State(state): State<AppState>, _: AdminUser, Body(input): Bo
 #[utoipa::path(operation_id = "teams_update", put, path = "/api/v1/teams/{id}", request_body = TeamInput,
     responses((status = 200, body = Team), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>, Body(input): Body<TeamInput>) -> Result<Json<Team>, ApiError> {
-    check_channels(&state, &input)?;
+    check_channels(&state, &input.channels)?;
     let team = state.accounts.save_team(Some(&id), input).await?;
     state.router.teams_changed();
     super::targets::refresh(&state).await?;
@@ -90,10 +90,10 @@ pub async fn delete(State(state): State<AppState>, _: AdminUser, Path(id): Path<
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A team routes channels that exist.
-fn check_channels(state: &AppState, input: &TeamInput) -> Result<(), ApiError> {
+/// A team (or a response target) names channels that exist.
+pub(super) fn check_channels(state: &AppState, channels: &[String]) -> Result<(), ApiError> {
     let known = state.channels.ids();
-    match input.channels.iter().find(|c| !known.contains(c)) {
+    match channels.iter().find(|c| !known.contains(c)) {
         Some(c) => Err(ApiError::bad_request(format!("no channel `{c}`"))),
         None => Ok(()),
     }

@@ -209,11 +209,14 @@ impl super::Inbox {
     }
 
     /// Read the targets again with the teams and hours they use. Tickets written from now on
-    /// are stamped by them; `retarget` moves the stored ones.
-    pub async fn set_policy(&self, teams: Vec<Team>, channel_hours: BTreeMap<String, Schedule>) -> Result<(), super::InboxError> {
+    /// are stamped by them; `retarget` moves the stored ones. False when no target was there
+    /// before or is now: no stored ticket can be due differently.
+    pub async fn set_policy(&self, teams: Vec<Team>, channel_hours: BTreeMap<String, Schedule>) -> Result<bool, super::InboxError> {
         let policy = Policy::new(self.response_targets().await?, teams, channel_hours);
-        *self.policy.write().expect("not poisoned") = std::sync::Arc::new(policy);
-        Ok(())
+        let mut current = self.policy.write().expect("not poisoned");
+        let moved = !(current.targets.is_empty() && policy.targets.is_empty());
+        *current = std::sync::Arc::new(policy);
+        Ok(moved)
     }
 
     /// Stamp every stored ticket whose due time the policy changed, 500 at a time, each step one
@@ -257,6 +260,10 @@ pub fn watch(inbox: std::sync::Arc<super::Inbox>, events: crate::events::EventBu
         let mut tick = tokio::time::interval(WATCH);
         loop {
             tick.tick().await;
+            if inbox.policy().targets.is_empty() {
+                told.clear();
+                continue;
+            }
             let q = crate::search::TicketQuery { breach: Some(crate::model::Breach::Soon), limit: Some(200), sort: Some(crate::search::Sort::Due), ..Default::default() };
             let Ok((_, tickets)) = inbox.list(&q).await else { continue };
             let now: std::collections::HashSet<(String, Millis)> =
