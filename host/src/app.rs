@@ -124,6 +124,16 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     );
     inbox.set_policy(accounts.teams().await?, accounts.channel_hours().await?).await?;
     crate::inbox::targets::watch(inbox.clone(), events.clone());
+    if inbox.report_rows_held() == 0 && inbox.store().count("ticket").await? > 0 {
+        // A store from before reports were kept: count what it holds, once, in the background.
+        let inbox = inbox.clone();
+        tokio::spawn(async move {
+            match inbox.rebuild_reports().await {
+                Ok(n) => tracing::info!(tickets = n, "reports counted from the stored tickets"),
+                Err(e) => tracing::warn!(error = %e, "counting the reports from the stored tickets failed"),
+            }
+        });
+    }
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
     let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
     let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, setup, public_origin };

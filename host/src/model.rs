@@ -362,6 +362,11 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub first_response_at: Option<Millis>,
+    /// When a customer last wrote again after it was resolved (its resolution time counts from
+    /// then).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub reopened_at: Option<Millis>,
     /// When its response target is next due, if one covers it and a clock runs.
     #[serde(default)]
     #[schema(required = true)]

@@ -11,6 +11,8 @@ import { Users } from './pages/Users';
 import { Teams } from './pages/Teams';
 import { Rules } from './pages/Rules';
 import { SavedRepliesPage } from './pages/SavedRepliesPage';
+import { Reports } from './pages/Reports';
+import { Targets } from './pages/Targets';
 import { Sidebar } from './components/Sidebar';
 import './style.css';
 
@@ -44,7 +46,9 @@ function App() {
   else if (route.path === '/admin/users' && me.role === 'admin') page = <Users me={me} />;
   else if (route.path === '/admin/teams' && me.role === 'admin') page = <Teams />;
   else if (route.path === '/admin/rules' && me.role === 'admin') page = <Rules />;
+  else if (route.path === '/admin/targets' && me.role === 'admin') page = <Targets />;
   else if (route.path === '/saved-replies') page = <SavedRepliesPage me={me} />;
+  else if (route.path === '/reports') page = <Reports me={me} route={route} />;
   else page = <Inbox me={me} route={route} />;
 
   return (

@@ -88,6 +88,14 @@ pub struct Span {
     pub to: String,
 }
 
+/// A stretch of time someone was Available.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct AvailableSpan {
+    user_id: String,
+    began: Millis,
+    ended: Millis,
+}
+
 /// When a team works: a week of spans (Monday first) in a time zone, and holidays.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -126,36 +134,49 @@ impl Schedule {
         Ok(())
     }
 
+    /// The open spans from `from` on, day by day for a year: `(open, close)` in milliseconds,
+    /// the first starting at `from` if open then. Nothing if the time zone is unknown.
+    fn open_spans(&self, from: Millis) -> impl Iterator<Item = (Millis, Millis)> + '_ {
+        use chrono::{Datelike, TimeZone};
+        let tz = self.timezone.parse::<chrono_tz::Tz>().ok();
+        let first = tz.and_then(|tz| tz.timestamp_millis_opt(from).single().map(|d| (tz, d.date_naive())));
+        first.into_iter().flat_map(move |(tz, first)| {
+            first.iter_days().take(367).flat_map(move |day| {
+                let holiday = self.holidays.iter().any(|h| *h == day.format("%Y-%m-%d").to_string());
+                let spans = if holiday { &[][..] } else { self.week.get(day.weekday().num_days_from_monday() as usize).map(Vec::as_slice).unwrap_or(&[]) };
+                spans.iter().filter_map(move |span| {
+                    let (a, b) = (minutes(&span.from)?, minutes(&span.to)?);
+                    // A local time the clocks skip (a DST change) starts at the next that exists.
+                    let at = |m: u32| {
+                        let t = day.and_hms_opt(0, 0, 0).expect("midnight") + chrono::Duration::minutes(i64::from(m));
+                        tz.from_local_datetime(&t).earliest().or_else(|| tz.from_local_datetime(&(t + chrono::Duration::hours(1))).earliest()).map(|d| d.timestamp_millis())
+                    };
+                    let (open, close) = (at(a)?.max(from), at(b)?);
+                    (open < close).then_some((open, close))
+                })
+            })
+        })
+    }
+
     /// The moment `ms` milliseconds of open time have passed since `from`; `None` if the
     /// schedule does not open that long within a year.
     pub fn after_open(&self, from: Millis, ms: i64) -> Option<Millis> {
-        use chrono::{Datelike, TimeZone};
-        let tz = self.timezone.parse::<chrono_tz::Tz>().ok()?;
-        let mut day = tz.timestamp_millis_opt(from).single()?.date_naive();
         let mut left = ms;
-        for _ in 0..=366 {
-            let holiday = self.holidays.iter().any(|h| *h == day.format("%Y-%m-%d").to_string());
-            let spans = if holiday { &[][..] } else { self.week.get(day.weekday().num_days_from_monday() as usize).map(Vec::as_slice).unwrap_or(&[]) };
-            for span in spans {
-                let (Some(a), Some(b)) = (minutes(&span.from), minutes(&span.to)) else { continue };
-                // A local time the clocks skip (a DST change) starts at the next that exists.
-                let at = |m: u32| {
-                    let t = day.and_hms_opt(0, 0, 0).expect("midnight") + chrono::Duration::minutes(i64::from(m));
-                    tz.from_local_datetime(&t).earliest().or_else(|| tz.from_local_datetime(&(t + chrono::Duration::hours(1))).earliest()).map(|d| d.timestamp_millis())
-                };
-                let (Some(open), Some(close)) = (at(a), at(b)) else { continue };
-                let start = open.max(from);
-                if close <= start {
-                    continue;
-                }
-                if left <= close - start {
-                    return Some(start + left);
-                }
-                left -= close - start;
+        for (start, close) in self.open_spans(from) {
+            if left <= close - start {
+                return Some(start + left);
             }
-            day = day.succ_opt()?;
+            left -= close - start;
         }
         None
+    }
+
+    /// How many milliseconds of open time lie between `from` and `to` (at most a year's).
+    pub fn open_between(&self, from: Millis, to: Millis) -> Millis {
+        if to <= from {
+            return 0;
+        }
+        self.open_spans(from).take_while(|(open, _)| *open < to).map(|(open, close)| close.min(to) - open).sum()
     }
 
     /// Open at `ms` (since the epoch)?
@@ -249,6 +270,10 @@ pub struct NotificationPrefs {
     #[serde(default = "on")]
     #[schema(required = true)]
     pub mention: bool,
+    /// My ticket is about to miss its response target.
+    #[serde(default = "on")]
+    #[schema(required = true)]
+    pub breach: bool,
     /// A short sound with each notification.
     #[serde(default = "on")]
     #[schema(required = true)]
@@ -265,7 +290,7 @@ fn on() -> bool {
 
 impl Default for NotificationPrefs {
     fn default() -> Self {
-        NotificationPrefs { assigned: true, customer_message: true, mention: true, sound: true, muted_channels: Vec::new() }
+        NotificationPrefs { assigned: true, customer_message: true, mention: true, breach: true, sound: true, muted_channels: Vec::new() }
     }
 }
 
@@ -346,6 +371,7 @@ impl Accounts {
         let was = a.status.is_available();
         if let Some(s) = status {
             if s != a.status {
+                self.ended(&a).await?;
                 a.since = now_ms();
             }
             a.status = s;
@@ -372,9 +398,43 @@ impl Accounts {
             }
             _ => return Ok(None),
         }
+        if !a.status.is_available() {
+            // Was available until now.
+            self.ended(&Availability { status: Status::Available, ..a.clone() }).await?;
+        }
         a.since = now_ms();
         self.store.put("availability", user_id, &a).await?;
         Ok(Some(a))
+    }
+
+    /// `a` ends now: a stretch of being Available is kept for the agents' report.
+    async fn ended(&self, a: &Availability) -> Result<(), AccountError> {
+        if !a.status.is_available() || a.since == 0 {
+            return Ok(());
+        }
+        let span = AvailableSpan { user_id: a.user_id.clone(), began: a.since, ended: now_ms() };
+        self.store.put("available_span", &stable_id(&a.user_id, &format!("available:{}", a.since)), &span).await?;
+        Ok(())
+    }
+
+    /// How long each person was Available between `from` and `to`, stretches that ended and
+    /// the one going on now.
+    pub async fn available_ms(&self, from: Millis, to: Millis) -> Result<std::collections::BTreeMap<String, Millis>, AccountError> {
+        let mut spans: Vec<AvailableSpan> = self.store.select_where("SELECT user_id, began, ended FROM available_span WHERE ended > $from AND began < $to", serde_json::json!({ "from": from, "to": to })).await?;
+        let now = now_ms();
+        for a in self.availabilities().await? {
+            if a.status.is_available() && a.since > 0 {
+                spans.push(AvailableSpan { user_id: a.user_id, began: a.since, ended: now });
+            }
+        }
+        let mut total = std::collections::BTreeMap::new();
+        for s in spans {
+            let ms = s.ended.min(to) - s.began.max(from);
+            if ms > 0 {
+                *total.entry(s.user_id).or_insert(0) += ms;
+            }
+        }
+        Ok(total)
     }
 
     pub async fn teams(&self) -> Result<Vec<Team>, AccountError> {

@@ -7,6 +7,7 @@ mod events;
 mod media;
 mod notes;
 mod presence;
+mod reports;
 mod rules;
 mod saved_replies;
 mod targets;
@@ -67,6 +68,7 @@ impl AppState {
         rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
         targets::list, targets::create, targets::update, targets::delete,
+        reports::get, reports::settings, reports::set_settings,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
@@ -144,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .route("/languages", get(tickets::languages))
         .route("/response-targets", get(targets::list).post(targets::create))
         .route("/response-targets/{id}", put(targets::update).delete(targets::delete))
+        .route("/reports", get(reports::get))
+        .route("/reports/settings", get(reports::settings).put(reports::set_settings))
         .route("/saved-replies", get(saved_replies::list).post(saved_replies::create))
         .route("/saved-replies/{id}", put(saved_replies::update).delete(saved_replies::delete))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))

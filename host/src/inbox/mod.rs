@@ -12,6 +12,7 @@ pub mod language;
 mod media;
 mod notes;
 pub mod rules;
+pub mod reports;
 mod tally;
 pub mod targets;
 
@@ -20,7 +21,7 @@ pub use media::{MediaCache, DEFAULT_MEDIA_CACHE_BYTES};
 pub use notes::NoteAuthor;
 
 use crate::events::{Event, EventBus};
-use crate::model::{Activity, ChannelEvent, Contact, Message, Note, Ticket};
+use crate::model::{now_ms, Activity, ChannelEvent, Contact, Message, Note, Queue, Ticket};
 use crate::plugins::PluginError;
 use crate::search::{Hits, SearchError, SearchIndex, TicketQuery};
 use crate::store::{Store, StoreError, WriteBatch};
@@ -167,6 +168,12 @@ pub struct Inbox {
     /// Response targets with the teams and hours they read: every ticket written is stamped
     /// with when it is due.
     policy: std::sync::RwLock<Arc<targets::Policy>>,
+    /// The reports' day rows as stored, moved by each write (`reports.rs`).
+    reports: std::sync::Mutex<reports::Rows>,
+    /// A write failed, so it may or may not have committed: read the rows again.
+    reports_stale: std::sync::atomic::AtomicBool,
+    /// The time zone the reports count days in.
+    report_zone: std::sync::RwLock<chrono_tz::Tz>,
 }
 
 /// Every queue's count as the index has it (caught up, with no write under way).
@@ -211,6 +218,7 @@ impl Inbox {
         let indexer = indexing::spawn(store.clone(), search.clone());
         // The index holds every stored ticket now, and nothing writes before `start` returns.
         let tally = tally_from(&search)?;
+        let (rows, zone) = Self::load_reports(&store).await?;
         Ok(Inbox {
             store,
             search,
@@ -224,6 +232,9 @@ impl Inbox {
             tally: std::sync::Mutex::new(tally),
             tally_stale: Default::default(),
             policy: Default::default(),
+            reports: std::sync::Mutex::new(rows),
+            reports_stale: Default::default(),
+            report_zone: std::sync::RwLock::new(zone),
         })
     }
 
@@ -331,7 +342,7 @@ impl Inbox {
         &self,
         touched: &[(&str, &[ChannelEvent])],
         extra_tickets: &[String],
-    ) -> Result<(Working, HashMap<String, tally::Shape>), InboxError> {
+    ) -> Result<(Working, HashMap<String, Ticket>), InboxError> {
         let (mut message_ids, mut ticket_ids, mut contact_ids) = (Vec::new(), Vec::new(), Vec::new());
         for (channel, events) in touched {
             let (m, t, c) = rules::ids_touched(channel, events);
@@ -350,7 +361,7 @@ impl Inbox {
         ticket_ids.dedup();
         let tickets = self.store.tickets(&ticket_ids).await?;
         let contacts = self.store.contacts(&contact_ids).await?;
-        let before = tally::shapes(&tickets);
+        let before = tickets.iter().map(|t| (t.id.clone(), t.clone())).collect();
         Ok((Working::new(messages, tickets, contacts), before))
     }
 
@@ -359,17 +370,22 @@ impl Inbox {
     async fn commit(
         &self,
         mut w: Working,
-        before: &HashMap<String, tally::Shape>,
+        before: &HashMap<String, Ticket>,
         cursors: Vec<(String, String)>,
         activities: Vec<Activity>,
         seq: i64,
     ) -> Result<(), InboxError> {
         let policy = self.policy();
+        let now = now_ms();
         for id in &w.changed_tickets {
             if let Some(t) = w.tickets.get_mut(id) {
+                if before.get(id).is_some_and(|b| b.queue == Queue::Resolved) && t.queue != Queue::Resolved {
+                    t.reopened_at = Some(now);
+                }
                 t.due = policy.due(t);
             }
         }
+        let report_rows = self.report_rows(&w, before, &activities, &policy, now).await?;
         let stored_messages: std::collections::BTreeSet<String> =
             w.changed_messages.iter().filter(|id| !w.created_messages.contains(*id)).cloned().collect();
         let stored_tickets: std::collections::BTreeSet<String> =
@@ -382,15 +398,18 @@ impl Inbox {
             contacts: pick(&w.changed_contacts, &w.contacts),
             activities,
             cursors,
+            reports: report_rows.iter().map(|r| serde_json::json!({ "id": r.id(), "day": r.day, "dim": r.dim, "value": r.value, "tallies": r.tallies })).collect(),
         };
         if let Err(e) = self.store.write(&batch).await {
             self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.reports_stale.store(true, std::sync::atomic::Ordering::SeqCst);
             return Err(e.into());
         }
+        self.reports.lock().expect("not poisoned").written(report_rows);
         {
             let mut tally = self.tally.lock().expect("not poisoned");
             for t in batch.new_tickets.iter().chain(&batch.tickets) {
-                tally.apply(before.get(&t.id), &tally::Shape::of(t));
+                tally.apply(before.get(&t.id).map(tally::Shape::of).as_ref(), &tally::Shape::of(t));
             }
         }
         if !w.changed_tickets.is_empty() {
@@ -421,7 +440,7 @@ impl Inbox {
             let event = if w.created_tickets.remove(&ticket.id) {
                 Event::TicketCreated { ticket, message: newest }
             } else {
-                let was = before.get(&ticket.id).map(tally::Shape::queue).filter(|q| *q != ticket.queue);
+                let was = before.get(&ticket.id).map(|b| b.queue).filter(|q| *q != ticket.queue);
                 Event::TicketUpdated { ticket, message: newest, was }
             };
             self.events.publish(event);

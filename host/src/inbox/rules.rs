@@ -271,6 +271,7 @@ impl Working {
                 team: None,
                 language: None,
                 first_response_at: None,
+                reopened_at: None,
                 due: None,
                 seq,
             }

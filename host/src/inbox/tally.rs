@@ -16,15 +16,6 @@ impl Shape {
     pub fn of(t: &Ticket) -> Self {
         Shape { queue: t.queue, flagged: t.flagged, assignee: t.assignee.clone() }
     }
-
-    pub fn queue(&self) -> Queue {
-        self.queue
-    }
-}
-
-/// The shapes of tickets as stored, by id, to count a write's changes against.
-pub fn shapes<'a>(tickets: impl IntoIterator<Item = &'a Ticket>) -> HashMap<String, Shape> {
-    tickets.into_iter().map(|t| (t.id.clone(), Shape::of(t))).collect()
 }
 
 /// The counts the index gave on start, moved by every write since.

@@ -18,9 +18,11 @@ pub struct ResponseTarget {
     pub team: Option<String>,
     /// Tickets of these channels; empty: any channel.
     #[serde(default)]
+    #[schema(required = true)]
     pub channels: Vec<String>,
     /// Tickets of these kinds; empty: any kind.
     #[serde(default)]
+    #[schema(required = true)]
     pub kinds: Vec<Kind>,
     /// The first agent answer within this many minutes of the ticket's arrival.
     #[serde(default)]

@@ -58,6 +58,9 @@ DEFINE INDEX IF NOT EXISTS session_user ON session FIELDS user_id;
 DEFINE TABLE IF NOT EXISTS idempotency SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS availability SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS available_span SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS available_span_ended ON available_span FIELDS ended;
+DEFINE TABLE IF NOT EXISTS report SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS team SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS settings SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS saved_reply SCHEMALESS;
@@ -95,6 +98,8 @@ pub struct WriteBatch {
     pub activities: Vec<Activity>,
     /// The poll cursors covering this batch, by channel, saved with it.
     pub cursors: Vec<(String, String)>,
+    /// The report rows this batch moves (documents with their `id`), replaced whole.
+    pub reports: Vec<Value>,
 }
 
 impl WriteBatch {
@@ -106,6 +111,7 @@ impl WriteBatch {
             && self.contacts.is_empty()
             && self.activities.is_empty()
             && self.cursors.is_empty()
+            && self.reports.is_empty()
     }
 }
 
@@ -243,11 +249,12 @@ impl Store {
         let mut q = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
         // Contacts and activities may or may not be stored yet: those are upserted.
-        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 4] = [
+        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 5] = [
             ("message", docs(&batch.new_messages)?, docs(&batch.messages)?, "UPDATE"),
             ("ticket", docs(&batch.new_tickets)?, docs(&batch.tickets)?, "UPDATE"),
             ("contact", Vec::new(), docs(&batch.contacts)?, "UPSERT"),
             ("activity", Vec::new(), docs(&batch.activities)?, "UPSERT"),
+            ("report", Vec::new(), batch.reports.clone(), "UPSERT"),
         ];
         for (table, new, stored, verb) in tables {
             if !stored.is_empty() {
@@ -434,6 +441,17 @@ impl Store {
     /// The searchable lines (not removed) of every ticket whose id is after `after` and up to
     /// `last`, ticket by ticket and page by page: one walk along the `message_page` index for
     /// a run of `tickets_in_id_order`, where a lookup per page costs a query each.
+    /// What the reports count of the messages of tickets after `after` up to `last` (in id
+    /// order): each one's ticket, direction, time and sender.
+    pub async fn message_facts(&self, after: Option<&str>, last: &str) -> Result<Vec<(String, crate::model::Direction, i64, Option<String>)>> {
+        let q = match after {
+            None => "SELECT VALUE [ticket_id, interaction.direction, interaction.created_at, sent_by] FROM message WHERE ticket_id <= $b AND removed = false",
+            Some(_) => "SELECT VALUE [ticket_id, interaction.direction, interaction.created_at, sent_by] FROM message WHERE ticket_id > $a AND ticket_id <= $b AND removed = false",
+        };
+        let mut r = self.db.query(q).bind(("a", after.unwrap_or_default().to_string())).bind(("b", last.to_string())).await?.check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
     pub async fn lines_of_tickets(&self, after: Option<&str>, last: &str) -> Result<Vec<StoredLine>> {
         let q = match after {
             None => "SELECT VALUE [ticket_id, page, author.name, text] FROM message WHERE ticket_id <= $b AND removed = false",

@@ -64,6 +64,12 @@ impl Store {
         decode(r.take::<Vec<Value>>(0)?)
     }
 
+    /// What a query of its own selects (its one statement), bound to `vars` (an object).
+    pub async fn select_where<T: DeserializeOwned>(&self, q: &str, vars: Value) -> Result<Vec<T>> {
+        let mut r = self.db.query(q).bind(vars).await?.check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
     /// Every record of a small table, ordered by `order`.
     pub async fn all<T: DeserializeOwned>(&self, table: &str, order: &str) -> Result<Vec<T>> {
         let mut r = self.db.query(format!("SELECT *, record::id(id) AS id FROM {table} ORDER BY {order}")).await?.check()?;

@@ -14,6 +14,7 @@ mod open;
 mod plugin;
 mod postgres;
 mod scale;
+mod reports;
 mod search;
 mod stats;
 mod workload;
@@ -261,6 +262,26 @@ async fn main() -> anyhow::Result<()> {
                 q.name
             ));
         }
+
+        let r = reports::run(&loaded, args.reps).await?;
+        line(format!(
+            "\n## Reports ({} tickets)\n\n| what | figure |\n|---|---|\n\
+             | count the stored tickets and messages into report rows, once (an older store's first start) | {} ({} rows) |\n\
+             | a 30-day report by channel from the rows (`GET /api/v1/reports?by=channel`), p50 / p99 | {} / {} |\n\
+             | a 30-day report by day from the rows, p50 / p99 | {} / {} |\n\
+             | the same figures (tickets in, messages in and the median first response by channel) summed from the tickets and messages in SurrealDB, p50 / p99 | {} / {} |\n\
+             | the rows' figures equal the tickets' own | {} |",
+            r.tickets,
+            ms(r.rebuild),
+            r.rows,
+            ms(r.by_channel.p50),
+            ms(r.by_channel.p99),
+            ms(r.by_day.p50),
+            ms(r.by_day.p99),
+            ms(r.from_tickets.p50),
+            ms(r.from_tickets.p99),
+            if r.same { "yes" } else { "NO" }
+        ));
     }
 
     if want("plugin") {

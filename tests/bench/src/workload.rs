@@ -179,6 +179,7 @@ impl Workload {
                 team: None,
                 language: None,
                 first_response_at: None,
+                reopened_at: None,
                 due: None,
                 rating: None,
                 seq: n as i64 + 1,

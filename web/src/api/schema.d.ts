@@ -398,6 +398,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tickets and messages in and out, replies, resolutions, and first response, next response and
+         *     resolution times (median, p90, in business hours, % of targets met) for each line.
+         */
+        get: operations["reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["reports_settings"];
+        put: operations["reports_set_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/response-targets": {
         parameters: {
             query?: never;
@@ -1197,6 +1233,27 @@ export interface components {
             /** @enum {string} */
             type: "breach_soon";
         };
+        /** @description A clock's figures over a report's line. */
+        Figures: {
+            business_median_ms?: null | components["schemas"]["i64"];
+            business_p90_ms?: null | components["schemas"]["i64"];
+            /** Format: int64 */
+            count: number;
+            median_ms?: null | components["schemas"]["i64"];
+            /**
+             * Format: int64
+             * @description Against the response targets, where one applied.
+             */
+            met: number;
+            /**
+             * Format: double
+             * @description `met` of `met + missed`, in percent.
+             */
+            met_percent?: number | null;
+            /** Format: int64 */
+            missed: number;
+            p90_ms?: null | components["schemas"]["i64"];
+        };
         FirstAdmin: {
             email: string;
             name: string;
@@ -1204,6 +1261,11 @@ export interface components {
             /** @description The one-time code the server printed at start. */
             setup_code: string;
         };
+        /**
+         * @description How a report groups its lines.
+         * @enum {string}
+         */
+        Group: "day" | "week" | "month" | "platform" | "channel" | "kind" | "agent" | "team" | "tag";
         /**
          * @description How a channel is doing, as admins see it.
          * @enum {string}
@@ -1378,6 +1440,8 @@ export interface components {
         NotificationPrefs: {
             /** @description A ticket handed to me. */
             assigned: boolean;
+            /** @description My ticket is about to miss its response target. */
+            breach: boolean;
             /** @description A customer's new message in my ticket. */
             customer_message: boolean;
             /** @description A note that @mentions me. */
@@ -1449,12 +1513,54 @@ export interface components {
             /** @description In words ("2 SMS segments"), or null when there is nothing to say. */
             note?: string | null;
         };
+        Report: {
+            by: components["schemas"]["Group"];
+            /** Format: date */
+            from: string;
+            /** @description Periods in order (every one, empty or not); values by tickets in, most first. */
+            lines: components["schemas"]["ReportLine"][];
+            time_zone: string;
+            /** Format: date */
+            to: string;
+            total: components["schemas"]["ReportLine"];
+        };
+        /** @description One line of a report: a day, week or month, or a platform, channel, kind, agent, team or tag. */
+        ReportLine: {
+            /** Format: int64 */
+            auto_replies: number;
+            available_ms?: null | components["schemas"]["i64"];
+            first_response: components["schemas"]["Figures"];
+            /** @description `2026-12-01`, `2026-W49`, `2026-12`, or the value's id (a channel's, an agent's...). */
+            key: string;
+            /** Format: int64 */
+            messages_in: number;
+            /** Format: int64 */
+            messages_out: number;
+            next_response: components["schemas"]["Figures"];
+            /** Format: int64 */
+            reopened: number;
+            /** Format: int64 */
+            replies: number;
+            resolution: components["schemas"]["Figures"];
+            /** Format: int64 */
+            resolved: number;
+            /** Format: int64 */
+            tickets_in: number;
+        };
+        /** @description The reports' settings. */
+        ReportSettings: {
+            /**
+             * @description The IANA time zone days are counted in (`Europe/Berlin`). A change counts the days of
+             *     what happens from then on; what was counted stays on its day.
+             */
+            time_zone: string;
+        };
         /** @description A promise: which tickets it covers (all that match every scope given) and how soon. */
         ResponseTarget: {
             /** @description Count only the minutes within business hours (the channel's own, else its team's). */
             business_hours: boolean;
             /** @description Tickets of these channels; empty: any channel. */
-            channels?: string[];
+            channels: string[];
             /**
              * Format: int32
              * @description The first agent answer within this many minutes of the ticket's arrival.
@@ -1462,7 +1568,7 @@ export interface components {
             first_response_minutes?: number | null;
             id: string;
             /** @description Tickets of these kinds; empty: any kind. */
-            kinds?: components["schemas"]["Kind"][];
+            kinds: components["schemas"]["Kind"][];
             name: string;
             /**
              * Format: int32
@@ -1792,6 +1898,7 @@ export interface components {
              * @description A review's stars, 1 to 5 (its latest version).
              */
             rating: number | null;
+            reopened_at: null | components["schemas"]["i64"];
             /**
              * Format: int64
              * @description The store's change counter when the ticket last changed (the search watermark).
@@ -2864,6 +2971,107 @@ export interface operations {
             };
             /** @description Refused: not a component of a contract this host runs, its describe failed, a pinned SHA-256 differs, or a channel lacks a setting it requires */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_get: {
+        parameters: {
+            query?: {
+                /** @description First day, `YYYY-MM-DD` (default: 29 days before `to`). */
+                from?: string;
+                /** @description Last day, `YYYY-MM-DD` (default: today). */
+                to?: string;
+                /** @description `day` (default), `week`, `month`, `platform`, `channel`, `kind`, `agent`, `team`, `tag`. */
+                by?: string;
+                platform?: string;
+                channel?: string;
+                kind?: string;
+                agent?: string;
+                team?: string;
+                tag?: string;
+                /** @description `json` (default) or `csv`. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSettings"];
+                };
+            };
+        };
+    };
+    reports_set_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

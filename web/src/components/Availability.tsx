@@ -1,7 +1,7 @@
 // Am I Available? The agent's own status (Available, Away, or an away status the admins
 // added), teammates' statuses live, and notices of what is the agent's to do: a ticket the
-// queue handed them, a customer's new message in their ticket, a note that @mentions them
-// (with a browser notification and a short sound when the tab is hidden and they allowed it),
+// queue handed them, a customer's new message in their ticket, a note that @mentions them, a
+// ticket of theirs about to miss its response target (with a browser notification and a short sound when the tab is hidden and they allowed it),
 // each as the agent's own preferences say, and none from the channels they muted.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas, type User } from '../api/client';
@@ -10,8 +10,8 @@ import { navigate } from '../route';
 
 type Person = Schemas['Availability'];
 type Prefs = Schemas['NotificationPrefs'];
-type What = 'Assigned to you' | 'New message' | 'Mentioned you';
-const PREF: Record<What, 'assigned' | 'customer_message' | 'mention'> = { 'Assigned to you': 'assigned', 'New message': 'customer_message', 'Mentioned you': 'mention' };
+type What = 'Assigned to you' | 'New message' | 'Mentioned you' | 'Breaching soon';
+const PREF: Record<What, 'assigned' | 'customer_message' | 'mention' | 'breach'> = { 'Assigned to you': 'assigned', 'New message': 'customer_message', 'Mentioned you': 'mention', 'Breaching soon': 'breach' };
 
 export function Availability({ me }: { me: User }) {
   const [people, setPeople] = useState<Person[]>([]);
@@ -22,7 +22,7 @@ export function Availability({ me }: { me: User }) {
   const seenAt = useRef(new Map<string, number>());
   // Each ticket's channel, for muted channels (a note's event names only its ticket).
   const channelOf = useRef(new Map<string, string>());
-  const [prefs, setPrefs] = useState<Prefs>({ assigned: true, customer_message: true, mention: true, sound: true, muted_channels: [] });
+  const [prefs, setPrefs] = useState<Prefs>({ assigned: true, customer_message: true, mention: true, breach: true, sound: true, muted_channels: [] });
   const prefsRef = useRef(prefs);
   prefsRef.current = prefs;
   const [channels, setChannels] = useState<{ id: string; display_name: string }[]>([]);
@@ -76,6 +76,11 @@ export function Availability({ me }: { me: User }) {
           setNotices((ns) => (ns.some((n) => n.id === t.id) ? ns.filter((n) => n.id !== t.id) : ns));
         }
       }
+      // My ticket is about to miss its response target.
+      if (e.type === 'breach_soon' && e.ticket.assignee === me.id) {
+        channelOf.current.set(e.ticket.id, e.ticket.channel);
+        tell({ id: e.ticket.id, who: e.ticket.contact.name, at: e.ticket.due?.at ?? Date.now(), what: 'Breaching soon' }, e.ticket.preview);
+      }
       if (e.type === 'note' && !e.deleted && e.note.mentions.includes(me.id) && e.note.author_id !== me.id) {
         const n = { id: e.ticket_id, who: e.note.author_name, at: e.note.edited_at ?? e.note.created_at, what: 'Mentioned you' as const };
         // A ticket this page has not seen yet: its channel first (muted channels say nothing).
@@ -112,10 +117,10 @@ export function Availability({ me }: { me: User }) {
       <button class="link" aria-expanded={showPrefs} onClick={() => setShowPrefs(!showPrefs)}>Notifications</button>
       {showPrefs && (
         <fieldset class="notification-prefs" aria-label="Notify me of">
-          {(['assigned', 'customer_message', 'mention', 'sound'] as const).map((k) => (
+          {(['assigned', 'customer_message', 'mention', 'breach', 'sound'] as const).map((k) => (
             <label>
               <input type="checkbox" checked={prefs[k]} data-pref={k} onChange={(e) => savePrefs({ ...prefs, [k]: (e.target as HTMLInputElement).checked })} />{' '}
-              {{ assigned: 'Tickets assigned to me', customer_message: 'New messages in my tickets', mention: 'Mentions of me', sound: 'With a sound' }[k]}
+              {{ assigned: 'Tickets assigned to me', customer_message: 'New messages in my tickets', mention: 'Mentions of me', breach: 'My tickets breaching their response target soon', sound: 'With a sound' }[k]}
             </label>
           ))}
           {channels.length > 1 && <span class="hint">Nothing from:</span>}
@@ -142,7 +147,7 @@ export function Availability({ me }: { me: User }) {
       )}
       {notices.slice(0, 3).map((n) => (
         <p class="assigned-notice" role="status" data-notice={n.what} data-assigned={n.what === 'Assigned to you' ? n.id : undefined}>
-          {n.what === 'Assigned to you' ? `Assigned to you: ${n.who}` : n.what === 'New message' ? `New message from ${n.who}` : `${n.who} mentioned you`}{' '}
+          {n.what === 'Assigned to you' ? `Assigned to you: ${n.who}` : n.what === 'New message' ? `New message from ${n.who}` : n.what === 'Breaching soon' ? `Breaching soon: ${n.who}` : `${n.who} mentioned you`}{' '}
           <button class="link" onClick={() => (navigate('/', new URLSearchParams({ view: 'all', ticket: n.id })), setNotices((ns) => ns.filter((x) => x.key !== n.key)))}>Open</button>{' '}
           <button class="link" aria-label="Dismiss" onClick={() => setNotices((ns) => ns.filter((x) => x.key !== n.key))}>×</button>
         </p>

@@ -5,7 +5,7 @@ import { KIND_WORDS, platformName } from '../format';
 import { setParams } from '../route';
 import { useLanguages } from '../languages';
 
-const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'language', 'team', 'flagged', 'sort', 'from', 'to'];
+const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'language', 'team', 'flagged', 'breach', 'sort', 'from', 'to'];
 
 /** `compact` (beside an open ticket): the search and a "Filters" button, the filters on demand. */
 export function Filters({ params, channels, users, compact }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[]; compact: boolean }) {
@@ -94,10 +94,16 @@ export function Filters({ params, channels, users, compact }: { params: URLSearc
           <input type="checkbox" aria-label="Flagged only" checked={params.get('flagged') === 'true'} onChange={(e) => setParams({ flagged: (e.target as HTMLInputElement).checked ? 'true' : null, ticket: null })} />
           Flagged
         </label>
+        <select aria-label="Response target" value={params.get('breach') ?? ''} onChange={set('breach')}>
+          <option value="">Any due time</option>
+          <option value="soon">Breaching soon</option>
+          <option value="breached">Breached</option>
+        </select>
         <select aria-label="Sort" value={params.get('sort') ?? ''} onChange={set('sort')}>
           <option value="">Newest first</option>
           <option value="oldest">Oldest first</option>
           <option value="waiting">Longest waiting</option>
+          <option value="due">Due first</option>
         </select>
         <input type="date" aria-label="From" value={params.get('from') ?? ''} onChange={set('from')} />
         <input type="date" aria-label="To" value={params.get('to') ?? ''} onChange={set('to')} />

@@ -72,6 +72,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
             Saved replies
           </a>
         </li>
+        <li>
+          <a href="/reports" class={route.path === '/reports' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/reports'))}>
+            Reports
+          </a>
+        </li>
       </ul>
       {me.role === 'admin' && (
         <ul class="views admin">
@@ -93,6 +98,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
           <li>
             <a href="/admin/rules" class={route.path === '/admin/rules' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/rules'))}>
               Rules
+            </a>
+          </li>
+          <li>
+            <a href="/admin/targets" class={route.path === '/admin/targets' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/targets'))}>
+              Response targets
             </a>
           </li>
         </ul>

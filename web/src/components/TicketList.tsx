@@ -1,5 +1,6 @@
 // The ticket rows: author, platform and channel, kind, time and the newest message; what no
-// agent has seen yet (bold, with a count) and how long the customer has been waiting.
+// agent has seen yet (bold, with a count), how long the customer has been waiting and the
+// time left to the response target.
 // Pages load as the list scrolls; while the agent moves over it or scrolls it, it counts as
 // busy so that live arrivals wait instead of shifting the row about to be clicked.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -7,6 +8,7 @@ import type { TicketRow } from '../api/client';
 import { ago, KIND_WORDS, stars, timeLeft, waited, when } from '../format';
 import { Avatar, PlatformIcon } from './Avatar';
 import { Highlight } from './Highlight';
+import { Due } from './Due';
 
 /** How long after the last move or scroll the list counts as in use. */
 const IDLE_MS = 2000;
@@ -110,6 +112,7 @@ export function TicketList({ rows, selected, openId, hasMore, onBusy, onSelect, 
                 </span>
               )}
               {t.queue !== 'new' && <span class={`queue q-${t.queue}`}>{t.queue}</span>}
+              {t.due && <Due due={t.due} now={now} />}
               {t.snoozed_until != null && (
                 <span class="snoozed" title={`Snoozed until ${when(t.snoozed_until)}`}>
                   ⏰ {timeLeft(t.snoozed_until, now) ?? 'due'}

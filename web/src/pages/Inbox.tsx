@@ -31,7 +31,9 @@ export function queryOf(params: URLSearchParams, me: User): TicketQuery {
   }
   if (params.get('flagged') === 'true') q.flagged = true;
   const sort = params.get('sort');
-  if (sort === 'oldest' || sort === 'waiting') q.sort = sort;
+  if (sort === 'oldest' || sort === 'waiting' || sort === 'due') q.sort = sort;
+  const breach = params.get('breach');
+  if (breach === 'soon' || breach === 'breached') q.breach = breach;
   const day = (k: string, end: boolean) => {
     const v = params.get(k);
     if (!v) return undefined;

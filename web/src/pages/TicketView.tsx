@@ -4,6 +4,7 @@ import { api, call, type ActionKind, type ChannelSummary, type Message, type Tic
 import { subscribe, view } from '../live';
 import { ago, KIND_WORDS, platformName, when } from '../format';
 import { setParams } from '../route';
+import { Due } from '../components/Due';
 import { Avatar, PlatformIcon } from '../components/Avatar';
 import { Tags } from '../components/Tags';
 import { Timeline } from '../components/Timeline';
@@ -125,6 +126,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
             )}
             {detail.contact?.blocked_us && <span class="warn">has blocked {platformName(t.platform)} messages from you</span>}
             {detail.contact?.opted_out && <span class="warn" data-opted-out>has opted out of messages: replies will not reach them</span>}
+            {t.due && <Due due={t.due} now={Date.now()} />}
           </div>
         </div>
         <button class="link close" onClick={onClose} aria-label="Close ticket">

@@ -1,0 +1,191 @@
+//! Knowing the work, through the API: response targets make tickets due (first answer, then
+//! resolution), the inbox filters and sorts by it and says when one is breaching soon; reports
+//! count tickets, messages, replies, resolutions and response times by day, channel and agent,
+//! as JSON and CSV, kept across a restart; what cannot work is refused in words.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn reply(server: &Server, ticket: &str, text: &str) {
+    let (s, r) = action(server, ticket, json!({"type": "reply", "text": text})).await;
+    assert_eq!(s, 200, "{r}");
+}
+
+/// Every event the live socket brings from now on.
+async fn listen(server: &Server) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut r = server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+    r.headers_mut().insert("cookie", server.cookie.parse().unwrap());
+    r.headers_mut().insert("origin", server.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = seen.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Ok(v) = serde_json::from_str::<Value>(m.to_text().unwrap_or_default()) {
+                into.lock().unwrap().push(v);
+            }
+        }
+    });
+    seen
+}
+
+fn ids(tickets: &[Value]) -> Vec<&str> {
+    tickets.iter().map(|t| t["id"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_response_target_makes_tickets_due_and_an_answer_stops_the_first_clock() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+
+    for (body, why) in [
+        (json!({"name": "", "first_response_minutes": 5}), "name"),
+        (json!({"name": "No clock"}), "a first response, next response or resolution"),
+        (json!({"name": "Zero", "first_response_minutes": 0}), "1 to"),
+        (json!({"name": "Teamless", "team": "nope", "first_response_minutes": 5}), "no team"),
+        (json!({"name": "Elsewhere", "channels": ["nope"], "first_response_minutes": 5}), "nope"),
+    ] {
+        let (s, e) = server.post("/api/v1/response-targets", body).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{e}");
+    }
+
+    // A ticket that was there before the target is stamped too.
+    emu.private_text(&User::new(7001, "Early", None, None), "Where is my parcel?");
+    server.wait_tickets("channel=tg", 1, WAIT).await;
+    let (s, target) = server.post("/api/v1/response-targets", json!({"name": "Chat", "channels": ["tg"], "first_response_minutes": 1, "resolution_minutes": 600})).await;
+    assert_eq!(s, 201, "{target}");
+    let early = server.tickets("channel=tg").await[0].clone();
+    assert!(eventually(WAIT, || async { server.ticket(early["id"].as_str().unwrap()).await["ticket"]["due"]["clock"] == "first_response" }).await);
+    let due = server.ticket(early["id"].as_str().unwrap()).await["ticket"]["due"].clone();
+    assert_eq!(due["at"].as_i64().unwrap() - early["created_at"].as_i64().unwrap(), 60_000, "{due}");
+    assert_eq!(due["target"], target["id"]);
+
+    emu.private_text(&User::new(7002, "Later", None, None), "Hello?");
+    let both = server.wait_tickets("channel=tg", 2, WAIT).await;
+    let later = both.iter().find(|t| t["contact"]["name"] == "Later").unwrap()["id"].as_str().unwrap().to_string();
+    let early = early["id"].as_str().unwrap().to_string();
+    assert_eq!(ids(&server.tickets("sort=due").await), [early.as_str(), later.as_str()], "the one due first, first");
+    assert!(server.tickets("breach=breached").await.is_empty());
+
+    // An agent's answer stops the first clock: only the resolution is due now.
+    reply(&server, &early, "On its way!").await;
+    let t = server.ticket(&early).await["ticket"].clone();
+    assert_eq!(t["due"]["clock"], "resolution", "{t}");
+    assert!(t["first_response_at"].as_i64().is_some());
+
+    // The unanswered one breaches soon (the last quarter of its minute), then is breached; the
+    // agents are told once, as it starts.
+    let events = listen(&server).await;
+    assert!(eventually(Duration::from_secs(70), || async { ids(&server.tickets("breach=soon").await) == [later.as_str()] }).await);
+    assert!(eventually(Duration::from_secs(30), || async { ids(&server.tickets("breach=breached").await) == [later.as_str()] }).await);
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.iter().filter(|e| e["type"] == "breach_soon" && e["ticket"]["id"] == later.as_str()).count(), 1, "{events:?}");
+
+    let (s, e) = server.get("/api/v1/tickets?breach=sideways").await;
+    assert_eq!(s, 400, "{e}");
+    // Deleting the target: nothing is due any more.
+    let (s, _) = call(&server, reqwest::Method::DELETE, &format!("/api/v1/response-targets/{}", target["id"].as_str().unwrap()), Some(&server.cookie), None).await;
+    assert_eq!(s, 204);
+    assert!(eventually(WAIT, || async { server.ticket(&later).await["ticket"]["due"].is_null() }).await);
+}
+
+#[tokio::test]
+async fn reports_count_the_work_by_day_channel_and_agent_in_json_and_csv_and_survive_a_restart() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channels = telegram_channel("tg", &emu, true, TOKEN);
+    let server = Server::start_with(&channels, Options::disk(), None).await;
+    let (_, me) = server.get("/api/v1/me").await;
+    // Reports know agents by the name on their answers.
+    let me = me["name"].as_str().unwrap().to_string();
+    let (s, _) = server.post("/api/v1/response-targets", json!({"name": "Chat", "first_response_minutes": 60})).await;
+    assert_eq!(s, 201);
+
+    for n in 0..3 {
+        emu.private_text(&User::new(7100 + n, &format!("Cust{n}"), None, None), &format!("Question {n}"));
+    }
+    let tickets = server.wait_tickets("channel=tg", 3, WAIT).await;
+    reply(&server, tickets[0]["id"].as_str().unwrap(), "Answer 0").await;
+    reply(&server, tickets[1]["id"].as_str().unwrap(), "Answer 1").await;
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{}", tickets[0]["id"].as_str().unwrap()), json!({"queue": "resolved"})).await;
+    assert_eq!(s, 200);
+    // The customer writes again: reopened.
+    let again = tickets[0]["contact"]["name"].as_str().unwrap().trim_start_matches("Cust").parse::<i64>().unwrap();
+    emu.private_text(&User::new(7100 + again, &format!("Cust{again}"), None, None), "One more thing");
+    assert!(eventually(WAIT, || async { server.ticket(tickets[0]["id"].as_str().unwrap()).await["ticket"]["queue"] == "new" }).await);
+    // Some time Available, for the agents' report.
+    server.put("/api/v1/availability/me", json!({"status": "away"})).await;
+    server.put("/api/v1/availability/me", json!({"status": "available"})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let check = |r: &Value| {
+        let total = &r["total"];
+        assert_eq!((total["tickets_in"].as_u64(), total["messages_in"].as_u64(), total["replies"].as_u64()), (Some(3), Some(4), Some(2)), "{total}");
+        assert_eq!((total["resolved"].as_u64(), total["reopened"].as_u64()), (Some(1), Some(1)), "{total}");
+        let first = &total["first_response"];
+        assert_eq!((first["count"].as_u64(), first["met"].as_u64(), first["met_percent"].as_f64()), (Some(2), Some(2), Some(100.0)), "{first}");
+        assert!(first["median_ms"].as_i64().unwrap() < 60_000, "{first}");
+    };
+    let (s, by_day) = server.get("/api/v1/reports").await;
+    assert_eq!(s, 200, "{by_day}");
+    check(&by_day);
+    let days = by_day["lines"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "the last 30 days, every one");
+    assert_eq!(days.last().unwrap()["tickets_in"], 3, "all of it today");
+
+    let (_, by_channel) = server.get("/api/v1/reports?by=channel").await;
+    assert_eq!(by_channel["lines"][0]["key"], "tg");
+    assert_eq!(by_channel["lines"][0]["tickets_in"], 3);
+    let (_, by_agent) = server.get("/api/v1/reports?by=agent").await;
+    let mine = by_agent["lines"].as_array().unwrap().iter().find(|l| l["key"] == me.as_str()).unwrap_or_else(|| panic!("{by_agent}"));
+    assert_eq!((mine["replies"].as_u64(), mine["resolved"].as_u64()), (Some(2), Some(1)), "{mine}");
+    assert!(mine["available_ms"].as_i64().unwrap() > 0, "{mine}");
+    let (_, only_tg) = server.get("/api/v1/reports?by=week&channel=tg").await;
+    assert_eq!(only_tg["total"]["tickets_in"], 3, "{only_tg}");
+    let (_, other) = server.get("/api/v1/reports?channel=elsewhere").await;
+    assert_eq!(other["total"]["tickets_in"], 0);
+
+    let (s, headers, csv) = server.get_bytes("/api/v1/reports?by=channel&format=csv").await;
+    assert_eq!(s, 200);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(headers["content-disposition"].to_str().unwrap().contains(".csv"));
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("key,tickets_in,messages_in,messages_out"), "{csv}");
+    assert!(lines[1].starts_with("tg,3,4,"), "{csv}");
+    assert!(lines.last().unwrap().starts_with("total,3,4,"), "{csv}");
+
+    for (query, why) in [
+        ("by=year", "`by`"),
+        ("from=2026-12-10&to=2026-12-01", "days"),
+        ("from=2020-01-01&to=2026-01-01", "days"),
+        ("from=yesterday", "YYYY-MM-DD"),
+        ("channel=tg&tag=vip", "one"),
+        ("by=channel&tag=vip", "filter only by day"),
+        ("kind=bogus", "unknown kind"),
+        ("format=pdf", "json or csv"),
+        ("color=red", "color"),
+    ] {
+        let (s, e) = server.get(&format!("/api/v1/reports?{query}")).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{query}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{query}: {e}");
+    }
+    let (s, e) = server.put("/api/v1/reports/settings", json!({"time_zone": "Mars/Olympus"})).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, set) = server.put("/api/v1/reports/settings", json!({"time_zone": "Europe/Berlin"})).await;
+    assert_eq!((s, set["time_zone"].as_str()), (200, Some("Europe/Berlin")));
+
+    // Kept with the work: the same after a restart.
+    let data = server.kill().await;
+    let server = Server::start_with(&channels, Options::disk(), Some(data)).await;
+    let (_, again) = server.get("/api/v1/reports?by=channel").await;
+    check(&again);
+    assert_eq!(again["time_zone"], "Europe/Berlin");
+}
