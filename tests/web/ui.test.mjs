@@ -1018,3 +1018,56 @@ test('a status rule tags what an agent resolves; a Spanish comment shows its lan
   await admin.locator('[data-notice="Mentioned you"]').waitFor({ timeout: WAIT });
   await alexPage.close();
 });
+
+test('an admin sets a response target: waiting tickets show their time left, filter by breached and sort by due; the reports page charts the work and gives its CSV', async () => {
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  await admin.goto(`${BASE}/admin/targets`);
+  await admin.getByText('No response targets yet').waitFor();
+  await admin.getByRole('button', { name: 'New response target' }).click();
+  const form = admin.getByRole('form', { name: 'Response target' });
+  await form.getByLabel('Name').fill('Answer within a minute');
+  await form.getByLabel('First response minutes').fill('1');
+  await form.getByLabel('Resolution minutes').fill('1440');
+  await form.getByRole('button', { name: 'Save' }).click();
+  const target = admin.locator('[data-target="Answer within a minute"]');
+  await target.waitFor({ timeout: WAIT });
+  assert.match(await target.innerText(), /Every ticket[\s\S]*1 min[\s\S]*1 d/);
+
+  // The tickets that have waited longer than a minute are overdue; the filter finds them.
+  await admin.goto(`${BASE}/?view=new&breach=breached`);
+  const overdue = admin.locator('.ticket-row [data-due="breached"]');
+  const deadline = Date.now() + WAIT;
+  while ((await overdue.count()) === 0) {
+    if (Date.now() > deadline) assert.fail('no overdue ticket listed');
+    await admin.waitForTimeout(500);
+    await admin.reload();
+  }
+  assert.equal(await admin.locator('.ticket-row').count(), await overdue.count(), 'only breached tickets');
+  assert.match(await overdue.first().innerText(), /First response overdue/);
+  await admin.getByLabel('Sort').selectOption('due');
+  await admin.waitForURL(/sort=due/);
+  await admin.locator('.ticket-row').first().click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.locator('.ticket-head [data-due="breached"]').waitFor({ timeout: WAIT });
+  await admin.screenshot({ path: `${SHOTS}/response-targets.png` });
+
+  // Reports: the figures, two charts and a line per day; by channel, a line per channel.
+  await admin.getByRole('navigation', { name: 'Queues' }).getByRole('link', { name: 'Reports' }).click();
+  await admin.getByRole('heading', { name: 'Reports' }).waitFor();
+  const tickets = Number(await admin.locator('[data-figure="tickets_in"]').innerText());
+  assert.ok(tickets > 0, 'the tickets of the tests so far');
+  await admin.locator('.chart canvas').nth(1).waitFor({ timeout: WAIT });
+  assert.equal(await admin.getByRole('img', { name: 'Tickets in and resolved' }).count(), 1);
+  assert.equal(await admin.locator('.report-table tbody tr').count(), 31, '30 days and the total');
+  await admin.screenshot({ path: `${SHOTS}/reports.png`, fullPage: true });
+  await admin.getByLabel('Group by').selectOption('channel');
+  await admin.waitForURL(/by=channel/);
+  await admin.locator('.report-table tbody tr[data-line="tg"]').waitFor({ timeout: WAIT });
+  const download = admin.waitForEvent('download');
+  await admin.getByRole('link', { name: 'Download CSV' }).click();
+  const file = await (await download).path();
+  const csv = readFileSync(file, 'utf8');
+  assert.match(csv.split('\n')[0], /^key,tickets_in,messages_in/);
+  assert.match(csv, /\ntotal,/);
+  assert.equal(Number(csv.split('\n').find((l) => l.startsWith('total,')).split(',')[1]), tickets, 'the CSV says what the page says');
+});
