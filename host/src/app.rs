@@ -134,6 +134,17 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
             }
         });
     }
+    // The audit log keeps what its retention says, checked hourly.
+    let store = inbox.store().clone();
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            if let Err(e) = crate::api::prune_audit(&store).await {
+                tracing::warn!(error = %e, "pruning the audit log failed");
+            }
+        }
+    });
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
     let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
     let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, setup, public_origin };

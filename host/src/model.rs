@@ -505,6 +505,49 @@ pub struct Activity {
     pub ok: bool,
 }
 
+/// What an audit log entry is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    SignIn,
+    SignInFailed,
+    SignOut,
+    Setup,
+    User,
+    Invitation,
+    Token,
+    Channel,
+    Plugin,
+    Rule,
+    SavedReply,
+    Team,
+    ResponseTarget,
+    Settings,
+    /// An action on a platform: a reply, a hide, a delete... by an agent or a rule.
+    PlatformAction,
+}
+
+/// One line of the append-only audit log: who did what, when, and how it went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: Millis,
+    /// The person's name, a rule (`Rule: …`), or the email a failed sign-in tried.
+    pub actor: String,
+    pub actor_id: Option<String>,
+    pub kind: AuditKind,
+    /// `POST /api/v1/rules`, or the platform action (`reply`, `hide`, `delete`...).
+    pub action: String,
+    /// What it was done to: the id in the path, or the ticket.
+    pub target: Option<String>,
+    /// The request as sent (passwords and secrets left out), or the platform's answer.
+    pub detail: String,
+    /// What a platform delete or hide took away, kept because it cannot be undone.
+    pub content: Option<String>,
+    pub status: u16,
+    pub ok: bool,
+}
+
 /// An internal note on a ticket, by an agent for agents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Note {

@@ -1,7 +1,8 @@
 //! Knowing the work, through the API: response targets make tickets due (first answer, then
 //! resolution), the inbox filters and sorts by it and says when one is breaching soon; reports
 //! count tickets, messages, replies, resolutions and response times by day, channel and agent,
-//! as JSON and CSV, kept across a restart; what cannot work is refused in words.
+//! as JSON and CSV, kept across a restart; the audit log says who did what, secrets left out,
+//! with what a platform delete removed; what cannot work is refused in words.
 
 mod support;
 
@@ -188,4 +189,74 @@ async fn reports_count_the_work_by_day_channel_and_agent_in_json_and_csv_and_sur
     let (_, again) = server.get("/api/v1/reports?by=channel").await;
     check(&again);
     assert_eq!(again["time_zone"], "Europe/Berlin");
+}
+
+#[tokio::test]
+async fn the_audit_log_says_who_did_what_without_secrets_and_keeps_what_a_delete_removed() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let (_, me) = server.get("/api/v1/me").await;
+    let me_name = me["name"].as_str().unwrap().to_string();
+
+    // A wrong password, then a teammate made with one.
+    let (s, _) = call(&server, reqwest::Method::POST, "/api/v1/session", None, Some(json!({"email": "nobody@team.example", "password": "guess-guess-guess"}))).await;
+    assert_eq!(s, 401);
+    let (s, u) = server.post("/api/v1/users", json!({"email": "rae@team.example", "name": "Rae", "role": "agent", "password": "rae-secret-password"})).await;
+    assert_eq!(s, 201, "{u}");
+    let (s, _) = server.put("/api/v1/channels/tg/secrets", json!({"secrets": {"bot_token": "999:SECRET-never-logged"}})).await;
+    assert!(s < 500, "{s}");
+    let (s, rule) = server.post("/api/v1/rules", json!({"name": "Tag refunds", "trigger": "customer_message", "conditions": {"text": {"type": "words", "any": ["refund"]}}, "actions": [{"type": "tag", "tag": "refund"}]})).await;
+    assert_eq!(s, 201, "{rule}");
+
+    // A customer's spam in a group, deleted: Telegram cannot bring it back, the log keeps it.
+    emu.group_text(-1001, "Acme Fans", &User::new(7300, "Spammer", None, None), "BUY CHEAP FOLLOWERS at spam.example");
+    let group = server.wait_tickets("kind=group_message", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let (s, b) = action(&server, &group, json!({"type": "delete"})).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = action(&server, &group, json!({"type": "delete"})).await;
+    assert_eq!(s, 502, "the platform refuses a second time: {b}");
+
+    let (s, log) = server.get("/api/v1/audit").await;
+    assert_eq!(s, 200, "{log}");
+    let entries = log.as_array().unwrap();
+    let of = |kind: &str| entries.iter().filter(|e| e["kind"] == kind).collect::<Vec<_>>();
+    assert!(of("sign_in_failed").iter().any(|e| e["actor"] == "nobody@team.example" && e["ok"] == false), "{log}");
+    let user = of("user");
+    assert!(user.iter().any(|e| e["actor"] == me_name.as_str() && e["detail"].as_str().unwrap().contains("rae@team.example")), "{log}");
+    let text = log.to_string();
+    assert!(!text.contains("rae-secret-password") && !text.contains("SECRET-never-logged") && !text.contains("guess-guess-guess"), "no password or secret: {text}");
+    assert!(of("channel").iter().any(|e| e["target"] == "tg" && e["detail"].as_str().unwrap().contains("bot_token")), "{log}");
+    assert!(of("rule").iter().any(|e| e["detail"].as_str().unwrap().contains("Tag refunds") && e["status"] == 201), "{log}");
+    let deletes: Vec<_> = of("platform_action").into_iter().filter(|e| e["action"] == "delete").collect();
+    assert_eq!(deletes.len(), 2, "{log}");
+    assert!(deletes.iter().all(|e| e["actor"] == me_name.as_str() && e["target"] == group.as_str()));
+    assert!(deletes.iter().any(|e| e["ok"] == true && e["content"] == "BUY CHEAP FOLLOWERS at spam.example"), "{deletes:?}");
+    assert!(deletes.iter().any(|e| e["ok"] == false), "the refusal too");
+    // Newest first; filters; CSV.
+    let ats: Vec<i64> = entries.iter().map(|e| e["at"].as_i64().unwrap()).collect();
+    assert!(ats.windows(2).all(|w| w[0] >= w[1]), "{ats:?}");
+    let (_, only) = server.get("/api/v1/audit?kind=sign_in_failed").await;
+    assert!(only.as_array().unwrap().iter().all(|e| e["kind"] == "sign_in_failed") && !only.as_array().unwrap().is_empty());
+    let (_, by) = server.get("/api/v1/audit?actor=NOBODY").await;
+    assert_eq!(by.as_array().unwrap().len(), 1, "{by}");
+    let (s, headers, csv) = server.get_bytes("/api/v1/audit?format=csv").await;
+    assert_eq!(s, 200);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.starts_with("at,actor,kind,action,target,status,ok,detail,content"), "{csv}");
+    assert!(csv.contains("BUY CHEAP FOLLOWERS"), "{csv}");
+
+    for (query, why) in [("kind=everything", "unknown kind"), ("limit=0", "limit"), ("format=xml", "json or csv")] {
+        let (s, e) = server.get(&format!("/api/v1/audit?{query}")).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{query}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{query}: {e}");
+    }
+    let (s, e) = server.put("/api/v1/audit/settings", json!({"retention_days": 0})).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, set) = server.put("/api/v1/audit/settings", json!({"retention_days": 30})).await;
+    assert_eq!((s, set["retention_days"].as_u64()), (200, Some(30)));
+    // Agents cannot read it.
+    let rae = helpdesk_testkit::server::sign_in(&reqwest::Client::new(), &server.base, "rae@team.example", "rae-secret-password").await;
+    let (s, _) = call(&server, reqwest::Method::GET, "/api/v1/audit", Some(&rae), None).await;
+    assert_eq!(s, 403);
 }

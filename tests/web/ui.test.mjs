@@ -1071,3 +1071,20 @@ test('an admin sets a response target: waiting tickets show their time left, fil
   assert.match(csv, /\ntotal,/);
   assert.equal(Number(csv.split('\n').find((l) => l.startsWith('total,')).split(',')[1]), tickets, 'the CSV says what the page says');
 });
+
+test('the audit log shows who did what, filters by kind, and the failed sign-in from the first test is there', async () => {
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  await admin.getByRole('navigation', { name: 'Queues' }).getByRole('link', { name: 'Audit log' }).click();
+  await admin.getByRole('heading', { name: 'Audit log' }).waitFor();
+  await admin.locator('[data-audit="response_target"]', { hasText: 'Answer within a minute' }).first().waitFor({ timeout: WAIT });
+  assert.ok((await admin.locator('[data-audit="platform_action"]').count()) > 0, 'the replies sent in the tests');
+  await admin.getByLabel('What').selectOption('sign_in_failed');
+  await admin.waitForURL(/kind=sign_in_failed/);
+  // Only failed sign-ins, once the filtered list has come.
+  await admin.locator('table.audit tbody tr:not([data-audit="sign_in_failed"])').first().waitFor({ state: 'detached', timeout: WAIT });
+  await admin.locator('[data-audit="sign_in_failed"]').first().waitFor({ timeout: WAIT });
+  const shown = await admin.locator('table.audit').innerText();
+  assert.ok(shown.includes(ADMIN.email), 'the email that was tried');
+  assert.ok(!shown.includes('not the password'), 'never the password tried');
+  await admin.screenshot({ path: `${SHOTS}/audit.png` });
+});

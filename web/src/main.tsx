@@ -13,6 +13,7 @@ import { Rules } from './pages/Rules';
 import { SavedRepliesPage } from './pages/SavedRepliesPage';
 import { Reports } from './pages/Reports';
 import { Targets } from './pages/Targets';
+import { Audit } from './pages/Audit';
 import { Sidebar } from './components/Sidebar';
 import './style.css';
 
@@ -47,6 +48,7 @@ function App() {
   else if (route.path === '/admin/teams' && me.role === 'admin') page = <Teams />;
   else if (route.path === '/admin/rules' && me.role === 'admin') page = <Rules />;
   else if (route.path === '/admin/targets' && me.role === 'admin') page = <Targets />;
+  else if (route.path === '/admin/audit' && me.role === 'admin') page = <Audit route={route} />;
   else if (route.path === '/saved-replies') page = <SavedRepliesPage me={me} />;
   else if (route.path === '/reports') page = <Reports me={me} route={route} />;
   else page = <Inbox me={me} route={route} />;

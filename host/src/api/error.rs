@@ -139,3 +139,9 @@ impl From<AccountError> for ApiError {
         }
     }
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        InboxError::from(e).into()
+    }
+}

@@ -1,5 +1,6 @@
 //! The HTTP surface: REST under `/api/v1`, live events, platform webhooks, the UI.
 
+mod audit;
 mod auth;
 mod channels;
 mod error;
@@ -17,6 +18,7 @@ mod ui;
 mod users;
 mod webhooks;
 
+pub use audit::prune as prune_audit;
 pub use error::ApiError;
 pub use presence::Presence;
 
@@ -68,7 +70,7 @@ impl AppState {
         rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
         targets::list, targets::create, targets::update, targets::delete,
-        reports::get, reports::settings, reports::set_settings,
+        reports::get, reports::settings, reports::set_settings, audit::list, audit::settings, audit::set_settings,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
@@ -148,6 +150,8 @@ pub fn router(state: AppState) -> Router {
         .route("/response-targets/{id}", put(targets::update).delete(targets::delete))
         .route("/reports", get(reports::get))
         .route("/reports/settings", get(reports::settings).put(reports::set_settings))
+        .route("/audit", get(audit::list))
+        .route("/audit/settings", get(audit::settings).put(audit::set_settings))
         .route("/saved-replies", get(saved_replies::list).post(saved_replies::create))
         .route("/saved-replies/{id}", put(saved_replies::update).delete(saved_replies::delete))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))
@@ -160,6 +164,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/events", get(events::subscribe))
         .route("/openapi.json", get(|_: auth::CurrentUser| async { Json(ApiDoc::openapi()) }))
+        // Every change to people, channels, rules and settings is appended to the audit log.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
         .fallback(|| async { ApiError::not_found("no such API route") });
     let mut router = Router::new()
         .nest("/api/v1", api)

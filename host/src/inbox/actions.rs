@@ -323,6 +323,21 @@ impl Inbox {
             detail,
             ok,
         };
+        // What a delete or a hide takes away from the platform is kept in the audit log.
+        let content = matches!(req.kind, ActionKind::Delete | ActionKind::Hide).then(|| target.text.clone());
+        w.audit.push(crate::model::AuditEntry {
+            id: stable_id(ticket_id, &format!("audit:{seq}:{}", req.kind)),
+            at: activity.at,
+            actor: actor.to_string(),
+            actor_id: None,
+            kind: crate::model::AuditKind::PlatformAction,
+            action: req.kind.to_string(),
+            target: Some(ticket_id.to_string()),
+            detail: format!("{} on {}: {}", req.kind, ch.id, activity.detail),
+            content,
+            status: if ok { 200 } else { 502 },
+            ok,
+        });
         let message = created.and_then(|id| w.messages.get(&id).cloned());
         w.touch(ticket_id, seq);
         let ticket = w.tickets.get(ticket_id).cloned().unwrap_or(ticket);

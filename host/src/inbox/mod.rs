@@ -399,6 +399,7 @@ impl Inbox {
             activities,
             cursors,
             reports: report_rows.iter().map(|r| serde_json::json!({ "id": r.id(), "day": r.day, "dim": r.dim, "value": r.value, "tallies": r.tallies })).collect(),
+            audit: std::mem::take(&mut w.audit),
         };
         if let Err(e) = self.store.write(&batch).await {
             self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -75,6 +75,8 @@ pub struct Working {
     pub changed_contacts: BTreeSet<String>,
     /// New messages, in arrival order (for live events).
     pub new_messages: Vec<String>,
+    /// Audit log entries this write appends (actions on the platforms).
+    pub audit: Vec<crate::model::AuditEntry>,
 }
 
 impl Working {

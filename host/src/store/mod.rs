@@ -5,10 +5,12 @@
 //! message written in a batch carries the batch's number, which the search index uses as
 //! its watermark.
 
+mod audit;
 mod kv;
 mod recent;
 mod records;
 
+pub use audit::AuditFilter;
 use crate::model::{Activity, Contact, Message, Note, Ticket};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -61,6 +63,8 @@ DEFINE TABLE IF NOT EXISTS availability SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS available_span SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS available_span_ended ON available_span FIELDS ended;
 DEFINE TABLE IF NOT EXISTS report SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS audit SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS audit_at ON audit FIELDS at;
 DEFINE TABLE IF NOT EXISTS team SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS settings SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS saved_reply SCHEMALESS;
@@ -100,6 +104,8 @@ pub struct WriteBatch {
     pub cursors: Vec<(String, String)>,
     /// The report rows this batch moves (documents with their `id`), replaced whole.
     pub reports: Vec<Value>,
+    /// Audit log entries (platform actions), appended.
+    pub audit: Vec<crate::model::AuditEntry>,
 }
 
 impl WriteBatch {
@@ -112,6 +118,7 @@ impl WriteBatch {
             && self.activities.is_empty()
             && self.cursors.is_empty()
             && self.reports.is_empty()
+            && self.audit.is_empty()
     }
 }
 
@@ -249,12 +256,13 @@ impl Store {
         let mut q = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
         // Contacts and activities may or may not be stored yet: those are upserted.
-        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 5] = [
+        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 6] = [
             ("message", docs(&batch.new_messages)?, docs(&batch.messages)?, "UPDATE"),
             ("ticket", docs(&batch.new_tickets)?, docs(&batch.tickets)?, "UPDATE"),
             ("contact", Vec::new(), docs(&batch.contacts)?, "UPSERT"),
             ("activity", Vec::new(), docs(&batch.activities)?, "UPSERT"),
             ("report", Vec::new(), batch.reports.clone(), "UPSERT"),
+            ("audit", docs(&batch.audit)?, Vec::new(), "UPSERT"),
         ];
         for (table, new, stored, verb) in tables {
             if !stored.is_empty() {

@@ -4,6 +4,38 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["audit_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["audit_settings"];
+        put: operations["audit_set_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/availability": {
         parameters: {
             query?: never;
@@ -911,6 +943,39 @@ export interface components {
          * @enum {string}
          */
         AttachmentKind: "image" | "video" | "audio" | "file" | "sticker" | "location" | "other";
+        /** @description One line of the append-only audit log: who did what, when, and how it went. */
+        AuditEntry: {
+            /** @description `POST /api/v1/rules`, or the platform action (`reply`, `hide`, `delete`...). */
+            action: string;
+            /** @description The person's name, a rule (`Rule: …`), or the email a failed sign-in tried. */
+            actor: string;
+            actor_id?: string | null;
+            at: components["schemas"]["i64"];
+            /** @description What a platform delete or hide took away, kept because it cannot be undone. */
+            content?: string | null;
+            /** @description The request as sent (passwords and secrets left out), or the platform's answer. */
+            detail: string;
+            id: string;
+            kind: components["schemas"]["AuditKind"];
+            ok: boolean;
+            /** Format: int32 */
+            status: number;
+            /** @description What it was done to: the id in the path, or the ticket. */
+            target?: string | null;
+        };
+        /**
+         * @description What an audit log entry is about.
+         * @enum {string}
+         */
+        AuditKind: "sign_in" | "sign_in_failed" | "sign_out" | "setup" | "user" | "invitation" | "token" | "channel" | "plugin" | "rule" | "saved_reply" | "team" | "response_target" | "settings" | "platform_action";
+        /** @description How long the log is kept. */
+        AuditSettings: {
+            /**
+             * Format: int32
+             * @description Entries older than this many days are removed (1 to 3650).
+             */
+            retention_days: number;
+        };
         Author: {
             avatar_url?: string | null;
             handle?: string | null;
@@ -2030,6 +2095,124 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    audit_list: {
+        parameters: {
+            query?: {
+                /** @description From this time (ms since the epoch). */
+                from?: components["schemas"]["i64"];
+                /** @description Before this time. */
+                to?: components["schemas"]["i64"];
+                /** @description Part of the actor's name. */
+                actor?: string;
+                /** @description `sign_in`, `sign_in_failed`, `user`, `channel`, `rule`, `saved_reply`, `platform_action`... */
+                kind?: string;
+                ok?: boolean;
+                /** @description The next page: entries before this time (the last one's `at`). */
+                before?: components["schemas"]["i64"];
+                /** @description 1 to 1000 (default 200). */
+                limit?: number;
+                /** @description `json` (default) or `csv`. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first; CSV with `format=csv` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntry"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    audit_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditSettings"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    audit_set_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     availability_list: {
         parameters: {
             query?: never;
@@ -2992,6 +3175,7 @@ export interface operations {
                 platform?: string;
                 channel?: string;
                 kind?: string;
+                /** @description An agent, by the name on their answers. */
                 agent?: string;
                 team?: string;
                 tag?: string;

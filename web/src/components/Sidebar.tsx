@@ -105,6 +105,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
               Response targets
             </a>
           </li>
+          <li>
+            <a href="/admin/audit" class={route.path === '/admin/audit' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/audit'))}>
+              Audit log
+            </a>
+          </li>
         </ul>
       )}
       <div class="me">
