@@ -367,6 +367,14 @@ pub struct Ticket {
     #[serde(default)]
     #[schema(required = true)]
     pub reopened_at: Option<Millis>,
+    /// How the customer seems to feel: an agent's mark on the ticket, else its newest customer
+    /// message's sentiment.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub sentiment: Option<Sentiment>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub sentiment_marked: bool,
     /// When its response target is next due, if one covers it and a clock runs.
     #[serde(default)]
     #[schema(required = true)]
@@ -455,6 +463,14 @@ pub struct Message {
     #[serde(default)]
     #[schema(required = true)]
     pub language: Option<String>,
+    /// How the customer seems to feel: an agent's mark, else the offline suggestion
+    /// (`inbox::sentiment`, English only); `sentiment_marked` tells which.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub sentiment: Option<Sentiment>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub sentiment_marked: bool,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.
@@ -503,6 +519,25 @@ pub struct Activity {
     /// The outcome in words (the platform's error, if it failed).
     pub detail: String,
     pub ok: bool,
+}
+
+/// How a customer seems to feel (NapoleonCat's sentiment mark).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sentiment {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+impl Sentiment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Positive => "positive",
+            Sentiment::Neutral => "neutral",
+            Sentiment::Negative => "negative",
+        }
+    }
 }
 
 /// What an audit log entry is about.

@@ -2,7 +2,8 @@
 //! resolution), the inbox filters and sorts by it and says when one is breaching soon; reports
 //! count tickets, messages, replies, resolutions and response times by day, channel and agent,
 //! as JSON and CSV, kept across a restart; the audit log says who did what, secrets left out,
-//! with what a platform delete removed; what cannot work is refused in words.
+//! with what a platform delete removed; messages carry a sentiment (suggested in English,
+//! marked by agents) that filters and rules read; what cannot work is refused in words.
 
 mod support;
 
@@ -259,4 +260,51 @@ async fn the_audit_log_says_who_did_what_without_secrets_and_keeps_what_a_delete
     let rae = helpdesk_testkit::server::sign_in(&reqwest::Client::new(), &server.base, "rae@team.example", "rae-secret-password").await;
     let (s, _) = call(&server, reqwest::Method::GET, "/api/v1/audit", Some(&rae), None).await;
     assert_eq!(s, 403);
+}
+
+#[tokio::test]
+async fn english_messages_get_a_suggested_sentiment_agents_mark_any_and_filters_and_rules_read_it() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let (s, r) = server.post("/api/v1/rules", json!({"name": "Upset", "trigger": "customer_message", "conditions": {"sentiments": ["negative"]}, "actions": [{"type": "tag", "tag": "upset"}]})).await;
+    assert_eq!(s, 201, "{r}");
+
+    emu.private_text(&User::new(7400, "Angry", None, None), "This is the worst service ever, my parcel arrived broken");
+    emu.private_text(&User::new(7401, "Hans", None, None), "Wann öffnet der Laden am Sonntag? Ich brauche eine andere Größe");
+    let tickets = server.wait_tickets("channel=tg", 2, WAIT).await;
+    let angry = tickets.iter().find(|t| t["contact"]["name"] == "Angry").unwrap()["id"].as_str().unwrap().to_string();
+    let hans = tickets.iter().find(|t| t["contact"]["name"] == "Hans").unwrap()["id"].as_str().unwrap().to_string();
+    let view = server.ticket(&angry).await;
+    assert_eq!((view["ticket"]["sentiment"].as_str(), view["ticket"]["sentiment_marked"].as_bool()), (Some("negative"), Some(false)), "{}", view["ticket"]);
+    assert_eq!(view["messages"][0]["sentiment"], "negative");
+    assert!(eventually(WAIT, || async { server.ticket(&angry).await["ticket"]["tags"] == json!(["upset"]) }).await, "the rule read it");
+    let german = server.ticket(&hans).await;
+    assert!(german["ticket"]["sentiment"].is_null() && german["messages"][0]["sentiment"].is_null(), "no suggestion in German: {german}");
+    assert_eq!(ids(&server.tickets("sentiment=negative").await), [angry.as_str()]);
+
+    // An agent reads the German message as positive: the message and its ticket say so.
+    let message = german["messages"][0]["id"].as_str().unwrap();
+    let (s, m) = server.put(&format!("/api/v1/messages/{message}/sentiment"), json!({"sentiment": "positive"})).await;
+    assert_eq!((s, m["sentiment"].as_str(), m["sentiment_marked"].as_bool()), (200, Some("positive"), Some(true)), "{m}");
+    assert!(eventually(WAIT, || async { ids(&server.tickets("sentiment=positive").await) == [hans.as_str()] }).await);
+    // The ticket's own mark wins over its messages'.
+    let (s, t) = server.patch(&format!("/api/v1/tickets/{angry}"), json!({"sentiment": "neutral"})).await;
+    assert_eq!((s, t["sentiment"].as_str(), t["sentiment_marked"].as_bool()), (200, Some("neutral"), Some(true)), "{t}");
+    emu.private_text(&User::new(7400, "Angry", None, None), "Terrible, still broken and nobody cares");
+    assert!(eventually(WAIT, || async { server.ticket(&angry).await["messages"].as_array().unwrap().len() == 2 }).await);
+    assert_eq!(server.ticket(&angry).await["ticket"]["sentiment"], "neutral", "the agent's mark stays");
+    let history = server.ticket(&angry).await["activity"].clone();
+    assert!(history.as_array().unwrap().iter().any(|a| a["what"] == "sentiment:neutral"), "{history}");
+
+    let (s, e) = server.get("/api/v1/tickets?sentiment=furious").await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("positive, neutral or negative"), "{e}");
+    let (s, e) = server.put(&format!("/api/v1/messages/{message}/sentiment"), json!({"sentiment": "furious"})).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, e) = server.put("/api/v1/messages/nope/sentiment", json!({"sentiment": "positive"})).await;
+    assert_eq!(s, 404, "{e}");
+    reply(&server, &hans, "Sonntags ab 10 Uhr!").await;
+    let ours = server.ticket(&hans).await["messages"].as_array().unwrap().iter().find(|m| m["direction"] == "outbound").unwrap()["id"].as_str().unwrap().to_string();
+    let (s, e) = server.put(&format!("/api/v1/messages/{ours}/sentiment"), json!({"sentiment": "positive"})).await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
 }

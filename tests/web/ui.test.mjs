@@ -1088,3 +1088,25 @@ test('the audit log shows who did what, filters by kind, and the failed sign-in 
   assert.ok(!shown.includes('not the password'), 'never the password tried');
   await admin.screenshot({ path: `${SHOTS}/audit.png` });
 });
+
+test('a complaint reads negative on its own; an agent marks the ticket, and the sentiment filter finds it', async () => {
+  const { createHmac } = await import('node:crypto');
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  const now = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({ object: 'page', entry: [{ id: '1010101010', time: now, changes: [{ field: 'feed', value: {
+    from: { id: '2102', name: 'Grumpy Greg' }, post: { id: '1010101010_5001', status_type: 'mobile_status_update', is_published: true },
+    message: 'This is the worst service ever, my order arrived broken and nobody answers', post_id: '1010101010_5001', comment_id: '5001_9300',
+    created_time: now, item: 'comment', parent_id: '1010101010_5001', verb: 'add' } }] }] });
+  const signature = 'sha256=' + createHmac('sha256', META_APP_SECRET).update(body).digest('hex');
+  const r = await fetch(`${BASE}/webhooks/fb`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+  assert.equal(r.status, 200);
+  await showsDana(admin, `${BASE}/?queue=all&sentiment=negative`, 'Grumpy Greg');
+  await row(admin, 'Grumpy Greg').click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.locator('.message.inbound select[data-sentiment="negative"][data-marked="false"]').waitFor({ timeout: WAIT });
+  // The agent reads it otherwise (a regular who jokes): the ticket's mark wins.
+  await pane.getByLabel('Ticket sentiment').selectOption('neutral');
+  await pane.locator('select[aria-label="Ticket sentiment"][data-marked="true"]').waitFor({ timeout: WAIT });
+  await showsDana(admin, `${BASE}/?queue=all&sentiment=neutral`, 'Grumpy Greg');
+  assert.equal(await admin.getByLabel('Sentiment', { exact: true }).inputValue(), 'neutral', 'the filter shows what it filters by');
+});

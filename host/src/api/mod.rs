@@ -63,7 +63,7 @@ impl AppState {
     info(title = "Helpdesk API", description = "Tickets from every social channel, one inbox. \
         Sign in with `POST /api/v1/session` (a session cookie) or send `Authorization: Bearer <API token>`."),
     paths(
-        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::reply_note, tickets::update, tickets::seen, tickets::counts, media::attachment,
+        tickets::list, tickets::get, tickets::messages, tickets::action, tickets::reply_note, tickets::update, tickets::mark_sentiment, tickets::seen, tickets::counts, media::attachment,
         notes::add, notes::edit, notes::delete, notes::update_contact,
         channels::list, channels::answers, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/notes", post(notes::add))
         .route("/tickets/{id}/notes/{note_id}", patch(notes::edit).delete(notes::delete))
         .route("/messages/{id}/attachments/{n}", get(media::attachment))
+        .route("/messages/{id}/sentiment", put(tickets::mark_sentiment))
         .route("/contacts/{id}", patch(notes::update_contact))
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list).post(channels::connect))

@@ -4,7 +4,7 @@ use super::auth::CurrentUser;
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::{ActionRequest, ActionResult, DraftReply, MessagePage, QueueCounts, ReplyNote, TicketPatch, TicketView};
-use crate::model::Ticket;
+use crate::model::{Message, Ticket};
 use crate::plugins::Capability;
 use crate::search::TicketQuery;
 use axum::extract::rejection::QueryRejection;
@@ -182,6 +182,20 @@ pub async fn update(
         state.accounts.user(a).await.map_err(|_| ApiError::bad_request(format!("no user `{a}` to assign to")))?;
     }
     Ok(Json(state.inbox.update(&id, patch, &user.name).await?))
+}
+
+/// An agent's mark of how a customer's message reads.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SentimentMark {
+    /// `null`: no mark (the offline suggestion, if any, shows again).
+    pub sentiment: Option<crate::model::Sentiment>,
+}
+
+#[utoipa::path(operation_id = "messages_sentiment", put, path = "/api/v1/messages/{id}/sentiment", request_body = SentimentMark,
+    responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn mark_sentiment(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>, Body(mark): Body<SentimentMark>) -> Result<Json<Message>, ApiError> {
+    Ok(Json(state.inbox.mark_message(&id, mark.sentiment, &user.name).await?))
 }
 
 #[utoipa::path(operation_id = "tickets_seen", post, path = "/api/v1/tickets/{id}/seen",

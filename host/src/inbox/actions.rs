@@ -55,6 +55,14 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "some_or_null")]
     #[schema(value_type = Option<i64>)]
     pub snooze_until: Option<Option<Millis>>,
+    /// An agent's mark of how the customer feels; `null` takes the mark away.
+    #[serde(default, deserialize_with = "some_or_null_sentiment")]
+    #[schema(value_type = Option<crate::model::Sentiment>)]
+    pub sentiment: Option<Option<crate::model::Sentiment>>,
+}
+
+fn some_or_null_sentiment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<crate::model::Sentiment>>, D::Error> {
+    Option::<crate::model::Sentiment>::deserialize(d).map(Some)
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -381,6 +389,13 @@ impl Inbox {
             if team != t.team {
                 changes.push(format!("team:{}", team.as_deref().unwrap_or("none")));
                 t.team = team;
+            }
+        }
+        if let Some(mark) = patch.sentiment {
+            if (mark, mark.is_some()) != (t.sentiment, t.sentiment_marked) {
+                changes.push(format!("sentiment:{}", mark.map_or("unmarked", |m| m.as_str())));
+                t.sentiment_marked = mark.is_some();
+                t.sentiment = mark;
             }
         }
         if let Some(f) = patch.flagged.filter(|f| *f != t.flagged) {

@@ -110,6 +110,9 @@ pub struct Conditions {
     /// The message's language (ISO 639-3 codes, `eng`, as `inbox::language` tells them).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// The message's sentiment (an agent's mark, else the suggestion): any of these.
+    #[serde(default)]
+    pub sentiments: Vec<crate::model::Sentiment>,
     /// The contact carries any of these tags.
     #[serde(default)]
     pub contact_tags: Vec<String>,
@@ -274,6 +277,7 @@ fn holds(rule: &Rule, matcher: &Matcher, ticket: &Ticket, message: &Message, fac
         && c.from_ad.is_none_or(|a| a == message.interaction.from_ad)
         && c.business_hours.is_none_or(|want| facts.open == Some(want))
         && (c.languages.is_empty() || message.language.as_ref().is_some_and(|l| c.languages.contains(l)))
+        && (c.sentiments.is_empty() || message.sentiment.is_some_and(|s| c.sentiments.contains(&s)))
         && (c.contact_tags.is_empty() || c.contact_tags.iter().any(|t| facts.contact_tags.contains(t)))
         && c.earlier_tickets.is_none_or(|n| n.holds(facts.earlier_tickets))
         && matcher.holds(&message.interaction.text)
@@ -368,6 +372,19 @@ mod tests {
         assert!(applies(&r, &matcher, &t, &m, NEW, &open(Some(false))));
         assert!(!applies(&r, &matcher, &t, &m, NEW, &open(Some(true))), "open now");
         assert!(!applies(&r, &matcher, &t, &m, NEW, &open(None)), "no hours known for this channel");
+    }
+
+    #[test]
+    fn a_sentiment_rule_acts_only_on_messages_that_read_that_way() {
+        let (mut r, matcher) = rule("angry", None, false, 1);
+        r.conditions.sentiments = vec![crate::model::Sentiment::Negative];
+        let (t, mut m) = message("This is the worst service ever", Kind::PrivateMessage);
+        m.sentiment = Some(crate::model::Sentiment::Negative);
+        assert!(applies(&r, &matcher, &t, &m, NEW, &Facts::default()));
+        m.sentiment = Some(crate::model::Sentiment::Neutral);
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &Facts::default()));
+        m.sentiment = None;
+        assert!(!applies(&r, &matcher, &t, &m, NEW, &Facts::default()), "no sentiment known");
     }
 
     #[test]

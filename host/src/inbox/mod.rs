@@ -12,6 +12,7 @@ pub mod language;
 mod media;
 mod notes;
 pub mod rules;
+pub mod sentiment;
 pub mod reports;
 mod tally;
 pub mod targets;

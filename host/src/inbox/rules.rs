@@ -274,6 +274,8 @@ impl Working {
                 language: None,
                 first_response_at: None,
                 reopened_at: None,
+                sentiment: None,
+                sentiment_marked: false,
                 due: None,
                 seq,
             }
@@ -316,6 +318,10 @@ impl Working {
         if language.is_some() && i.created_at >= ticket.last_message_at {
             ticket.language = language.clone();
         }
+        let sentiment = if inbound { super::sentiment::suggest(&i.text, language.as_deref()) } else { None };
+        if inbound && !ticket.sentiment_marked && i.created_at >= ticket.last_message_at {
+            ticket.sentiment = sentiment;
+        }
         let ordinal = self.new_messages.len() as u32;
         let page = ((ticket.message_count - 1) / PAGE_MESSAGES) as u32;
         self.messages.insert(id.clone(), Message {
@@ -331,6 +337,8 @@ impl Working {
             hidden: i.visibility == Some(Visibility::Hidden),
             pinned: false,
             language,
+            sentiment,
+            sentiment_marked: false,
             seq,
             ordinal,
             page,

@@ -125,6 +125,9 @@ impl SearchIndex {
             if let Some(l) = &t.language {
                 doc.add_text(f.language, l);
             }
+            if let Some(s) = t.sentiment {
+                doc.add_text(f.sentiment, s.as_str());
+            }
             if let Some(r) = t.rating {
                 doc.add_text(f.rating, r.to_string());
             }

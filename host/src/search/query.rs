@@ -31,6 +31,8 @@ pub struct TicketQuery {
     pub team: Option<String>,
     /// The customer's language (ISO 639-3: `eng`, `spa`).
     pub language: Option<String>,
+    /// How the customer seems to feel: `positive`, `neutral` or `negative`.
+    pub sentiment: Option<String>,
     /// A contact's id: that person's tickets (their other conversations and comments).
     pub contact: Option<String>,
     pub flagged: Option<bool>,
@@ -86,6 +88,9 @@ impl TicketQuery {
         }
         if let Some(l) = self.language.as_deref().filter(|l| crate::inbox::language::name(l).is_none()) {
             return Err(BadQuery(format!("`{l}` is not a language code (ISO 639-3, such as `eng`; see /api/v1/languages)")));
+        }
+        if let Some(s) = self.sentiment.as_deref().filter(|s| !["positive", "neutral", "negative"].contains(s)) {
+            return Err(BadQuery(format!("`{s}` is not a sentiment: positive, neutral or negative")));
         }
         if let Some(r) = &self.rating {
             rating_range(r)?;
@@ -152,6 +157,7 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         (f.assignee, &tq.assignee),
         (f.team, &tq.team),
         (f.language, &tq.language),
+        (f.sentiment, &tq.sentiment),
         (f.contact_id, &tq.contact),
     ] {
         if let Some(v) = value {

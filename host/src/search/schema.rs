@@ -22,6 +22,8 @@ pub struct Fields {
     pub team: Field,
     /// The customer's language (ISO 639-3).
     pub language: Field,
+    /// How the customer seems to feel (`positive`, `neutral`, `negative`).
+    pub sentiment: Field,
     pub flagged: Field,
     /// A review's stars, `1` to `5`.
     pub rating: Field,
@@ -72,6 +74,7 @@ pub fn build() -> (Schema, Fields) {
         assignee: b.add_text_field("assignee", STRING),
         team: b.add_text_field("team", STRING),
         language: b.add_text_field("language", STRING),
+        sentiment: b.add_text_field("sentiment", STRING),
         flagged: b.add_text_field("flagged", STRING),
         rating: b.add_text_field("rating", STRING),
         contact: b.add_text_field("contact", text.clone()),

@@ -392,6 +392,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messages/{id}/sentiment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["messages_sentiment"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins": {
         parameters: {
             query?: never;
@@ -1155,6 +1171,8 @@ export interface components {
             platforms?: string[];
             /** @description The ticket's status now (for `status_changed`: the status it moved to). */
             queues?: components["schemas"]["Queue"][];
+            /** @description The message's sentiment (an agent's mark, else the suggestion): any of these. */
+            sentiments?: components["schemas"]["Sentiment"][];
             text?: null | components["schemas"]["TextMatch"];
         };
         /**
@@ -1445,6 +1463,8 @@ export interface components {
             removed: boolean;
             /** @description The agent who sent it, for replies sent from the helpdesk. */
             sent_by?: string | null;
+            sentiment: null | components["schemas"]["Sentiment"];
+            sentiment_marked: boolean;
             /**
              * Format: int64
              * @description The store change that wrote it.
@@ -1807,6 +1827,15 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * @description How a customer seems to feel (NapoleonCat's sentiment mark).
+         * @enum {string}
+         */
+        Sentiment: "positive" | "neutral" | "negative";
+        /** @description An agent's mark of how a customer's message reads. */
+        SentimentMark: {
+            sentiment?: null | components["schemas"]["Sentiment"];
+        };
         /** @description A config value or secret a plugin reads. */
         Setting: {
             default?: string | null;
@@ -1964,6 +1993,8 @@ export interface components {
              */
             rating: number | null;
             reopened_at: null | components["schemas"]["i64"];
+            sentiment: null | components["schemas"]["Sentiment"];
+            sentiment_marked: boolean;
             /**
              * Format: int64
              * @description The store's change counter when the ticket last changed (the search watermark).
@@ -2012,6 +2043,7 @@ export interface components {
             assignee?: string | null;
             flagged?: boolean | null;
             queue?: null | components["schemas"]["Queue"];
+            sentiment?: null | components["schemas"]["Sentiment"];
             /**
              * Format: int64
              * @description Snooze until then (milliseconds since the epoch): the ticket waits in Pending and
@@ -3094,6 +3126,47 @@ export interface operations {
             };
         };
     };
+    messages_sentiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SentimentMark"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     plugins_list: {
         parameters: {
             query?: never;
@@ -4112,6 +4185,8 @@ export interface operations {
                 team?: string;
                 /** @description The customer's language (ISO 639-3: `eng`, `spa`). */
                 language?: string;
+                /** @description How the customer seems to feel: `positive`, `neutral` or `negative`. */
+                sentiment?: string;
                 /** @description A contact's id: that person's tickets (their other conversations and comments). */
                 contact?: string;
                 flagged?: boolean;

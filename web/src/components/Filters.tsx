@@ -5,7 +5,7 @@ import { KIND_WORDS, platformName } from '../format';
 import { setParams } from '../route';
 import { useLanguages } from '../languages';
 
-const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'language', 'team', 'flagged', 'breach', 'sort', 'from', 'to'];
+const FILTERS = ['in', 'platform', 'channel', 'kind', 'rating', 'assignee', 'tag', 'language', 'team', 'flagged', 'breach', 'sentiment', 'sort', 'from', 'to'];
 
 /** `compact` (beside an open ticket): the search and a "Filters" button, the filters on demand. */
 export function Filters({ params, channels, users, compact }: { params: URLSearchParams; channels: ChannelSummary[]; users: User[]; compact: boolean }) {
@@ -94,6 +94,12 @@ export function Filters({ params, channels, users, compact }: { params: URLSearc
           <input type="checkbox" aria-label="Flagged only" checked={params.get('flagged') === 'true'} onChange={(e) => setParams({ flagged: (e.target as HTMLInputElement).checked ? 'true' : null, ticket: null })} />
           Flagged
         </label>
+ <select aria-label="Sentiment" value={params.get('sentiment') ?? ''} onChange={set('sentiment')}>
+          <option value="">Any sentiment</option>
+          <option value="positive">Positive</option>
+          <option value="neutral">Neutral</option>
+          <option value="negative">Negative</option>
+        </select>
         <select aria-label="Response target" value={params.get('breach') ?? ''} onChange={set('breach')}>
           <option value="">Any due time</option>
           <option value="soon">Breaching soon</option>

@@ -1,5 +1,6 @@
 // The ticket's history in one column: messages (newest at the bottom), internal notes and
 // what agents did. Customer text is rendered as text, never as HTML.
+import { MessageSentiment } from './Sentiment';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
 import { ago, stars, when } from '../format';
@@ -260,6 +261,7 @@ function MessageItem({
         )}
         {m.edited_at && m.edited_at > m.created_at && <span class="muted">edited</span>}
         {m.language && m.direction === 'inbound' && <span class="badge lang-badge" data-language={m.language} title={languages[m.language] ?? m.language}>{languages[m.language] ?? m.language}</span>}
+        {m.direction === 'inbound' && !m.removed && <MessageSentiment m={m} />}
         {m.removed && <span class="muted">removed on the platform</span>}
         {m.hidden && (
           <span class="badge hidden-badge" data-hidden>

@@ -25,7 +25,7 @@ export function queryOf(params: URLSearchParams, me: User): TicketQuery {
   else if (view === 'flagged') Object.assign(q, { flagged: true, queue: 'all' });
   // A search looks in every queue unless narrowed to one ("In:" beside the filters).
   else q.queue = params.get('q') ? (params.get('in') ?? 'all') : view;
-  for (const k of ['q', 'platform', 'channel', 'kind', 'rating', 'tag', 'assignee', 'language', 'team'] as const) {
+  for (const k of ['q', 'platform', 'channel', 'kind', 'rating', 'tag', 'assignee', 'language', 'team', 'sentiment'] as const) {
     const v = params.get(k);
     if (v) q[k] = v;
   }

@@ -17,6 +17,7 @@ interface Draft {
   trigger: 'new_ticket' | 'customer_message' | 'no_reply' | 'status_changed';
   queues: string[];
   languages: string;
+  sentiment: '' | 'positive' | 'neutral' | 'negative';
   contactTags: string;
   history: '' | 'first' | 'returning';
   team: string;
@@ -41,7 +42,7 @@ interface Draft {
   cooldown: string;
 }
 
-const blank: Draft = { queues: [], languages: '', contactTags: '', history: '', team: '', resolve: false, name: '', trigger: 'new_ticket', minutes: '30', channels: [], kinds: [], words: '', regex: '', hide: false, del: false, like: false, tag: '', archive: false, flag: false, note: '', replies: [], privately: false, stop: false, position: 0, hours: '', cooldown: '' };
+const blank: Draft = { queues: [], languages: '', sentiment: '', contactTags: '', history: '', team: '', resolve: false, name: '', trigger: 'new_ticket', minutes: '30', channels: [], kinds: [], words: '', regex: '', hide: false, del: false, like: false, tag: '', archive: false, flag: false, note: '', replies: [], privately: false, stop: false, position: 0, hours: '', cooldown: '' };
 
 function toInput(d: Draft): RuleInput {
   const actions: RuleInput['actions'] = [];
@@ -65,7 +66,7 @@ function toInput(d: Draft): RuleInput {
   type C = NonNullable<RuleInput['conditions']>;
   return {
     name: d.name, trigger: d.trigger, stop: d.stop, position: d.position, cooldown_hours, no_reply_minutes,
-    conditions: { channels: d.channels, kinds: d.kinds as C['kinds'], queues: d.queues as C['queues'], text, business_hours, languages: list(d.languages), contact_tags: list(d.contactTags), earlier_tickets },
+    conditions: { channels: d.channels, kinds: d.kinds as C['kinds'], queues: d.queues as C['queues'], text, business_hours, languages: list(d.languages), sentiments: d.sentiment ? [d.sentiment] : [], contact_tags: list(d.contactTags), earlier_tickets },
     actions,
   };
 }
@@ -75,7 +76,7 @@ function fromRule(r: Rule): Draft {
   const reply = r.actions.find((a) => a.type === 'reply') as { saved_replies: string[]; private: boolean } | undefined;
   const text = r.conditions?.text;
   return {
-    queues: (r.conditions?.queues ?? []) as string[], languages: (r.conditions?.languages ?? []).join(', '), contactTags: (r.conditions?.contact_tags ?? []).join(', '),
+    queues: (r.conditions?.queues ?? []) as string[], languages: (r.conditions?.languages ?? []).join(', '), sentiment: (r.conditions?.sentiments?.[0] ?? '') as Draft['sentiment'], contactTags: (r.conditions?.contact_tags ?? []).join(', '),
     history: r.conditions?.earlier_tickets?.max === 0 ? 'first' : r.conditions?.earlier_tickets?.min ? 'returning' : '',
     team: (r.actions.find((a) => a.type === 'team') as { team_id: string } | undefined)?.team_id ?? '',
     resolve: r.actions.some((a) => a.type === 'queue' && (a as { queue: string }).queue === 'resolved'),
@@ -208,6 +209,14 @@ export function Rules() {
             <input list="rule-languages" value={draft.languages} onInput={(e) => set({ languages: (e.target as HTMLInputElement).value })} />
           </label>
           <datalist id="rule-languages">{languages.map((l) => <option value={l.code}>{l.name}</option>)}</datalist>
+          <label>The message reads
+            <select value={draft.sentiment} onChange={(e) => set({ sentiment: (e.target as HTMLSelectElement).value as Draft['sentiment'] })}>
+              <option value="">any way</option>
+              <option value="positive">positive</option>
+              <option value="neutral">neutral</option>
+              <option value="negative">negative</option>
+            </select>
+          </label>
           <label>The contact is tagged any of (comma-separated) <input value={draft.contactTags} onInput={(e) => set({ contactTags: (e.target as HTMLInputElement).value })} /></label>
           <label>The author
             <select value={draft.history} onChange={(e) => set({ history: (e.target as HTMLSelectElement).value as Draft['history'] })}>

@@ -5,6 +5,7 @@ import { subscribe, view } from '../live';
 import { ago, KIND_WORDS, platformName, when } from '../format';
 import { setParams } from '../route';
 import { Due } from '../components/Due';
+import { SentimentSelect } from '../components/Sentiment';
 import { Avatar, PlatformIcon } from '../components/Avatar';
 import { Tags } from '../components/Tags';
 import { Timeline } from '../components/Timeline';
@@ -172,6 +173,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         <button aria-pressed={t.flagged} onClick={() => patch({ flagged: !t.flagged })}>
           {t.flagged ? '⚑ Flagged' : 'Flag'}
         </button>
+        <SentimentSelect value={t.sentiment} marked={t.sentiment_marked} label="Ticket sentiment" onMark={(s) => patch({ sentiment: s })} />
         <label>
           Assignee{' '}
           <select aria-label="Assign to" value={t.assignee ?? ''} onChange={(e) => patch({ assignee: (e.target as HTMLSelectElement).value })}>
