@@ -14,3 +14,4 @@ pub mod plugins;
 pub mod search;
 pub mod store;
 pub mod sync;
+pub mod translation;

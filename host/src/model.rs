@@ -471,6 +471,10 @@ pub struct Message {
     #[serde(default)]
     #[schema(required = true)]
     pub sentiment_marked: bool,
+    /// Its text in other languages, as agents asked for them (each asked of the provider once).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub translations: Vec<Translation>,
     /// The store change that wrote it.
     pub seq: i64,
     /// Arrival order within that change: orders messages the platform dated the same second.
@@ -519,6 +523,28 @@ pub struct Activity {
     /// The outcome in words (the platform's error, if it failed).
     pub detail: String,
     pub ok: bool,
+}
+
+/// A translation service the host calls (`translation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TranslationProvider {
+    /// `POST {url}/v2/translate`, `Authorization: DeepL-Auth-Key …` (api-free.deepl.com or api.deepl.com).
+    Deepl,
+    /// `POST {url}/translate` with `api_key` in the body (libretranslate.com or your own).
+    Libretranslate,
+}
+
+/// A message's text in another language, as a provider gave it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Translation {
+    /// ISO 639-3 (`eng`).
+    pub language: String,
+    pub text: String,
+    /// The language the provider read the original as (ISO 639-3), if it said.
+    pub detected: Option<String>,
+    pub provider: TranslationProvider,
+    pub at: Millis,
 }
 
 /// How a customer seems to feel (NapoleonCat's sentiment mark).

@@ -3,7 +3,8 @@
 //! count tickets, messages, replies, resolutions and response times by day, channel and agent,
 //! as JSON and CSV, kept across a restart; the audit log says who did what, secrets left out,
 //! with what a platform delete removed; messages carry a sentiment (suggested in English,
-//! marked by agents) that filters and rules read; what cannot work is refused in words.
+//! marked by agents) that filters and rules read; messages and replies are translated by the
+//! provider an admin configured (DeepL, LibreTranslate); what cannot work is refused in words.
 
 mod support;
 
@@ -307,4 +308,74 @@ async fn english_messages_get_a_suggested_sentiment_agents_mark_any_and_filters_
     let ours = server.ticket(&hans).await["messages"].as_array().unwrap().iter().find(|m| m["direction"] == "outbound").unwrap()["id"].as_str().unwrap().to_string();
     let (s, e) = server.put(&format!("/api/v1/messages/{ours}/sentiment"), json!({"sentiment": "positive"})).await;
     assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
+}
+
+#[tokio::test]
+async fn messages_and_replies_are_translated_by_the_configured_provider_once_and_its_key_is_never_shown() {
+    use helpdesk_testkit::translate::TranslateEmulator;
+    const KEY: &str = "deepl-key-0123:fx";
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let provider = TranslateEmulator::start(KEY).await.unwrap();
+    let opts = Options { secret_key: Some("9c".repeat(32)), ..Options::memory() };
+    let server = Server::start_with(&telegram_channel("tg", &emu, true, TOKEN), opts, None).await;
+    emu.private_text(&User::new(7500, "Hans", None, None), "Wann öffnet der Laden am Sonntag?");
+    let ticket = server.wait_tickets("channel=tg", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let message = server.ticket(&ticket).await["messages"][0]["id"].as_str().unwrap().to_string();
+
+    let (s, e) = server.post(&format!("/api/v1/messages/{message}/translate"), json!({})).await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("translation_not_configured")), "{e}");
+    for (body, why) in [
+        (json!({"provider": "deepl", "url": "not a url"}), "not a URL"),
+        (json!({"provider": "deepl", "url": provider.url()}), "needs an API key"),
+        (json!({"provider": "deepl", "url": provider.url(), "api_key": KEY, "timeout_seconds": 0}), "timeout_seconds"),
+        (json!({"provider": "babelfish", "url": provider.url()}), "provider"),
+    ] {
+        let (s, e) = server.put("/api/v1/translation/settings", body).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{e}");
+    }
+    let (s, set) = server.put("/api/v1/translation/settings", json!({"provider": "deepl", "url": provider.url(), "api_key": KEY})).await;
+    assert_eq!((s, set["api_key_set"].as_bool()), (200, Some(true)), "{set}");
+    let (_, shown) = server.get("/api/v1/translation/settings").await;
+    assert!(!shown.to_string().contains(KEY), "the key is never shown: {shown}");
+
+    // Into the agent's language (English unless they chose another), kept with the message.
+    let (s, m) = server.post(&format!("/api/v1/messages/{message}/translate"), json!({})).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!((m["translations"][0]["language"].as_str(), m["translations"][0]["text"].as_str()), (Some("eng"), Some("When does the shop open on Sunday?")), "{m}");
+    assert_eq!((m["translations"][0]["detected"].as_str(), m["translations"][0]["provider"].as_str()), (Some("deu"), Some("deepl")));
+    let (s, _) = server.post(&format!("/api/v1/messages/{message}/translate"), json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(provider.calls().len(), 1, "asked once: the second came from the message");
+    assert_eq!(server.ticket(&ticket).await["messages"][0]["translations"][0]["text"], "When does the shop open on Sunday?", "every agent sees it");
+    let (s, prefs) = server.put("/api/v1/me/translation", json!({"language": "spa", "auto": true})).await;
+    assert_eq!((s, prefs["language"].as_str()), (200, Some("spa")));
+    let (s, m) = server.post(&format!("/api/v1/messages/{message}/translate"), json!({})).await;
+    assert_eq!((s, m["translations"].as_array().unwrap().len()), (200, 2), "now into Spanish too: {m}");
+
+    // A reply in the customer's language, by LibreTranslate this time.
+    let (s, _) = server.put("/api/v1/translation/settings", json!({"provider": "libretranslate", "url": provider.url()})).await;
+    assert_eq!(s, 200, "the stored key stays");
+    let (s, t) = server.post("/api/v1/translate", json!({"text": "We open at 10 on Sundays.", "to": "deu"})).await;
+    assert_eq!((s, t["text"].as_str(), t["provider"].as_str()), (200, Some("Sonntags öffnen wir um 10."), Some("libretranslate")), "{t}");
+
+    // A wrong key: refused in words, the key not in them.
+    let (s, _) = server.put("/api/v1/translation/settings", json!({"provider": "deepl", "url": provider.url(), "api_key": "wrong-key-xyz"})).await;
+    assert_eq!(s, 200);
+    let (s, e) = server.post("/api/v1/translate", json!({"text": "Hello there", "to": "deu"})).await;
+    assert_eq!((s, e["code"].as_str()), (502, Some("translation_failed")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("not accepted") && !e.to_string().contains("wrong-key-xyz"), "{e}");
+    for (body, why) in [(json!({"text": "", "to": "deu"}), "1 to 5,000"), (json!({"text": "Hi", "to": "klingon"}), "not a language")] {
+        let (s, e) = server.post("/api/v1/translate", body).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{e}");
+    }
+    let (s, e) = server.put("/api/v1/me/translation", json!({"language": "xx"})).await;
+    assert_eq!(s, 400, "{e}");
+    // Nowhere else: the provider's URL is the only place asked (an unreachable one fails in words).
+    let (s, _) = server.put("/api/v1/translation/settings", json!({"provider": "libretranslate", "url": format!("http://127.0.0.1:{}", free_port()), "api_key": KEY})).await;
+    assert_eq!(s, 200);
+    let (s, e) = server.post("/api/v1/translate", json!({"text": "Hello there", "to": "deu"})).await;
+    assert_eq!((s, e["code"].as_str()), (502, Some("translation_failed")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("cannot be reached"), "{e}");
 }

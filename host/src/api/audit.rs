@@ -37,7 +37,7 @@ fn kind_of(method: &Method, route: &str) -> Option<AuditKind> {
         _ if r.starts_with("/saved-replies") => AuditKind::SavedReply,
         _ if r.starts_with("/teams") => AuditKind::Team,
         _ if r.starts_with("/response-targets") => AuditKind::ResponseTarget,
-        "/availability/settings" | "/reports/settings" | "/audit/settings" => AuditKind::Settings,
+        "/availability/settings" | "/reports/settings" | "/audit/settings" | "/translation/settings" => AuditKind::Settings,
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@ mod saved_replies;
 mod targets;
 mod teams;
 mod tickets;
+mod translation;
 mod ui;
 mod users;
 mod webhooks;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub router: Arc<crate::inbox::routing::Router>,
     /// Attachments agents opened.
     pub media: Arc<crate::inbox::MediaCache>,
+    /// The translation provider admins configured.
+    pub translator: Arc<crate::translation::Translator>,
     /// Required to create the first admin; `None` when the server started with users.
     pub setup: Option<Arc<crate::accounts::SetupCode>>,
     /// `scheme://host[:port]` the server is reached at (`--public-url`), when configured.
@@ -71,6 +74,7 @@ impl AppState {
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete,
         targets::list, targets::create, targets::update, targets::delete,
         reports::get, reports::settings, reports::set_settings, audit::list, audit::settings, audit::set_settings,
+        translation::settings, translation::configure, translation::my_prefs, translation::set_my_prefs, translation::translate_message, translation::translate_text,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
         users::invite, users::invitations, users::revoke_invitation, users::open_invitation, users::accept_invitation,
@@ -123,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/notes/{note_id}", patch(notes::edit).delete(notes::delete))
         .route("/messages/{id}/attachments/{n}", get(media::attachment))
         .route("/messages/{id}/sentiment", put(tickets::mark_sentiment))
+        .route("/messages/{id}/translate", post(translation::translate_message))
+        .route("/translate", post(translation::translate_text))
+        .route("/translation/settings", get(translation::settings).put(translation::configure))
+        .route("/me/translation", get(translation::my_prefs).put(translation::set_my_prefs))
         .route("/contacts/{id}", patch(notes::update_contact))
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list).post(channels::connect))

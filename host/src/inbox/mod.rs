@@ -13,6 +13,7 @@ mod media;
 mod notes;
 pub mod rules;
 pub mod sentiment;
+mod translations;
 pub mod reports;
 mod tally;
 pub mod targets;

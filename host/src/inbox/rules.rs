@@ -339,6 +339,7 @@ impl Working {
             language,
             sentiment,
             sentiment_marked: false,
+            translations: Vec::new(),
             seq,
             ordinal,
             page,

@@ -31,6 +31,7 @@ pub struct SealedSecret {
     pub updated_at: i64,
 }
 
+#[derive(Clone)]
 pub struct Vault {
     cipher: Option<XChaCha20Poly1305>,
 }

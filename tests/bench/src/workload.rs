@@ -137,6 +137,7 @@ impl Workload {
                     language: None,
                     sentiment: None,
                     sentiment_marked: false,
+                    translations: Vec::new(),
                     seq: n as i64 + 1,
                     ordinal: k as u32,
                     page: (k as u64 / helpdesk::model::PAGE_MESSAGES) as u32,

@@ -11,6 +11,7 @@ pub mod linkedin;
 pub mod server;
 pub mod traffic;
 pub mod twilio;
+pub mod translate;
 pub mod viber;
 pub mod wechat;
 pub mod x;

@@ -376,6 +376,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/translation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["translation_my_prefs"];
+        put: operations["translation_set_my_prefs"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messages/{id}/attachments/{n}": {
         parameters: {
             query?: never;
@@ -402,6 +418,22 @@ export interface paths {
         get?: never;
         put: operations["messages_sentiment"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/{id}/translate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["messages_translate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -852,6 +884,38 @@ export interface paths {
         put?: never;
         post?: never;
         delete: operations["users_revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/translate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["translate_text"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/translation/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["translation_settings"];
+        put: operations["translation_configure"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1471,6 +1535,8 @@ export interface components {
              */
             seq: number;
             ticket_id: string;
+            /** @description Its text in other languages, as agents asked for them (each asked of the provider once). */
+            translations: components["schemas"]["Translation"][];
         };
         /** @description A page of a ticket's older messages. */
         MessagePage: {
@@ -2076,6 +2142,56 @@ export interface components {
             /** @description For comments, posts and mentions: the other tickets under the same post, newest first. */
             thread: components["schemas"]["Ticket"][];
             ticket: components["schemas"]["Ticket"];
+        };
+        /** @description Into which language (ISO 639-3); absent: the agent's own. */
+        TranslateMessage: {
+            to?: string | null;
+        };
+        /** @description A text (an agent's reply) and the language to put it into. */
+        TranslateText: {
+            text: string;
+            /** @description ISO 639-3 (`spa`): the customer's. */
+            to: string;
+        };
+        /** @description A message's text in another language, as a provider gave it. */
+        Translation: {
+            at: components["schemas"]["i64"];
+            /** @description The language the provider read the original as (ISO 639-3), if it said. */
+            detected?: string | null;
+            /** @description ISO 639-3 (`eng`). */
+            language: string;
+            provider: components["schemas"]["TranslationProvider"];
+            text: string;
+        };
+        /** @description What an admin sets. */
+        TranslationInput: {
+            /** @description A new key; absent keeps the stored one, empty removes it. */
+            api_key?: string | null;
+            provider: components["schemas"]["TranslationProvider"];
+            /** Format: int32 */
+            timeout_seconds?: number | null;
+            url: string;
+        };
+        /** @description One's own language and whether to translate customers' messages into it as tickets open. */
+        TranslationPrefs: {
+            auto: boolean;
+            /** @description ISO 639-3 (`eng`); none: English. */
+            language?: string | null;
+        };
+        /**
+         * @description A translation service the host calls (`translation`).
+         * @enum {string}
+         */
+        TranslationProvider: "deepl" | "libretranslate";
+        /** @description The provider as configured, as everyone may see it. */
+        TranslationSettings: {
+            /** @description Whether an API key is stored (it is never shown). */
+            api_key_set: boolean;
+            provider: components["schemas"]["TranslationProvider"];
+            /** Format: int32 */
+            timeout_seconds: number;
+            /** @description `https://api-free.deepl.com`: the only place translations are asked. */
+            url: string;
         };
         /** @enum {string} */
         Trigger: "new_ticket" | "customer_message" | "no_reply" | "status_changed";
@@ -3076,6 +3192,56 @@ export interface operations {
             };
         };
     };
+    translation_my_prefs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranslationPrefs"];
+                };
+            };
+        };
+    };
+    translation_set_my_prefs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TranslationPrefs"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranslationPrefs"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     messages_attachment: {
         parameters: {
             query?: {
@@ -3158,6 +3324,64 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    messages_translate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TranslateMessage"];
+            };
+        };
+        responses: {
+            /** @description The message with its translation (kept: asked of the provider once per language) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4687,6 +4911,120 @@ export interface operations {
                 content?: never;
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    translate_text: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TranslateText"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Translation"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    translation_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `null` when no provider is configured */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null | components["schemas"]["TranslationSettings"];
+                };
+            };
+        };
+    };
+    translation_configure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TranslationInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranslationSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
