@@ -36,6 +36,8 @@ async fn agents_work_the_inbox_in_a_browser() {
     };
     // A shop on Google and a YouTube channel, quiet until the tests make their customers write.
     let google = GoogleEmulator::start().await.unwrap();
+    // A translation provider (LibreTranslate's and DeepL's APIs) for the translation test.
+    let translate = helpdesk_testkit::translate::TranslateEmulator::start("web-translate-key").await.unwrap();
     google.add_location("456", "Acme Shop Main Street");
     google.add_video("vid1", "How to descale your kettle");
     // A Facebook Page, for comments answered in public and in private.
@@ -74,6 +76,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         .env("AGENT_PASSWORD", "sam-password")
         .env("AGENT_NAME", "Sam Agent")
         .env("SCREENSHOT_DIR", &shots)
+        .env("TRANSLATE_URL", translate.url())
         .env("TELEGRAM_WASM", plugin_dir().join("telegram.wasm"))
         .output()
         .await

@@ -14,6 +14,7 @@ import { SavedRepliesPage } from './pages/SavedRepliesPage';
 import { Reports } from './pages/Reports';
 import { Targets } from './pages/Targets';
 import { Audit } from './pages/Audit';
+import { Translation } from './pages/Translation';
 import { Sidebar } from './components/Sidebar';
 import './style.css';
 
@@ -49,6 +50,7 @@ function App() {
   else if (route.path === '/admin/rules' && me.role === 'admin') page = <Rules />;
   else if (route.path === '/admin/targets' && me.role === 'admin') page = <Targets />;
   else if (route.path === '/admin/audit' && me.role === 'admin') page = <Audit route={route} />;
+  else if (route.path === '/admin/translation' && me.role === 'admin') page = <Translation />;
   else if (route.path === '/saved-replies') page = <SavedRepliesPage me={me} />;
   else if (route.path === '/reports') page = <Reports me={me} route={route} />;
   else page = <Inbox me={me} route={route} />;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 const PHRASES: &[&[(&str, &str)]] = &[
     &[("de", "Wann öffnet der Laden am Sonntag?"), ("en", "When does the shop open on Sunday?"), ("es", "¿Cuándo abre la tienda el domingo?")],
     &[("de", "Mein Paket ist kaputt angekommen."), ("en", "My parcel arrived broken."), ("es", "Mi paquete llegó roto.")],
+    &[("de", "Wann öffnet der Laden am Sonntag? Ich möchte meine Jacke umtauschen."), ("en", "When does the shop open on Sunday? I would like to exchange my jacket.")],
     &[("en", "We open at 10 on Sundays."), ("de", "Sonntags öffnen wir um 10."), ("es", "Los domingos abrimos a las 10.")],
 ];
 

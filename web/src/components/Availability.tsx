@@ -7,6 +7,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas, type User } from '../api/client';
 import { subscribe } from '../live';
 import { navigate } from '../route';
+import { forgetTranslation, useTranslation } from '../translation';
+import { useLanguages } from '../languages';
 
 type Person = Schemas['Availability'];
 type Prefs = Schemas['NotificationPrefs'];
@@ -123,6 +125,7 @@ export function Availability({ me }: { me: User }) {
               {{ assigned: 'Tickets assigned to me', customer_message: 'New messages in my tickets', mention: 'Mentions of me', breach: 'My tickets breaching their response target soon', sound: 'With a sound' }[k]}
             </label>
           ))}
+          <TranslationPrefs />
           {channels.length > 1 && <span class="hint">Nothing from:</span>}
           {channels.length > 1 && channels.map((c) => (
             <label>
@@ -179,4 +182,30 @@ function chime() {
   } catch {
     // No audio here: the notice and the notification remain.
   }
+}
+
+/** My language, and whether customers' messages are translated into it as I open them. */
+function TranslationPrefs() {
+  const tr = useTranslation();
+  const names = useLanguages();
+  const [p, setP] = useState<{ language: string; auto: boolean } | null>(null);
+  useEffect(() => setP({ language: tr.language, auto: tr.auto }), [tr.language, tr.auto]);
+  if (!tr.configured || !p) return null;
+  const save = (next: { language: string; auto: boolean }) => {
+    setP(next);
+    call(api.PUT('/api/v1/me/translation', { body: next })).then(() => forgetTranslation(), () => {});
+  };
+  return (
+    <>
+      <label>
+        My language{' '}
+        <select aria-label="My language" value={p.language} onChange={(e) => save({ ...p, language: (e.target as HTMLSelectElement).value })}>
+          {Object.entries(names).sort((a, b) => a[1].localeCompare(b[1])).map(([code, name]) => <option value={code}>{name}</option>)}
+        </select>
+      </label>
+      <label>
+        <input type="checkbox" data-pref="auto_translate" checked={p.auto} onChange={(e) => save({ ...p, auto: (e.target as HTMLInputElement).checked })} /> Translate customers' messages into it
+      </label>
+    </>
+  );
 }

@@ -2,6 +2,8 @@
 // channel's messaging window: shows the time left and refuses once it has closed. Shows what
 // the channel says about the reply as it is written (SMS segments, a closing window), and
 // warns when the contact opted out of messages.
+import { useTranslation } from '../translation';
+import { useLanguages } from '../languages';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ChannelSummary, type TicketDetail } from '../api/client';
 import { stoppedTyping, typed } from '../live';
@@ -135,14 +137,30 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
   useEffect(() => onDrafting(text.trim().length > 0), []);
   useEffect(() => saveDraft(ticketId, mode, text), [mode]);
 
+  // The reply in the customer's language, to check before it goes: the box keeps mine.
+  const tr = useTranslation();
+  const names = useLanguages();
+  const theirs = detail.ticket.language;
+  const [translated, setTranslated] = useState<{ from: string; text: string } | null>(null);
+  const canTranslate = tr.configured && mode !== 'note' && !!theirs && theirs !== tr.language;
+  const translateReply = async () => {
+    setError('');
+    try {
+      const t = await call(api.POST('/api/v1/translate', { body: { text: text.trim(), to: theirs! } }));
+      setTranslated({ from: text.trim(), text: t.text });
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
   const send = async (resolve = false) => {
-    const t = text.trim();
+    const t = translated && translated.from === text.trim() ? translated.text : text.trim();
     if (!t || sending || windowClosed || channelDown) return;
     setSending(true);
     setError('');
     try {
       await onSend(mode, t, resolve);
       setText('');
+      setTranslated(null);
       saveDraft(ticketId, mode, '');
       onDrafting(false);
       stoppedTyping();
@@ -236,6 +254,12 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
           {replyNote}
         </p>
       )}
+      {translated && translated.from === text.trim() && (
+        <div class="reply-translation" data-reply-translation lang={theirs ?? undefined}>
+          <span class="muted">Sends in {names[theirs ?? ''] ?? theirs}:</span> {translated.text}{' '}
+          <button class="link" onClick={() => setTranslated(null)}>Send mine as written</button>
+        </div>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}
@@ -245,6 +269,11 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
         <button class="primary" onClick={() => send()} disabled={sending || windowClosed || !!channelDown || !text.trim()}>
           {sending ? 'Sending…' : mode === 'note' ? 'Add note' : 'Send'}
         </button>
+        {canTranslate && (
+          <button type="button" onClick={translateReply} disabled={!text.trim()}>
+            Translate into {names[theirs!] ?? theirs}
+          </button>
+        )}
         <button type="button" onClick={() => setPicking(picking ? null : { slash: false })} title="Or type / in an empty box">
           Saved replies
         </button>

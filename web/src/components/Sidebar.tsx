@@ -110,6 +110,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
               Audit log
             </a>
           </li>
+          <li>
+            <a href="/admin/translation" class={route.path === '/admin/translation' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/translation'))}>
+              Translation
+            </a>
+          </li>
         </ul>
       )}
       <div class="me">

@@ -1,6 +1,7 @@
 // The ticket's history in one column: messages (newest at the bottom), internal notes and
 // what agents did. Customer text is rendered as text, never as HTML.
 import { MessageSentiment } from './Sentiment';
+import { MessageTranslation } from './Translate';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type Activity, type ChannelSummary, type Message, type Note, type TicketDetail, type User } from '../api/client';
 import { ago, stars, when } from '../format';
@@ -303,6 +304,7 @@ function MessageItem({
       <p class="text">
         <Highlight text={m.text} words={words} />
       </p>
+      <MessageTranslation m={m} />
       {(m.history ?? []).length > 0 && (
         <details class="history">
           <summary>Show the earlier {m.history!.length === 1 ? 'version' : `${m.history!.length} versions`}</summary>
