@@ -1038,10 +1038,14 @@ test('an admin sets a response target: waiting tickets show their time left, fil
   await admin.goto(`${BASE}/?view=new&breach=breached`);
   const overdue = admin.locator('.ticket-row [data-due="breached"]');
   const deadline = Date.now() + 75_000;
-  while ((await overdue.count()) === 0) {
+  // Each look waits for the list to have loaded (rows, or "Nothing here").
+  const listed = async () => (await admin.locator('.ticket-row, .empty').first().waitFor({ timeout: WAIT }), await overdue.count());
+  while ((await listed()) === 0) {
     if (Date.now() > deadline) {
       const listed = await admin.evaluate(async () => (await (await fetch('/api/v1/tickets?queue=new&limit=100')).json()).tickets.map((t) => [t.contact.name, t.created_at, t.first_response_at, t.due]));
-      assert.fail(`no overdue ticket listed: ${JSON.stringify(listed)} at ${Date.now()}`);
+      const breached = await admin.evaluate(async () => (await fetch('/api/v1/tickets?queue=new&breach=breached&limit=50')).text());
+      const shown = JSON.stringify(await admin.locator('.tickets, .empty, .error, [role="alert"]').allInnerTexts()) + (await admin.locator('.ticket-row').first().innerHTML().catch(() => 'no row'));
+      assert.fail(`no overdue ticket listed at ${Date.now()} (${admin.url()}): the API says ${breached.slice(0, 400)}; the page shows ${shown.slice(0, 600)}; New holds ${JSON.stringify(listed)}`);
     }
     await admin.waitForTimeout(500);
     await admin.reload();
