@@ -362,7 +362,6 @@ impl Inbox {
         let _write = self.write_lock.lock().await;
         let ticket = self.ticket(ticket_id).await?;
         let (mut w, before) = self.load_working(&[], &[ticket_id.to_string()]).await?;
-        let seq = self.store.next_seq();
         let t = w.tickets.get_mut(ticket_id).expect("loaded above");
         let mut changes = Vec::new();
         if let Some(q) = patch.queue.filter(|q| *q != t.queue) {
@@ -427,6 +426,9 @@ impl Inbox {
         if changes.is_empty() {
             return Ok(ticket);
         }
+        // Only a change takes a number: one taken and never written would leave the index's
+        // watermark a step behind the store for good.
+        let seq = self.store.next_seq();
         let activities = changes
             .iter()
             .enumerate()
