@@ -5,7 +5,6 @@
 //! its cost follows the days and values asked for, not the number of tickets.
 
 use super::targets::Policy;
-use crate::accounts::Schedule;
 use crate::model::{Clock, Direction, Message, Millis, Queue, Ticket};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -190,6 +189,29 @@ pub enum Sender {
     Elsewhere,
 }
 
+impl Sender {
+    /// From a message's `sent_by`.
+    fn of(sent_by: Option<&str>) -> Self {
+        match sent_by {
+            Some(a) if super::automation::is_person(a) => Sender::Agent(a.to_string()),
+            Some(_) => Sender::Rule,
+            None => Sender::Elsewhere,
+        }
+    }
+}
+
+/// How long from one moment to another took for `t`: on the clock, in its channel's business
+/// hours, and against `minutes` of its target (counted as the target counts).
+fn timer<'a>(policy: &'a Policy, t: &Ticket) -> impl Fn(Millis, Millis, Option<u32>) -> Duration + 'a {
+    let target = policy.target_of(t);
+    let hours = crate::accounts::hours_of(&policy.teams, &policy.channel_hours, &t.channel);
+    move |from, to, minutes| {
+        let business = hours.map(|h| h.open_between(from, to));
+        let counted = if target.is_some_and(|x| x.business_hours) { business.unwrap_or(to - from) } else { to - from };
+        Duration { calendar: (to - from).max(0), business, met: minutes.map(|m| counted <= i64::from(m) * 60_000) }
+    }
+}
+
 /// One thing a write did that a report counts.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fact {
@@ -220,12 +242,7 @@ impl Fact {
 pub fn facts(before: Option<&Ticket>, after: &Ticket, added: &[&Message], resolver: Option<&str>, policy: &Policy, now: Millis) -> Vec<(Millis, Fact)> {
     let mut out = Vec::new();
     let target = policy.target_of(after);
-    let hours = crate::accounts::hours_of(&policy.teams, &policy.channel_hours, &after.channel);
-    let took = |from: Millis, to: Millis, minutes: Option<u32>| {
-        let business = hours.map(|h| h.open_between(from, to));
-        let counted = if target.is_some_and(|t| t.business_hours) { business.unwrap_or(to - from) } else { to - from };
-        Duration { calendar: (to - from).max(0), business, met: minutes.map(|m| counted <= i64::from(m) * 60_000) }
-    };
+    let took = timer(policy, after);
     if before.is_none_or(|b| b.last_inbound_at.is_none()) && after.last_inbound_at.is_some() {
         out.push((now, Fact::TicketIn));
     }
@@ -237,11 +254,7 @@ pub fn facts(before: Option<&Ticket>, after: &Ticket, added: &[&Message], resolv
             out.push((at, Fact::MessageIn));
             continue;
         }
-        let by = match m.sent_by.as_deref() {
-            Some(a) if super::automation::is_person(a) => Sender::Agent(a.to_string()),
-            Some(_) => Sender::Rule,
-            None => Sender::Elsewhere,
-        };
+        let by = Sender::of(m.sent_by.as_deref());
         if let (Sender::Agent(agent), false) = (&by, answered) {
             if first_now {
                 let at = after.first_response_at.unwrap_or(at);
@@ -281,12 +294,7 @@ pub fn facts_of_stored(t: &Ticket, messages: &mut [(Direction, Millis, Option<St
         out.push((t.created_at, Fact::TicketIn));
     }
     let target = policy.target_of(t);
-    let hours = crate::accounts::hours_of(&policy.teams, &policy.channel_hours, &t.channel);
-    let took = |from: Millis, to: Millis, minutes: Option<u32>| {
-        let business = hours.map(|h| h.open_between(from, to));
-        let counted = if target.is_some_and(|x| x.business_hours) { business.unwrap_or(to - from) } else { to - from };
-        Duration { calendar: (to - from).max(0), business, met: minutes.map(|m| counted <= i64::from(m) * 60_000) }
-    };
+    let took = timer(policy, t);
     let (mut waiting, mut answered) = (None::<Millis>, false);
     for (direction, at, sent_by) in messages.iter() {
         if *direction == Direction::Inbound {
@@ -294,11 +302,7 @@ pub fn facts_of_stored(t: &Ticket, messages: &mut [(Direction, Millis, Option<St
             waiting = waiting.or(Some(*at));
             continue;
         }
-        let by = match sent_by.as_deref() {
-            Some(a) if super::automation::is_person(a) => Sender::Agent(a.to_string()),
-            Some(_) => Sender::Rule,
-            None => Sender::Elsewhere,
-        };
+        let by = Sender::of(sent_by.as_deref());
         if let Sender::Agent(agent) = &by {
             if !answered {
                 if let Some(first) = t.first_response_at {
@@ -402,11 +406,6 @@ impl Rows {
         }
         out
     }
-}
-
-/// The schedule a report counts business time in, for a channel (exported for the API's sake).
-pub fn hours<'a>(policy: &'a Policy, channel: &str) -> Option<&'a Schedule> {
-    crate::accounts::hours_of(&policy.teams, &policy.channel_hours, channel)
 }
 
 /// How a report groups its lines.
@@ -747,7 +746,7 @@ impl super::Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{Span, Team};
+    use crate::accounts::{Schedule, Span, Team};
     use crate::inbox::targets::ResponseTarget;
     use crate::model::{Author, Interaction, Kind};
 
