@@ -339,7 +339,7 @@ test('the keyboard works the inbox; ? shows the shortcuts', async () => {
   await page.waitForURL(new RegExp(`ticket=${first}`));
   await page.getByRole('region', { name: 'Ticket', exact: true }).getByLabel('Reply').waitFor();
   await page.keyboard.press('r');
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reply');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Reply', null, { timeout: 5000 });
   await page.keyboard.press('Escape');
   await page.keyboard.press('Escape');
   await page.waitForURL((u) => !u.search.includes('ticket='));
