@@ -728,7 +728,7 @@ impl super::Inbox {
             .await?;
         let messages: Vec<Count> = self
             .store
-            .select_where("SELECT channel, count() AS messages FROM message WHERE interaction.created_at >= $from AND interaction.created_at < $to AND interaction.direction = 'inbound' GROUP BY channel", vars)
+            .select_where("SELECT channel, count() AS messages FROM message WHERE created_at >= $from AND created_at < $to AND direction = 'inbound' GROUP BY channel", vars)
             .await?;
         let mut out: BTreeMap<String, (u64, u64, Option<Millis>)> = BTreeMap::new();
         for l in tickets {
@@ -883,6 +883,30 @@ mod tests {
         let by_day = rows.sum(i32::MIN, i32::MAX, Dim::Agent, Some("u-alex"), |d, _| date_of(d).to_string());
         assert_eq!(by_day.len(), 3, "Monday morning to Wednesday morning: {by_day:?}");
         assert!(by_day.contains_key("2026-11-30"));
+    }
+
+    #[tokio::test]
+    async fn a_store_kept_before_reports_is_counted_from_its_tickets_and_messages() {
+        let store = crate::store::Store::open("mem://").await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let search = std::sync::Arc::new(crate::search::SearchIndex::open(dir.path()).unwrap());
+        let mut w = super::super::rules::Working::default();
+        let id = w.interaction("tg", "telegram", interaction("m1".into(), MON_9, Direction::Inbound), None, None, 1);
+        let ticket = w.messages[&id].ticket_id.clone();
+        w.interaction("tg", "telegram", interaction("m2".into(), MON_9 + 10 * MIN, Direction::Outbound), Some(&ticket), Some("Alex".into()), 1);
+        let t = w.tickets.get_mut(&ticket).unwrap();
+        (t.created_at, t.first_response_at) = (MON_9, Some(MON_9 + 10 * MIN));
+        let batch = crate::store::WriteBatch { new_messages: w.messages.values().cloned().collect(), new_tickets: w.tickets.values().cloned().collect(), ..Default::default() };
+        store.write(&batch).await.unwrap();
+        let inbox = super::super::Inbox::start(store, search, crate::events::EventBus::default()).await.unwrap();
+        assert_eq!(inbox.report_rows_held(), 0);
+        assert_eq!(inbox.rebuild_reports().await.unwrap(), 1);
+        let day = date_of(day_of(MON_9, chrono_tz::UTC));
+        let r = inbox.report(&ReportQuery { from: day, to: day, by: Group::Agent, only: None }).unwrap();
+        assert_eq!((r.total.tickets_in, r.total.messages_in, r.total.messages_out, r.total.replies), (1, 1, 1, 1), "{:?}", r.total);
+        assert_eq!(r.lines.iter().find(|l| l.key == "Alex").map(|l| l.first_response.count), Some(1), "{:?}", r.lines);
+        let raw = inbox.report_from_tickets(MON_9 - MIN, MON_9 + 60 * MIN).await.unwrap();
+        assert_eq!(raw.get("tg").map(|x| (x.0, x.1)), Some((1, 1)), "the same from the tickets themselves");
     }
 
     #[test]

@@ -453,8 +453,8 @@ impl Store {
     /// order): each one's ticket, direction, time and sender.
     pub async fn message_facts(&self, after: Option<&str>, last: &str) -> Result<Vec<(String, crate::model::Direction, i64, Option<String>)>> {
         let q = match after {
-            None => "SELECT VALUE [ticket_id, interaction.direction, interaction.created_at, sent_by] FROM message WHERE ticket_id <= $b AND removed = false",
-            Some(_) => "SELECT VALUE [ticket_id, interaction.direction, interaction.created_at, sent_by] FROM message WHERE ticket_id > $a AND ticket_id <= $b AND removed = false",
+            None => "SELECT VALUE [ticket_id, direction, created_at, sent_by] FROM message WHERE ticket_id <= $b AND removed = false",
+            Some(_) => "SELECT VALUE [ticket_id, direction, created_at, sent_by] FROM message WHERE ticket_id > $a AND ticket_id <= $b AND removed = false",
         };
         let mut r = self.db.query(q).bind(("a", after.unwrap_or_default().to_string())).bind(("b", last.to_string())).await?.check()?;
         decode(r.take::<Vec<Value>>(0)?)
