@@ -46,7 +46,7 @@ fn date(s: &str, what: &str) -> Result<chrono::NaiveDate, ApiError> {
 /// resolution times (median, p90, in business hours, % of targets met) for each line.
 pub async fn get(State(state): State<AppState>, _: CurrentUser, params: Result<Query<ReportParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let zone: chrono_tz::Tz = state.inbox.report_settings().await?.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = state.inbox.report_zone();
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
     let to = p.to.as_deref().map(|s| date(s, "to")).transpose()?.unwrap_or(today);
     let from = p.from.as_deref().map(|s| date(s, "from")).transpose()?.unwrap_or(to - chrono::Duration::days(29));

@@ -657,6 +657,11 @@ impl super::Inbox {
         self.reports.lock().expect("not poisoned").0.len()
     }
 
+    /// The time zone days are counted in, as set.
+    pub fn report_zone(&self) -> chrono_tz::Tz {
+        *self.report_zone.read().expect("not poisoned")
+    }
+
     pub async fn report_settings(&self) -> Result<ReportSettings, super::InboxError> {
         Ok(stored_settings(&self.store).await?)
     }
@@ -680,7 +685,7 @@ impl super::Inbox {
         }
         let epoch = chrono::NaiveDate::default();
         let (from, to) = ((q.from - epoch).num_days() as i32, (q.to - epoch).num_days() as i32);
-        let zone = *self.report_zone.read().expect("not poisoned");
+        let zone = self.report_zone();
         let rows = self.reports.lock().expect("not poisoned");
         let (dim, value) = match (&q.only, q.by.dim()) {
             (Some((d, v)), _) => (*d, Some(v.as_str())),
