@@ -135,6 +135,17 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
             }
         });
     }
+    // Contacts stored before links were suggested get their match keys, once, in the background.
+    {
+        let inbox = inbox.clone();
+        tokio::spawn(async move {
+            match inbox.key_old_contacts().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(contacts = n, "older contacts keyed for link suggestions"),
+                Err(e) => tracing::warn!(error = %e, "keying older contacts for link suggestions failed"),
+            }
+        });
+    }
     // The audit log keeps what its retention says, checked hourly.
     let store = inbox.store().clone();
     tokio::spawn(async move {

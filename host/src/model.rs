@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -508,6 +509,122 @@ pub struct Contact {
     pub opted_out: bool,
     pub tags: Vec<String>,
     pub updated_at: Millis,
+    /// The person this contact was linked into, with the brand's other contacts of theirs;
+    /// `None` while it stands alone.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub person: Option<String>,
+    /// The admin-defined attributes agents set on this contact, by key. A person's value of a
+    /// key is the newest among their contacts (`inbox::contacts::resolve`).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub attributes: BTreeMap<String, AttributeEntry>,
+    /// What a link is suggested on: `handle:…`, `phone:…`, `email:…` (`inbox::contacts::match_keys`).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub match_keys: Vec<String>,
+}
+
+/// A value an agent set on a contact; a cleared value is kept as `null`, so it stays newer
+/// than the value it cleared on the person's other contacts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AttributeEntry {
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    pub at: Millis,
+    pub by: String,
+}
+
+/// What an admin-defined contact attribute holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeKind {
+    Text,
+    Number,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// One of the definition's `options`.
+    List,
+    Checkbox,
+    /// An `http` or `https` address.
+    Link,
+    Email,
+    /// International form: `+` and 7 to 15 digits.
+    Phone,
+}
+
+/// A contact attribute an admin defined (Hootsuite's custom fields): ordered as listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeDef {
+    /// Stable name in the data: lowercase letters, digits and `_`.
+    pub key: String,
+    pub label: String,
+    pub kind: AttributeKind,
+    /// An agent saving a contact's attributes must give it.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub required: bool,
+    /// Shown to agents; a hidden attribute keeps its values.
+    #[serde(default = "yes")]
+    #[schema(required = true)]
+    pub shown: bool,
+    /// A `list`'s choices.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub options: Vec<String>,
+    /// A `text`'s pattern (a regular expression the whole value must match).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub pattern: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A note about a person, beside their tickets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactNote {
+    pub id: String,
+    /// The contact it was written on (a person's page shows those of all their contacts).
+    pub contact_id: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub text: String,
+    pub created_at: Millis,
+}
+
+/// One link of contacts into a person, kept so it can be undone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactMerge {
+    pub id: String,
+    /// The person they were linked into.
+    pub person: String,
+    /// The contact the agent linked from, and the one linked to it.
+    pub into: String,
+    pub linked: String,
+    /// Their names then, for the history once they are apart again.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub into_name: String,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub linked_name: String,
+    /// Each contact moved, with the person it was in before (`None`: alone).
+    pub moved: Vec<MovedContact>,
+    /// Why it was suggested (`phone:…`), if it was.
+    pub matched: Vec<String>,
+    pub by: String,
+    pub at: Millis,
+    pub undone_by: Option<String>,
+    pub undone_at: Option<Millis>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MovedContact {
+    pub contact: String,
+    pub from: Option<String>,
 }
 
 /// An entry of a ticket's history: actions, status changes.
@@ -584,6 +701,8 @@ pub enum AuditKind {
     Team,
     ResponseTarget,
     Settings,
+    /// Contacts linked into a person, unlinked, or a link undone.
+    Contact,
     /// An action on a platform: a reply, a hide, a delete... by an agent or a rule.
     PlatformAction,
 }

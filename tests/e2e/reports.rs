@@ -4,7 +4,9 @@
 //! as JSON and CSV, kept across a restart; the audit log says who did what, secrets left out,
 //! with what a platform delete removed; messages carry a sentiment (suggested in English,
 //! marked by agents) that filters and rules read; messages and replies are translated by the
-//! provider an admin configured (DeepL, LibreTranslate); what cannot work is refused in words.
+//! provider an admin configured (DeepL, LibreTranslate); contacts carry the attributes admins
+//! define, checked, and are linked into one person across platforms where a phone, email or
+//! handle matches, reversibly; what cannot work is refused in words.
 
 mod support;
 
@@ -382,4 +384,144 @@ async fn messages_and_replies_are_translated_by_the_configured_provider_once_and
     let (s, e) = server.post("/api/v1/translate", json!({"text": "Hello there", "to": "deu"})).await;
     assert_eq!((s, e["code"].as_str()), (502, Some("translation_failed")), "{e}");
     assert!(e["message"].as_str().unwrap().contains("cannot be reached"), "{e}");
+}
+
+#[tokio::test]
+async fn contacts_keep_checked_attributes_and_link_across_platforms_into_one_person_reversibly() {
+    use helpdesk_testkit::graph::{whatsapp_text, GraphEmulator};
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let graph = GraphEmulator::start().await.unwrap();
+    let server = Server::start(&[graph.whatsapp_channel_toml("wa", "1122334455667"), telegram_channel("tg", &emu, true, TOKEN)].concat()).await;
+    let delete = |path: String| {
+        let server = &server;
+        async move { call(server, reqwest::Method::DELETE, &path, Some(&server.cookie), None).await }
+    };
+
+    for (defs, why) in [
+        (json!([{"key": "Plan", "label": "Plan", "kind": "text"}]), "lowercase"),
+        (json!([{"key": "plan", "label": "Plan", "kind": "text"}, {"key": "plan", "label": "Again", "kind": "text"}]), "twice"),
+        (json!([{"key": "plan", "label": "Plan", "kind": "list", "options": []}]), "choices"),
+        (json!([{"key": "no", "label": "Number", "kind": "number", "pattern": "[0-9]+"}]), "only a text"),
+        (json!([{"key": "no", "label": "Number", "kind": "text", "pattern": "(["}]), "regular expression"),
+        (json!([{"key": "no", "label": "", "kind": "text"}]), "label"),
+        (json!([{"key": "no", "label": "No", "kind": "colour"}]), "colour"),
+    ] {
+        let (s, e) = server.put("/api/v1/contact-attributes", json!({"attributes": defs})).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{why}: {e}");
+    }
+    let defs = json!([
+        {"key": "customer_no", "label": "Customer number", "kind": "text", "required": true, "pattern": "C-[0-9]{6}"},
+        {"key": "plan", "label": "Plan", "kind": "list", "options": ["Gold", "Silver"]},
+        {"key": "phone", "label": "Phone", "kind": "phone"},
+        {"key": "birthday", "label": "Birthday", "kind": "date"},
+        {"key": "vip", "label": "VIP", "kind": "checkbox"},
+        {"key": "orders", "label": "Orders", "kind": "number"},
+        {"key": "site", "label": "Website", "kind": "link"},
+        {"key": "legacy_id", "label": "Legacy id", "kind": "text", "required": true, "shown": false},
+    ]);
+    let (s, saved) = server.put("/api/v1/contact-attributes", json!({"attributes": defs})).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(server.get("/api/v1/contact-attributes").await.1["attributes"], saved["attributes"]);
+
+    // Ann writes on WhatsApp from her number and on Telegram under her handle.
+    graph.deliver(&server.url("/webhooks/wa"), &serde_json::to_vec(&whatsapp_text("1122334455667", "4915112345678", "Ann", "wamid.ANN1", "Hi from WhatsApp")).unwrap(), None).await;
+    emu.private_text(&User::new(8101, "Ann", Some("B"), Some("ann_b")), "Hi from Telegram");
+    let both = server.wait_tickets("queue=all", 2, WAIT).await;
+    let wa_ticket = by_text(&both, "WhatsApp")["id"].as_str().unwrap().to_string();
+    let tg_ticket = by_text(&both, "Telegram")["id"].as_str().unwrap().to_string();
+    let wa = by_text(&both, "WhatsApp")["contact_id"].as_str().unwrap().to_string();
+    let tg = by_text(&both, "Telegram")["contact_id"].as_str().unwrap().to_string();
+    assert_eq!(server.get("/api/v1/contacts/nobody").await.0, 404);
+    let page = server.get(&format!("/api/v1/contacts/{tg}")).await.1;
+    assert_eq!(page["contact"]["match_keys"], json!(["handle:ann_b"]), "{page}");
+    assert_eq!(page["suggestions"], json!([]), "a handle and a number do not match");
+
+    let attrs = format!("/api/v1/contacts/{tg}/attributes");
+    for (change, why) in [
+        (json!({"plan": "Gold"}), "Customer number is required"),
+        (json!({"customer_no": "X-1"}), "does not match"),
+        (json!({"customer_no": "C-123456", "phone": "0151 12345678"}), "international"),
+        (json!({"customer_no": "C-123456", "plan": "Platinum"}), "Gold, Silver"),
+        (json!({"customer_no": "C-123456", "birthday": "03/02/1990"}), "YYYY-MM-DD"),
+        (json!({"customer_no": "C-123456", "vip": "yes"}), "true or false"),
+        (json!({"customer_no": "C-123456", "orders": "many"}), "number"),
+        (json!({"customer_no": "C-123456", "site": "javascript:alert(1)"}), "http"),
+        (json!({"customer_no": "C-123456", "shoe_size": "42"}), "shoe_size"),
+    ] {
+        let (s, e) = server.put(&attrs, json!({"attributes": change})).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{change}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{why}: {e}");
+    }
+    assert_eq!(server.get(&format!("/api/v1/contacts/{tg}")).await.1["attributes"], json!({}), "nothing refused was kept");
+    let (s, page) = server
+        .put(&attrs, json!({"attributes": {"customer_no": "C-123456", "plan": "Gold", "phone": "+49 151 12345678", "birthday": "1990-02-03", "vip": true, "orders": "3"}}))
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["attributes"], json!({"customer_no": "C-123456", "plan": "Gold", "phone": "+4915112345678", "birthday": "1990-02-03", "vip": true, "orders": 3.0}));
+
+    // Her phone number, now known on Telegram, is her WhatsApp id: each suggests the other.
+    let wa_page = server.get(&format!("/api/v1/contacts/{wa}")).await.1;
+    assert_eq!(wa_page["suggestions"].as_array().unwrap().len(), 1, "{wa_page}");
+    assert_eq!(wa_page["suggestions"][0]["contact"]["id"], tg.as_str());
+    assert_eq!(wa_page["suggestions"][0]["matched"], json!(["phone:4915112345678"]));
+    assert_eq!(server.get(&format!("/api/v1/tickets?person={wa}&queue=all")).await.1["tickets"].as_array().unwrap().len(), 1);
+
+    let links = format!("/api/v1/contacts/{wa}/links");
+    assert_eq!(server.post(&links, json!({"contact": wa})).await.0, 400, "not to itself");
+    assert_eq!(server.post(&links, json!({"contact": "nobody"})).await.0, 404);
+    let (s, merge) = server.post(&links, json!({"contact": tg})).await;
+    assert_eq!(s, 201, "{merge}");
+    assert_eq!(merge["matched"], json!(["phone:4915112345678"]));
+    let (s, again) = server.post(&format!("/api/v1/contacts/{tg}/links"), json!({"contact": wa})).await;
+    assert_eq!((s, again["code"].as_str()), (409, Some("conflict")), "{again}");
+
+    // One person: both contacts, her attributes and both tickets, from either side.
+    for side in [&wa, &tg] {
+        let page = server.get(&format!("/api/v1/contacts/{side}")).await.1;
+        assert_eq!(page["contacts"].as_array().unwrap().len(), 2, "{page}");
+        assert_eq!(page["contact"]["id"], side.as_str());
+        assert_eq!(page["attributes"]["customer_no"], "C-123456");
+        assert_eq!(page["suggestions"], json!([]), "no longer a suggestion: the same person");
+        let mut tickets = ids(&server.get(&format!("/api/v1/tickets?person={side}&queue=all")).await.1["tickets"].as_array().unwrap().clone()).into_iter().map(str::to_string).collect::<Vec<_>>();
+        tickets.sort();
+        let mut want = vec![wa_ticket.clone(), tg_ticket.clone()];
+        want.sort();
+        assert_eq!(tickets, want);
+    }
+    // A note written on one side is the person's; a newer value written there wins.
+    let (s, note) = server.post(format!("/api/v1/contacts/{wa}/notes"), json!({"text": "Prefers WhatsApp in the evening"})).await;
+    assert_eq!(s, 201, "{note}");
+    assert_eq!(server.post(format!("/api/v1/contacts/{wa}/notes"), json!({"text": "  "})).await.0, 400);
+    assert_eq!(server.get(&format!("/api/v1/contacts/{tg}")).await.1["notes"][0]["text"], "Prefers WhatsApp in the evening");
+    let (s, page) = server.put(&format!("/api/v1/contacts/{wa}/attributes"), json!({"attributes": {"plan": "Silver"}})).await;
+    assert_eq!((s, page["attributes"]["plan"].as_str()), (200, Some("Silver")), "{page}");
+    assert_eq!(server.get(&format!("/api/v1/contacts/{tg}")).await.1["attributes"]["plan"], "Silver");
+
+    // Undone: each stands alone again with what was written on it; the history says so.
+    let (s, undone) = server.post(format!("/api/v1/contact-merges/{}/undo", merge["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(s, 200, "{undone}");
+    let me = server.get("/api/v1/me").await.1["name"].clone();
+    assert_eq!(undone["undone_by"], me);
+    assert_eq!(server.post(format!("/api/v1/contact-merges/{}/undo", merge["id"].as_str().unwrap()), json!({})).await.0, 409);
+    let tg_page = server.get(&format!("/api/v1/contacts/{tg}")).await.1;
+    assert_eq!((tg_page["contacts"].as_array().unwrap().len(), &tg_page["contact"]["person"]), (1, &Value::Null), "{tg_page}");
+    assert_eq!(tg_page["attributes"]["plan"], "Gold", "Silver was written on the WhatsApp contact");
+    assert_eq!(tg_page["merges"][0]["undone_by"], me);
+    assert_eq!(tg_page["merges"][0]["linked_name"], "Ann B");
+    assert_eq!(server.get(&format!("/api/v1/tickets?person={wa}&queue=all")).await.1["tickets"].as_array().unwrap().len(), 1);
+    assert_eq!(tg_page["suggestions"][0]["contact"]["id"], wa.as_str(), "suggested again");
+
+    // Linked again, then unlinked from the other side.
+    assert_eq!(server.post(&format!("/api/v1/contacts/{tg}/links"), json!({"contact": wa})).await.0, 201);
+    let (s, alone) = delete(format!("/api/v1/contacts/{tg}/person")).await;
+    assert_eq!((s, &alone["person"]), (200, &Value::Null), "{alone}");
+    assert_eq!(server.get(&format!("/api/v1/contacts/{wa}")).await.1["contact"]["person"], Value::Null, "the one left is alone too");
+    assert_eq!(delete(format!("/api/v1/contacts/{tg}/person")).await.0, 409);
+    let note_id = note["id"].as_str().unwrap();
+    assert_eq!(delete(format!("/api/v1/contacts/{wa}/notes/{note_id}")).await.0, 204);
+    assert_eq!(server.get(&format!("/api/v1/contacts/{wa}")).await.1["notes"], json!([]));
+
+    let audit = server.get("/api/v1/audit?kind=contact").await.1;
+    assert!(audit.as_array().unwrap().len() >= 4, "links, undo and unlink are audited: {audit}");
 }

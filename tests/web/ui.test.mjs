@@ -1154,3 +1154,66 @@ test('an admin sets up LibreTranslate; a German comment is translated on demand,
   await pane.getByRole('button', { name: 'Send', exact: true }).click();
   await pane.locator('.message.outbound', { hasText: 'Sonntags öffnen wir um 10.' }).waitFor({ timeout: WAIT });
 });
+
+test('an admin defines contact attributes; an agent fills one in the side panel, links the person across platforms from the suggestion, and undoes it', async () => {
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  await admin.goto(`${BASE}/admin/contact-attributes`);
+  const defs = admin.getByRole('form', { name: 'Contact attributes' });
+  await defs.getByRole('button', { name: 'Add attribute' }).click();
+  await defs.getByLabel('Label').last().fill('Customer number');
+  await defs.getByLabel('Pattern').last().fill('C-[0-9]{6}');
+  await defs.getByRole('button', { name: 'Add attribute' }).click();
+  await defs.getByLabel('Label').last().fill('Phone');
+  await defs.getByLabel('Kind').last().selectOption('phone');
+  await defs.getByRole('button', { name: 'Add attribute' }).click();
+  await defs.getByLabel('Label').last().fill('Plan');
+  await defs.getByLabel('Kind').last().selectOption('list');
+  await defs.getByRole('button', { name: 'Save' }).click();
+  await admin.getByRole('alert').filter({ hasText: 'needs its choices' }).waitFor({ timeout: WAIT });
+  await defs.getByLabel('Choices').fill('Gold, Silver');
+  await defs.getByRole('button', { name: 'Save' }).click();
+  await defs.getByText('Saved').waitFor({ timeout: WAIT });
+  await admin.reload();
+  await defs.locator('[data-attribute-def="customer_number"]').waitFor({ timeout: WAIT });
+  assert.deepEqual(await defs.locator('[data-attribute-def]').evaluateAll((rows) => rows.map((r) => r.dataset.attributeDef)), ['customer_number', 'phone', 'plan']);
+
+  // Jonas commented on Facebook (the translation test); he also texted from his phone (the SMS test).
+  await showsDana(admin, `${BASE}/?queue=all&platform=facebook`, 'Jonas Weber');
+  await row(admin, 'Jonas Weber').click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  const side = pane.getByRole('region', { name: 'About the contact' });
+  await side.getByLabel('Customer number').fill('12');
+  await side.getByRole('button', { name: 'Save attributes' }).click();
+  await side.getByRole('alert').filter({ hasText: 'does not match' }).waitFor({ timeout: WAIT });
+  await side.getByLabel('Customer number').fill('C-004711');
+  await side.getByLabel('Phone').fill('+49 176 12345678');
+  await side.getByLabel('Plan').selectOption('Gold');
+  await side.getByRole('button', { name: 'Save attributes' }).click();
+  await side.locator('[data-suggestions="1"]', { hasText: 'may be the same person' }).waitFor({ timeout: WAIT });
+
+  await side.getByRole('link', { name: 'View contact' }).click();
+  const contact = admin.getByRole('main', { name: 'Contact' });
+  const suggestion = contact.locator('[data-suggestion]');
+  await suggestion.filter({ hasText: 'same phone number +4917612345678' }).waitFor({ timeout: WAIT });
+  await suggestion.getByRole('button', { name: 'Link as the same person' }).click();
+  await contact.locator('[data-linked-contact]').nth(1).waitFor({ timeout: WAIT });
+  await contact.getByText('One person on 2 channels').waitFor();
+  await contact.locator('[data-person-ticket]', { hasText: 'parcel 8812' }).waitFor({ timeout: WAIT });
+  await contact.locator('[data-person-ticket]', { hasText: 'Jacke' }).waitFor({ timeout: WAIT });
+  assert.equal(await contact.getByLabel('Customer number').inputValue(), 'C-004711');
+  await contact.getByLabel('Note about this person').fill('Returns the jacket on Sunday; prefers SMS.');
+  await contact.getByRole('button', { name: 'Add note' }).click();
+  await contact.locator('[data-contact-note]', { hasText: 'prefers SMS' }).waitFor({ timeout: WAIT });
+  await contact.locator('[data-merge][data-undone="no"]', { hasText: 'same phone number' }).waitFor();
+  await admin.screenshot({ path: `${SHOTS}/contact.png` });
+
+  // Another agent's view of the SMS ticket names the person's other channel.
+  await contact.locator('[data-person-ticket]', { hasText: 'parcel 8812' }).getByRole('link').click();
+  await pane.locator('[data-other-tickets="1"]').waitFor({ timeout: WAIT });
+  await admin.goBack();
+  await contact.locator('[data-merge]').getByRole('button', { name: 'Undo' }).click();
+  await contact.locator('[data-merge][data-undone="yes"]').waitFor({ timeout: WAIT });
+  assert.equal(await contact.locator('[data-linked-contact]').count(), 1);
+  await contact.locator('[data-suggestion]').waitFor({ timeout: WAIT });
+  await contact.locator('[data-contact-note]', { hasText: 'prefers SMS' }).waitFor();
+});

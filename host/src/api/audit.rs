@@ -37,7 +37,8 @@ fn kind_of(method: &Method, route: &str) -> Option<AuditKind> {
         _ if r.starts_with("/saved-replies") => AuditKind::SavedReply,
         _ if r.starts_with("/teams") => AuditKind::Team,
         _ if r.starts_with("/response-targets") => AuditKind::ResponseTarget,
-        "/availability/settings" | "/reports/settings" | "/audit/settings" | "/translation/settings" => AuditKind::Settings,
+        "/contacts/{id}/links" | "/contacts/{id}/person" | "/contact-merges/{id}/undo" => AuditKind::Contact,
+        "/contact-attributes" | "/availability/settings" | "/reports/settings" | "/audit/settings" | "/translation/settings" => AuditKind::Settings,
         _ => return None,
     })
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod channels;
+mod contacts;
 mod error;
 mod events;
 mod media;
@@ -67,7 +68,8 @@ impl AppState {
         Sign in with `POST /api/v1/session` (a session cookie) or send `Authorization: Bearer <API token>`."),
     paths(
         tickets::list, tickets::get, tickets::messages, tickets::action, tickets::reply_note, tickets::update, tickets::mark_sentiment, tickets::seen, tickets::counts, media::attachment,
-        notes::add, notes::edit, notes::delete, notes::update_contact,
+        notes::add, notes::edit, notes::delete,
+        contacts::get, contacts::update, contacts::set_attributes, contacts::add_note, contacts::delete_note, contacts::link, contacts::unlink, contacts::undo_merge, contacts::defs, contacts::set_defs,
         channels::list, channels::answers, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
@@ -131,7 +133,14 @@ pub fn router(state: AppState) -> Router {
         .route("/translate", post(translation::translate_text))
         .route("/translation/settings", get(translation::settings).put(translation::configure))
         .route("/me/translation", get(translation::my_prefs).put(translation::set_my_prefs))
-        .route("/contacts/{id}", patch(notes::update_contact))
+        .route("/contacts/{id}", get(contacts::get).patch(contacts::update))
+        .route("/contacts/{id}/attributes", put(contacts::set_attributes))
+        .route("/contacts/{id}/notes", post(contacts::add_note))
+        .route("/contacts/{id}/notes/{note_id}", axum::routing::delete(contacts::delete_note))
+        .route("/contacts/{id}/links", post(contacts::link))
+        .route("/contacts/{id}/person", axum::routing::delete(contacts::unlink))
+        .route("/contact-merges/{id}/undo", post(contacts::undo_merge))
+        .route("/contact-attributes", get(contacts::defs).put(contacts::set_defs))
         .route("/counts", get(tickets::counts))
         .route("/channels", get(channels::list).post(channels::connect))
         .route("/channels/answers", get(channels::answers))

@@ -1,10 +1,10 @@
-//! `/api/v1/tickets/{id}/notes` and `/api/v1/contacts/{id}`: internal work beside the ticket.
+//! `/api/v1/tickets/{id}/notes`: internal work beside the ticket.
 
 use super::auth::CurrentUser;
 use super::error::{ApiError, Body, ErrorBody};
 use super::AppState;
 use crate::inbox::NoteAuthor;
-use crate::model::{Contact, Note};
+use crate::model::Note;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -58,20 +58,4 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     state.inbox.delete_note(&id, &note_id, author(&user, &[])).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct ContactPatch {
-    pub tags: Vec<String>,
-}
-
-#[utoipa::path(operation_id = "notes_update_contact", patch, path = "/api/v1/contacts/{id}", request_body = ContactPatch,
-    responses((status = 200, body = Contact), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update_contact(
-    State(state): State<AppState>,
-    _: CurrentUser,
-    Path(id): Path<String>,
-    Body(req): Body<ContactPatch>,
-) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(state.inbox.set_contact_tags(&id, req.tags).await?))
 }

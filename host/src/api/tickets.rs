@@ -69,6 +69,9 @@ pub async fn list(State(state): State<AppState>, _: CurrentUser, params: Result<
         return Err(ApiError::bad_request(format!("limit must be between 1 and {}", TicketQuery::MAX_LIMIT)));
     }
     query.check().map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(p) = &query.person {
+        query.contacts = state.inbox.person_of(p).await?.into_iter().map(|c| c.id).collect();
+    }
     let (total, tickets) = state.inbox.list(&query).await?;
     let tickets = tickets.into_iter().map(|t| TicketRow { channel_name: channel_name(&state, &t.channel), ticket: t }).collect();
     Ok(Json(TicketList { total, tickets }))

@@ -7,6 +7,7 @@ pub mod assign;
 pub mod routing;
 pub mod saved_replies;
 pub mod automation;
+pub mod contacts;
 pub mod indexing;
 pub mod language;
 mod media;
@@ -402,6 +403,7 @@ impl Inbox {
             cursors,
             reports: report_rows.iter().map(|r| serde_json::json!({ "id": r.id(), "day": r.day, "dim": r.dim, "value": r.value, "tallies": r.tallies })).collect(),
             audit: std::mem::take(&mut w.audit),
+            contact_merges: Vec::new(),
         };
         if let Err(e) = self.store.write(&batch).await {
             self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -571,23 +573,5 @@ impl Inbox {
             return Err(InboxError::NotFound(format!("ticket `{id}` has pages 0 to {}", ticket.open_page())));
         }
         Ok(MessagePage { messages: self.store.ticket_page(id, page).await?, older_page: page.checked_sub(1) })
-    }
-
-    /// Replace a contact's tags (they follow the person across all their tickets).
-    pub async fn set_contact_tags(&self, contact_id: &str, tags: Vec<String>) -> Result<Contact, InboxError> {
-        let tags = actions::clean_tags(tags)?;
-        let _write = self.write_lock.lock().await;
-        let mut contact = self
-            .store
-            .contacts(&[contact_id.to_string()])
-            .await?
-            .pop()
-            .ok_or_else(|| InboxError::NotFound(format!("no contact `{contact_id}`")))?;
-        contact.tags = tags;
-        contact.updated_at = crate::model::now_ms();
-        let batch = WriteBatch { contacts: vec![contact.clone()], ..Default::default() };
-        self.store.write(&batch).await?;
-        self.events.publish(Event::ContactUpdated { contact: contact.clone() });
-        Ok(contact)
     }
 }

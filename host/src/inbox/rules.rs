@@ -365,11 +365,15 @@ impl Working {
                 opted_out: false,
                 tags: Vec::new(),
                 updated_at: at,
+                person: None,
+                attributes: Default::default(),
+                match_keys: Vec::new(),
             }
         });
         if is_new || c.author != *author {
             c.author = author.clone();
             c.updated_at = at;
+            c.match_keys = super::contacts::match_keys(c);
             self.changed_contacts.insert(id.clone());
         }
         self.contacts.get_mut(&id).expect("inserted above")

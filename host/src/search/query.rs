@@ -35,6 +35,12 @@ pub struct TicketQuery {
     pub sentiment: Option<String>,
     /// A contact's id: that person's tickets (their other conversations and comments).
     pub contact: Option<String>,
+    /// A contact's id: the tickets of every contact linked with it into one person.
+    pub person: Option<String>,
+    /// The person's contacts, which the API looks up for `person`.
+    #[serde(skip)]
+    #[param(ignore)]
+    pub contacts: Vec<String>,
     pub flagged: Option<bool>,
     /// Reviews with these stars: `1` to `5`, or a range such as `1-2`.
     pub rating: Option<String>,
@@ -163,6 +169,10 @@ pub fn build(index: &Index, f: &Fields, tq: &TicketQuery, searcher: &Searcher) -
         if let Some(v) = value {
             clauses.push((Occur::Must, term(field, v)));
         }
+    }
+    if !tq.contacts.is_empty() {
+        let any = tq.contacts.iter().map(|c| (Occur::Should, term(f.contact_id, c))).collect::<Vec<_>>();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
     }
     if let Some(flagged) = tq.flagged {
         clauses.push((Occur::Must, term(f.flagged, if flagged { "true" } else { "false" })));

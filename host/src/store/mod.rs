@@ -48,6 +48,11 @@ DEFINE INDEX IF NOT EXISTS ticket_count ON ticket COUNT;
 DEFINE INDEX IF NOT EXISTS message_count ON message COUNT;
 REMOVE INDEX IF EXISTS message_seq ON message;
 DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS contact_person ON contact FIELDS person;
+DEFINE INDEX IF NOT EXISTS contact_match ON contact FIELDS match_keys;
+DEFINE TABLE IF NOT EXISTS contact_note SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS contact_note_contact ON contact_note FIELDS contact_id;
+DEFINE TABLE IF NOT EXISTS contact_merge SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS channel_state SCHEMALESS;
@@ -106,6 +111,8 @@ pub struct WriteBatch {
     pub reports: Vec<Value>,
     /// Audit log entries (platform actions), appended.
     pub audit: Vec<crate::model::AuditEntry>,
+    /// Contacts linked into a person (or a link undone), replaced whole.
+    pub contact_merges: Vec<crate::model::ContactMerge>,
 }
 
 impl WriteBatch {
@@ -119,6 +126,7 @@ impl WriteBatch {
             && self.cursors.is_empty()
             && self.reports.is_empty()
             && self.audit.is_empty()
+            && self.contact_merges.is_empty()
     }
 }
 
@@ -256,13 +264,14 @@ impl Store {
         let mut q = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
         // Contacts and activities may or may not be stored yet: those are upserted.
-        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 6] = [
+        let tables: [(&str, Vec<Value>, Vec<Value>, &str); 7] = [
             ("message", docs(&batch.new_messages)?, docs(&batch.messages)?, "UPDATE"),
             ("ticket", docs(&batch.new_tickets)?, docs(&batch.tickets)?, "UPDATE"),
             ("contact", Vec::new(), docs(&batch.contacts)?, "UPSERT"),
             ("activity", Vec::new(), docs(&batch.activities)?, "UPSERT"),
             ("report", Vec::new(), batch.reports.clone(), "UPSERT"),
             ("audit", docs(&batch.audit)?, Vec::new(), "UPSERT"),
+            ("contact_merge", Vec::new(), docs(&batch.contact_merges)?, "UPSERT"),
         ];
         for (table, new, stored, verb) in tables {
             if !stored.is_empty() {

@@ -365,7 +365,9 @@ pub async fn run_tiktok(tiktok: crate::tiktok::TikTokEmulator, webhook_url: Stri
     }
 }
 
-const X_PEOPLE: &[(&str, &str, &str, Lang)] = &[("3101", "Nora Quinn", "noraq", Lang::En), ("3102", "Tomás Ruiz", "tomasr", Lang::Es), ("3103", "Lena Vogel", "lenav", Lang::De)];
+/// Emily Clark has the same handle here as on Telegram: the helpdesk suggests linking the two.
+const X_PEOPLE: &[(&str, &str, &str, Lang)] =
+    &[("3101", "Nora Quinn", "noraq", Lang::En), ("3102", "Tomás Ruiz", "tomasr", Lang::Es), ("3103", "Lena Vogel", "lenav", Lang::De), ("3104", "Emily Clark", "emclark", Lang::En)];
 
 /// An X account's audience: mentions, replies to its post (and to each other), DMs, and posts
 /// about the Trailhead that do not name the account (found by listening).
