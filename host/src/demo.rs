@@ -31,7 +31,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         PluginsFile::parse(&graph.whatsapp_channel_toml("whatsapp", DEMO_NUMBER)).map_err(anyhow::Error::msg)?.channels.remove(0);
     let whatsapp = ChannelConfig { display_name: "WhatsApp · +1 555 000 1111".into(), ..whatsapp };
     let facebook: ChannelConfig =
-        PluginsFile::parse(&graph.facebook_channel_toml("facebook", DEMO_PAGE)).map_err(anyhow::Error::msg)?.channels.remove(0);
+        PluginsFile::parse(&graph.facebook_channel_toml_with_ads("facebook", DEMO_PAGE, "act_23850001")).map_err(anyhow::Error::msg)?.channels.remove(0);
     // Webhooks are the live path; the backfill poll runs too, against an empty emulated feed.
     let facebook = ChannelConfig { display_name: "Facebook · Acme Outdoor".into(), ..facebook };
     let instagram: ChannelConfig =

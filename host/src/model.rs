@@ -529,7 +529,6 @@ pub struct Contact {
 /// than the value it cleared on the person's other contacts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AttributeEntry {
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     pub at: Millis,
     pub by: String,

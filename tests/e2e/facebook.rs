@@ -314,3 +314,22 @@ async fn past_24_hours_messenger_replies_go_with_the_human_agent_tag_and_past_7_
     assert!(b["message"].as_str().unwrap().contains("HUMAN_AGENT"), "{b}");
     assert_eq!(graph.calls_to(&format!("{PAGE}/messages")).len(), before, "refused before calling Facebook");
 }
+
+#[tokio::test]
+async fn a_comment_on_an_ad_names_its_ad_from_the_ad_account_read_once() {
+    let graph = GraphEmulator::start().await.unwrap();
+    let server = Server::start(&graph.facebook_channel_toml_with_ads("fb", PAGE, "act_777")).await;
+    graph.fb_post(AD_POST, (PAGE, "Acme"), "Kettles, 20% off this week", now() - 60, true);
+    graph.fb_ad("6001", "Spring sale: kettles", AD_POST);
+    graph.fb_ad("6002", "Brand video", "1010101010_5003");
+    for (id, who, text) in [("5002_8001", ("2011", "Gus"), "Does it come in red?"), ("5002_8002", ("2012", "Hal"), "Ships to Austria?")] {
+        assert_eq!(deliver(&graph, &server, &fb_comment_webhook(PAGE, AD_POST, id, who, text, "add", None, true)).await, 200);
+    }
+    let tickets = server.wait_tickets("queue=all&kind=ad_comment", 2, WAIT).await;
+    for t in &tickets {
+        let view = server.ticket(t["id"].as_str().unwrap()).await;
+        assert_eq!((view["post"]["title"].as_str(), &view["post"]["from_ad"]), (Some("Spring sale: kettles"), &json!(true)), "{view}");
+        assert_eq!(view["post"]["text"], "Kettles, 20% off this week");
+    }
+    assert_eq!(graph.calls_to("act_777/ads").len(), 1, "the ads are read once, not per comment");
+}

@@ -34,7 +34,6 @@ pub async fn update(State(state): State<AppState>, _: CurrentUser, Path(id): Pat
 #[serde(deny_unknown_fields)]
 pub struct AttributesChange {
     /// The attributes to change, by key; `null` or `""` clears one.
-    #[schema(value_type = Object)]
     pub attributes: BTreeMap<String, serde_json::Value>,
 }
 

@@ -35,7 +35,6 @@ pub struct ContactPage {
     /// Every contact of the person, the asked one first.
     pub contacts: Vec<Contact>,
     /// The person's value of each attribute (the newest among their contacts).
-    #[schema(value_type = Object)]
     pub attributes: BTreeMap<String, Value>,
     /// The union of their contacts' tags.
     pub tags: Vec<String>,

@@ -2,6 +2,7 @@
 //! mentions, ratings) and its Messenger inbox arrive by Meta's signed webhooks; the feed is also
 //! polled with Graph cursors to fill gaps after downtime. Actions go out through the Graph API.
 
+mod ads;
 mod feed;
 mod poll;
 
@@ -39,7 +40,11 @@ impl Channel for Facebook {
             webhooks: true,
             reply_window_hours: Some(24),
             tagged_reply_window: Some(TaggedWindow { hours: 7 * 24, tag: "HUMAN_AGENT".into() }),
-            settings: helpdesk_meta::settings(vec![Setting::config("page_id", "Page id").required().help("The numeric id of the Facebook Page")]),
+            settings: helpdesk_meta::settings(vec![
+                Setting::config("page_id", "Page id").required().help("The numeric id of the Facebook Page"),
+                Setting::config("ad_account_id", "Ad account id")
+                    .help("Optional: the ad account running the Page's ads (its number, with or without act_); comments on ads then name their ad. The token needs ads_read"),
+            ]),
             allowed_hosts: helpdesk_meta::allowed_hosts(),
         }
     }
@@ -73,7 +78,7 @@ impl Channel for Facebook {
         // The webhook names only the post: look it up once, for the comments' context.
         let posts = helpdesk_meta::contexts_of_comments(&events, |post_id| {
             let path = format!("{}?fields={}", helpdesk_plugin_sdk::http::encode(post_id), poll::POST_FIELDS);
-            Ok(feed::post_context(&page, &helpdesk_meta::graph("GET", &path, None, PLATFORM)?))
+            Ok(feed::post_context(&page, &helpdesk_meta::graph("GET", &path, None, PLATFORM)?).map(ads::named))
         });
         events.extend(posts);
         Ok(WebhookOutcome::accept(events))

@@ -32,7 +32,7 @@ pub fn fetch(cursor: Option<String>) -> Result<Page, ChannelError> {
             events.extend(feed::change(&page, "feed", &v, 0));
         } else if let Some(ours) = feed::post_context(&page, &post) {
             // The Page's own post: shown above its comments.
-            events.push(Event::Interaction(ours));
+            events.push(Event::Interaction(crate::ads::named(ours)));
         }
         let comments = list(&format!("{post_id}/comments?filter=stream&order=chronological&fields={COMMENT_FIELDS}&limit=100{since_param}"))?;
         for c in comments {

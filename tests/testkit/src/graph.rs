@@ -43,6 +43,8 @@ struct Inner {
     comments: HashMap<String, Vec<Value>>,
     /// Messenger profiles by page-scoped id.
     profiles: HashMap<String, Value>,
+    /// The ad account's ads (Marketing API), each naming the post it shows.
+    ads: Vec<Value>,
     /// Instagram media objects by id.
     ig_media: HashMap<String, Value>,
     /// WhatsApp media by id: its type and bytes.
@@ -149,6 +151,11 @@ app_secret = "{APP_SECRET}"
         self.channel_toml(id, "facebook", &format!("Facebook {id}"), &[("page_id", page_id)])
     }
 
+    /// The same, with the ad account whose ads name the ad comments (`act_…`).
+    pub fn facebook_channel_toml_with_ads(&self, id: &str, page_id: &str, ad_account: &str) -> String {
+        self.channel_toml(id, "facebook", &format!("Facebook {id}"), &[("page_id", page_id), ("ad_account_id", ad_account)])
+    }
+
     /// A post on the Page's feed (`from` the Page itself or a visitor); `ad` makes it a dark post.
     pub fn fb_post(&self, post_id: &str, from: (&str, &str), message: &str, created: i64, ad: bool) {
         let post = json!({"id": post_id, "from": {"id": from.0, "name": from.1}, "message": message,
@@ -156,6 +163,12 @@ app_secret = "{APP_SECRET}"
             "is_published": !ad, "promotion_status": if ad { "active" } else { "inactive" },
             "full_picture": format!("http://{}/cdn/{post_id}.png", self.addr)});
         self.inner.lock().unwrap().posts.push(post);
+    }
+
+    /// An ad of the ad account showing `post_id` (its creative's `effective_object_story_id`).
+    pub fn fb_ad(&self, ad_id: &str, name: &str, post_id: &str) {
+        let ad = json!({"id": ad_id, "name": name, "creative": {"id": format!("{ad_id}0"), "effective_object_story_id": post_id}});
+        self.inner.lock().unwrap().ads.push(ad);
     }
 
     /// A comment under a post, as `GET /{post}/comments` will list it.
@@ -378,6 +391,7 @@ fn facebook_edge(inner: &mut Inner, base: &str, id: &str, edge: &str, method: &M
     let n = inner.next_id;
     match (method, edge) {
         (&Method::GET, "feed") => listing(&inner.posts, query, base, &format!("{id}/feed")),
+        (&Method::GET, "ads") if id.starts_with("act_") => listing(&inner.ads, query, base, &format!("{id}/ads")),
         (&Method::GET, "comments") => listing(inner.comments.get(id).map(Vec::as_slice).unwrap_or_default(), query, base, &format!("{id}/comments")),
         (&Method::POST, "comments") if body["message"].is_string() => Json(json!({"id": format!("{id}_r{n}")})).into_response(),
         (&Method::POST, "replies") if body["message"].is_string() => Json(json!({"id": format!("1791000000{n:07}")})).into_response(),

@@ -223,6 +223,9 @@ pub async fn run_facebook(graph: GraphEmulator, webhook_url: String, page_id: St
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     for (n, ((post, ad), caption)) in posts.iter().zip(captions).enumerate() {
         graph.fb_post(post, (&page_id, "Acme Outdoor"), caption, since - 86_400 * (3 - n as i64), *ad);
+        if *ad {
+            graph.fb_ad("23851000000001", "Summer sale: sleeping bags (EU, 25–45)", post);
+        }
     }
     let mut turns = Turns::new(COMMENTERS.len());
     deliver_forever(graph, webhook_url, every, |n| {

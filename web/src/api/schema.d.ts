@@ -230,7 +230,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contact-attributes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["contacts_attribute_defs"];
+        put: operations["contacts_set_attribute_defs"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact-merges/{id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["contacts_undo_merge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["contacts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["contacts_update"];
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/attributes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["contacts_set_attributes"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["contacts_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["contacts_add_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/notes/{note_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -240,10 +336,26 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        delete: operations["contacts_delete_note"];
         options?: never;
         head?: never;
-        patch: operations["notes_update_contact"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/person": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["contacts_unlink"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/counts": {
@@ -1023,6 +1135,45 @@ export interface components {
          * @enum {string}
          */
         AttachmentKind: "image" | "video" | "audio" | "file" | "sticker" | "location" | "other";
+        /** @description A contact attribute an admin defined (Hootsuite's custom fields): ordered as listed. */
+        AttributeDef: {
+            /** @description Stable name in the data: lowercase letters, digits and `_`. */
+            key: string;
+            kind: components["schemas"]["AttributeKind"];
+            label: string;
+            /** @description A `list`'s choices. */
+            options: string[];
+            /** @description A `text`'s pattern (a regular expression the whole value must match). */
+            pattern: string | null;
+            /** @description An agent saving a contact's attributes must give it. */
+            required: boolean;
+            /** @description Shown to agents; a hidden attribute keeps its values. */
+            shown: boolean;
+        };
+        /** @description The attributes admins defined, in their order. */
+        AttributeDefs: {
+            attributes: components["schemas"]["AttributeDef"][];
+        };
+        /**
+         * @description A value an agent set on a contact; a cleared value is kept as `null`, so it stays newer
+         *     than the value it cleared on the person's other contacts.
+         */
+        AttributeEntry: {
+            at: components["schemas"]["i64"];
+            by: string;
+            value: unknown;
+        };
+        /**
+         * @description What an admin-defined contact attribute holds.
+         * @enum {string}
+         */
+        AttributeKind: "text" | "number" | "date" | "list" | "checkbox" | "link" | "email" | "phone";
+        AttributesChange: {
+            /** @description The attributes to change, by key; `null` or `""` clears one. */
+            attributes: {
+                [key: string]: unknown;
+            };
+        };
         /** @description One line of the append-only audit log: who did what, when, and how it went. */
         AuditEntry: {
             /** @description `POST /api/v1/rules`, or the platform action (`reply`, `hide`, `delete`...). */
@@ -1047,7 +1198,7 @@ export interface components {
          * @description What an audit log entry is about.
          * @enum {string}
          */
-        AuditKind: "sign_in" | "sign_in_failed" | "sign_out" | "setup" | "user" | "invitation" | "token" | "channel" | "plugin" | "rule" | "saved_reply" | "team" | "response_target" | "settings" | "platform_action";
+        AuditKind: "sign_in" | "sign_in_failed" | "sign_out" | "setup" | "user" | "invitation" | "token" | "channel" | "plugin" | "rule" | "saved_reply" | "team" | "response_target" | "settings" | "contact" | "platform_action";
         /** @description How long the log is kept. */
         AuditSettings: {
             /**
@@ -1273,15 +1424,76 @@ export interface components {
         };
         /** @description A person writing to the brand on one channel. */
         Contact: {
+            /**
+             * @description The admin-defined attributes agents set on this contact, by key. A person's value of a
+             *     key is the newest among their contacts (`inbox::contacts::resolve`).
+             */
+            attributes: {
+                [key: string]: components["schemas"]["AttributeEntry"];
+            };
             author: components["schemas"]["Author"];
             /** @description They blocked the brand's account (e.g. blocked the Telegram bot). */
             blocked_us: boolean;
             channel: string;
             id: string;
+            /** @description What a link is suggested on: `handle:…`, `phone:…`, `email:…` (`inbox::contacts::match_keys`). */
+            match_keys: string[];
             /** @description They asked for no more messages (an SMS `STOP`); replies would not reach them. */
             opted_out: boolean;
+            /**
+             * @description The person this contact was linked into, with the brand's other contacts of theirs;
+             *     `None` while it stands alone.
+             */
+            person: string | null;
             tags: string[];
             updated_at: components["schemas"]["i64"];
+        };
+        /** @description One link of contacts into a person, kept so it can be undone. */
+        ContactMerge: {
+            at: components["schemas"]["i64"];
+            by: string;
+            id: string;
+            /** @description The contact the agent linked from, and the one linked to it. */
+            into: string;
+            /** @description Their names then, for the history once they are apart again. */
+            into_name: string;
+            linked: string;
+            linked_name: string;
+            /** @description Why it was suggested (`phone:…`), if it was. */
+            matched: string[];
+            /** @description Each contact moved, with the person it was in before (`None`: alone). */
+            moved: components["schemas"]["MovedContact"][];
+            /** @description The person they were linked into. */
+            person: string;
+            undone_at?: null | components["schemas"]["i64"];
+            undone_by?: string | null;
+        };
+        /** @description A note about a person, beside their tickets. */
+        ContactNote: {
+            author_id: string;
+            author_name: string;
+            /** @description The contact it was written on (a person's page shows those of all their contacts). */
+            contact_id: string;
+            created_at: components["schemas"]["i64"];
+            id: string;
+            text: string;
+        };
+        /** @description Everything a contact's page shows about the person. */
+        ContactPage: {
+            /** @description The person's value of each attribute (the newest among their contacts). */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** @description The contact asked for. */
+            contact: components["schemas"]["Contact"];
+            /** @description Every contact of the person, the asked one first. */
+            contacts: components["schemas"]["Contact"][];
+            /** @description Links that made (or made and then undid) this person, newest first. */
+            merges: components["schemas"]["ContactMerge"][];
+            notes: components["schemas"]["ContactNote"][];
+            suggestions: components["schemas"]["Suggestion"][];
+            /** @description The union of their contacts' tags. */
+            tags: string[];
         };
         ContactPatch: {
             tags: string[];
@@ -1493,6 +1705,10 @@ export interface components {
             by: string;
             channel: string;
         };
+        Link: {
+            /** @description The contact (with the rest of its person) to link to this one's person. */
+            contact: string;
+        };
         /** @description One message of a ticket: the interaction as delivered, and where it is filed. */
         Message: components["schemas"]["Interaction"] & {
             channel: string;
@@ -1547,6 +1763,10 @@ export interface components {
              * @description The page before this one, none at the first.
              */
             older_page?: number | null;
+        };
+        MovedContact: {
+            contact: string;
+            from?: string | null;
         };
         NewInvitation: {
             /** @description Who it is for; the form the invitee fills in starts with it. */
@@ -1957,6 +2177,12 @@ export interface components {
         StatusChange: {
             default_status?: string | null;
             status?: string | null;
+        };
+        /** @description A contact suggested as the same person, and what matched. */
+        Suggestion: {
+            contact: components["schemas"]["Contact"];
+            /** @description The keys both have: `phone:4915112345678`, `handle:ann`, `email:ann@example.com`. */
+            matched: string[];
         };
         /** @description Agents who answer the same channels, and how their tickets are handed out. */
         Team: {
@@ -2863,7 +3089,132 @@ export interface operations {
             };
         };
     };
-    notes_update_contact: {
+    contacts_attribute_defs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributeDefs"];
+                };
+            };
+        };
+    };
+    contacts_set_attribute_defs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttributeDefs"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributeDefs"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_undo_merge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMerge"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already undone */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactPage"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -2895,6 +3246,206 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_set_attributes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttributesChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactPage"];
+                };
+            };
+            /** @description A value that does not fit, an unknown key, or a required one left empty */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Link"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMerge"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already the same person */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_add_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteText"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactNote"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_delete_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Another agent's note */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    contacts_unlink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not linked */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4413,6 +4964,8 @@ export interface operations {
                 sentiment?: string;
                 /** @description A contact's id: that person's tickets (their other conversations and comments). */
                 contact?: string;
+                /** @description A contact's id: the tickets of every contact linked with it into one person. */
+                person?: string;
                 flagged?: boolean;
                 /** @description Reviews with these stars: `1` to `5`, or a range such as `1-2`. */
                 rating?: string;

@@ -106,6 +106,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
             </a>
           </li>
           <li>
+            <a href="/admin/contact-attributes" class={route.path === '/admin/contact-attributes' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/contact-attributes'))}>
+              Contact attributes
+            </a>
+          </li>
+          <li>
             <a href="/admin/audit" class={route.path === '/admin/audit' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/audit'))}>
               Audit log
             </a>

@@ -12,7 +12,7 @@ type Kind = Schemas['AuditKind'];
 const KINDS: [Kind, string][] = [
   ['sign_in', 'Sign-ins'], ['sign_in_failed', 'Failed sign-ins'], ['sign_out', 'Sign-outs'], ['setup', 'Set-up'], ['user', 'People'],
   ['invitation', 'Invitations'], ['token', 'API tokens'], ['channel', 'Channels'], ['plugin', 'Plugins'], ['rule', 'Rules'],
-  ['saved_reply', 'Saved replies'], ['team', 'Teams'], ['response_target', 'Response targets'], ['settings', 'Settings'], ['platform_action', 'Platform actions'],
+  ['saved_reply', 'Saved replies'], ['contact', 'Contacts'], ['team', 'Teams'], ['response_target', 'Response targets'], ['settings', 'Settings'], ['platform_action', 'Platform actions'],
 ];
 const PAGE = 100;
 

@@ -1,9 +1,10 @@
 // One ticket: its conversation or comment thread, live; who else is here; what can be done.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, call, type ActionKind, type ChannelSummary, type Message, type TicketDetail, type TicketRow, type User, type Viewer } from '../api/client';
+import { api, call, type ActionKind, type ChannelSummary, type Message, type Schemas, type TicketDetail, type TicketRow, type User, type Viewer } from '../api/client';
 import { subscribe, view } from '../live';
 import { ago, KIND_WORDS, platformName, when } from '../format';
-import { setParams } from '../route';
+import { navigate, setParams } from '../route';
+import { ContactAttributes } from '../components/ContactAttributes';
 import { Due } from '../components/Due';
 import { SentimentSelect } from '../components/Sentiment';
 import { Avatar, PlatformIcon } from '../components/Avatar';
@@ -223,6 +224,8 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         </p>
       )}
 
+      {detail.contact && <ContactSide contactId={detail.contact.id} version={detail.contact.updated_at} />}
+
       <OtherTickets contactId={t.contact_id} name={t.contact.name} current={t.id} />
 
       {detail.post && <PostContext post={detail.post} platform={platformName(t.platform)} />}
@@ -319,7 +322,6 @@ function snoozeChoice(choice: string, now = new Date()): number | 'reply' | null
   }
 }
 
-/** The person's other tickets (conversations, comments) on this channel, newest first. */
 /** The post (or ad) a comment is under, as the customer saw it. */
 function PostContext({ post, platform }: { post: Message; platform: string }) {
   return (
@@ -341,10 +343,37 @@ function PostContext({ post, platform }: { post: Message; platform: string }) {
   );
 }
 
+/** Who the customer is: the attributes agents keep (editable here), and the way to their page
+ * with every channel of theirs and contacts that may be them too. */
+function ContactSide({ contactId, version }: { contactId: string; version: number }) {
+  const [page, setPage] = useState<Schemas['ContactPage'] | null>(null);
+  const [defs, setDefs] = useState<Schemas['AttributeDef'][]>([]);
+  const load = () => call(api.GET('/api/v1/contacts/{id}', { params: { path: { id: contactId } } })).then(setPage, () => {});
+  useEffect(() => void load(), [contactId, version]);
+  useEffect(() => void call(api.GET('/api/v1/contact-attributes')).then((d) => setDefs(d.attributes), () => {}), []);
+  if (!page) return null;
+  const others = page.contacts.length - 1;
+  return (
+    <section class="contact-side" aria-label="About the contact">
+      <a href={`/contacts/${encodeURIComponent(contactId)}`} onClick={(e) => (e.preventDefault(), navigate(`/contacts/${encodeURIComponent(contactId)}`))}>
+        View contact{others > 0 ? ` (on ${others + 1} channels)` : ''}
+      </a>
+      {page.suggestions.length > 0 && (
+        <span class="muted" data-suggestions={page.suggestions.length}>
+          {' '}· {page.suggestions.length} {page.suggestions.length === 1 ? 'contact' : 'contacts'} may be the same person
+        </span>
+      )}
+      {page.notes.length > 0 && <span class="muted"> · {page.notes.length} {page.notes.length === 1 ? 'note' : 'notes'}</span>}
+      <ContactAttributes contactId={contactId} defs={defs} values={page.attributes as Record<string, unknown>} onSaved={load} />
+    </section>
+  );
+}
+
+/** The person's other tickets (conversations, comments) on every channel of theirs, newest first. */
 function OtherTickets({ contactId, name, current }: { contactId: string; name: string; current: string }) {
   const [others, setOthers] = useState<TicketRow[] | null>(null);
   useEffect(() => {
-    call(api.GET('/api/v1/tickets', { params: { query: { contact: contactId, queue: 'all', limit: 11 } } })).then(
+    call(api.GET('/api/v1/tickets', { params: { query: { person: contactId, queue: 'all', limit: 11 } } })).then(
       (page) => setOthers(page.tickets.filter((o) => o.id !== current).slice(0, 10)),
       () => setOthers([]),
     );
