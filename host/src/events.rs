@@ -70,31 +70,80 @@ enum Brief<'a> {
     TicketUpdated { ticket: &'a Ticket, message: Option<&'a Message> },
 }
 
+/// The sockets' broadcast (a slow socket skips ahead and resyncs), and the watchers that must
+/// see every change, such as the rules: a burst waits in their queue instead of being dropped.
 #[derive(Clone)]
-pub struct EventBus(broadcast::Sender<Published>);
+pub struct EventBus {
+    live: broadcast::Sender<Published>,
+    every: std::sync::Arc<std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<std::sync::Arc<Event>>>>>,
+}
 
 impl Default for EventBus {
     fn default() -> Self {
-        EventBus(broadcast::channel(4096).0)
+        EventBus { live: broadcast::channel(4096).0, every: Default::default() }
     }
 }
 
 impl EventBus {
     pub fn publish(&self, event: Event) {
-        if self.0.receiver_count() == 0 {
+        let event = std::sync::Arc::new(event);
+        {
+            let mut every = self.every.lock().unwrap_or_else(|e| e.into_inner());
+            every.retain(|tx| tx.send(event.clone()).is_ok());
+        }
+        if self.live.receiver_count() == 0 {
             return;
         }
         let json: bytes::Bytes = serde_json::to_vec(&event).unwrap_or_default().into();
-        let brief = match &event {
+        let brief = match &*event {
             Event::TicketCreated { ticket, message: Some(_) } => serde_json::to_vec(&Brief::TicketCreated { ticket, message: None }).unwrap_or_default().into(),
             Event::TicketUpdated { ticket, message: Some(_), .. } => serde_json::to_vec(&Brief::TicketUpdated { ticket, message: None }).unwrap_or_default().into(),
             _ => json.clone(),
         };
         // No subscriber is not an error: nobody is watching.
-        let _ = self.0.send(Published { event: std::sync::Arc::new(event), json, brief });
+        let _ = self.live.send(Published { event, json, brief });
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Published> {
-        self.0.subscribe()
+        self.live.subscribe()
+    }
+
+    /// Every event from now on, none skipped however far behind the receiver falls.
+    pub fn subscribe_all(&self) -> tokio::sync::mpsc::UnboundedReceiver<std::sync::Arc<Event>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.every.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+        rx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(n: usize) -> Event {
+        Event::ChannelHealth { channel: format!("c{n}"), health: ChannelHealth::new(crate::model::HealthState::Ok) }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_of_every_change_gets_a_burst_the_sockets_skip() {
+        let bus = EventBus::default();
+        let mut socket = bus.subscribe();
+        let mut rules = bus.subscribe_all();
+        for n in 0..10_000 {
+            bus.publish(health(n));
+        }
+        assert!(matches!(socket.recv().await, Err(broadcast::error::RecvError::Lagged(_))), "a socket skips ahead");
+        for n in 0..10_000 {
+            let e = rules.recv().await.unwrap();
+            assert!(matches!(&*e, Event::ChannelHealth { channel, .. } if *channel == format!("c{n}")));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_stopped_is_forgotten() {
+        let bus = EventBus::default();
+        drop(bus.subscribe_all());
+        bus.publish(health(0));
+        assert!(bus.every.lock().unwrap().is_empty());
     }
 }

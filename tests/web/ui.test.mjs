@@ -1178,7 +1178,7 @@ test('an admin defines contact attributes; an agent fills one in the side panel,
   assert.deepEqual(await defs.locator('[data-attribute-def]').evaluateAll((rows) => rows.map((r) => r.dataset.attributeDef)), ['customer_number', 'phone', 'plan']);
 
   // Jonas commented on Facebook (the translation test); he also texted from his phone (the SMS test).
-  await showsDana(admin, `${BASE}/?queue=all&platform=facebook`, 'Jonas Weber');
+  await showsDana(admin, `${BASE}/?view=all&platform=facebook`, 'Jonas Weber');
   await row(admin, 'Jonas Weber').click();
   const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
   const side = pane.getByRole('region', { name: 'About the contact' });
@@ -1198,17 +1198,18 @@ test('an admin defines contact attributes; an agent fills one in the side panel,
   await suggestion.getByRole('button', { name: 'Link as the same person' }).click();
   await contact.locator('[data-linked-contact]').nth(1).waitFor({ timeout: WAIT });
   await contact.getByText('One person on 2 channels').waitFor();
-  await contact.locator('[data-person-ticket]', { hasText: 'parcel 8812' }).waitFor({ timeout: WAIT });
-  await contact.locator('[data-person-ticket]', { hasText: 'Jacke' }).waitFor({ timeout: WAIT });
+  // Both tickets: the Facebook comment and the SMS conversation.
+  await contact.locator('[data-person-ticket][data-platform="facebook"]').waitFor({ timeout: WAIT });
+  await contact.locator('[data-person-ticket][data-platform="twilio"]').waitFor({ timeout: WAIT });
   assert.equal(await contact.getByLabel('Customer number').inputValue(), 'C-004711');
-  await contact.getByLabel('Note about this person').fill('Returns the jacket on Sunday; prefers SMS.');
+  await contact.getByLabel('Note about this person', { exact: true }).fill('Returns the jacket on Sunday; prefers SMS.');
   await contact.getByRole('button', { name: 'Add note' }).click();
   await contact.locator('[data-contact-note]', { hasText: 'prefers SMS' }).waitFor({ timeout: WAIT });
   await contact.locator('[data-merge][data-undone="no"]', { hasText: 'same phone number' }).waitFor();
   await admin.screenshot({ path: `${SHOTS}/contact.png` });
 
-  // Another agent's view of the SMS ticket names the person's other channel.
-  await contact.locator('[data-person-ticket]', { hasText: 'parcel 8812' }).getByRole('link').click();
+  // The SMS ticket now lists the person's ticket on Facebook among their others.
+  await contact.locator('[data-person-ticket][data-platform="twilio"]').getByRole('link').click();
   await pane.locator('[data-other-tickets="1"]').waitFor({ timeout: WAIT });
   await admin.goBack();
   await contact.locator('[data-merge]').getByRole('button', { name: 'Undo' }).click();

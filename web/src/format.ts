@@ -45,7 +45,17 @@ const PLATFORMS: Record<string, [string, string]> = {
   tiktok: ['TikTok', '#111'],
   youtube: ['YouTube', '#ff0000'],
   gbp: ['Google', '#4285f4'],
+  twilio: ['SMS', '#f22f46'],
+  viber: ['Viber', '#7360f2'],
+  wechat: ['WeChat', '#07c160'],
+  line: ['LINE', '#06c755'],
 };
+
+/** A handle as the platform writes it: `@ann`, but a phone number as it is. */
+export function handle(h: string): string {
+  const bare = h.replace(/^@/, '');
+  return /^\+?[0-9 ]+$/.test(bare) ? bare : `@${bare}`;
+}
 
 /** A review's stars as ★★★★☆, with the number for screen readers. */
 export function stars(n: number): string {

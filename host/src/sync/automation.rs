@@ -60,21 +60,14 @@ impl Automation {
             });
         }
         let this = me.clone();
-        let mut sub = events.subscribe();
+        // Every change, none skipped: a burst of customers' messages waits here for the rules.
+        let mut sub = events.subscribe_all();
         tokio::spawn(async move {
             let mut rules: Vec<(Rule, Matcher)> = Vec::new();
             let mut read = 0;
             let mut done: HashSet<String> = HashSet::new();
-            loop {
-                let published = match sub.recv().await {
-                    Ok(p) => p,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!("rules missed {n} changes under load");
-                        continue;
-                    }
-                    Err(_) => return,
-                };
-                let Some((ticket, message, happened)) = happenings(&published.event) else { continue };
+            while let Some(event) = sub.recv().await {
+                let Some((ticket, message, happened)) = happenings(&event) else { continue };
                 let changed = this.changed.load(Ordering::SeqCst);
                 if changed != read {
                     rules = inbox

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type ChannelSummary, type Schemas, type TicketRow, type User } from '../api/client';
 import { subscribe } from '../live';
-import { ago, KIND_WORDS, platformName, when } from '../format';
+import { ago, handle, KIND_WORDS, platformName, when } from '../format';
 import { navigate } from '../route';
 import { Avatar, PlatformIcon } from '../components/Avatar';
 import { Tags } from '../components/Tags';
@@ -110,7 +110,7 @@ export function ContactPage({ id, me }: { id: string; me: User }) {
               <PlatformIcon platform={platformOf(x.channel)} label />
               <strong>{x.author.name}</strong>
               <span class="muted">{channelName(x.channel)}</span>
-              {x.author.handle && <span>@{x.author.handle.replace(/^@/, '')}</span>}
+              {x.author.handle && x.author.handle !== x.author.name && <span>{handle(x.author.handle)}</span>}
               {x.author.profile_url && /^https?:/.test(x.author.profile_url) && (
                 <a href={x.author.profile_url} target="_blank" rel="noopener noreferrer">
                   profile
@@ -169,7 +169,7 @@ export function ContactPage({ id, me }: { id: string; me: User }) {
         <h2>Tickets</h2>
         <ul class="contact-tickets">
           {tickets.map((t) => (
-            <li data-person-ticket={t.id}>
+            <li data-person-ticket={t.id} data-platform={t.platform}>
               <a href={`/?ticket=${t.id}&view=all`} onClick={(e) => (e.preventDefault(), navigate('/', { view: 'all', ticket: t.id }))}>
                 <PlatformIcon platform={t.platform} kind={t.kind} /> {channelName(t.channel)} · {KIND_WORDS[t.kind]} · {t.queue} · {ago(t.last_message_at)}: {t.preview}
               </a>

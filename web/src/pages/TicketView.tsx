@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type ActionKind, type ChannelSummary, type Message, type Schemas, type TicketDetail, type TicketRow, type User, type Viewer } from '../api/client';
 import { subscribe, view } from '../live';
-import { ago, KIND_WORDS, platformName, when } from '../format';
+import { ago, handle, KIND_WORDS, platformName, when } from '../format';
 import { navigate, setParams } from '../route';
 import { ContactAttributes } from '../components/ContactAttributes';
 import { Due } from '../components/Due';
@@ -120,7 +120,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
             <PlatformIcon platform={t.platform} kind={t.kind} label />
             <span>{detail.channel_name}</span>
             <span class="kind">{KIND_WORDS[t.kind]}</span>
-            {t.contact.handle && <span>@{t.contact.handle}</span>}
+            {t.contact.handle && t.contact.handle !== t.contact.name && <span>{handle(t.contact.handle)}</span>}
             {t.contact.profile_url && /^https?:/.test(t.contact.profile_url) && (
               <a href={t.contact.profile_url} target="_blank" rel="noopener noreferrer">
                 profile
