@@ -82,6 +82,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Start everything and serve until SIGTERM or Ctrl-C; requests under way then finish first.
 pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed: Seed) -> anyhow::Result<()> {
+    crate::metrics::install();
     let public_origin = seed.public_url.as_deref().map(public_origin).transpose()?;
     let store = open_store(&paths).await?;
     let search = Arc::new(SearchIndex::open(&paths.index_dir())?);

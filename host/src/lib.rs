@@ -9,6 +9,7 @@ pub mod demo;
 pub mod devkit;
 pub mod events;
 pub mod inbox;
+pub mod metrics;
 pub mod model;
 pub mod plugins;
 pub mod search;

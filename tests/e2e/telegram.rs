@@ -899,3 +899,58 @@ async fn a_contacts_other_tickets_are_listed_by_their_contact() {
     assert_eq!(kinds, ["group_message", "private_message"], "Ann's conversation and the group she spoke in last, not Bo's");
     assert!(server.tickets("contact=nobody&queue=all").await.is_empty());
 }
+
+#[tokio::test]
+async fn operators_probe_health_and_readiness_scrape_metrics_and_read_json_logs_with_request_ids() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let opts = Options { json_logs: true, ..Options::memory() };
+    let server = Server::start_with(&telegram_channel("tg", &emu, true, TOKEN), opts, None).await;
+    emu.private_text(&ann(), "Is my order on its way?");
+    emu.private_text(&ann(), "It is order 4411");
+    let t = server.wait_tickets("queue=all", 1, WAIT).await;
+    assert!(eventually(WAIT, || async { server.ticket(t[0]["id"].as_str().unwrap()).await["messages"].as_array().unwrap().len() == 2 }).await);
+
+    let (s, sent) = action(&server, t[0]["id"].as_str().unwrap(), json!({"type": "reply", "text": "It left today."})).await;
+    assert_eq!(s, 200, "{sent}");
+    let (s, health) = server.get("/healthz").await;
+    assert_eq!((s, health["status"].as_str()), (200, Some("ok")));
+    let (s, ready) = server.get("/readyz").await;
+    assert_eq!((s, ready["status"].as_str()), (200, Some("ready")), "{ready}");
+    assert!(ready["index_lag"].as_i64().unwrap() >= 0);
+
+    // Without signing in, as Prometheus scrapes.
+    let scrape = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert!(scrape.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = scrape.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    assert_eq!(value(r#"helpdesk_interactions_ingested_total{channel="tg"}"#), 2.0, "each message once");
+    assert!(value(r#"helpdesk_plugin_calls_total{channel="tg",call="fetch",result="ok"}"#) >= 1.0);
+    assert!(text.contains(r#"helpdesk_plugin_call_seconds_bucket{channel="tg",call="fetch",le="#), "latency histogram");
+    assert!(value(r#"helpdesk_http_requests_total{route="/api/v1/tickets",method="GET",status="200"}"#) >= 1.0, "by route, never by id");
+    assert!(!text.contains(t[0]["id"].as_str().unwrap()), "no ticket ids in the labels");
+    assert!(value("helpdesk_index_lag_changes") >= 0.0);
+    assert_eq!(value(r#"helpdesk_actions_total{action="reply",result="done"}"#), 1.0);
+
+    // A request id is made (or the proxy's kept) and is in the response and in what the
+    // request logs (an admin disabling the channel).
+    let r = reqwest::Client::new()
+        .patch(server.url("/api/v1/channels/tg"))
+        .header("x-request-id", "req-from-proxy-42")
+        .header("cookie", &server.cookie)
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), &r.headers()["x-request-id"]), (200, &"req-from-proxy-42".parse::<reqwest::header::HeaderValue>().unwrap()));
+    let made = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(made.headers()["x-request-id"].to_str().unwrap().len(), 36, "a UUID");
+    assert!(eventually(WAIT, || async { server.log().contains("changed by an admin") }).await, "{}", server.log());
+    let lines: Vec<serde_json::Value> = server.log().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()), "every line is JSON with a level and a time");
+    let changed = lines.iter().find(|l| l["fields"]["message"] == "changed by an admin").unwrap();
+    assert_eq!(changed["span"]["request_id"], "req-from-proxy-42", "{changed}");
+    assert!(!server.log().contains('\u{1b}'), "no colour codes");
+}

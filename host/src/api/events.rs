@@ -116,6 +116,22 @@ fn plausible_ticket_id(id: &str) -> bool {
     id.len() <= 64 && !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A socket counted in the metrics while it is open, however its task ends.
+struct Open;
+
+impl Open {
+    fn new() -> Open {
+        metrics::gauge!(crate::metrics::WEBSOCKETS).increment(1.0);
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::WEBSOCKETS).decrement(1.0);
+    }
+}
+
 async fn forward(
     mut socket: WebSocket,
     mut rx: tokio::sync::broadcast::Receiver<crate::events::Published>,
@@ -125,6 +141,7 @@ async fn forward(
     credential: String,
 ) {
     let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let _open = Open::new();
     if socket.send(Message::Text(r#"{"type":"hello"}"#.into())).await.is_err() {
         return;
     }

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod media;
 mod notes;
+mod ops;
 mod presence;
 mod reports;
 mod rules;
@@ -184,10 +185,15 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(|_: auth::CurrentUser| async { Json(ApiDoc::openapi()) }))
         // Every change to people, channels, rules and settings is appended to the audit log.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), audit::layer))
+        .route_layer(axum::middleware::from_fn(ops::track))
         .fallback(|| async { ApiError::not_found("no such API route") });
     let mut router = Router::new()
-        .nest("/api/v1", api)
         .route("/webhooks/{channel_id}", any(webhooks::deliver).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route_layer(axum::middleware::from_fn(ops::track))
+        .nest("/api/v1", api)
         // The UI's files go compressed (brotli or gzip, as the browser accepts): its 65 KB of
         // script is 23 KB gzipped.
         .fallback_service(any(ui::serve).layer(tower_http::compression::CompressionLayer::new()));
@@ -196,6 +202,13 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Every request gets an id (or keeps the proxy's `x-request-id`), in its log lines and
+        // its response.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
         .with_state(state)
 }

@@ -280,6 +280,8 @@ impl Inbox {
             _ => None,
         };
         let outcome = ch.plugin.perform(ch.ctx.clone(), target_for_plugin, action).await;
+        let result = if outcome.is_ok() { "done" } else { "failed" };
+        metrics::counter!(crate::metrics::ACTIONS, "action" => req.kind.as_str(), "result" => result).increment(1);
 
         let _write = self.write_lock.lock().await;
         let removed = req.kind == ActionKind::Delete && outcome.is_ok();

@@ -285,7 +285,11 @@ impl Inbox {
                 self.ingest_group(std::mem::replace(&mut waiting, rest)).await;
             }
         }
-        report.await.unwrap_or(Err(InboxError::Interrupted))
+        let answer = report.await.unwrap_or(Err(InboxError::Interrupted));
+        if let Ok(r) = &answer {
+            metrics::counter!(crate::metrics::INGESTED, "channel" => channel.to_string()).increment(r.new_messages as u64);
+        }
+        answer
     }
 
     /// Write waiting deliveries in one transaction; if that fails, each on its own, so that
@@ -531,6 +535,15 @@ impl Inbox {
             indexed_tickets: self.search.doc_count(),
             index_watermark: self.search.watermark(),
         })
+    }
+
+    /// Whether the store answers, and how many of its changes the search index has yet to
+    /// take in.
+    pub async fn readiness(&self) -> (Result<(), InboxError>, i64) {
+        let lag = (self.store.current_seq() - self.search.watermark()).max(0);
+        metrics::gauge!(crate::metrics::INDEX_LAG).set(lag as f64);
+        metrics::gauge!(crate::metrics::STORE_SEQ).set(self.store.current_seq() as f64);
+        (self.store.ping().await.map_err(InboxError::from), lag)
     }
 
     pub async fn ticket(&self, id: &str) -> Result<Ticket, InboxError> {

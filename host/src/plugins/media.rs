@@ -27,7 +27,7 @@ impl Plugin {
         let attachment: wit::Attachment = attachment.into();
         let timeout = ch.limits.timeout;
         let request = self
-            .call(ch.clone(), timeout, move |b, s| Box::pin(async move { b.media(s, &target, &attachment).await }))
+            .call(ch.clone(), "media", timeout, move |b, s| Box::pin(async move { b.media(s, &target, &attachment).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         download(&ch, request).await.map_err(PluginError::Channel)

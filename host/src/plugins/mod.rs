@@ -277,7 +277,7 @@ impl Runtime {
             kv: Arc::new(NoKv),
             replay: None,
         });
-        let info = plugin.call(probe, Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
+        let info = plugin.call(probe, "describe", Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
         let mut described = describe_info(info, version);
         described.sha256 = sha256;
@@ -438,6 +438,20 @@ pub struct Plugin {
     engine: Engine,
 }
 
+/// Whether an export answered with the plugin's own error (for the calls' metrics).
+trait Answer {
+    fn failed(&self) -> bool {
+        false
+    }
+}
+impl<T, E> Answer for Result<T, E> {
+    fn failed(&self) -> bool {
+        self.is_err()
+    }
+}
+impl Answer for Option<String> {}
+impl Answer for wit::ChannelInfo {}
+
 type CallFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>>;
 
 impl Plugin {
@@ -449,30 +463,42 @@ impl Plugin {
         self.pre.version()
     }
 
-    /// Run one export in a fresh sandboxed instance.
-    async fn call<T: Send + 'static>(
+    /// Run one export (`export`, for the metrics) in a fresh sandboxed instance.
+    async fn call<T: Answer + Send + 'static>(
         &self,
         channel: Arc<ChannelContext>,
+        export: &'static str,
         timeout: Duration,
         f: impl for<'a> FnOnce(&'a Channel, &'a mut wasmtime::Store<sandbox::HostState>) -> CallFuture<'a, T> + Send,
     ) -> Result<T, PluginError> {
         let limits = channel.limits;
+        let id = channel.id.clone();
+        let started = std::time::Instant::now();
         let mut store = sandbox::new_store(&self.engine, channel);
         let run = async {
             let instance = self.pre.instantiate(&mut store).await?;
             f(&instance, &mut store).await
         };
-        match tokio::time::timeout(timeout, run).await {
+        let answer = match tokio::time::timeout(timeout, run).await {
             Err(_) => Err(PluginError::Timeout(timeout.as_secs())),
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(classify(e, store.data(), &limits)),
-        }
+        };
+        let result = match &answer {
+            Ok(v) if v.failed() => "failed",
+            Ok(_) => "ok",
+            Err(PluginError::Timeout(_)) => "timeout",
+            Err(_) => "trap",
+        };
+        metrics::histogram!(crate::metrics::PLUGIN_CALL_SECONDS, "channel" => id.clone(), "call" => export).record(started.elapsed().as_secs_f64());
+        metrics::counter!(crate::metrics::PLUGIN_CALLS, "channel" => id, "call" => export, "result" => result).increment(1);
+        answer
     }
 
     /// The plugin's own connection test with the channel's settings: the account it reaches.
     pub async fn check(&self, ch: Arc<ChannelContext>) -> Result<String, PluginError> {
         let timeout = ch.limits.timeout;
-        let account = self.call(ch, timeout, |b, s| Box::pin(async move { b.check(s).await })).await?.map_err(ChannelFailure::from)?;
+        let account = self.call(ch, "check", timeout, |b, s| Box::pin(async move { b.check(s).await })).await?.map_err(ChannelFailure::from)?;
         Ok(account.chars().take(500).collect())
     }
 
@@ -480,7 +506,7 @@ impl Plugin {
         // Long polls wait on the platform for up to the HTTP maximum.
         let timeout = ch.limits.timeout.max(Duration::from_secs(150));
         let page = self
-            .call(ch, timeout, move |b, s| Box::pin(async move { b.fetch(s, cursor.as_deref()).await }))
+            .call(ch, "fetch", timeout, move |b, s| Box::pin(async move { b.fetch(s, cursor.as_deref()).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         validate::cursor(page.next_cursor.as_deref()).map_err(PluginError::Malformed)?;
@@ -499,7 +525,7 @@ impl Plugin {
         let req = wit::HttpRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
         let timeout = ch.limits.timeout;
         let out = self
-            .call(ch, timeout, move |b, s| Box::pin(async move { b.handle_webhook(s, &req).await }))
+            .call(ch, "handle_webhook", timeout, move |b, s| Box::pin(async move { b.handle_webhook(s, &req).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         validate::webhook_response(&out.response).map_err(PluginError::Malformed)?;
@@ -511,7 +537,7 @@ impl Plugin {
     /// window), in words, at most 300 characters.
     pub async fn reply_note(&self, ch: Arc<ChannelContext>, target: ActionTarget, text: String) -> Result<Option<String>, PluginError> {
         let target = target.into_wit();
-        let note = self.call(ch, REPLY_NOTE_TIMEOUT, move |b, s| Box::pin(async move { b.reply_note(s, &target, &text).await })).await?;
+        let note = self.call(ch, "reply_note", REPLY_NOTE_TIMEOUT, move |b, s| Box::pin(async move { b.reply_note(s, &target, &text).await })).await?;
         Ok(note.map(|n| n.trim().chars().take(300).collect::<String>()).filter(|n| !n.is_empty()))
     }
 
@@ -519,7 +545,7 @@ impl Plugin {
         let target = target.into_wit();
         let timeout = ch.limits.timeout;
         let out = self
-            .call(ch, timeout, move |b, s| Box::pin(async move { b.perform(s, &target, &action).await }))
+            .call(ch, "perform", timeout, move |b, s| Box::pin(async move { b.perform(s, &target, &action).await }))
             .await?
             .map_err(ChannelFailure::from)?;
         let created: Option<Interaction> = out.created.map(Into::into);

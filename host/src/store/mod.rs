@@ -482,6 +482,12 @@ impl Store {
             .collect())
     }
 
+    /// One round trip to the store: it answers (a server store may be unreachable).
+    pub async fn ping(&self) -> Result<()> {
+        self.db.query("RETURN 1").await?.check()?;
+        Ok(())
+    }
+
     pub async fn count(&self, table: &str) -> Result<u64> {
         let mut r = self.db.query(format!("SELECT count() AS n FROM {table} GROUP ALL")).await?.check()?;
         let v: Vec<Value> = r.take(0)?;

@@ -21,16 +21,18 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     /// `HELPDESK_SECRET_KEY`: the key sealing the secrets admins enter.
     pub secret_key: Option<String>,
+    /// `--log-format json`.
+    pub json_logs: bool,
 }
 
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None }
+        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None }
+        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false }
     }
 }
 
@@ -109,6 +111,9 @@ impl Server {
         };
         if let Some(url) = &opts.public_url {
             cmd.arg("--public-url").arg(url);
+        }
+        if opts.json_logs {
+            cmd.arg("--log-format").arg("json");
         }
         for proxy in &opts.trusted_proxies {
             cmd.arg("--trusted-proxy").arg(proxy);
