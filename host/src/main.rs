@@ -6,7 +6,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use anyhow::Context;
 use helpdesk::accounts::{NewUser, Role};
-use helpdesk::{app, config, demo};
+use helpdesk::{app, config};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -197,7 +197,12 @@ async fn run() -> anyhow::Result<()> {
             let vault = helpdesk::sync::vault::Vault::load(secret_key_file.as_deref())?;
             app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies, vault: Some(vault) }).await
         }
-        Command::Demo { listen, plugin_dir, every, data } => demo::run(listen, plugin_dir, every, data.paths()).await,
+        #[cfg(feature = "demo")]
+        Command::Demo { listen, plugin_dir, every, data } => helpdesk::demo::run(listen, plugin_dir, every, data.paths()).await,
+        #[cfg(not(feature = "demo"))]
+        Command::Demo { .. } => {
+            anyhow::bail!("this build has no demo: its emulated platforms are test code, left out of a release. Run `./dev demo` (it builds with `--features demo`)")
+        }
         Command::Reindex { data } => app::reindex(&data.paths()).await,
         Command::Plugin { command: PluginCommand::Check { wasm } } => {
             helpdesk::devkit::check_plugin(&wasm).await.context("plugin check failed")
