@@ -12,12 +12,18 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 const DEFS_ID: &str = "contact_attributes";
+/// Set once every contact has its match keys.
+const KEYED_ID: &str = "contacts_keyed";
 const MAX_DEFS: usize = 50;
 const MAX_VALUE_CHARS: usize = 1_000;
 const MAX_NOTE_CHARS: usize = 10_000;
 /// Contacts of one person: linking stops there (a person with more is surely two).
 const MAX_PERSON_CONTACTS: usize = 50;
 const MAX_SUGGESTIONS: usize = 10;
+/// Contacts with any of `$keys`, and the links that moved any of `$ids`: both read an index
+/// (`store`'s `contact_match`, `contact_merge_moved`), on every contact page and ticket opened.
+const SHARING_KEYS: &str = "SELECT *, record::id(id) AS id FROM contact WHERE match_keys CONTAINSANY $keys LIMIT 100";
+const MERGES_OF: &str = "SELECT *, record::id(id) AS id FROM contact_merge WHERE moved.contact CONTAINSANY $ids ORDER BY at DESC LIMIT 100";
 
 /// A contact suggested as the same person, and what matched.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -283,7 +289,7 @@ impl Inbox {
         let notes: Vec<ContactNote> = self.store.select_where("SELECT *, record::id(id) AS id FROM contact_note WHERE contact_id IN $ids ORDER BY created_at", json!({"ids": ids})).await?;
         let mut merges: Vec<ContactMerge> = self
             .store
-            .select_where("SELECT *, record::id(id) AS id FROM contact_merge WHERE moved.contact CONTAINSANY $ids ORDER BY at DESC LIMIT 100", json!({"ids": ids}))
+            .select_where(MERGES_OF, json!({"ids": ids}))
             .await?;
         merges.dedup_by(|a, b| a.id == b.id);
         let keys: Vec<String> = contacts.iter().flat_map(|c| c.match_keys.clone()).collect();
@@ -292,7 +298,7 @@ impl Inbox {
         } else {
             let found: Vec<Contact> = self
                 .store
-                .select_where("SELECT *, record::id(id) AS id FROM contact WHERE match_keys CONTAINSANY $keys LIMIT 100", json!({"keys": keys}))
+                .select_where(SHARING_KEYS, json!({"keys": keys}))
                 .await?;
             let person = contacts[0].person.clone();
             found
@@ -427,26 +433,33 @@ impl Inbox {
         Ok(merge)
     }
 
-    /// Give the contacts stored before match keys existed theirs, a page at a time under the
+    /// Give the contacts stored before match keys existed theirs, once per store: a walk in id
+    /// order (a record range per page, so each page costs the same), a page at a time under the
     /// write lock (ingestion goes on between pages).
     pub async fn key_old_contacts(&self) -> Result<usize, InboxError> {
-        let mut done = 0;
+        if self.store.get::<Value>("settings", KEYED_ID).await?.is_some() {
+            return Ok(0);
+        }
+        let (mut done, mut after) = (0, None::<String>);
         loop {
             let _write = self.write_lock.lock().await;
-            let ids: Vec<String> = self
-                .store
-                .select_where::<Value>("SELECT VALUE record::id(id) FROM contact WHERE match_keys = NONE LIMIT 500", json!({}))
-                .await?
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
-            if ids.is_empty() {
-                return Ok(done);
+            let q = match after {
+                None => "SELECT record::id(id) AS id, match_keys = NONE AS old FROM contact LIMIT 500",
+                Some(_) => "SELECT record::id(id) AS id, match_keys = NONE AS old FROM type::record('contact', $a>..) LIMIT 500",
+            };
+            let page: Vec<Value> = self.store.select_where(q, json!({"a": after.clone().unwrap_or_default()})).await?;
+            let Some(last) = page.last().and_then(|v| v["id"].as_str()).map(str::to_string) else { break };
+            after = Some(last);
+            let old: Vec<String> = page.iter().filter(|v| v["old"] == true).filter_map(|v| v["id"].as_str().map(str::to_string)).collect();
+            if old.is_empty() {
+                continue;
             }
-            let contacts: Vec<Contact> = self.store.contacts(&ids).await?.into_iter().map(|c| Contact { match_keys: match_keys(&c), ..c }).collect();
+            let contacts: Vec<Contact> = self.store.contacts(&old).await?.into_iter().map(|c| Contact { match_keys: match_keys(&c), ..c }).collect();
             done += contacts.len();
             self.store.write(&WriteBatch { contacts, ..Default::default() }).await?;
         }
+        self.store.put("settings", KEYED_ID, &json!({"at": now_ms()})).await?;
+        Ok(done)
     }
 
     /// Take `id` out of its person: it stands alone again, keeping what was written on it.
@@ -624,5 +637,33 @@ mod tests {
         let (person, moved) = plan_link(&a, &[b]);
         assert_eq!(person, "p1");
         assert_eq!(moved, vec![MovedContact { contact: "b".into(), from: Some("p2".into()) }]);
+    }
+
+    #[tokio::test]
+    async fn suggestions_and_the_link_history_read_an_index_not_the_whole_table() {
+        let store = crate::store::Store::open("mem://").await.unwrap();
+        for (q, vars) in [(SHARING_KEYS, json!({"keys": ["phone:1", "handle:a"]})), (MERGES_OF, json!({"ids": ["a", "b"]}))] {
+            let plan: Vec<Value> = store.select_where(&format!("EXPLAIN {q}"), vars).await.unwrap();
+            let plan = plan.iter().map(|p| p.as_str().unwrap_or_default().to_string()).collect::<String>();
+            assert!(plan.contains("IndexScan") && !plan.contains("TableScan"), "{q}: {plan}");
+        }
+    }
+
+    #[tokio::test]
+    async fn contacts_stored_before_match_keys_get_theirs_once_page_by_page() {
+        let store = crate::store::Store::open("mem://").await.unwrap();
+        let contacts = (0..620)
+            .map(|n| Contact { author: Author { id: format!("49151{n:08}"), ..contact("", None).author }, ..contact(&format!("c{n:04}"), None) })
+            .collect();
+        store.write(&WriteBatch { contacts, ..Default::default() }).await.unwrap();
+        // As a store written before match keys existed holds them.
+        let _: Vec<Value> = store.select_where("UPDATE contact SET match_keys = NONE RETURN NONE", json!({})).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let search = std::sync::Arc::new(crate::search::SearchIndex::open(dir.path()).unwrap());
+        let inbox = Inbox::start(store.clone(), search, crate::events::EventBus::default()).await.unwrap();
+        assert_eq!(inbox.key_old_contacts().await.unwrap(), 620, "across two pages");
+        assert_eq!(inbox.key_old_contacts().await.unwrap(), 0, "once");
+        let c = store.contacts(&["c0619".to_string()]).await.unwrap().pop().unwrap();
+        assert_eq!(c.match_keys, vec!["phone:4915100000619".to_string()]);
     }
 }

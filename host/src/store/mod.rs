@@ -49,10 +49,12 @@ DEFINE INDEX IF NOT EXISTS message_count ON message COUNT;
 REMOVE INDEX IF EXISTS message_seq ON message;
 DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS contact_person ON contact FIELDS person;
-DEFINE INDEX IF NOT EXISTS contact_match ON contact FIELDS match_keys;
+-- `.*`: one entry per key, so `match_keys CONTAINSANY [...]` reads the index, not the table.
+DEFINE INDEX IF NOT EXISTS contact_match ON contact FIELDS match_keys.*;
 DEFINE TABLE IF NOT EXISTS contact_note SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS contact_note_contact ON contact_note FIELDS contact_id;
 DEFINE TABLE IF NOT EXISTS contact_merge SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS contact_merge_moved ON contact_merge FIELDS moved.*.contact;
 DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS channel_state SCHEMALESS;
