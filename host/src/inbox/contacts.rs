@@ -20,9 +20,11 @@ const MAX_NOTE_CHARS: usize = 10_000;
 /// Contacts of one person: linking stops there (a person with more is surely two).
 const MAX_PERSON_CONTACTS: usize = 50;
 const MAX_SUGGESTIONS: usize = 10;
-/// Contacts with any of `$keys`, and the links that moved any of `$ids`: both read an index
-/// (`store`'s `contact_match`, `contact_merge_moved`), on every contact page and ticket opened.
+/// Contacts with any of `$keys`, the notes about and the links that moved any of `$ids`: each
+/// reads an index (`store`'s `contact_match`, `contact_note_contact`, `contact_merge_moved`), on
+/// every contact page and ticket opened.
 const SHARING_KEYS: &str = "SELECT *, record::id(id) AS id FROM contact WHERE match_keys CONTAINSANY $keys LIMIT 100";
+const NOTES_OF: &str = "SELECT *, record::id(id) AS id FROM contact_note WHERE contact_id IN $ids ORDER BY created_at";
 const MERGES_OF: &str = "SELECT *, record::id(id) AS id FROM contact_merge WHERE moved.contact CONTAINSANY $ids ORDER BY at DESC LIMIT 100";
 
 /// A contact suggested as the same person, and what matched.
@@ -286,7 +288,7 @@ impl Inbox {
     pub async fn contact_page(&self, id: &str) -> Result<ContactPage, InboxError> {
         let contacts = self.person_of(id).await?;
         let ids: Vec<&str> = contacts.iter().map(|c| c.id.as_str()).collect();
-        let notes: Vec<ContactNote> = self.store.select_where("SELECT *, record::id(id) AS id FROM contact_note WHERE contact_id IN $ids ORDER BY created_at", json!({"ids": ids})).await?;
+        let notes: Vec<ContactNote> = self.store.select_where(NOTES_OF, json!({"ids": ids})).await?;
         let mut merges: Vec<ContactMerge> = self
             .store
             .select_where(MERGES_OF, json!({"ids": ids}))
@@ -640,9 +642,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn suggestions_and_the_link_history_read_an_index_not_the_whole_table() {
+    async fn a_contact_pages_suggestions_notes_and_link_history_read_indexes_not_whole_tables() {
         let store = crate::store::Store::open("mem://").await.unwrap();
-        for (q, vars) in [(SHARING_KEYS, json!({"keys": ["phone:1", "handle:a"]})), (MERGES_OF, json!({"ids": ["a", "b"]}))] {
+        for (q, vars) in [(SHARING_KEYS, json!({"keys": ["phone:1", "handle:a"]})), (MERGES_OF, json!({"ids": ["a", "b"]})), (NOTES_OF, json!({"ids": ["a", "b"]}))] {
             let plan: Vec<Value> = store.select_where(&format!("EXPLAIN {q}"), vars).await.unwrap();
             let plan = plan.iter().map(|p| p.as_str().unwrap_or_default().to_string()).collect::<String>();
             assert!(plan.contains("IndexScan") && !plan.contains("TableScan"), "{q}: {plan}");
