@@ -20,7 +20,12 @@ pub const STORE_SEQ: &str = "helpdesk_store_change_number";
 /// Latency buckets from 1 ms to 30 s (plugin calls wait on platforms; requests are mostly fast).
 const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-/// Install the recorder (once per process; later calls reuse it).
+/// How often histograms' samples are folded into their buckets, scraped or not: without it
+/// every request's sample is kept until the next scrape, however long that takes.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Install the recorder (once per process; later calls reuse it) and, from within a runtime,
+/// its upkeep.
 pub fn install() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
@@ -28,9 +33,19 @@ pub fn install() -> &'static PrometheusHandle {
             .expect("the buckets are not empty")
             .build_recorder();
         let handle = recorder.handle();
-        // Another recorder already installed (a test binary running two servers) keeps its own.
+        // A recorder installed before (a test process serving twice) stays the global one.
         let _ = metrics::set_global_recorder(recorder);
         describe();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let handle = handle.clone();
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(UPKEEP);
+                loop {
+                    tick.tick().await;
+                    handle.run_upkeep();
+                }
+            });
+        }
         handle
     })
 }

@@ -289,11 +289,7 @@ impl Inbox {
         let contacts = self.person_of(id).await?;
         let ids: Vec<&str> = contacts.iter().map(|c| c.id.as_str()).collect();
         let notes: Vec<ContactNote> = self.store.select_where(NOTES_OF, json!({"ids": ids})).await?;
-        let mut merges: Vec<ContactMerge> = self
-            .store
-            .select_where(MERGES_OF, json!({"ids": ids}))
-            .await?;
-        merges.dedup_by(|a, b| a.id == b.id);
+        let merges: Vec<ContactMerge> = self.store.select_where(MERGES_OF, json!({"ids": ids})).await?;
         let keys: Vec<String> = contacts.iter().flat_map(|c| c.match_keys.clone()).collect();
         let suggestions = if keys.is_empty() {
             Vec::new()
