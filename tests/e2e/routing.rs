@@ -2,7 +2,8 @@
 //! to its Available members in turn up to their capacity; resolving frees room at once; going
 //! Away gives back what was not answered and coming back takes work again; many tickets at once
 //! land on exactly one agent each; settings that cannot work are refused in words. Saved
-//! replies are one's own, a team's or everyone's, and checked when saved.
+//! replies are one's own, a team's or everyone's, and checked when saved; their files go with
+//! the reply where the channel takes them and are refused in words where it does not.
 
 mod support;
 
@@ -192,4 +193,100 @@ async fn saved_replies_are_ones_own_a_teams_or_everyones_and_checked_when_saved(
     assert_eq!(s, 404, "he cannot see it, so it is not there for him");
     let (s, _) = ann_s.send(Method::DELETE, &format!("/api/v1/saved-replies/{id}"), None).await;
     assert_eq!(s, 204);
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn a_saved_replys_files_go_with_the_reply_where_the_channel_takes_them_and_are_refused_in_words_elsewhere() {
+    use helpdesk_testkit::example::ExampleEmulator;
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let ex = ExampleEmulator::start("example-token").await.unwrap();
+    let channels = format!("{}{}", telegram_channel("tg", &emu, true, TOKEN), ex.channel_toml("ex", "example_channel"));
+    let server = Server::start(&channels).await;
+
+    // Upload: what a file is comes from its bytes, not from what the browser said.
+    let png = helpdesk_testkit::PHOTO_PNG.to_vec();
+    let (s, photo) = server.upload("shelf.png", "application/octet-stream", png.clone()).await;
+    assert_eq!(s, 201, "{photo}");
+    assert_eq!((photo["kind"].as_str(), photo["mime_type"].as_str(), photo["size"].as_u64()), (Some("image"), Some("image/png"), Some(png.len() as u64)));
+    let pdf = [b"%PDF-1.7\n".to_vec(), vec![b'x'; 700 << 10], b"\n%%EOF\n".to_vec()].concat();
+    let (s, label) = server.upload("../../return label.pdf", "application/pdf", pdf.clone()).await;
+    assert_eq!(s, 201, "{label}");
+    assert_eq!((label["kind"].as_str(), label["name"].as_str()), (Some("file"), Some("return label.pdf")), "{label}");
+    let (s, back, bytes) = server.get_bytes(&format!("/api/v1/files/{}", label["id"].as_str().unwrap())).await;
+    assert_eq!((s, bytes == pdf), (200, true), "a file of two chunks reads back whole");
+    assert!(back["content-disposition"].to_str().unwrap().starts_with("attachment;"), "a document is a download");
+
+    // Refused: an empty file, one past 10 MB, a saved reply naming a file that does not exist.
+    let (s, e) = server.upload("empty.txt", "text/plain", Vec::new()).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, e) = server.upload("huge.bin", "application/octet-stream", vec![0; (10 << 20) + 1]).await;
+    assert_eq!((s, e["code"].as_str()), (413, Some("too_large")), "{e}");
+    let (s, e) = server.post("/api/v1/saved-replies", json!({"title": "Bad", "text": "Here", "files": ["nope"]})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("no file `nope`"), "{e}");
+
+    // A saved reply with a contact attribute and both files.
+    let (s, _) = server.put("/api/v1/contact-attributes", json!({"attributes": [{"key": "order", "label": "Order", "kind": "text"}]})).await;
+    assert_eq!(s, 200);
+    let (s, saved) = server
+        .post("/api/v1/saved-replies", json!({"title": "Returns", "text": "Hi {{contact.first_name}}, the label for {{contact.order}} is attached.", "files": [photo["id"], label["id"]]}))
+        .await;
+    assert_eq!(s, 201, "{saved}");
+    assert_eq!(saved["variables"], json!(["contact.first_name", "contact.order"]));
+    assert_eq!(saved["files"].as_array().unwrap().len(), 2);
+
+    // Telegram takes them: a photo with the text as its caption, then the document.
+    emu.private_text(&User::new(8300, "Ana", None, None), "How do I send it back?");
+    let t = server.wait_tickets("channel=tg", 1, WAIT).await;
+    let id = t[0]["id"].as_str().unwrap().to_string();
+    let (_, detail) = server.get(&format!("/api/v1/tickets/{id}")).await;
+    assert!(detail["files"].as_array().unwrap().iter().any(|c| c["kind"] == "private_message" && c["max_files"] == 10), "{}", detail["files"]);
+    let text = "Hi Ana, the label for A-77 is attached.";
+    let (s, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": text, "files": [photo["id"], label["id"]]})).await;
+    assert_eq!(s, 200, "{out}");
+    let photos = emu.calls("sendPhoto");
+    let docs = emu.calls("sendDocument");
+    assert_eq!((photos.len(), docs.len()), (1, 1));
+    assert_eq!(photos[0].params["caption"], text);
+    assert_eq!(photos[0].params["photo"]["sha256"].as_str(), Some(sha256(&png).as_str()), "the photo's bytes reached Telegram");
+    assert_eq!(photos[0].params["chat_id"], 8300);
+    assert_eq!((docs[0].params["document"]["file_name"].as_str(), docs[0].params["document"]["sha256"].as_str()), (Some("return label.pdf"), Some(sha256(&pdf).as_str())));
+    assert!(docs[0].params.get("caption").is_none(), "the text goes once");
+    // One message in the ticket, with both files, that opens like any attachment.
+    let sent = &out["message"];
+    assert_eq!(sent["text"], text);
+    let kinds: Vec<&str> = sent["attachments"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["image", "file"], "{sent}");
+    let (s, _, bytes) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/1", sent["id"].as_str().unwrap())).await;
+    assert_eq!((s, bytes == pdf), (200, true));
+
+    // Past what Telegram takes in one reply: refused in words, nothing sent.
+    let mut many = Vec::new();
+    for n in 0..11 {
+        let (_, f) = server.upload(&format!("n{n}.txt"), "text/plain", format!("note {n}").into_bytes()).await;
+        many.push(f["id"].clone());
+    }
+    let (s, e) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "All", "files": many})).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("unsupported_action")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("at most 10 files"), "{e}");
+    assert_eq!(emu.calls("sendDocument").len(), 1);
+    let (s, e) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "like", "files": [photo["id"]]})).await;
+    assert_eq!(s, 400, "{e}");
+
+    // A channel that sends no files: refused in words, before anything is sent; the text alone goes.
+    ex.customer_writes("c1", "Bo", "Where is my parcel?");
+    let t = server.wait_tickets("channel=ex", 1, WAIT).await;
+    let ex_id = t[0]["id"].as_str().unwrap().to_string();
+    let (s, e) = server.post(&format!("/api/v1/tickets/{ex_id}/actions"), json!({"type": "reply", "text": "Label attached", "files": [label["id"]]})).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("unsupported_action")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("cannot send files with a reply on"), "{e}");
+    assert!(ex.sent().is_empty(), "nothing went out");
+    let (s, _) = server.post(&format!("/api/v1/tickets/{ex_id}/actions"), json!({"type": "reply", "text": "Label attached"})).await;
+    assert_eq!(s, 200);
+    assert_eq!(ex.sent().len(), 1);
 }

@@ -630,7 +630,7 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
   // Which contract version its plugin was built against, where its webhooks go, and its own
   // connection test.
-  await tg.locator('[data-contract="0.5.0"]').waitFor();
+  await tg.locator('[data-contract="0.6.0"]').waitFor();
   assert.match(await tg.locator('.webhook-url').textContent(), /\/webhooks\/tg$/);
   // Its settings that are not secrets, as set (a verify token would be here); the token is not.
   assert.match(await tg.locator('[data-setting="long_poll_seconds"]').textContent(), /Long poll seconds:?\s*2/);
@@ -1217,4 +1217,60 @@ test('an admin defines contact attributes; an agent fills one in the side panel,
   assert.equal(await contact.locator('[data-linked-contact]').count(), 1);
   await contact.locator('[data-suggestion]').waitFor({ timeout: WAIT });
   await contact.locator('[data-contact-note]', { hasText: 'prefers SMS' }).waitFor();
+});
+
+test('an admin attaches a picture to a saved reply; an agent inserts it into a Telegram reply, fills in a contact attribute, and it goes as a photo; an SMS reply says it cannot carry files', async () => {
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  const png = readFileSync(new URL('../testkit/assets/photo.png', import.meta.url));
+  await admin.goto(`${BASE}/saved-replies`);
+  await admin.getByRole('button', { name: 'New saved reply' }).click();
+  const form = admin.getByRole('form', { name: 'Saved reply' });
+  await form.getByLabel('Title').fill('Size chart');
+  await form.getByLabel('Text').fill('Hi {{contact.first_name}}, here is our size chart for customer {{contact.customer_number}}.');
+  await form.getByLabel('Add a file').setInputFiles({ name: 'size-chart.png', mimeType: 'image/png', buffer: png });
+  await form.locator('[data-saved-file="size-chart.png"]').waitFor({ timeout: WAIT });
+  await form.getByRole('button', { name: 'Save' }).click();
+  await admin.locator('[data-saved="Size chart"]', { hasText: 'size-chart.png' }).waitFor({ timeout: WAIT });
+
+  // The channels test left the first bot disabled, its token revoked twice since: bring it back.
+  const back = await admin.evaluate(async (token) => {
+    const json = { 'content-type': 'application/json' };
+    const s = await fetch('/api/v1/channels/tg/secrets', { method: 'PUT', headers: json, body: JSON.stringify({ secrets: { bot_token: token } }) });
+    const e = await fetch('/api/v1/channels/tg', { method: 'PATCH', headers: json, body: '{"enabled":true}' });
+    return [s.status, e.status];
+  }, THIRD_TOKEN);
+  assert.deepEqual(back, [200, 200]);
+  await customerWrites(9901, 'Greta', 'Which size should I order?');
+  await showsDana(admin, `${BASE}/?view=all&platform=telegram`, 'Greta');
+  await row(admin, 'Greta').click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  await pane.getByText('Which size should I order?').waitFor({ timeout: WAIT });
+  await pane.getByLabel('Reply').fill('/size');
+  await pane.getByRole('option', { name: /Size chart/ }).waitFor({ timeout: WAIT });
+  await admin.keyboard.press('Enter');
+  // Greta has no customer number yet: the box asks for it.
+  const ask = pane.getByRole('form', { name: 'Fill in the saved reply' });
+  await ask.getByLabel('contact.customer_number').fill('C-000042');
+  await ask.getByRole('button', { name: 'Insert' }).click();
+  assert.equal(await pane.getByLabel('Reply').inputValue(), 'Hi Greta, here is our size chart for customer C-000042.');
+  await pane.locator('[data-reply-file="size-chart.png"]').waitFor({ timeout: WAIT });
+  await pane.getByRole('button', { name: 'Send', exact: true }).click();
+  await pane.locator('.message.outbound', { hasText: 'here is our size chart' }).getByRole('button', { name: 'Open picture' }).waitFor({ timeout: WAIT });
+  const photo = (await sentToTelegram()).find((c) => c.method === 'sendPhoto');
+  assert.ok(photo, 'Telegram was sent a photo');
+  assert.equal(photo.params.caption, 'Hi Greta, here is our size chart for customer C-000042.');
+  assert.equal(photo.params.photo.file_name, 'size-chart.png');
+  assert.equal(photo.params.photo.size, png.length);
+  await pane.locator('[data-reply-file]').waitFor({ state: 'detached', timeout: WAIT });
+  await admin.screenshot({ path: `${SHOTS}/saved-reply-files.png` });
+
+  // SMS through Twilio carries no files here: the box says so before anything is sent.
+  await showsDana(admin, `${BASE}/?view=all&platform=twilio`, '+4917612345678');
+  await row(admin, '+4917612345678').click();
+  await pane.getByLabel('Attach file').setInputFiles({ name: 'label.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7\n%%EOF\n') });
+  await pane.locator('[data-files-refused]', { hasText: 'cannot send files' }).waitFor({ timeout: WAIT });
+  await pane.getByLabel('Reply').fill('Here is the label');
+  assert.equal(await pane.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+  await pane.getByRole('button', { name: 'Remove label.pdf' }).click();
+  assert.equal(await pane.getByRole('button', { name: 'Send', exact: true }).isDisabled(), false);
 });

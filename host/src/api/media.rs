@@ -54,7 +54,7 @@ pub async fn attachment(
     Ok(serve(media, name.as_deref(), q.download))
 }
 
-fn serve(media: Media, name: Option<&str>, download: bool) -> Response {
+pub(super) fn serve(media: Media, name: Option<&str>, download: bool) -> Response {
     let sniffed = infer::get(&media.bytes).map(|t| t.mime_type()).filter(|t| INLINE_TYPES.contains(t));
     let inline = sniffed.is_some() && !download;
     let content_type = sniffed.unwrap_or("application/octet-stream");

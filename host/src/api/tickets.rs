@@ -41,6 +41,8 @@ pub struct TicketDetail {
     pub channel_name: String,
     /// The actions the channel offers, per kind of interaction.
     pub capabilities: Vec<Capability>,
+    /// What files replies may carry, per kind of interaction (none listed: no files).
+    pub files: Vec<crate::plugins::FileCapability>,
     /// When free-form replies stop being allowed (ms), on platforms with a messaging window.
     pub reply_window_closes_at: Option<i64>,
     /// After that, until when replies still go with the platform's tag (Messenger's HUMAN_AGENT).
@@ -87,6 +89,7 @@ pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<S
         (Some(c), Some(p)) => p.info().capabilities_for(&c.ctx().config),
         _ => Vec::new(),
     };
+    let files = info.as_ref().map(|p| p.info().files.clone()).unwrap_or_default();
     let reply_window_closes_at = info
         .clone()
         .filter(|_| view.ticket.kind.is_conversation())
@@ -99,6 +102,7 @@ pub async fn get(State(state): State<AppState>, _: CurrentUser, Path(id): Path<S
         channel_name: channel_name(&state, &view.ticket.channel),
         view,
         capabilities,
+        files,
         reply_window_closes_at,
         tagged_window_closes_at,
         reply_tag: tagged.map(|(_, tag)| tag),

@@ -40,6 +40,13 @@ pub async fn check_plugin(path: &Path) -> anyhow::Result<()> {
             };
             println!("    {action}: only on {whose}");
         }
+        if let Some(f) = info.files_for(c.kind) {
+            let kinds: Vec<String> = f.kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect();
+            println!("    replies carry up to {} files ({}) of at most {} bytes each", f.max_files, kinds.join(", "), f.max_bytes);
+            for note in &f.notes {
+                println!("    files: {note}");
+            }
+        }
     }
     for s in &info.settings {
         let what = if s.secret { "secret" } else { "config" };

@@ -22,6 +22,10 @@ pub struct ActionRequest {
     pub text: Option<String>,
     /// The reaction, for `react`.
     pub emoji: Option<String>,
+    /// Uploaded files (`POST /api/v1/files`, or a saved reply's) sent with a reply, by id,
+    /// where the channel takes them; the text may then be empty.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// A reply as the agent is writing it, for the channel's note on it.
@@ -90,7 +94,61 @@ pub struct ActionResult {
 }
 
 fn parse_action(req: &ActionRequest) -> Result<Action, InboxError> {
+    if !req.files.is_empty() {
+        let text = req.text.as_deref().map(str::trim).unwrap_or_default().to_string();
+        if text.chars().count() > MAX_REPLY_CHARS {
+            return Err(InboxError::BadRequest(format!("a reply is limited to {MAX_REPLY_CHARS} characters")));
+        }
+        let reply = ReplyAction { text, tag: None };
+        return match req.kind {
+            ActionKind::Reply => Ok(Action::Reply(reply)),
+            ActionKind::PrivateReply => Ok(Action::PrivateReply(reply)),
+            other => Err(InboxError::BadRequest(format!("only a reply carries files, not `{other}`"))),
+        };
+    }
     action_from(req.kind, req.text.as_deref(), req.emoji.as_deref())
+}
+
+/// Whether the channel takes these files with a reply on `kind`, or why not, in words.
+pub fn check_files(info: &PluginInfo, kind: Kind, files: &[super::files::StoredFile]) -> Result<(), InboxError> {
+    let Some(cap) = info.files_for(kind) else {
+        let why = if crate::plugins::ContractVersion::matching(&info.contract).is_some_and(|v| v < crate::plugins::ContractVersion::V0_6_0) {
+            format!(" (its plugin was built against contract {}, which cannot send files)", info.contract)
+        } else {
+            String::new()
+        };
+        return Err(InboxError::Unsupported(format!("{} cannot send files with a reply on {}{why}; send the text alone", info.platform_name, kind_words(kind))));
+    };
+    let notes = if cap.notes.is_empty() { String::new() } else { format!(" ({})", cap.notes.join("; ")) };
+    if files.len() > cap.max_files as usize {
+        return Err(InboxError::Unsupported(format!("{} takes at most {} files in one reply here{notes}", info.platform_name, cap.max_files)));
+    }
+    for f in files {
+        if !cap.kinds.contains(&f.kind) {
+            let what = |k: &crate::model::AttachmentKind| format!("{k:?}").to_lowercase();
+            return Err(InboxError::Unsupported(format!(
+                "{} does not take `{}` (a {}) here, only {}{notes}",
+                info.platform_name,
+                f.name,
+                what(&f.kind),
+                cap.kinds.iter().map(|k| format!("{}s", what(k))).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if f.size > cap.max_bytes {
+            return Err(InboxError::Unsupported(format!(
+                "`{}` is {:.1} MB; {} takes files of at most {:.1} MB here{notes}",
+                f.name,
+                f.size as f64 / 1e6,
+                info.platform_name,
+                cap.max_bytes as f64 / 1e6
+            )));
+        }
+    }
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    if total > super::files::MAX_REPLY_BYTES {
+        return Err(InboxError::Unsupported(format!("one reply carries at most {} MB of files", super::files::MAX_REPLY_BYTES >> 20)));
+    }
+    Ok(())
 }
 
 /// The action to hand a plugin, with its data checked.
@@ -279,7 +337,24 @@ impl Inbox {
             Action::PrivateReply(r) => Some((r.text.clone(), Kind::PrivateMessage)),
             _ => None,
         };
-        let outcome = ch.plugin.perform(ch.ctx.clone(), target_for_plugin, action).await;
+        let files = self.files(&req.files).await?;
+        let outcome = match (&action, reply_text.as_ref()) {
+            (Action::Reply(reply) | Action::PrivateReply(reply), Some((_, kind))) if !files.is_empty() => {
+                check_files(ch.plugin.info(), *kind, &files)?;
+                let mut outgoing = Vec::with_capacity(files.len());
+                for f in &files {
+                    outgoing.push(crate::plugins::OutgoingFile {
+                        kind: f.kind.into(),
+                        name: f.name.clone(),
+                        mime_type: f.mime_type.clone(),
+                        bytes: self.file_bytes(f).await?,
+                    });
+                }
+                let private = matches!(action, Action::PrivateReply(_));
+                ch.plugin.send_files(ch.ctx.clone(), target_for_plugin, reply.clone(), private, outgoing).await
+            }
+            _ => ch.plugin.perform(ch.ctx.clone(), target_for_plugin, action).await,
+        };
         let result = if outcome.is_ok() { "done" } else { "failed" };
         metrics::counter!(crate::metrics::ACTIONS, "action" => req.kind.as_str(), "result" => result).increment(1);
 
@@ -316,7 +391,7 @@ impl Inbox {
                     (Some(i), _) if i.created_at == 0 => Some(Interaction { created_at: now_ms(), ..i }),
                     (Some(i), _) => Some(i),
                     // The platform gave no message back: record what was sent.
-                    (None, Some((text, kind))) => Some(local_reply(target, kind, text, seq)),
+                    (None, Some((text, kind))) => Some(Interaction { attachments: files.iter().map(sent_file).collect(), ..local_reply(target, kind, text, seq) }),
                     (None, None) => None,
                 };
                 let id = created.map(|i| w.interaction(&ch.id, &ch.platform, i, Some(ticket_id), Some(actor.to_string()), seq));
@@ -633,6 +708,18 @@ fn local_reply(target: &Interaction, kind: Kind, text: String, seq: i64) -> Inte
         rating: None,
         visibility: None,
         found_by: None,
+    }
+}
+
+/// A file sent, as the reply recorded under a local id shows it.
+fn sent_file(f: &super::files::StoredFile) -> crate::model::Attachment {
+    crate::model::Attachment {
+        kind: f.kind,
+        platform_id: None,
+        url: None,
+        mime_type: Some(f.mime_type.clone()),
+        name: Some(f.name.clone()),
+        size: Some(f.size),
     }
 }
 

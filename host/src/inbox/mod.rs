@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod indexing;
 pub mod language;
 mod media;
+pub mod files;
 mod notes;
 pub mod rules;
 pub mod sentiment;
@@ -19,7 +20,7 @@ pub mod reports;
 mod tally;
 pub mod targets;
 
-pub use actions::{action_from, ActionChannel, ActionRequest, ActionResult, DraftReply, LastAnswer, ReplyNote, TicketPatch};
+pub use actions::{action_from, check_files, ActionChannel, ActionRequest, ActionResult, DraftReply, LastAnswer, ReplyNote, TicketPatch};
 pub use media::{MediaCache, DEFAULT_MEDIA_CACHE_BYTES};
 pub use notes::NoteAuthor;
 

@@ -1,7 +1,8 @@
 //! Saved replies: answers an agent inserts instead of typing them again, personal (theirs),
 //! a team's (its members') or everyone's, with variables (`{{contact.first_name}}`) the
-//! reply box fills in and asks for when it has no value. Checked when saved: an unknown
-//! variable is refused then, not discovered by a customer.
+//! reply box fills in and asks for when it has no value, and files (pictures, documents) sent
+//! with the reply where the channel takes them. Checked when saved: an unknown variable or file
+//! is refused then, not discovered by a customer.
 
 use super::{Inbox, InboxError};
 use crate::accounts::{Team, User};
@@ -9,7 +10,7 @@ use crate::model::{now_ms, stable_id, Millis};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The variables a saved reply may use.
+/// The variables a saved reply may use, besides `contact.<key>` for each contact attribute.
 pub const VARIABLES: [&str; 6] = ["contact.name", "contact.first_name", "agent.name", "agent.first_name", "channel.name", "ticket.id"];
 
 /// Who sees a saved reply.
@@ -32,6 +33,10 @@ pub struct SavedReply {
     pub text: String,
     /// The variables its text uses, in order of first use.
     pub variables: Vec<String>,
+    /// Sent with the reply, where the channel takes files.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub files: Vec<super::files::StoredFile>,
     pub author: String,
     pub updated_at: Millis,
 }
@@ -44,18 +49,24 @@ pub struct SavedReplyInput {
     pub text: String,
     #[serde(default)]
     pub scope: Option<Scope>,
+    /// Uploaded files (`POST /api/v1/files`) sent with it, by id; at most 10.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
-/// The `{{name}}`s of `text`, each once, or why it cannot work.
-pub fn variables(text: &str) -> Result<Vec<String>, String> {
+/// The `{{name}}`s of `text`, each once, or why it cannot work; `attributes` are the contact
+/// attributes' keys (`{{contact.order_number}}`).
+pub fn variables(text: &str, attributes: &[String]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or("a `{{` is not closed with `}}`")?;
         let name = after[..end].trim();
-        if !VARIABLES.contains(&name) {
-            return Err(format!("unknown variable `{{{{{name}}}}}`: the variables are {}", VARIABLES.map(|v| format!("{{{{{v}}}}}")).join(", ")));
+        let attribute = name.strip_prefix("contact.").is_some_and(|k| attributes.iter().any(|a| a == k));
+        if !VARIABLES.contains(&name) && !attribute {
+            let known: Vec<String> = VARIABLES.iter().map(|v| v.to_string()).chain(attributes.iter().map(|a| format!("contact.{a}"))).collect();
+            return Err(format!("unknown variable `{{{{{name}}}}}`: the variables are {}", known.iter().map(|v| format!("{{{{{v}}}}}")).collect::<Vec<_>>().join(", ")));
         }
         if !out.iter().any(|v| v == name) {
             out.push(name.to_string());
@@ -104,7 +115,15 @@ impl Inbox {
         if input.text.trim().is_empty() || input.text.chars().count() > 5000 {
             return Err(InboxError::BadRequest("a saved reply's text is 1 to 5000 characters".into()));
         }
-        let variables = variables(&input.text).map_err(InboxError::BadRequest)?;
+        let attributes: Vec<String> = self.attribute_defs().await?.into_iter().map(|d| d.key).collect();
+        let variables = variables(&input.text, &attributes).map_err(InboxError::BadRequest)?;
+        if input.files.len() > crate::plugins::MAX_REPLY_FILES as usize {
+            return Err(InboxError::BadRequest(format!("a saved reply carries at most {} files", crate::plugins::MAX_REPLY_FILES)));
+        }
+        let files = self.files(&input.files).await?;
+        if files.iter().map(|f| f.size).sum::<u64>() > super::files::MAX_REPLY_BYTES {
+            return Err(InboxError::BadRequest(format!("a saved reply's files are at most {} MB together", super::files::MAX_REPLY_BYTES >> 20)));
+        }
         let existing = match id {
             Some(id) => Some(self.store.get::<SavedReply>("saved_reply", id).await?.filter(|r| sees(user, teams, &r.scope)).ok_or_else(|| InboxError::NotFound(format!("no saved reply `{id}`")))?),
             None => None,
@@ -120,7 +139,7 @@ impl Inbox {
             return Err(InboxError::Forbidden("only admins manage team and global saved replies; agents their own".into()));
         }
         let id = id.map(str::to_string).unwrap_or_else(|| stable_id("saved_reply", &format!("{}:{title}:{}", user.id, now_ms())));
-        let reply = SavedReply { id: id.clone(), scope, title, text: input.text, variables, author: user.name.clone(), updated_at: now_ms() };
+        let reply = SavedReply { id: id.clone(), scope, title, text: input.text, variables, files, author: user.name.clone(), updated_at: now_ms() };
         self.store.put("saved_reply", &id, &reply).await?;
         Ok(reply)
     }
@@ -141,8 +160,8 @@ mod tests {
 
     #[test]
     fn a_saved_replys_variables_are_listed_once_in_order() {
-        assert_eq!(variables("Hi {{contact.first_name}}, {{ agent.name }} here. {{contact.first_name}}!").unwrap(), ["contact.first_name", "agent.name"]);
-        assert!(variables("no variables").unwrap().is_empty());
+        assert_eq!(variables("Hi {{contact.first_name}}, {{ agent.name }} here. {{contact.first_name}}!", &[]).unwrap(), ["contact.first_name", "agent.name"]);
+        assert!(variables("no variables", &[]).unwrap().is_empty());
     }
 
     #[test]
@@ -153,7 +172,16 @@ mod tests {
 
     #[test]
     fn an_unknown_or_unclosed_variable_is_refused_in_words() {
-        assert!(variables("Hi {{contact.nickname}}").unwrap_err().contains("unknown variable `{{contact.nickname}}`"));
-        assert!(variables("Hi {{contact.name").unwrap_err().contains("not closed"));
+        assert!(variables("Hi {{contact.nickname}}", &[]).unwrap_err().contains("unknown variable `{{contact.nickname}}`"));
+        assert!(variables("Hi {{contact.name", &[]).unwrap_err().contains("not closed"));
+    }
+
+    #[test]
+    fn a_contact_attribute_is_a_variable_once_admins_define_it() {
+        let defined = ["order_number".to_string()];
+        assert_eq!(variables("Your order {{contact.order_number}}", &defined).unwrap(), ["contact.order_number"]);
+        let refused = variables("Your order {{contact.order_number}}", &[]).unwrap_err();
+        assert!(refused.contains("unknown variable `{{contact.order_number}}`"), "{refused}");
+        assert!(variables("{{contact.vip}}", &defined).unwrap_err().contains("{{contact.order_number}}"), "the known ones are listed");
     }
 }

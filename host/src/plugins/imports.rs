@@ -8,8 +8,8 @@ use futures::StreamExt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// Largest request body a plugin may send.
-const MAX_REQUEST_BODY: usize = 8 << 20;
+/// Largest request body a plugin may send: a reply's largest file (10 MiB) and its framing.
+const MAX_REQUEST_BODY: usize = 12 << 20;
 /// Largest response body handed to a plugin.
 const MAX_RESPONSE_BODY: usize = 16 << 20;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -12,6 +12,7 @@ mod validate;
 pub use bindings::ContractVersion;
 pub use error::{ChannelFailure, PluginError};
 pub use media::{Media, MAX_MEDIA_BYTES};
+pub use validate::{MAX_FILE_BYTES, MAX_REPLY_FILES};
 pub use sandbox::Limits;
 
 use crate::config::{AllowedHost, ChannelConfig};
@@ -26,6 +27,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
 pub use bindings::wit::{Action, Reply as ReplyAction};
+pub use bindings::files::OutgoingFile;
 
 /// Durable per-channel key-value state for plugins (implemented by the store).
 #[async_trait::async_trait]
@@ -93,7 +95,7 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> 
 pub struct PluginInfo {
     pub platform: String,
     pub platform_name: String,
-    /// The contract version the plugin was built against (`0.1.0` to `0.5.0`).
+    /// The contract version the plugin was built against (`0.1.0` to `0.6.0`).
     pub contract: String,
     /// SHA-256 of the component file, hex (what `plugins.toml` may pin with `sha256`).
     pub sha256: String,
@@ -107,6 +109,20 @@ pub struct PluginInfo {
     pub settings: Vec<Setting>,
     /// The hosts it asks to reach (`allowed_hosts` entries); an admin grants them.
     pub allowed_hosts: Vec<String>,
+    /// The kinds whose replies may carry files, and what files (none before contract 0.6.0).
+    pub files: Vec<FileCapability>,
+}
+
+/// The files a plugin sends with replies on one kind of interaction.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FileCapability {
+    pub kind: Kind,
+    /// Image, video, audio or file.
+    pub kinds: Vec<crate::model::AttachmentKind>,
+    pub max_bytes: u64,
+    pub max_files: u32,
+    /// What an agent should know, in words.
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -140,6 +156,11 @@ pub struct Setting {
 impl PluginInfo {
     pub fn capability(&self, kind: Kind) -> Option<&Capability> {
         self.capabilities.iter().find(|c| c.kind == kind)
+    }
+
+    /// What files replies on `kind` may carry, if any.
+    pub fn files_for(&self, kind: Kind) -> Option<&FileCapability> {
+        self.files.iter().find(|c| c.kind == kind && c.max_files > 0 && !c.kinds.is_empty())
     }
 
     /// The capabilities as one channel offers them: without the actions its config does not
@@ -277,10 +298,12 @@ impl Runtime {
             kv: Arc::new(NoKv),
             replay: None,
         });
-        let info = plugin.call(probe, "describe", Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
+        let info = plugin.call(probe.clone(), "describe", Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
         let mut described = describe_info(info, version);
         described.sha256 = sha256;
+        let files = plugin.call(probe, "file_capabilities", Duration::from_secs(10), |b, s| Box::pin(async move { b.file_capabilities(s).await })).await?;
+        described.files = validate::file_capabilities(files).map_err(PluginError::Malformed)?;
         plugin.info = Some(described);
         Ok(Arc::new(plugin))
     }
@@ -428,6 +451,7 @@ fn describe_info(i: wit::ChannelInfo, version: ContractVersion) -> PluginInfo {
             .map(|s| Setting { name: s.name, label: s.label, help: s.help, required: s.required, default: s.default, secret: s.secret })
             .collect(),
         allowed_hosts: i.allowed_hosts,
+        files: Vec::new(),
     }
 }
 
@@ -451,6 +475,7 @@ impl<T, E> Answer for Result<T, E> {
 }
 impl Answer for Option<String> {}
 impl Answer for wit::ChannelInfo {}
+impl Answer for Vec<bindings::files::FileCapability> {}
 
 type CallFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>>;
 
@@ -548,17 +573,40 @@ impl Plugin {
             .call(ch, "perform", timeout, move |b, s| Box::pin(async move { b.perform(s, &target, &action).await }))
             .await?
             .map_err(ChannelFailure::from)?;
+        Ok(Self::sent(out))
+    }
+
+    /// A reply with files (checked by the caller against `files_for`), public or `private`.
+    pub async fn send_files(
+        &self,
+        ch: Arc<ChannelContext>,
+        target: ActionTarget,
+        reply: ReplyAction,
+        private: bool,
+        files: Vec<OutgoingFile>,
+    ) -> Result<Option<Interaction>, PluginError> {
+        let target = target.into_wit();
+        // Uploads take longer than other calls.
+        let timeout = ch.limits.timeout.max(Duration::from_secs(60));
+        let out = self
+            .call(ch, "send_files", timeout, move |b, s| Box::pin(async move { b.send_files(s, &target, &reply, private, &files).await }))
+            .await?
+            .map_err(ChannelFailure::from)?;
+        Ok(Self::sent(out))
+    }
+
+    fn sent(out: wit::ActionOutcome) -> Option<Interaction> {
         let created: Option<Interaction> = out.created.map(Into::into);
         // The platform accepted the action: an incomplete account of what it created must not
         // turn into an error an agent would retry (and send twice). The host records the reply
         // under a local id instead.
-        Ok(created.and_then(|i| match validate::interaction(&i) {
+        created.and_then(|i| match validate::interaction(&i) {
             Ok(()) => Some(validate::clamp_times(i)),
             Err(e) => {
                 tracing::warn!("the plugin's account of the message it sent is unusable ({e}); recording it under a local id");
                 None
             }
-        }))
+        })
     }
 }
 

@@ -153,6 +153,48 @@ pub fn describe_lists(info: &wit::ChannelInfo) -> Result<(), String> {
     Ok(())
 }
 
+/// The most files one reply carries, whatever a plugin declares.
+pub const MAX_REPLY_FILES: u32 = 10;
+/// The largest file a reply carries, whatever a plugin declares: the bytes pass through the
+/// plugin's memory (64 MiB by default) and its upload request.
+pub const MAX_FILE_BYTES: u64 = 10 << 20;
+
+/// `file-capabilities`, in host types: only files an agent sends (images, videos, sounds and
+/// documents), sizes and counts within the host's own limits.
+pub fn file_capabilities(caps: Vec<super::bindings::files::FileCapability>) -> Result<Vec<super::FileCapability>, String> {
+    use crate::model::AttachmentKind as K;
+    if caps.len() > MAX_LIST {
+        return Err(format!("file-capabilities() returned more than {MAX_LIST} entries"));
+    }
+    caps.into_iter()
+        .map(|c| {
+            if c.notes.len() > MAX_LIST || c.kinds.len() > MAX_LIST {
+                return Err(format!("file-capabilities() returned an entry of more than {MAX_LIST} notes or kinds"));
+            }
+            for n in &c.notes {
+                bounded("a file-capabilities() note", Some(n), MAX_NAME)?;
+            }
+            let mut kinds: Vec<K> = Vec::new();
+            for k in c.kinds {
+                let k = K::from(k);
+                if !matches!(k, K::Image | K::Video | K::Audio | K::File) {
+                    return Err(format!("file-capabilities() offers to send a {k:?}, which is not a file an agent sends"));
+                }
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+            Ok(super::FileCapability {
+                kind: c.kind.into(),
+                kinds,
+                max_bytes: c.max_bytes.min(MAX_FILE_BYTES),
+                max_files: c.max_files.min(MAX_REPLY_FILES),
+                notes: c.notes,
+            })
+        })
+        .collect()
+}
+
 /// The webhook answer goes back to the platform from our own origin: small, few headers.
 pub fn webhook_response(r: &wit::HttpResponse) -> Result<(), String> {
     if r.body.len() > MAX_WEBHOOK_RESPONSE {

@@ -11,7 +11,7 @@ use crate::accounts::hours_open;
 use crate::inbox::automation::{matching, Facts, Happened, Matcher, Rule, RuleAction, Trigger};
 use crate::inbox::saved_replies::{self, SavedReply};
 use crate::inbox::{ActionRequest, Inbox, InboxError, NoteAuthor, TicketPatch};
-use crate::model::{Direction, Message, Ticket};
+use crate::model::{ActionKind, Direction, Kind, Message, Ticket};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -315,16 +315,20 @@ pub async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticke
     // The channel's actions first: a hidden comment is archived after, not before.
     for a in &rule.actions {
         let Some(kind) = a.channel_action() else { continue };
-        let text = match a {
+        let ch = channels.for_action(&ticket.channel).map_err(|e| e.to_string())?;
+        let (text, files) = match a {
             RuleAction::Reply { saved_replies: ids, .. } => {
                 let id = &ids[fastrand::usize(..ids.len())];
                 let saved: SavedReply = inbox.store().get("saved_reply", id).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("the saved reply `{id}` is gone"))?;
-                Some(fill(&saved, ticket, channels))
+                // Its files go where the channel takes them; elsewhere the text goes alone.
+                let kind_sent = if kind == ActionKind::PrivateReply { Kind::PrivateMessage } else { message.interaction.kind };
+                let takes = crate::inbox::check_files(ch.plugin.info(), kind_sent, &saved.files).is_ok();
+                let files = if takes { saved.files.iter().map(|f| f.id.clone()).collect() } else { Vec::new() };
+                (Some(fill(inbox, &saved, ticket, channels).await), files)
             }
-            _ => None,
+            _ => (None, Vec::new()),
         };
-        let ch = channels.for_action(&ticket.channel).map_err(|e| e.to_string())?;
-        let req = ActionRequest { kind, message_id: Some(message.id.clone()), text, emoji: None };
+        let req = ActionRequest { kind, message_id: Some(message.id.clone()), text, emoji: None, files };
         match inbox.perform(&ch, &ticket.id, req, &who).await {
             Ok(done) => seq = seq.max(done.ticket.seq),
             Err(InboxError::OutsideWindow(why)) => tracing::debug!(rule = %rule.name, ticket = %ticket.id, "an auto-reply skipped: {why}"),
@@ -345,7 +349,14 @@ pub async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticke
 }
 
 /// A saved reply's text for this ticket (rules have no agent: such replies are refused when saved).
-fn fill(saved: &SavedReply, ticket: &Ticket, channels: &Channels) -> String {
+async fn fill(inbox: &Inbox, saved: &SavedReply, ticket: &Ticket, channels: &Channels) -> String {
+    // The person's attributes, only when the reply uses one.
+    let builtin = ["contact.name", "contact.first_name"];
+    let attributes = if saved.variables.iter().any(|v| v.starts_with("contact.") && !builtin.contains(&v.as_str())) {
+        inbox.contact_page(&ticket.contact_id).await.map(|p| p.attributes).unwrap_or_default()
+    } else {
+        Default::default()
+    };
     let contact = &ticket.contact.name;
     let first = contact.chars().next().filter(|c| c.is_alphabetic()).and_then(|_| contact.split_whitespace().next()).unwrap_or_default().to_string();
     let channel = channels.list().into_iter().find(|c| c.id == ticket.channel).map(|c| c.display_name).unwrap_or_default();
@@ -354,6 +365,10 @@ fn fill(saved: &SavedReply, ticket: &Ticket, channels: &Channels) -> String {
         "contact.first_name" => first.clone(),
         "channel.name" => channel.clone(),
         "ticket.id" => ticket.id.clone(),
-        _ => String::new(),
+        other => match other.strip_prefix("contact.").and_then(|k| attributes.get(k)) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(v) => v.to_string(),
+        },
     })
 }

@@ -1,6 +1,6 @@
 //! The SDK for channel plugins: implement [`Channel`], call [`export_channel!`], and use the
 //! helpers here to talk to the platform through the host. It targets the contract bundled in
-//! this crate's `wit/` (`helpdesk:channel@0.5.0`).
+//! this crate's `wit/` (`helpdesk:channel@0.6.0`).
 //!
 //! ```ignore
 //! use helpdesk_plugin_sdk::prelude::*;
@@ -44,21 +44,23 @@ pub mod bindings {
     });
 }
 
+pub use bindings::helpdesk::channel::files::{FileCapability, OutgoingFile};
 pub use bindings::helpdesk::channel::log::Level;
 pub use bindings::helpdesk::channel::types::*;
 
 /// The contract version this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.5.0";
+pub const CONTRACT_VERSION: &str = "0.6.0";
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
     pub use crate::host::{config, config_or, kv_delete, kv_get, kv_set, log, require_config, require_secret, secret};
-    pub use crate::http::{Request, Response};
+    pub use crate::http::{Multipart, Request, Response};
     pub use crate::{err, export_channel, Channel};
     pub use crate::{
         Action, ActionCapability, ActionKind, ActionOutcome, Attachment, AttachmentKind, Author, Capability, ChannelError, ChannelInfo,
         ContactEvent, ContactStatus, Delivery, DeliveryState, Direction, Event, HttpRequest, HttpResponse, Interaction, InteractionKind,
-        Level, Page, Quota, RateLimit, Reaction, Reply, Setting, TaggedWindow, Target, Visibility, WebhookOutcome,
+        FileCapability, Level, OutgoingFile, Page, Quota, RateLimit, Reaction, Reply, Setting, TaggedWindow, Target, Visibility,
+        WebhookOutcome,
     };
 }
 
@@ -102,6 +104,30 @@ pub trait Channel {
     /// never by calling the platform.
     fn reply_note(_target: Target, _text: String) -> Option<String> {
         None
+    }
+
+    /// The kinds whose replies may carry files, and what files: none by default. The host
+    /// checks each reply's files against it before calling [`Channel::send_files`].
+    fn file_capabilities() -> Vec<FileCapability> {
+        Vec::new()
+    }
+
+    /// Send a reply with `files` (and `reply.text`, which may be empty) to `target`, publicly
+    /// or (`private`) to the author's inbox.
+    fn send_files(_target: Target, _reply: Reply, _private: bool, _files: Vec<OutgoingFile>) -> Result<ActionOutcome, ChannelError> {
+        Err(err::unsupported("this channel sends no files"))
+    }
+}
+
+impl FileCapability {
+    /// Replies on `kind` may carry up to `max_files` files of `kinds`, each of at most `max_bytes`.
+    pub fn new(kind: InteractionKind, kinds: &[AttachmentKind], max_bytes: u64, max_files: u32) -> Self {
+        FileCapability { kind, kinds: kinds.to_vec(), max_bytes, max_files, notes: Vec::new() }
+    }
+    /// Something agents should know about files here.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
     }
 }
 
@@ -346,6 +372,17 @@ macro_rules! export_channel {
             }
             fn reply_note(target: $crate::Target, text: String) -> Option<String> {
                 <$ty as $crate::Channel>::reply_note(target, text)
+            }
+            fn file_capabilities() -> Vec<$crate::FileCapability> {
+                <$ty as $crate::Channel>::file_capabilities()
+            }
+            fn send_files(
+                target: $crate::Target,
+                reply: $crate::Reply,
+                private: bool,
+                files: Vec<$crate::OutgoingFile>,
+            ) -> Result<$crate::ActionOutcome, $crate::ChannelError> {
+                <$ty as $crate::Channel>::send_files(target, reply, private, files)
             }
         }
         $crate::bindings::export_raw!(__HelpdeskChannelExports with_types_in $crate::bindings);

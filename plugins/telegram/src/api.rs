@@ -30,10 +30,22 @@ pub fn call_with_timeout<T: DeserializeOwned>(
     params: &serde_json::Value,
     timeout_ms: u32,
 ) -> Result<T, ChannelError> {
+    send(method, Request::post(method_url(method)?).json(params).timeout_ms(timeout_ms))
+}
+
+/// Call `method` with a `multipart/form-data` body (uploads), waiting up to a minute.
+pub fn call_multipart<T: DeserializeOwned>(method: &str, form: Multipart) -> Result<T, ChannelError> {
+    send(method, Request::post(method_url(method)?).multipart(form).timeout_ms(60_000))
+}
+
+fn method_url(method: &str) -> Result<String, ChannelError> {
     let token = require_secret("bot_token")?;
     let base = config_or("base_url", "https://api.telegram.org");
-    let url = format!("{}/bot{token}/{method}", base.trim_end_matches('/'));
-    let resp = Request::post(url).json(params).timeout_ms(timeout_ms).send()?;
+    Ok(format!("{}/bot{token}/{method}", base.trim_end_matches('/')))
+}
+
+fn send<T: DeserializeOwned>(method: &str, request: Request) -> Result<T, ChannelError> {
+    let resp = request.send()?;
     if resp.status >= 500 {
         return Err(err::transient(format!("Telegram answered HTTP {}", resp.status)));
     }

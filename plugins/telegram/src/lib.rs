@@ -10,6 +10,10 @@ use serde_json::json;
 struct Telegram;
 
 const PRIVATE_NOTE: &str = "Telegram bots cannot block users in private chats (the user can block the bot)";
+/// The Bot API takes photos of up to 10 MB (other uploads up to 50 MB, past the host's limit).
+const MAX_UPLOAD: u64 = 10_000_000;
+/// The longest caption under a file; a longer text goes as a message of its own first.
+const MAX_CAPTION: usize = 1024;
 
 impl Channel for Telegram {
     fn describe() -> ChannelInfo {
@@ -42,6 +46,54 @@ impl Channel for Telegram {
             ],
             allowed_hosts: vec!["https://api.telegram.org".into()],
         }
+    }
+
+    fn file_capabilities() -> Vec<FileCapability> {
+        use AttachmentKind::*;
+        [InteractionKind::PrivateMessage, InteractionKind::GroupMessage, InteractionKind::Post]
+            .into_iter()
+            .map(|kind| {
+                FileCapability::new(kind, &[Image, Video, Audio, File], MAX_UPLOAD, 10)
+                    .note("Pictures go as photos (Telegram compresses them), other files as documents; each file is a message of its own")
+            })
+            .collect()
+    }
+
+    /// Each file is a message of its own (`sendPhoto`, `sendVideo`, `sendAudio`, `sendDocument`),
+    /// the text the first one's caption (or a message before them, past 1024 characters).
+    fn send_files(target: Target, reply: Reply, private: bool, files: Vec<OutgoingFile>) -> Result<ActionOutcome, ChannelError> {
+        if private {
+            return Err(err::unsupported("Telegram bots answer in the chat itself; there is no private reply"));
+        }
+        let (chat_id, message_id) = update::split_id(&target.platform_id)
+            .ok_or_else(|| err::permanent(format!("`{}` is not a Telegram message id", target.platform_id)))?;
+        let reply_to = json!({"message_id": message_id, "allow_sending_without_reply": true}).to_string();
+        let mut caption = Some(reply.text.clone()).filter(|t| !t.is_empty());
+        let mut sent: Vec<serde_json::Value> = Vec::new();
+        if caption.as_ref().is_some_and(|t| t.chars().count() > MAX_CAPTION) {
+            let text = caption.take().unwrap_or_default();
+            sent.push(api::call("sendMessage", &json!({"chat_id": chat_id, "text": text, "reply_parameters": {"message_id": message_id, "allow_sending_without_reply": true}}))?);
+        }
+        for f in files {
+            let (method, field) = match f.kind {
+                AttachmentKind::Image => ("sendPhoto", "photo"),
+                AttachmentKind::Video => ("sendVideo", "video"),
+                AttachmentKind::Audio => ("sendAudio", "audio"),
+                _ => ("sendDocument", "document"),
+            };
+            let mut form = Multipart::new().text("chat_id", chat_id.to_string()).text("reply_parameters", reply_to.clone());
+            if let Some(text) = caption.take() {
+                form = form.text("caption", text);
+            }
+            sent.push(api::call_multipart(method, form.file(field, &f.name, &f.mime_type, f.bytes))?);
+        }
+        // One message in the ticket: the first sent, with every file and the whole text.
+        let created = sent.first().and_then(|first| update::interaction(first, None, Direction::Outbound)).map(|i| Interaction {
+            text: reply.text.clone(),
+            attachments: sent.iter().filter_map(|m| update::interaction(m, None, Direction::Outbound)).flat_map(|m| m.attachments).collect(),
+            ..i
+        });
+        Ok(ActionOutcome { created })
     }
 
     fn check() -> Result<String, ChannelError> {

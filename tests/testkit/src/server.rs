@@ -217,6 +217,21 @@ impl Server {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Upload a file to send with replies (`POST /api/v1/files?name=`).
+    pub async fn upload(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url("/api/v1/files"))
+            .query(&[("name", name)])
+            .header("cookie", &self.cookie)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         let r = self.http.patch(self.url(path)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))

@@ -3,7 +3,9 @@
 //! Faithful where the connector depends on it: `getUpdates` offset confirmation, long polling,
 //! 409 while a webhook is set or when another poller takes over, webhook delivery with
 //! `X-Telegram-Bot-Api-Secret-Token` (redelivered until answered 2xx), the error envelope,
-//! and 429 with `retry_after` on demand. Every method call is recorded for assertions.
+//! 429 with `retry_after` on demand, and uploads (`sendPhoto`, `sendDocument`, ... as
+//! `multipart/form-data`, kept for `getFile`). Every method call is recorded for assertions,
+//! an uploaded file as its name, type, size and SHA-256.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -117,6 +119,8 @@ impl TelegramEmulator {
             .route("/_emulator/revoke", post(revoke))
             .route("/{bot}/{method}", any(method))
             .route("/file/{bot}/{*path}", get(download))
+            // Uploads: the Bot API takes files of up to 50 MB.
+            .layer(axum::extract::DefaultBodyLimit::max(50 << 20))
             .with_state(shared.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -331,19 +335,52 @@ fn error(status: u16, description: &str) -> Response {
     (code, Json(json!({"ok": false, "error_code": status, "description": description}))).into_response()
 }
 
-/// Parameters from the query string, a form or a JSON body (Telegram accepts each).
-fn params(query: HashMap<String, String>, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+/// A file uploaded with a method call: its field, name, type and bytes.
+struct Upload {
+    field: String,
+    name: String,
+    mime_type: String,
+    bytes: Vec<u8>,
+}
+
+/// Parameters from the query string, a form, a JSON body or a multipart form (Telegram accepts
+/// each), and the files uploaded; a file's parameter is its name, type, size and SHA-256.
+async fn params(query: HashMap<String, String>, headers: &HeaderMap, body: Bytes) -> Result<(Value, Vec<Upload>), Response> {
     let mut p: serde_json::Map<String, Value> =
         query.into_iter().map(|(k, v)| (k, serde_json::from_str(&v).unwrap_or(Value::String(v)))).collect();
+    let mut uploads = Vec::new();
     let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !body.is_empty() {
-        if ct.starts_with("application/json") {
-            match serde_json::from_slice::<Value>(body) {
+        if ct.starts_with("multipart/form-data") {
+            let bad = || error(400, "Bad Request: can't parse multipart/form-data");
+            let boundary = multer::parse_boundary(ct).map_err(|_| bad())?;
+            let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+            let mut form = multer::Multipart::new(stream, boundary);
+            while let Some(field) = form.next_field().await.map_err(|_| bad())? {
+                let name = field.name().unwrap_or_default().to_string();
+                let file = field.file_name().map(str::to_string);
+                let mime = field.content_type().map(|m| m.to_string()).unwrap_or_else(|| "application/octet-stream".into());
+                let bytes = field.bytes().await.map_err(|_| bad())?.to_vec();
+                match file {
+                    Some(file_name) => {
+                        use sha2::Digest;
+                        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+                        p.insert(name.clone(), json!({"file_name": file_name, "mime_type": mime, "size": bytes.len(), "sha256": sha}));
+                        uploads.push(Upload { field: name, name: file_name, mime_type: mime, bytes });
+                    }
+                    None => {
+                        let v = String::from_utf8_lossy(&bytes).into_owned();
+                        p.insert(name, serde_json::from_str(&v).unwrap_or(Value::String(v)));
+                    }
+                }
+            }
+        } else if ct.starts_with("application/json") {
+            match serde_json::from_slice::<Value>(&body) {
                 Ok(Value::Object(o)) => p.extend(o),
                 _ => return Err(error(400, "Bad Request: can't parse JSON object")),
             }
         } else if ct.starts_with("application/x-www-form-urlencoded") {
-            for pair in String::from_utf8_lossy(body).split('&') {
+            for pair in String::from_utf8_lossy(&body).split('&') {
                 if let Some((k, v)) = pair.split_once('=') {
                     let v = v.replace('+', " ");
                     p.insert(k.to_string(), serde_json::from_str(&v).unwrap_or(Value::String(v)));
@@ -351,7 +388,7 @@ fn params(query: HashMap<String, String>, headers: &HeaderMap, body: &Bytes) -> 
             }
         }
     }
-    Ok(Value::Object(p))
+    Ok((Value::Object(p), uploads))
 }
 
 /// `POST /_emulator/revoke {"token": NEW}`: `revoke_token` for the browser tests.
@@ -387,7 +424,7 @@ async fn method(
     if bot.strip_prefix("bot") != Some(s.token.read().unwrap().as_str()) {
         return error(401, "Unauthorized");
     }
-    let p = match params(query, &headers, &body) {
+    let (p, uploads) = match params(query, &headers, body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -433,6 +470,10 @@ async fn method(
             ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": inner.updates.len()}))
         }
         "sendmessage" => send_message(&s, &p),
+        "sendphoto" => send_file(&s, &p, uploads, "photo"),
+        "sendvideo" => send_file(&s, &p, uploads, "video"),
+        "sendaudio" => send_file(&s, &p, uploads, "audio"),
+        "senddocument" => send_file(&s, &p, uploads, "document"),
         "setmessagereaction" => {
             let key = (p["chat_id"].as_i64().unwrap_or_default(), p["message_id"].as_i64().unwrap_or_default());
             if !s.inner.lock().expect("emulator lock").messages.contains_key(&key) {
@@ -484,6 +525,62 @@ fn send_message(s: &Shared, p: &Value) -> Response {
         "message_id": id, "from": bot_user(), "chat": chat,
         "date": TelegramEmulator::now(), "text": text
     });
+    if let Some(reply_to) = p["reply_parameters"]["message_id"].as_i64() {
+        if let Some(original) = inner.messages.get(&(chat_id, reply_to)) {
+            message["reply_to_message"] = original.clone();
+        }
+    }
+    inner.messages.insert((chat_id, id), message.clone());
+    ok(message)
+}
+
+/// `sendPhoto`, `sendVideo`, `sendAudio`, `sendDocument`: the file uploaded as `field` (a
+/// `file_id` sent before is not supported here), with an optional caption.
+fn send_file(s: &Shared, p: &Value, uploads: Vec<Upload>, field: &str) -> Response {
+    let Some(chat_id) = p["chat_id"].as_i64() else { return error(400, "Bad Request: chat_id is empty") };
+    let Some(upload) = uploads.into_iter().find(|u| u.field == field) else {
+        return error(400, &format!("Bad Request: there is no {field} in the request"));
+    };
+    if upload.bytes.is_empty() {
+        return error(400, "Bad Request: file must be non-empty");
+    }
+    // Photos are at most 10 MB; other files 50 MB (the body limit).
+    if field == "photo" && upload.bytes.len() > 10 << 20 {
+        return error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS");
+    }
+    let caption = p["caption"].as_str().unwrap_or_default();
+    if caption.chars().count() > 1024 {
+        return error(400, "Bad Request: message caption is too long");
+    }
+    let mut inner = s.inner.lock().expect("emulator lock");
+    if inner.blocked.contains(&chat_id) {
+        return error(403, "Forbidden: bot was blocked by the user");
+    }
+    let Some(chat) = inner.chats.get(&chat_id).cloned() else { return error(400, "Bad Request: chat not found") };
+    inner.next_message_id += 1;
+    let id = inner.next_message_id;
+    let file_id = format!("sent{field}{id}");
+    let size = upload.bytes.len();
+    inner.files.insert(file_id.clone(), (format!("{field}s/file_{id}"), upload.bytes));
+    let file = json!({"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": size});
+    let mut message = json!({"message_id": id, "from": bot_user(), "chat": chat, "date": TelegramEmulator::now()});
+    message[field] = match field {
+        "photo" => {
+            let mut f = file.clone();
+            f["width"] = json!(800);
+            f["height"] = json!(800);
+            json!([f])
+        }
+        _ => {
+            let mut f = file.clone();
+            f["file_name"] = json!(upload.name);
+            f["mime_type"] = json!(upload.mime_type);
+            f
+        }
+    };
+    if !caption.is_empty() {
+        message["caption"] = json!(caption);
+    }
     if let Some(reply_to) = p["reply_parameters"]["message_id"].as_i64() {
         if let Some(original) = inner.messages.get(&(chat_id, reply_to)) {
             message["reply_to_message"] = original.clone();

@@ -57,3 +57,22 @@ export async function call<T>(p: Promise<{ data?: T; error?: unknown; response: 
   if (r.response.status === 401 && body.code === 'unauthorized') onSignedOut();
   throw new ApiError(r.response.status, body.code ?? 'error', body.message ?? `${r.response.status} ${r.response.statusText}`);
 }
+
+export type StoredFile = Schemas['StoredFile'];
+
+/** Upload a file to send with replies: its bytes as the body, its name in the query. */
+export function uploadFile(file: File): Promise<StoredFile> {
+  return call(
+    api.POST('/api/v1/files', {
+      params: { query: { name: file.name } },
+      body: file as unknown as number[],
+      bodySerializer: (b: unknown) => b as File,
+      headers: { 'Content-Type': file.type || 'application/octet-stream' },
+    }),
+  );
+}
+
+/** 1.2 MB, 340 KB: a file's size for people. */
+export function fileSize(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} KB`;
+}

@@ -374,6 +374,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a file; what it is comes from its bytes (a picture, a video, a sound), else a file. */
+        post: operations["files_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitation": {
         parameters: {
             query?: never;
@@ -1088,6 +1121,11 @@ export interface components {
         ActionRequest: {
             /** @description The reaction, for `react`. */
             emoji?: string | null;
+            /**
+             * @description Uploaded files (`POST /api/v1/files`, or a saved reply's) sent with a reply, by id,
+             *     where the channel takes them; the text may then be empty.
+             */
+            files?: string[];
             /** @description The message acted on; defaults to the customer's newest message. */
             message_id?: string | null;
             /** @description The reply's text. */
@@ -1613,6 +1651,18 @@ export interface components {
             missed: number;
             p90_ms?: null | components["schemas"]["i64"];
         };
+        /** @description The files a plugin sends with replies on one kind of interaction. */
+        FileCapability: {
+            kind: components["schemas"]["Kind"];
+            /** @description Image, video, audio or file. */
+            kinds: components["schemas"]["AttachmentKind"][];
+            /** Format: int64 */
+            max_bytes: number;
+            /** Format: int32 */
+            max_files: number;
+            /** @description What an agent should know, in words. */
+            notes: string[];
+        };
         FirstAdmin: {
             email: string;
             name: string;
@@ -2069,6 +2119,8 @@ export interface components {
         };
         SavedReply: {
             author: string;
+            /** @description Sent with the reply, where the channel takes files. */
+            files: components["schemas"]["StoredFile"][];
             id: string;
             scope: components["schemas"]["Scope"];
             text: string;
@@ -2079,6 +2131,8 @@ export interface components {
         };
         /** @description A saved reply as written: `scope` defaults to personal. */
         SavedReplyInput: {
+            /** @description Uploaded files (`POST /api/v1/files`) sent with it, by id; at most 10. */
+            files?: string[];
             scope?: null | components["schemas"]["Scope"];
             text: string;
             title: string;
@@ -2177,6 +2231,28 @@ export interface components {
         StatusChange: {
             default_status?: string | null;
             status?: string | null;
+        };
+        /** @description A file as the helpdesk keeps it. */
+        StoredFile: {
+            /**
+             * Format: int32
+             * @description Chunks in the store.
+             */
+            chunks: number;
+            id: string;
+            /**
+             * @description What the platforms are told it is: a picture, video or sound recognised by its bytes,
+             *     anything else a file.
+             */
+            kind: components["schemas"]["AttachmentKind"];
+            /** @description What its bytes are (a picture recognised by its bytes), else what the uploader said. */
+            mime_type: string;
+            name: string;
+            sha256: string;
+            /** Format: int64 */
+            size: number;
+            uploaded_at: components["schemas"]["i64"];
+            uploaded_by: string;
         };
         /** @description A contact suggested as the same person, and what matched. */
         Suggestion: {
@@ -2311,6 +2387,8 @@ export interface components {
             /** @description The actions the channel offers, per kind of interaction. */
             capabilities: components["schemas"]["Capability"][];
             channel_name: string;
+            /** @description What files replies may carry, per kind of interaction (none listed: no files). */
+            files: components["schemas"]["FileCapability"][];
             /** @description That tag. */
             reply_tag?: string | null;
             /**
@@ -3470,6 +3548,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueueCounts"];
+                };
+            };
+        };
+    };
+    files_upload: {
+        parameters: {
+            query: {
+                /** @description The file's name, as agents and customers see it (`return-label.pdf`). */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The file's bytes, at most 10 MB */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFile"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_get: {
+        parameters: {
+            query?: {
+                /** @description Always as a download, even a picture. */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file: a picture, video or sound inline, anything else as a download */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

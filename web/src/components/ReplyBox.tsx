@@ -1,11 +1,12 @@
 // Answer the customer through the ticket's channel, or write an internal note. Knows the
 // channel's messaging window: shows the time left and refuses once it has closed. Shows what
 // the channel says about the reply as it is written (SMS segments, a closing window), and
-// warns when the contact opted out of messages.
+// warns when the contact opted out of messages. A reply may carry files (a saved reply's, or
+// attached here) where the channel takes them; where it does not, it says so before sending.
 import { useTranslation } from '../translation';
 import { useLanguages } from '../languages';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, call, type ChannelSummary, type TicketDetail } from '../api/client';
+import { api, call, fileSize, uploadFile, type ChannelSummary, type StoredFile, type TicketDetail } from '../api/client';
 import { stoppedTyping, typed } from '../live';
 import { timeLeft } from '../format';
 import { SavedReplyPicker } from './SavedReplies';
@@ -21,7 +22,7 @@ interface Props {
   onDismissNotice: () => void;
   onDrafting: (d: boolean) => void;
   /** `resolve`: resolve the ticket once it is sent (Ctrl+Shift+Enter). */
-  onSend: (mode: Mode, text: string, resolve: boolean) => Promise<void>;
+  onSend: (mode: Mode, text: string, resolve: boolean, files: string[]) => Promise<void>;
 }
 
 /** Unsent text is kept per ticket in the browser, across reloads and other tickets. */
@@ -69,7 +70,44 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
   // The saved replies' search: typed after a `/` that starts the box, or from the button.
   const [picking, setPicking] = useState<{ slash: boolean } | null>(null);
   const query = picking?.slash ? text.slice(1) : '';
-  const insert = (saved: string) => {
+  // Files going with the reply: a saved reply's, or attached here.
+  const [files, setFiles] = useState<StoredFile[]>([]);
+  const [uploading, setUploading] = useState(false);
+  const addFiles = (more: StoredFile[]) => setFiles((had) => [...had, ...more.filter((f) => !had.some((h) => h.id === f.id))]);
+  const attach = async (list: FileList | null) => {
+    if (!list?.length) return;
+    setUploading(true);
+    setError('');
+    try {
+      for (const f of Array.from(list)) addFiles([await uploadFile(f)]);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setUploading(false);
+    }
+  };
+  const filesKind = mode === 'private_reply' ? 'private_message' : newestInbound?.kind;
+  const fileCap = detail.files.find((c) => c.kind === filesKind && c.max_files > 0);
+  const platform = channel?.platform_name ?? detail.ticket.platform;
+  const filesRefused =
+    mode === 'note' || !files.length
+      ? null
+      : !fileCap
+        ? `${platform} cannot send files with this reply: remove them to send the text alone.`
+        : files.length > fileCap.max_files
+          ? `${platform} takes at most ${fileCap.max_files} files in one reply here.`
+          : (files
+              .map((f) =>
+                !fileCap.kinds.includes(f.kind)
+                  ? `${platform} does not take ${f.name} (a ${f.kind}) here.`
+                  : f.size > fileCap.max_bytes
+                    ? `${f.name} is ${fileSize(f.size)}; ${platform} takes files of at most ${fileSize(fileCap.max_bytes)} here.`
+                    : null,
+              )
+              .find(Boolean) ?? null);
+  const sendable = text.trim().length > 0 || (mode !== 'note' && files.length > 0);
+  const insert = (saved: string, savedFiles: StoredFile[] = []) => {
+    addFiles(savedFiles);
     const el = box.current;
     let next: string;
     if (picking?.slash) next = saved;
@@ -132,7 +170,6 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
         : channel.health.state === 'needs_reconnect'
           ? `The ${channel.display_name} channel needs reconnecting (${channel.health.last_error ?? 'its credentials were refused'}): replies cannot be sent until an admin does.`
           : null;
-  const platform = channel?.platform_name ?? detail.ticket.platform;
 
   useEffect(() => onDrafting(text.trim().length > 0), []);
   useEffect(() => saveDraft(ticketId, mode, text), [mode]);
@@ -154,12 +191,13 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
   };
   const send = async (resolve = false) => {
     const t = translated && translated.from === text.trim() ? translated.text : text.trim();
-    if (!t || sending || windowClosed || channelDown) return;
+    if (!sendable || sending || windowClosed || channelDown || filesRefused) return;
     setSending(true);
     setError('');
     try {
-      await onSend(mode, t, resolve);
+      await onSend(mode, t, resolve, mode === 'note' ? [] : files.map((f) => f.id));
       setText('');
+      if (mode !== 'note') setFiles([]);
       setTranslated(null);
       saveDraft(ticketId, mode, '');
       onDrafting(false);
@@ -249,6 +287,24 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
         </ul>
       )}
       {picking && <SavedReplyPicker detail={detail} channel={channel} query={query} onInsert={insert} onClose={() => setPicking(null)} />}
+      {files.length > 0 && (
+        <ul class="reply-files" aria-label="Files to send">
+          {files.map((f) => (
+            <li data-reply-file={f.name}>
+              📎 {f.name} <span class="muted">{fileSize(f.size)}</span>{' '}
+              <button class="link" aria-label={`Remove ${f.name}`} onClick={() => setFiles((had) => had.filter((h) => h.id !== f.id))}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {files.length > 0 && mode === 'note' && <p class="hint">Files go only with a reply, not with a note.</p>}
+      {filesRefused && (
+        <p class="warn" role="alert" data-files-refused>
+          {filesRefused}
+        </p>
+      )}
       {replyNote && mode !== 'note' && (
         <p class="reply-note" data-reply-note>
           {replyNote}
@@ -266,7 +322,7 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
         </p>
       )}
       <div class="send-row">
-        <button class="primary" onClick={() => send()} disabled={sending || windowClosed || !!channelDown || !text.trim()}>
+        <button class="primary" onClick={() => send()} disabled={sending || uploading || windowClosed || !!channelDown || !!filesRefused || !sendable}>
           {sending ? 'Sending…' : mode === 'note' ? 'Add note' : 'Send'}
         </button>
         {canTranslate && (
@@ -278,7 +334,23 @@ export function ReplyBox({ detail, teammates, channel, notice, onDismissNotice, 
           Saved replies
         </button>
         {mode !== 'note' && (
-          <button onClick={() => send(true)} disabled={sending || windowClosed || !!channelDown || !text.trim()} title="Ctrl+Shift+Enter">
+          <label class="button" title={fileCap ? fileCap.notes.join(' ') : `${platform} cannot send files here`}>
+            {uploading ? 'Uploading…' : 'Attach file'}
+            <input
+              type="file"
+              multiple
+              hidden
+              aria-label="Attach file"
+              disabled={uploading}
+              onChange={(e) => {
+                const input = e.target as HTMLInputElement;
+                void attach(input.files).then(() => (input.value = ''));
+              }}
+            />
+          </label>
+        )}
+        {mode !== 'note' && (
+          <button onClick={() => send(true)} disabled={sending || uploading || windowClosed || !!channelDown || !!filesRefused || !sendable} title="Ctrl+Shift+Enter">
             Send and resolve
           </button>
         )}

@@ -1,8 +1,9 @@
 // Saved replies in the reply box: `/` (or the button) opens a search over their titles and
-// texts; Enter inserts the chosen one with its variables filled in, asking for any the ticket
-// has no value for. Several can go into one reply.
+// texts; Enter inserts the chosen one with its variables filled in (the contact's attributes
+// too), asking for any the ticket has no value for, and its files join the reply. Several can
+// go into one reply.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, type ChannelSummary, type Schemas, type TicketDetail } from '../api/client';
+import { api, call, type ChannelSummary, type Schemas, type StoredFile, type TicketDetail } from '../api/client';
 
 type Saved = Schemas['SavedReply'];
 
@@ -28,7 +29,14 @@ async function known(detail: TicketDetail, channel?: ChannelSummary): Promise<Re
   const contact = detail.ticket.contact.name;
   // A number or an id is no first name.
   const first = /^[\p{L}]/u.test(contact) ? contact.split(/\s+/)[0] : undefined;
+  // The person's attributes (`{{contact.order_number}}`), as the contact page resolves them.
+  const page = await call(api.GET('/api/v1/contacts/{id}', { params: { path: { id: detail.ticket.contact_id } } })).catch(() => null);
+  const attributes: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(page?.attributes ?? {})) {
+    if (value !== null && value !== undefined && value !== '') attributes[`contact.${key}`] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
   return {
+    ...attributes,
     'contact.name': contact,
     'contact.first_name': first,
     'agent.name': agent || undefined,
@@ -46,7 +54,7 @@ interface Props {
   detail: TicketDetail;
   channel?: ChannelSummary;
   query: string;
-  onInsert: (text: string) => void;
+  onInsert: (text: string, files: StoredFile[]) => void;
   onClose: () => void;
 }
 
@@ -62,7 +70,7 @@ export function SavedReplyPicker({ detail, channel, query, onInsert, onClose }: 
     const values = await known(detail, channel);
     const missing = r.variables.filter((v) => !values[v]);
     if (missing.length) setAsking({ reply: r, values, missing });
-    else onInsert(fill(r.text, values));
+    else onInsert(fill(r.text, values), r.files);
   };
 
   useEffect(() => {
@@ -87,7 +95,7 @@ export function SavedReplyPicker({ detail, channel, query, onInsert, onClose }: 
           const f = new FormData(e.target as HTMLFormElement);
           const values = { ...asking.values };
           for (const v of asking.missing) values[v] = String(f.get(v) ?? '');
-          onInsert(fill(asking.reply.text, values));
+          onInsert(fill(asking.reply.text, values), asking.reply.files);
         }}
       >
         <p>“{asking.reply.title}” needs:</p>
@@ -106,6 +114,7 @@ export function SavedReplyPicker({ detail, channel, query, onInsert, onClose }: 
       {found.map((r, n) => (
         <div role="option" aria-selected={n === at} class={n === at ? 'active' : ''} data-saved-reply={r.title} onMouseDown={(e) => (e.preventDefault(), choose(r))}>
           <strong>{r.title}</strong> <span class="hint">{r.text.slice(0, 80)}</span>
+          {r.files.length > 0 && <span class="hint"> · 📎 {r.files.length === 1 ? r.files[0].name : `${r.files.length} files`}</span>}
         </div>
       ))}
       <p class="hint">↑↓ to choose, Enter to insert, Esc to close</p>

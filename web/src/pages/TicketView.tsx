@@ -267,11 +267,11 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
         notice={notice}
         onDismissNotice={() => setNotice('')}
         onDrafting={setDrafting}
-        onSend={async (mode, text, resolve) => {
+        onSend={async (mode, text, resolve, files) => {
           if (mode === 'note') {
             await call(api.POST('/api/v1/tickets/{id}/notes', { params: { path: { id } }, body: { text } }));
           } else {
-            const body = { type: mode, text };
+            const body = { type: mode, text, files };
             await call(api.POST('/api/v1/tickets/{id}/actions', { params: { path: { id } }, body, headers: idempotencyKey(id, body) }));
             actionKeys.delete(JSON.stringify([id, body]));
           }

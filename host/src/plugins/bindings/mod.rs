@@ -7,8 +7,10 @@ pub mod since_v0_2_0;
 pub mod since_v0_3_0;
 pub mod since_v0_4_0;
 pub mod since_v0_5_0;
+pub mod since_v0_6_0;
 
-pub use since_v0_5_0 as latest;
+pub use since_v0_6_0 as latest;
+pub use latest::files;
 pub use latest::wit;
 
 use super::sandbox::HostState;
@@ -23,13 +25,20 @@ pub enum ContractVersion {
     V0_3_0,
     V0_4_0,
     V0_5_0,
+    V0_6_0,
 }
 
 impl ContractVersion {
     /// Oldest first.
-    pub const ALL: [ContractVersion; 5] =
-        [ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0, ContractVersion::V0_4_0, ContractVersion::V0_5_0];
-    pub const LATEST: ContractVersion = ContractVersion::V0_5_0;
+    pub const ALL: [ContractVersion; 6] = [
+        ContractVersion::V0_1_0,
+        ContractVersion::V0_2_0,
+        ContractVersion::V0_3_0,
+        ContractVersion::V0_4_0,
+        ContractVersion::V0_5_0,
+        ContractVersion::V0_6_0,
+    ];
+    pub const LATEST: ContractVersion = ContractVersion::V0_6_0;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,6 +47,7 @@ impl ContractVersion {
             ContractVersion::V0_3_0 => "0.3.0",
             ContractVersion::V0_4_0 => "0.4.0",
             ContractVersion::V0_5_0 => "0.5.0",
+            ContractVersion::V0_6_0 => "0.6.0",
         }
     }
 
@@ -70,6 +80,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     since_v0_3_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_4_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_5_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    since_v0_6_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -80,6 +91,7 @@ pub enum ChannelPre {
     V0_3_0(since_v0_3_0::ChannelPre<HostState>),
     V0_4_0(since_v0_4_0::ChannelPre<HostState>),
     V0_5_0(since_v0_5_0::ChannelPre<HostState>),
+    V0_6_0(since_v0_6_0::ChannelPre<HostState>),
 }
 
 impl ChannelPre {
@@ -91,6 +103,7 @@ impl ChannelPre {
             ContractVersion::V0_3_0 => ChannelPre::V0_3_0(since_v0_3_0::ChannelPre::new(pre)?),
             ContractVersion::V0_4_0 => ChannelPre::V0_4_0(since_v0_4_0::ChannelPre::new(pre)?),
             ContractVersion::V0_5_0 => ChannelPre::V0_5_0(since_v0_5_0::ChannelPre::new(pre)?),
+            ContractVersion::V0_6_0 => ChannelPre::V0_6_0(since_v0_6_0::ChannelPre::new(pre)?),
         })
     }
 
@@ -101,6 +114,7 @@ impl ChannelPre {
             ChannelPre::V0_3_0(_) => ContractVersion::V0_3_0,
             ChannelPre::V0_4_0(_) => ContractVersion::V0_4_0,
             ChannelPre::V0_5_0(_) => ContractVersion::V0_5_0,
+            ChannelPre::V0_6_0(_) => ContractVersion::V0_6_0,
         }
     }
 
@@ -111,6 +125,7 @@ impl ChannelPre {
             ChannelPre::V0_3_0(p) => Channel::V0_3_0(p.instantiate_async(store).await?),
             ChannelPre::V0_4_0(p) => Channel::V0_4_0(p.instantiate_async(store).await?),
             ChannelPre::V0_5_0(p) => Channel::V0_5_0(p.instantiate_async(store).await?),
+            ChannelPre::V0_6_0(p) => Channel::V0_6_0(p.instantiate_async(store).await?),
         })
     }
 }
@@ -122,6 +137,7 @@ pub enum Channel {
     V0_3_0(since_v0_3_0::Channel),
     V0_4_0(since_v0_4_0::Channel),
     V0_5_0(since_v0_5_0::Channel),
+    V0_6_0(since_v0_6_0::Channel),
 }
 
 type Outcome<T> = wasmtime::Result<Result<T, wit::ChannelError>>;
@@ -134,6 +150,7 @@ impl Channel {
             Channel::V0_3_0(c) => Ok(c.call_describe(s).await?.into()),
             Channel::V0_4_0(c) => c.call_describe(s).await,
             Channel::V0_5_0(c) => c.call_describe(s).await,
+            Channel::V0_6_0(c) => c.call_describe(s).await,
         }
     }
 
@@ -147,6 +164,7 @@ impl Channel {
             Channel::V0_3_0(c) => Ok(c.call_check(s).await?.map_err(Into::into)),
             Channel::V0_4_0(c) => c.call_check(s).await,
             Channel::V0_5_0(c) => c.call_check(s).await,
+            Channel::V0_6_0(c) => c.call_check(s).await,
         }
     }
 
@@ -157,6 +175,7 @@ impl Channel {
             Channel::V0_3_0(c) => Ok(c.call_fetch(s, cursor).await?.map(Into::into).map_err(Into::into)),
             Channel::V0_4_0(c) => c.call_fetch(s, cursor).await,
             Channel::V0_5_0(c) => c.call_fetch(s, cursor).await,
+            Channel::V0_6_0(c) => c.call_fetch(s, cursor).await,
         }
     }
 
@@ -170,6 +189,7 @@ impl Channel {
             Channel::V0_3_0(c) => Ok(c.call_handle_webhook(s, &path_only(req).into()).await?.map(Into::into).map_err(Into::into)),
             Channel::V0_4_0(c) => c.call_handle_webhook(s, &path_only(req)).await,
             Channel::V0_5_0(c) => c.call_handle_webhook(s, req).await,
+            Channel::V0_6_0(c) => c.call_handle_webhook(s, req).await,
         }
     }
 
@@ -196,6 +216,7 @@ impl Channel {
             }
             Channel::V0_4_0(c) => c.call_perform(s, target, action).await,
             Channel::V0_5_0(c) => c.call_perform(s, target, action).await,
+            Channel::V0_6_0(c) => c.call_perform(s, target, action).await,
         }
     }
 
@@ -204,6 +225,7 @@ impl Channel {
         match self {
             Channel::V0_4_0(c) => c.call_media(s, target, attachment).await,
             Channel::V0_5_0(c) => c.call_media(s, target, attachment).await,
+            Channel::V0_6_0(c) => c.call_media(s, target, attachment).await,
             Channel::V0_3_0(c) => {
                 let (target, attachment) = (since_v0_2_0::target(target), attachment.clone().into());
                 Ok(c.call_media(s, &target, &attachment).await?.map(Into::into).map_err(Into::into))
@@ -219,7 +241,30 @@ impl Channel {
     pub async fn reply_note(&self, s: &mut Store<HostState>, target: &wit::Target, text: &str) -> wasmtime::Result<Option<String>> {
         match self {
             Channel::V0_5_0(c) => c.call_reply_note(s, target, text).await,
+            Channel::V0_6_0(c) => c.call_reply_note(s, target, text).await,
             _ => Ok(None),
+        }
+    }
+
+    /// Before 0.6.0 there were no files in replies: none anywhere.
+    pub async fn file_capabilities(&self, s: &mut Store<HostState>) -> wasmtime::Result<Vec<files::FileCapability>> {
+        match self {
+            Channel::V0_6_0(c) => c.call_file_capabilities(s).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    pub async fn send_files(
+        &self,
+        s: &mut Store<HostState>,
+        target: &wit::Target,
+        reply: &wit::Reply,
+        private: bool,
+        files: &[files::OutgoingFile],
+    ) -> Outcome<wit::ActionOutcome> {
+        match self {
+            Channel::V0_6_0(c) => c.call_send_files(s, target, reply, private, files).await,
+            _ => Ok(Err(wit::ChannelError::Unsupported(format!("this plugin was built against contract {}, which cannot send files", self.version())))),
         }
     }
 
@@ -230,6 +275,7 @@ impl Channel {
             Channel::V0_3_0(_) => ContractVersion::V0_3_0,
             Channel::V0_4_0(_) => ContractVersion::V0_4_0,
             Channel::V0_5_0(_) => ContractVersion::V0_5_0,
+            Channel::V0_6_0(_) => ContractVersion::V0_6_0,
         }
     }
 }
