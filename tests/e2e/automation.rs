@@ -35,8 +35,10 @@ async fn a_rule_hides_spam_comments_and_another_welcomes_new_conversations() {
         "actions": [{"type": "platform", "action": "hide"}, {"type": "tag", "tag": "spam"}, {"type": "queue", "queue": "archived"}]});
     let (s, spam) = server.post("/api/v1/rules", rule).await;
     assert_eq!(s, 201, "{spam}");
-    let (_, a) = server.post("/api/v1/saved-replies", json!({"title": "Hi 1", "text": "Hi {{contact.first_name}}, thanks for writing!", "scope": {"type": "global"}})).await;
-    let (_, b) = server.post("/api/v1/saved-replies", json!({"title": "Hi 2", "text": "Hello {{contact.first_name}}, we are on it.", "scope": {"type": "global"}})).await;
+    // Their picture cannot go on Messenger here (the plugin sends no files): the text goes alone.
+    let (_, map) = server.upload("map.png", "image/png", helpdesk_testkit::PHOTO_PNG.to_vec()).await;
+    let (_, a) = server.post("/api/v1/saved-replies", json!({"title": "Hi 1", "text": "Hi {{contact.first_name}}, thanks for writing!", "scope": {"type": "global"}, "files": [map["id"]]})).await;
+    let (_, b) = server.post("/api/v1/saved-replies", json!({"title": "Hi 2", "text": "Hello {{contact.first_name}}, we are on it.", "scope": {"type": "global"}, "files": [map["id"]]})).await;
     let welcome = json!({"name": "Welcome", "trigger": "new_ticket", "conditions": {"kinds": ["private_message"]},
         "actions": [{"type": "reply", "saved_replies": [a["id"], b["id"]], "private": false}, {"type": "note", "text": "Welcomed automatically"}]});
     let (s, w) = server.post("/api/v1/rules", welcome).await;
@@ -74,6 +76,23 @@ async fn a_rule_hides_spam_comments_and_another_welcomes_new_conversations() {
     let text = sent[0].body["message"]["text"].as_str().unwrap();
     assert!(["Hi Mia, thanks for writing!", "Hello Mia, we are on it."].contains(&text), "{text}");
     assert_eq!(server.ticket(&dm).await["notes"][0]["author_name"], "Rule: Welcome");
+}
+
+#[tokio::test]
+async fn a_rules_reply_carries_its_saved_replys_picture_where_the_channel_takes_files() {
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let server = Server::start(&telegram_channel("tg", &emu, true, TOKEN)).await;
+    let (_, map) = server.upload("map.png", "image/png", helpdesk_testkit::PHOTO_PNG.to_vec()).await;
+    let (_, saved) = server.post("/api/v1/saved-replies", json!({"title": "Directions", "text": "Hi {{contact.first_name}}, here is how to find us.", "scope": {"type": "global"}, "files": [map["id"]]})).await;
+    let rule = json!({"name": "Directions", "trigger": "new_ticket", "conditions": {"text": {"type": "words", "any": ["where are you"]}},
+        "actions": [{"type": "reply", "saved_replies": [saved["id"]], "private": false}]});
+    let (s, r) = server.post("/api/v1/rules", rule).await;
+    assert_eq!(s, 201, "{r}");
+    emu.private_text(&User::new(8400, "Lea", None, None), "Where are you exactly?");
+    let photos = emu.wait_calls("sendPhoto", 1, WAIT).await;
+    assert_eq!(photos.len(), 1, "the rule sent the picture");
+    assert_eq!(photos[0].params["caption"], "Hi Lea, here is how to find us.");
+    assert!(emu.calls("sendMessage").is_empty(), "the text went as its caption, once");
 }
 
 #[tokio::test]
