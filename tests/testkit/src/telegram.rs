@@ -514,6 +514,12 @@ fn send_message(s: &Shared, p: &Value) -> Response {
     if text.chars().count() > 4096 {
         return error(400, "Bad Request: message is too long");
     }
+    bot_writes(s, chat_id, p, |_, _, message| message["text"] = json!(text))
+}
+
+/// The bot's message in `chat_id`, as `fill` completes it (its text, its file), answering
+/// `reply_parameters`; refused as Telegram does when the user blocked the bot or the chat is unknown.
+fn bot_writes(s: &Shared, chat_id: i64, p: &Value, fill: impl FnOnce(&mut Inner, i64, &mut Value)) -> Response {
     let mut inner = s.inner.lock().expect("emulator lock");
     if inner.blocked.contains(&chat_id) {
         return error(403, "Forbidden: bot was blocked by the user");
@@ -521,10 +527,8 @@ fn send_message(s: &Shared, p: &Value) -> Response {
     let Some(chat) = inner.chats.get(&chat_id).cloned() else { return error(400, "Bad Request: chat not found") };
     inner.next_message_id += 1;
     let id = inner.next_message_id;
-    let mut message = json!({
-        "message_id": id, "from": bot_user(), "chat": chat,
-        "date": TelegramEmulator::now(), "text": text
-    });
+    let mut message = json!({"message_id": id, "from": bot_user(), "chat": chat, "date": TelegramEmulator::now()});
+    fill(&mut inner, id, &mut message);
     if let Some(reply_to) = p["reply_parameters"]["message_id"].as_i64() {
         if let Some(original) = inner.messages.get(&(chat_id, reply_to)) {
             message["reply_to_message"] = original.clone();
@@ -552,42 +556,24 @@ fn send_file(s: &Shared, p: &Value, uploads: Vec<Upload>, field: &str) -> Respon
     if caption.chars().count() > 1024 {
         return error(400, "Bad Request: message caption is too long");
     }
-    let mut inner = s.inner.lock().expect("emulator lock");
-    if inner.blocked.contains(&chat_id) {
-        return error(403, "Forbidden: bot was blocked by the user");
-    }
-    let Some(chat) = inner.chats.get(&chat_id).cloned() else { return error(400, "Bad Request: chat not found") };
-    inner.next_message_id += 1;
-    let id = inner.next_message_id;
-    let file_id = format!("sent{field}{id}");
-    let size = upload.bytes.len();
-    inner.files.insert(file_id.clone(), (format!("{field}s/file_{id}"), upload.bytes));
-    let file = json!({"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": size});
-    let mut message = json!({"message_id": id, "from": bot_user(), "chat": chat, "date": TelegramEmulator::now()});
-    message[field] = match field {
-        "photo" => {
-            let mut f = file.clone();
-            f["width"] = json!(800);
-            f["height"] = json!(800);
-            json!([f])
+    bot_writes(s, chat_id, p, |inner, id, message| {
+        let file_id = format!("sent{field}{id}");
+        let size = upload.bytes.len();
+        inner.files.insert(file_id.clone(), (format!("{field}s/file_{id}"), upload.bytes));
+        let mut file = json!({"file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": size});
+        message[field] = if field == "photo" {
+            file["width"] = json!(800);
+            file["height"] = json!(800);
+            json!([file])
+        } else {
+            file["file_name"] = json!(upload.name);
+            file["mime_type"] = json!(upload.mime_type);
+            file
+        };
+        if !caption.is_empty() {
+            message["caption"] = json!(caption);
         }
-        _ => {
-            let mut f = file.clone();
-            f["file_name"] = json!(upload.name);
-            f["mime_type"] = json!(upload.mime_type);
-            f
-        }
-    };
-    if !caption.is_empty() {
-        message["caption"] = json!(caption);
-    }
-    if let Some(reply_to) = p["reply_parameters"]["message_id"].as_i64() {
-        if let Some(original) = inner.messages.get(&(chat_id, reply_to)) {
-            message["reply_to_message"] = original.clone();
-        }
-    }
-    inner.messages.insert((chat_id, id), message.clone());
-    ok(message)
+    })
 }
 
 async fn get_updates(s: &Shared, p: &Value) -> Response {
