@@ -272,14 +272,17 @@ fn client_addr(remote: SocketAddr, headers: &axum::http::HeaderMap, trusted: &[s
 
 /// Rebuild the search index from the store, with a progress bar.
 pub async fn reindex(paths: &Paths) -> anyhow::Result<()> {
-    let store = open_store(paths).await?;
+    rebuild_index(&open_store(paths).await?, paths).await
+}
+
+async fn rebuild_index(store: &Store, paths: &Paths) -> anyhow::Result<()> {
     let search = SearchIndex::open(&paths.index_dir())?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("reindexing {bar:40} {pos}/{len} tickets ({per_sec}, {eta} left)")
             .expect("valid template"),
     );
-    let n = indexing::rebuild(&store, &search, |done, total| {
+    let n = indexing::rebuild(store, &search, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })
@@ -287,6 +290,73 @@ pub async fn reindex(paths: &Paths) -> anyhow::Result<()> {
     bar.finish();
     println!("reindexed {n} tickets; the index holds {} documents", search.doc_count());
     Ok(())
+}
+
+/// Where a backup is read from: a running server (its API, with an admin's API token), or the
+/// store itself (the server stopped, or a SurrealDB server).
+pub enum BackupSource {
+    Server { url: String, token: String },
+    Store(Paths),
+}
+
+/// Write a backup to `file` (through `file.partial`, renamed once whole): the bytes written.
+pub async fn backup(source: BackupSource, file: &std::path::Path) -> anyhow::Result<u64> {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let partial = file.with_extension("partial");
+    let mut out = tokio::fs::File::create(&partial).await.with_context(|| format!("cannot write {}", partial.display()))?;
+    let mut written = 0u64;
+    let result: anyhow::Result<()> = async {
+        match source {
+            BackupSource::Server { url, token } => {
+                let url = format!("{}/api/v1/backup", url.trim_end_matches('/'));
+                let response = reqwest::Client::new().get(&url).bearer_auth(token).send().await.with_context(|| format!("cannot reach {url}"))?;
+                if !response.status().is_success() {
+                    let status = response.status();
+                    let body: serde_json::Value = response.json().await.unwrap_or_default();
+                    anyhow::bail!("{url} answered {status}: {}", body["message"].as_str().unwrap_or("no reason given"));
+                }
+                let mut body = response.bytes_stream();
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.context("the backup was cut off")?;
+                    out.write_all(&chunk).await?;
+                    written += chunk.len() as u64;
+                }
+            }
+            BackupSource::Store(paths) => {
+                let store = open_store(&paths).await?;
+                let mut chunks = store.export().await?;
+                while let Some(chunk) = chunks.next().await {
+                    let chunk = chunk.context("the export failed")?;
+                    out.write_all(&chunk).await?;
+                    written += chunk.len() as u64;
+                }
+            }
+        }
+        out.flush().await?;
+        out.sync_all().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&partial, file).await.with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(written)
+}
+
+/// Restore a backup into an empty store and rebuild the search index from it.
+pub async fn restore(paths: &Paths, file: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&paths.data).with_context(|| format!("cannot create data dir {}", paths.data.display()))?;
+    let store = Store::restore(&paths.store_url(), file).await?;
+    println!("restored {} tickets and {} messages from {}", store.count("ticket").await?, store.count("message").await?, file.display());
+    // The index of whatever was here before describes other tickets: rebuilt from the store.
+    let index = paths.index_dir();
+    if index.exists() {
+        std::fs::remove_dir_all(&index).with_context(|| format!("cannot clear the old index {}", index.display()))?;
+    }
+    rebuild_index(&store, paths).await
 }
 
 /// Create a user from the command line. Without a password given, one is generated and printed.

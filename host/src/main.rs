@@ -96,6 +96,29 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Write a backup of the whole store (SurrealQL, one consistent moment). From a running
+    /// server with `--server` and an admin's API token; else from the store itself (`--data`,
+    /// `--store`) with the embedded store's server stopped.
+    Backup {
+        /// The file to write.
+        file: PathBuf,
+        /// A running server's URL (`http://127.0.0.1:8080`).
+        #[arg(long)]
+        server: Option<String>,
+        /// A file holding an admin's API token (Users → API tokens); or HELPDESK_TOKEN.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Restore a backup into an empty store (a new data directory, or an empty SurrealDB
+    /// database), then rebuild the search index from it. Start the server on it afterwards.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Work with plugin components.
     Plugin {
         #[command(subcommand)]
@@ -204,6 +227,22 @@ async fn run() -> anyhow::Result<()> {
             anyhow::bail!("this build has no demo: its emulated platforms are test code, left out of a release. Run `./dev demo` (it builds with `--features demo`)")
         }
         Command::Reindex { data } => app::reindex(&data.paths()).await,
+        Command::Backup { file, server, token_file, data } => {
+            let source = match server {
+                Some(url) => {
+                    let token = match token_file {
+                        Some(path) => std::fs::read_to_string(&path).with_context(|| format!("cannot read the token file {}", path.display()))?,
+                        None => std::env::var("HELPDESK_TOKEN").context("a backup from a server needs an admin's API token: --token-file or HELPDESK_TOKEN")?,
+                    };
+                    app::BackupSource::Server { url, token: token.trim().to_string() }
+                }
+                None => app::BackupSource::Store(data.paths()),
+            };
+            let bytes = app::backup(source, &file).await.context("the backup failed")?;
+            println!("backed up {bytes} bytes to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file, data } => app::restore(&data.paths(), &file).await.context("the restore failed"),
         Command::Plugin { command: PluginCommand::Check { wasm } } => {
             helpdesk::devkit::check_plugin(&wasm).await.context("plugin check failed")
         }

@@ -1,4 +1,5 @@
-//! The command line: plugin check, reindex, and a restart with the on-disk store.
+//! The command line: plugin check, reindex, a restart with the on-disk store, and a backup
+//! taken while serving restored into a new store.
 
 mod support;
 
@@ -131,4 +132,104 @@ async fn user_add_creates_someone_who_can_sign_in() {
     assert!(server.setup_code.is_none(), "users exist: no setup");
     let cookie = helpdesk_testkit::server::sign_in(&reqwest::Client::new(), &server.base, "robin@example.com", "robin-password").await;
     assert!(cookie.starts_with("helpdesk_session="));
+}
+
+/// What a ticket is, as the restored store must give it back.
+async fn tickets_as_stored(server: &Server) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut ids: Vec<String> = server.tickets("view=all&limit=200").await.iter().map(|t| t["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    for id in ids {
+        let v = server.ticket(&id).await;
+        out.push(serde_json::json!({"ticket": v["ticket"], "messages": v["messages"], "notes": v["notes"], "activity": v["activity"], "contact": v["contact"]}));
+    }
+    out
+}
+
+fn helpdesk(args: &[&str]) -> (bool, String) {
+    let out = Command::new(bin()).args(args).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_every_ticket_into_a_new_store() {
+    use serde_json::json;
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channel = telegram_channel("tg", &emu, true, TOKEN);
+    let server = Server::start_with(&channel, Options::disk(), None).await;
+    for n in 0..30 {
+        emu.private_text(&User::new(9000 + n, &format!("Cust{n}"), None, None), &format!("order {n} is late"));
+    }
+    assert_eq!(server.wait_tickets("channel=tg", 30, Duration::from_secs(30)).await.len(), 30);
+    let first = server.tickets("q=order 7").await[0]["id"].as_str().unwrap().to_string();
+    server.patch(&format!("/api/v1/tickets/{first}"), json!({"tags": ["vip"], "flagged": true})).await;
+    server.post(format!("/api/v1/tickets/{first}/notes"), json!({"text": "Call back on Monday"})).await;
+    let (s, _) = server.post(format!("/api/v1/tickets/{first}/actions"), json!({"type": "reply", "text": "On its way"})).await;
+    assert_eq!(s, 200);
+    let pdf = [b"%PDF-1.7\n".to_vec(), vec![b'y'; 600 << 10]].concat();
+    let (_, file) = server.upload("label.pdf", "application/pdf", pdf.clone()).await;
+    server.post("/api/v1/saved-replies", json!({"title": "Label", "text": "Here it is", "files": [file["id"]]})).await;
+    let (_, token) = server.post("/api/v1/tokens", json!({"name": "backups"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token["secret"].as_str().unwrap()).unwrap();
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+
+    // Bad input: a wrong token, no token.
+    std::fs::write(dir.path().join("wrong"), "hd_wrong").unwrap();
+    let (ok, out) = helpdesk(&["backup", &path(&dir.path().join("x.surql")), "--server", &server.base, "--token-file", &path(&dir.path().join("wrong"))]);
+    assert!(!ok && out.contains("401"), "{out}");
+    assert!(!dir.path().join("x.surql").exists() && !dir.path().join("x.partial").exists(), "nothing half-written is left");
+
+    // A backup of the running server, taken while it serves.
+    let quiet = dir.path().join("quiet.surql");
+    let (ok, out) = helpdesk(&["backup", &path(&quiet), "--server", &server.base, "--token-file", &path(&token_file)]);
+    assert!(ok && out.contains("backed up"), "{out}");
+    let before = tickets_as_stored(&server).await;
+
+    // Another while customers keep writing: it is one moment, each ticket whole.
+    let writer = {
+        let emu = emu.clone();
+        tokio::spawn(async move {
+            for n in 0..60 {
+                emu.private_text(&User::new(9100 + n % 6, &format!("Busy{}", n % 6), None, None), &format!("busy line {n}"));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let busy = dir.path().join("busy.surql");
+    let (b, t) = (path(&busy), path(&token_file));
+    let base = server.base.clone();
+    let (ok, out) = tokio::task::spawn_blocking(move || helpdesk(&["backup", &b, "--server", &base, "--token-file", &t])).await.unwrap();
+    assert!(ok, "{out}");
+    writer.await.unwrap();
+    drop(server);
+
+    // Restored into a new data directory, the index rebuilt: every ticket as it was.
+    let restored = tempfile::tempdir().unwrap();
+    let (ok, out) = helpdesk(&["restore", &path(&quiet), "--data", &path(restored.path())]);
+    assert!(ok, "{out}");
+    assert!(out.contains("restored 30 tickets") && out.contains("reindexed 30 tickets"), "{out}");
+    let (ok, out) = helpdesk(&["restore", &path(&quiet), "--data", &path(restored.path())]);
+    assert!(!ok && out.contains("not empty"), "a store in use is not overwritten: {out}");
+    let (ok, out) = helpdesk(&["restore", &path(&dir.path().join("none.surql")), "--data", &path(tempfile::tempdir().unwrap().path())]);
+    assert!(!ok && out.contains("no backup file"), "{out}");
+    // No channels: nothing may arrive that the backup did not hold.
+    let server = Server::start_with("", Options::disk(), Some(restored)).await;
+    assert_eq!(tickets_as_stored(&server).await, before, "every ticket, message, note and history entry came back");
+    assert_eq!(server.tickets("q=order 7").await.len(), 1, "search works on the rebuilt index");
+    let (_, saved) = server.get("/api/v1/saved-replies").await;
+    let id = saved[0]["files"][0]["id"].as_str().unwrap();
+    let (s, _, bytes) = server.get_bytes(&format!("/api/v1/files/{id}")).await;
+    assert_eq!((s, bytes == pdf), (200, true), "the saved reply's file came back whole");
+    drop(server);
+
+    let during = tempfile::tempdir().unwrap();
+    let (ok, out) = helpdesk(&["restore", &path(&busy), "--data", &path(during.path())]);
+    assert!(ok, "{out}");
+    let server = Server::start_with("", Options::disk(), Some(during)).await;
+    for t in server.tickets("view=all&limit=200").await {
+        let v = server.ticket(t["id"].as_str().unwrap()).await;
+        assert_eq!(v["messages"].as_array().unwrap().len() as u64, v["ticket"]["message_count"].as_u64().unwrap(), "a ticket and its messages are of one moment: {}", v["ticket"]);
+    }
 }

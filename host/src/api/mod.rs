@@ -75,7 +75,7 @@ impl AppState {
         channels::list, channels::answers, channels::status, channels::update, channels::check, channels::set_secrets, channels::history, channels::install_plugin, channels::plugins, channels::connect, channels::remove,
         auth::sign_in, auth::sign_out, auth::me, auth::setup_state, auth::setup,
         rules::list, rules::create, rules::update, rules::delete, rules::dry_run, rules::run, tickets::languages,
-        saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete, files::upload, files::get,
+        saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete, files::upload, files::get, ops::backup,
         targets::list, targets::create, targets::update, targets::delete,
         reports::get, reports::settings, reports::set_settings, audit::list, audit::settings, audit::set_settings,
         translation::settings, translation::configure, translation::my_prefs, translation::set_my_prefs, translation::translate_message, translation::translate_text,
@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         // The handler reads the body within the file limit itself, and answers 413 past it.
         .route("/files", post(files::upload).layer(DefaultBodyLimit::disable()))
         .route("/files/{id}", get(files::get))
+        .route("/backup", get(ops::backup))
         .route("/teams/{id}", put(teams::update).delete(teams::delete))
         .route("/users/{id}", patch(users::update))
         .route("/tokens", get(users::tokens).post(users::create_token))

@@ -48,3 +48,20 @@ pub async fn track(request: Request, next: Next) -> Response {
     metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route, "method" => method, "status" => status).increment(1);
     response
 }
+
+/// A backup of the whole store as SurrealQL, read in one transaction while the server goes on
+/// writing (`helpdesk backup --server` saves it; `helpdesk restore` loads it into an empty store).
+#[utoipa::path(operation_id = "ops_backup", get, path = "/api/v1/backup",
+    responses((status = 200, description = "The store as SurrealQL", content_type = "application/sql"), (status = 403, body = super::error::ErrorBody)))]
+pub async fn backup(State(state): State<AppState>, super::auth::AdminUser(admin): super::auth::AdminUser) -> Result<Response, super::error::ApiError> {
+    let chunks = state.inbox.store().export().await.map_err(crate::inbox::InboxError::from)?;
+    tracing::info!(by = %admin.name, "a backup was taken");
+    let name = format!("attachment; filename=\"helpdesk-{}.surql\"", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+    let mut response = axum::body::Body::from_stream(chunks).into_response();
+    let h = response.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/sql"));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&name) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

@@ -7,6 +7,8 @@
 
 mod audit;
 mod kv;
+pub mod migrate;
+pub mod backup;
 mod recent;
 mod records;
 
@@ -89,11 +91,11 @@ DEFINE TABLE IF NOT EXISTS channel_secret SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS channel_secret_channel ON channel_secret FIELDS channel;
 DEFINE TABLE IF NOT EXISTS channel_config SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS channel_change SCHEMALESS;
+-- Files agents send with replies: the record, and its bytes in chunks (`inbox::files`).
+DEFINE TABLE IF NOT EXISTS file SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS file_chunk SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS channel_change_channel ON channel_change FIELDS channel;
 ";
-
-/// The stored data's layout version, in `meta:schema`. 2: messages carry their `page`.
-const LAYOUT: i64 = 2;
 
 /// Everything one ingest batch or agent action changes, written in one transaction.
 #[derive(Default, Debug)]
@@ -202,6 +204,12 @@ impl Store {
         let open_err = |e: surrealdb::Error| StoreError::Open { url: url.to_string(), message: e.to_string() };
         let db = surrealdb::engine::any::connect(url).await.map_err(open_err)?;
         db.use_ns("helpdesk").use_db("helpdesk").await.map_err(open_err)?;
+        Self::with_db(db, url).await
+    }
+
+    /// The store on a connection already in `helpdesk/helpdesk`: its schema, its layout, its
+    /// change counter.
+    async fn with_db(db: Surreal<Any>, url: &str) -> Result<Self> {
         db.query(SCHEMA).await?.check()?;
         let store = Store {
             db,
@@ -211,7 +219,7 @@ impl Store {
             recent_contacts: std::sync::Arc::new(recent::Recent::new(RECENT)),
             recent_parts: std::sync::Arc::new(recent::Recent::new(RECENT_PARTS)),
         };
-        store.upgrade().await?;
+        store.migrate(url).await?;
         // Every write that changes a message touches its ticket with the same change number,
         // so the tickets' newest is the store's.
         let mut r = store.db.query("SELECT VALUE seq FROM ticket ORDER BY seq DESC LIMIT 1").await?.check()?;
@@ -219,22 +227,6 @@ impl Store {
         let max = newest.first().and_then(Value::as_i64).unwrap_or(0);
         store.seq.store(max, Ordering::SeqCst);
         Ok(store)
-    }
-
-    /// Bring data written by an older version to the current layout, once.
-    async fn upgrade(&self) -> Result<()> {
-        let mut r = self.db.query("SELECT VALUE version FROM type::record('meta', 'schema')").await?.check()?;
-        let version: Vec<Value> = r.take(0)?;
-        if version.first().and_then(Value::as_i64).unwrap_or(0) >= LAYOUT {
-            return Ok(());
-        }
-        // Messages from before pages were all on the first page of their ticket.
-        self.db
-            .query("BEGIN; UPDATE message SET page = 0 WHERE page = NONE; UPSERT type::record('meta', 'schema') SET version = $v; COMMIT;")
-            .bind(("v", LAYOUT))
-            .await?
-            .check()?;
-        Ok(())
     }
 
     /// The database itself, for tools (benchmarks, migrations) that need plain SurrealQL.
@@ -712,21 +704,5 @@ mod tests {
         let plan: Vec<Value> = r.take(0).unwrap();
         let plan = serde_json::to_string(&plan).unwrap();
         assert!(plan.contains("message_page"), "{plan}");
-    }
-
-    #[tokio::test]
-    async fn messages_written_before_pages_existed_are_on_the_first_page_after_an_upgrade() {
-        let store = Store::open("mem://").await.unwrap();
-        store
-            .db
-            .query("CREATE message:old SET ticket_id = 't', text = 'hello', created_at = 1, seq = 1, ordinal = 0; DELETE meta;")
-            .await
-            .unwrap()
-            .check()
-            .unwrap();
-        store.upgrade().await.unwrap();
-        let mut r = store.db.query("SELECT VALUE page FROM message:old").await.unwrap();
-        let page: Vec<Value> = r.take(0).unwrap();
-        assert_eq!(page, vec![json!(0)]);
     }
 }
