@@ -233,3 +233,30 @@ async fn a_backup_taken_while_serving_restores_every_ticket_into_a_new_store() {
         assert_eq!(v["messages"].as_array().unwrap().len() as u64, v["ticket"]["message_count"].as_u64().unwrap(), "a ticket and its messages are of one moment: {}", v["ticket"]);
     }
 }
+
+#[tokio::test]
+async fn a_store_written_by_the_previous_release_is_migrated_and_serves() {
+    // The demo's store as the release at c60a618 wrote it (layout 2: saved replies without
+    // files), exported as it was, before this release opened it.
+    use reqwest::Method;
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/store-c60a618.surql");
+    let data = tempfile::tempdir().unwrap();
+    let (ok, out) = helpdesk(&["restore", fixture, "--data", data.path().to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("restored 115 tickets and 123 messages") && out.contains("reindexed 115 tickets"), "{out}");
+    let server = Server::start_with("", Options { first_admin: false, ..Options::disk() }, Some(data)).await;
+    let cookie = helpdesk_testkit::server::sign_in(&reqwest::Client::new(), &server.base, "admin@demo.example", "demo-password").await;
+    let (s, list) = call(&server, Method::GET, "/api/v1/tickets?view=all&limit=200", Some(&cookie), None).await;
+    assert_eq!((s, list["total"].as_u64()), (200, Some(115)), "{list}");
+    let id = list["tickets"][0]["id"].as_str().unwrap();
+    let (s, view) = call(&server, Method::GET, &format!("/api/v1/tickets/{id}"), Some(&cookie), None).await;
+    assert_eq!(s, 200, "{view}");
+    assert!(!view["messages"].as_array().unwrap().is_empty());
+    // Its saved reply was brought to this layout: it lists its files (none).
+    let (s, saved) = call(&server, Method::GET, "/api/v1/saved-replies", Some(&cookie), None).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!((saved[0]["title"].as_str(), &saved[0]["files"]), (Some("Thanks"), &serde_json::json!([])));
+    // And it takes new work: a saved reply with a file.
+    let (s, e) = call(&server, Method::POST, "/api/v1/saved-replies", Some(&cookie), Some(serde_json::json!({"title": "More", "text": "More"}))).await;
+    assert_eq!(s, 201, "{e}");
+}
