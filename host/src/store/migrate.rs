@@ -41,10 +41,27 @@ impl Store {
         Ok(version.first().and_then(Value::as_i64).unwrap_or(0))
     }
 
+    /// Nothing in it yet that a step could change.
+    async fn is_new(&self) -> Result<bool> {
+        let mut r = self.db.query("SELECT VALUE id FROM ticket LIMIT 1; SELECT VALUE id FROM message LIMIT 1; SELECT VALUE id FROM saved_reply LIMIT 1").await?.check()?;
+        for n in 0..3 {
+            let any: Vec<Value> = r.take(n)?;
+            if !any.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Run the steps this store has not had.
     pub(super) async fn migrate(&self, url: &str) -> Result<()> {
         let stored = self.layout().await?;
         let steps = pending(stored).map_err(|message| StoreError::Open { url: url.to_string(), message })?;
+        if stored == 0 && !steps.is_empty() && self.is_new().await? {
+            // A new store: nothing older to bring along, it starts at this layout.
+            self.db.query("UPSERT type::record('meta', 'schema') SET version = $v").bind(("v", LAYOUT)).await?.check()?;
+            return Ok(());
+        }
         for step in steps {
             tracing::info!(from = stored, to = step.to, "migrating the store: {}", step.what);
             self.db
