@@ -18,6 +18,8 @@ pub const MAX_REPLY_BYTES: u64 = 20 << 20;
 const CHUNK: usize = 512 << 10;
 /// An upload that no saved reply uses is kept this long (for the reply it was attached to).
 const UNUSED_KEPT_MS: i64 = 7 * 24 * 3_600_000;
+/// Uploads look for unused files to forget at most this often.
+const SWEEP_EVERY_MS: i64 = 3_600_000;
 
 /// A file as the helpdesk keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -34,8 +36,6 @@ pub struct StoredFile {
     pub uploaded_by: String,
     pub uploaded_at: Millis,
     /// Chunks in the store.
-    #[serde(default)]
-    #[schema(required = true)]
     pub chunks: u32,
 }
 
@@ -157,11 +157,24 @@ impl Inbox {
     }
 
     /// Forget uploads older than a week that no saved reply uses (those attached to one reply
-    /// only have been sent, or given up on, by then).
+    /// only have been sent, or given up on, by then); looked for at most hourly.
     async fn sweep_unused_files(&self) {
+        static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let now = now_ms();
+        if now - LAST.load(std::sync::atomic::Ordering::Relaxed) < SWEEP_EVERY_MS {
+            return;
+        }
+        LAST.store(now, std::sync::atomic::Ordering::Relaxed);
         let sweep = async {
-            let old: Vec<StoredFile> = self.store.all("file", "uploaded_at").await?;
-            let old: Vec<StoredFile> = old.into_iter().filter(|f| f.uploaded_at < now_ms() - UNUSED_KEPT_MS).collect();
+            let mut r = self
+                .store
+                .raw()
+                .query("SELECT *, record::id(id) AS id FROM file WHERE uploaded_at < $before")
+                .bind(("before", now - UNUSED_KEPT_MS))
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            let old: Vec<serde_json::Value> = r.take(0).map_err(crate::store::StoreError::from)?;
+            let old: Vec<StoredFile> = old.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();
             if old.is_empty() {
                 return Ok::<_, InboxError>(());
             }

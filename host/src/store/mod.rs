@@ -91,10 +91,10 @@ DEFINE TABLE IF NOT EXISTS channel_secret SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS channel_secret_channel ON channel_secret FIELDS channel;
 DEFINE TABLE IF NOT EXISTS channel_config SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS channel_change SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS channel_change_channel ON channel_change FIELDS channel;
 -- Files agents send with replies: the record, and its bytes in chunks (`inbox::files`).
 DEFINE TABLE IF NOT EXISTS file SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS file_chunk SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS channel_change_channel ON channel_change FIELDS channel;
 ";
 
 /// Everything one ingest batch or agent action changes, written in one transaction.

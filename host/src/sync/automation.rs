@@ -351,8 +351,7 @@ pub async fn run(inbox: &Inbox, channels: &Channels, rule: &Rule, ticket: &Ticke
 /// A saved reply's text for this ticket (rules have no agent: such replies are refused when saved).
 async fn fill(inbox: &Inbox, saved: &SavedReply, ticket: &Ticket, channels: &Channels) -> String {
     // The person's attributes, only when the reply uses one.
-    let builtin = ["contact.name", "contact.first_name"];
-    let attributes = if saved.variables.iter().any(|v| v.starts_with("contact.") && !builtin.contains(&v.as_str())) {
+    let attributes = if saved.variables.iter().any(|v| v.starts_with("contact.") && !saved_replies::VARIABLES.contains(&v.as_str())) {
         inbox.contact_page(&ticket.contact_id).await.map(|p| p.attributes).unwrap_or_default()
     } else {
         Default::default()
