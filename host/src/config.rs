@@ -208,7 +208,12 @@ impl AllowedHost {
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            _ => return Err(bad("has a scheme other than http or https")),
+            // Mail servers for the `mail` import (always TLS: `imap` and `smtp` mean STARTTLS).
+            "imaps" => 993,
+            "imap" => 143,
+            "smtps" => 465,
+            "smtp" => 587,
+            _ => return Err(bad("has a scheme other than http, https, imaps, imap, smtps or smtp")),
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains(['/', '?', '#', '@']) || rest.is_empty() {

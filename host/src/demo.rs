@@ -16,12 +16,20 @@ const DEMO_IG: &str = "17841400000000001";
 const DEMO_ADMIN: &str = "admin@demo.example";
 const DEMO_AGENT: &str = "sam@demo.example";
 const DEMO_PASSWORD: &str = "demo-password";
+/// The email channel's mailbox on the demo's mail servers.
+const DEMO_SUPPORT: &str = "support@shop.test";
+
+fn demo_mailboxes() -> Vec<(String, String)> {
+    let mut boxes = vec![(DEMO_SUPPORT.to_string(), "demo-support-pw".to_string())];
+    boxes.extend(traffic::email_people());
+    boxes
+}
 /// A LinkedIn-Version the emulator serves (LinkedIn retires each about a year on).
 const LINKEDIN_VERSION: &str = "202611";
 
 pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Paths) -> anyhow::Result<()> {
     anyhow::ensure!(every > 0.0, "--every must be a positive number of seconds");
-    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube", "tiktok", "x", "linkedin", "viber", "twilio", "line", "wechat"] {
+    for plugin in ["telegram", "whatsapp", "facebook", "instagram", "gbp", "youtube", "tiktok", "x", "linkedin", "viber", "twilio", "line", "wechat", "email"] {
         let wasm = plugin_dir.join(format!("{plugin}.wasm"));
         anyhow::ensure!(wasm.exists(), "{} is missing: build the plugins first (./dev demo does it)", wasm.display());
     }
@@ -92,7 +100,21 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         reply_chains: Default::default(),
         sha256: None,
     };
-    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels: vec![channel, whatsapp, facebook, instagram, gbp, youtube, tiktok, x, linkedin, viber, sms, line, wechat] };
+    let mut channels = vec![channel, whatsapp, facebook, instagram, gbp, youtube, tiktok, x, linkedin, viber, sms, line, wechat];
+    // Real mail servers (Debian's Dovecot and Postfix) for the email channel, where installed.
+    let mail = match helpdesk_testkit::mail::MailServers::start(&demo_mailboxes()) {
+        Ok(m) => {
+            crate::plugins::trust_mail_ca(m.ca_file());
+            let email: ChannelConfig = PluginsFile::parse(&m.channel_toml("email", DEMO_SUPPORT)).map_err(anyhow::Error::msg)?.channels.remove(0);
+            channels.push(ChannelConfig { display_name: "Email · support@shop.test".into(), ..email });
+            Some(std::sync::Arc::new(m))
+        }
+        Err(e) => {
+            println!("No email channel in this demo: {e}");
+            None
+        }
+    };
+    let file = PluginsFile { plugin_dir: Some(plugin_dir), channels };
     // A fresh demo every run: the store is in memory, the index in a scratch directory.
     let paths = Paths {
         data: paths.data.join("demo"),
@@ -119,9 +141,13 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     tokio::spawn(traffic::run_wechat(wechat_emu, webhook, Duration::from_secs_f64(every * 2.0)));
     tokio::spawn(traffic::run_linkedin(li_emu, Duration::from_secs_f64(every * 2.0)));
     tokio::spawn(traffic::run_x(x_emu, Duration::from_secs_f64(every * 1.5)));
+    if let Some(mail) = &mail {
+        tokio::spawn(traffic::run_email(mail.clone(), DEMO_SUPPORT.into(), Duration::from_secs_f64(every * 2.0)));
+        println!("Email: customers write to {DEMO_SUPPORT}; their mailboxes are Maildirs under {}", mail.path().join("mail").display());
+    }
     tokio::spawn(traffic::run_google(google, vec!["4001".into(), "4002".into()], "dQw4acmeT01".into(), Duration::from_secs_f64(every)));
     println!(
-        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews, a YouTube channel, a TikTok account (comments, an ad, messages) an X account (mentions, replies, DMs, listening for \"trailhead\") a LinkedIn page (comments, mentions), a Viber bot, an SMS number (Twilio), a LINE account and a WeChat Official Account are receiving customers.\n\
+        "\nHelpdesk demo: a Telegram bot (emulated at {tg}), a WhatsApp number, a Facebook Page (comments, an ad, Messenger), an Instagram account (comments, Direct), two shops' Google reviews, a YouTube channel, a TikTok account (comments, an ad, messages) an X account (mentions, replies, DMs, listening for \"trailhead\") a LinkedIn page (comments, mentions), a Viber bot, an SMS number (Twilio), a LINE account, a WeChat Official Account and a support mailbox (real IMAP and SMTP) are receiving customers.\n\
          \n  Open      http://{listen}/\
          \n  Sign in   {DEMO_ADMIN} / {DEMO_PASSWORD}   (admin; or {DEMO_AGENT} / {DEMO_PASSWORD}, an agent)\
          \n  The API   http://{listen}/api/v1/openapi.json (after signing in)\

@@ -168,6 +168,30 @@ pub struct Interaction {
     /// The listening term that found it (not a mention of the brand's account).
     #[serde(default)]
     pub found_by: Option<String>,
+    /// No person wrote it (an auto-reply, a delivery report): recorded in its ticket without
+    /// reopening it, counting it unread or answering it.
+    #[serde(default)]
+    pub automated: Option<Automated>,
+    /// What the thread view folds away under it: an email's quoted history and signature.
+    #[serde(default)]
+    pub folded: Option<String>,
+}
+
+/// What sent an interaction no person wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Automated {
+    /// An out-of-office or other auto-reply (RFC 3834 `Auto-Submitted`).
+    AutoReply,
+    /// A report that our message could not be delivered.
+    Bounce,
+}
+
+impl Interaction {
+    /// Written by the customer themself: what reopens a ticket and what the rules answer.
+    pub fn from_customer(&self) -> bool {
+        self.direction == Direction::Inbound && self.automated.is_none()
+    }
 }
 
 /// Something a channel reported.

@@ -708,6 +708,8 @@ fn local_reply(target: &Interaction, kind: Kind, text: String, seq: i64) -> Inte
         rating: None,
         visibility: None,
         found_by: None,
+        automated: None,
+        folded: None,
     }
 }
 

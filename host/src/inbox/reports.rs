@@ -779,6 +779,8 @@ mod tests {
             rating: None,
             visibility: None,
             found_by: None,
+            automated: None,
+            folded: None,
         }
     }
 

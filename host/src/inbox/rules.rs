@@ -233,7 +233,10 @@ impl Working {
         }
         let ticket_id = into_ticket.map(str::to_string).unwrap_or_else(|| stable_id(channel, &ticket_key(&i)));
         let inbound = i.direction == Direction::Inbound;
-        if inbound {
+        // An auto-reply or a delivery report is kept in its ticket, and changes nothing else.
+        let automated = inbound && i.automated.is_some();
+        // Nor does it speak for the person: a mail server's report has no name of theirs.
+        if inbound && !automated {
             self.contact(channel, &i.author, i.created_at);
         }
         let now = now_ms();
@@ -246,6 +249,8 @@ impl Working {
                 kind: i.kind,
                 // The brand's own post is context for the comments under it, not work.
                 queue: match (inbound, i.kind) {
+                    // Nobody wrote it: nothing to do until someone does.
+                    (true, _) if automated => Queue::Archived,
                     (true, _) => Queue::New,
                     (false, Kind::Post) => Queue::Archived,
                     (false, _) => Queue::Pending,
@@ -285,19 +290,24 @@ impl Working {
         }
         ticket.message_count += 1;
         // Only the newest message says who is waiting: an older one delivered late does not.
-        if i.created_at >= ticket.last_message_at || ticket.message_count == 1 {
+        if automated {
+            if ticket.message_count == 1 {
+                ticket.last_message_at = i.created_at;
+                ticket.preview = preview(&message_preview(&i.text, i.attachments.len()), PREVIEW_CHARS);
+            }
+        } else if i.created_at >= ticket.last_message_at || ticket.message_count == 1 {
             ticket.last_message_at = i.created_at;
             ticket.preview = preview(&message_preview(&i.text, i.attachments.len()), PREVIEW_CHARS);
             ticket.last_from_us = !inbound;
             ticket.waiting_since = if inbound { Some(ticket.waiting_since.unwrap_or(i.created_at)) } else { None };
         }
-        if inbound {
+        if inbound && !automated {
             ticket.unseen += 1;
-        } else {
+        } else if !inbound {
             // Whoever answered saw what they answered.
             ticket.unseen = 0;
         }
-        if inbound {
+        if inbound && !automated {
             ticket.last_inbound_at = Some(ticket.last_inbound_at.unwrap_or(i.created_at).max(i.created_at));
             ticket.queue = Queue::New;
             // A snooze lasts until the customer answers.
@@ -308,7 +318,7 @@ impl Working {
                 ticket.contact_id = author_contact;
                 ticket.contact = i.author.clone();
             }
-        } else if ticket.queue == Queue::New {
+        } else if !inbound && ticket.queue == Queue::New {
             ticket.queue = Queue::Pending;
         }
         if !inbound && sent_by.as_deref().is_some_and(super::automation::is_person) && ticket.first_response_at.is_none() {
@@ -435,6 +445,8 @@ mod tests {
             rating: None,
             visibility: None,
             found_by: None,
+            automated: None,
+            folded: None,
         }
     }
 
@@ -550,6 +562,25 @@ mod tests {
         assert_eq!(m.history.len(), 1, "{:?}", m.history);
         assert_eq!(m.history[0].text, "my order is 123", "the original is kept");
         assert_eq!(m.history[0].edited_at, None);
+    }
+
+    #[test]
+    fn an_auto_reply_or_a_bounce_is_kept_in_its_ticket_without_reopening_it_or_counting_unread() {
+        let mut w = Working::new(vec![], vec![], vec![]);
+        w.apply("ch", "x", ChannelEvent::Interaction(msg("m1", Kind::PrivateMessage, Direction::Inbound, "c", "help")), 1);
+        w.apply("ch", "x", ChannelEvent::Interaction(msg("m2", Kind::PrivateMessage, Direction::Outbound, "c", "done")), 2);
+        let id = w.tickets.keys().next().unwrap().clone();
+        w.tickets.get_mut(&id).unwrap().queue = Queue::Resolved;
+        let auto = Interaction { automated: Some(crate::model::Automated::AutoReply), ..msg("m3", Kind::PrivateMessage, Direction::Inbound, "c", "I am away") };
+        w.apply("ch", "x", ChannelEvent::Interaction(auto), 3);
+        let t = &w.tickets[&id];
+        assert_eq!((t.queue, t.unseen, t.message_count, t.waiting_since, t.last_from_us), (Queue::Resolved, 0, 3, None, true));
+        assert_eq!(t.preview, "done");
+        // Nobody wrote to a new ticket: it waits for nobody.
+        let bounce = Interaction { automated: Some(crate::model::Automated::Bounce), ..msg("m4", Kind::PrivateMessage, Direction::Inbound, "other", "undeliverable") };
+        w.apply("ch", "x", ChannelEvent::Interaction(bounce), 4);
+        let other = w.tickets.values().find(|t| t.thread_key == "other").unwrap();
+        assert_eq!((other.queue, other.unseen), (Queue::Archived, 0));
     }
 
     #[test]

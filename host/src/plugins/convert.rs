@@ -110,7 +110,14 @@ impl From<wit::Interaction> for model::Interaction {
             edited_at: i.edited_at,
             permalink: i.permalink,
             from_ad: i.from_ad,
-            meta: i.meta,
+            // Meta keys of the contract's own (the `mail` interface's words): typed here.
+            automated: i.meta.iter().find(|(k, _)| k == "automated").and_then(|(_, v)| match v.as_str() {
+                "auto-reply" => Some(model::Automated::AutoReply),
+                "bounce" => Some(model::Automated::Bounce),
+                _ => None,
+            }),
+            folded: i.meta.iter().find(|(k, _)| k == "folded").map(|(_, v)| v.chars().take(20_000).collect()),
+            meta: i.meta.into_iter().filter(|(k, _)| k != "automated" && k != "folded").collect(),
             chain_key: i.chain_key,
             title: i.title,
             // Stars are 1 to 5; anything else is no rating.

@@ -5,6 +5,7 @@ mod bindings;
 mod convert;
 mod error;
 mod imports;
+mod mail;
 mod media;
 mod sandbox;
 mod validate;
@@ -12,6 +13,7 @@ mod validate;
 pub use bindings::ContractVersion;
 pub use error::{ChannelFailure, PluginError};
 pub use media::{Media, MAX_MEDIA_BYTES};
+pub use mail::{trust_mail_ca, CA_ENV as MAIL_CA_ENV};
 pub use validate::{MAX_FILE_BYTES, MAX_REPLY_FILES};
 pub use sandbox::Limits;
 

@@ -33,7 +33,7 @@ fn happenings(event: &Event) -> Option<(&Ticket, Option<&Message>, Vec<Happened>
     };
     let mut out = Vec::new();
     // Customers' new messages only: not ours, not an edit or a removal.
-    let new = message.filter(|m| m.interaction.direction == Direction::Inbound && !m.removed && m.history.is_empty());
+    let new = message.filter(|m| m.interaction.from_customer() && !m.removed && m.history.is_empty());
     if new.is_some() {
         out.push(Happened::Message { first });
     }
@@ -153,7 +153,7 @@ impl Automation {
 /// The ticket's newest message from its customer, still there.
 async fn newest_from_customer(inbox: &Inbox, ticket_id: &str) -> Option<Message> {
     let view = inbox.view(ticket_id).await.ok()?;
-    view.messages.into_iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed)
+    view.messages.into_iter().rev().find(|m| m.interaction.from_customer() && !m.removed)
 }
 
 /// What the rules' conditions read beyond the ticket and message, gathered only when one asks.
@@ -205,7 +205,7 @@ async fn waiting(inbox: &Inbox, channels: &Channels, accounts: &Accounts, me: &A
             continue;
         }
         let view = inbox.view(&ticket.id).await.map_err(|e| e.to_string())?;
-        let Some(message) = view.messages.iter().rev().find(|m| m.interaction.direction == Direction::Inbound && !m.removed) else { continue };
+        let Some(message) = view.messages.iter().rev().find(|m| m.interaction.from_customer() && !m.removed) else { continue };
         let facts = facts(inbox, accounts, &rules, &ticket, now).await;
         for (rule, matcher) in &rules {
             if !crate::inbox::automation::overdue(rule, matcher, &ticket, message, since, now, &facts) {

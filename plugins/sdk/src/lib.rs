@@ -28,6 +28,7 @@
 
 pub mod host;
 pub mod http;
+pub mod mail;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod text;

@@ -68,6 +68,10 @@ struct State {
     granted: Option<Vec<String>>,
     requests: Vec<HttpRequest>,
     logs: Vec<(Level, String)>,
+    /// The mailbox `mail::fetch` reads: (UIDVALIDITY, messages by UID).
+    mailbox: (u32, BTreeMap<u32, Vec<u8>>),
+    /// What `mail::send` sent: (sender, recipients, message).
+    sent_mail: Vec<(String, Vec<String>, Vec<u8>)>,
 }
 
 thread_local! {
@@ -146,6 +150,43 @@ impl Fake {
     pub fn logs(&self) -> Vec<(Level, String)> {
         self.state.borrow().logs.clone()
     }
+    /// A message in the mailbox `mail::fetch` reads (UIDVALIDITY 1 unless renumbered).
+    pub fn deliver(&self, uid: u32, raw: &[u8]) {
+        let mut s = self.state.borrow_mut();
+        if s.mailbox.0 == 0 {
+            s.mailbox.0 = 1;
+        }
+        s.mailbox.1.insert(uid, raw.to_vec());
+    }
+    /// Renumber the mailbox (a new UIDVALIDITY).
+    pub fn renumber(&self, uid_validity: u32) {
+        self.state.borrow_mut().mailbox.0 = uid_validity;
+    }
+    /// Every message the plugin sent: (sender, recipients, message).
+    pub fn sent_mail(&self) -> Vec<(String, Vec<String>, Vec<u8>)> {
+        self.state.borrow().sent_mail.clone()
+    }
+}
+
+/// `mail` under `cargo test`.
+pub(crate) mod mail_imports {
+    use super::*;
+    use crate::mail::{Account, Fetched, MailError, MailboxPage};
+
+    pub fn fetch(_account: &Account, _folder: &str, uid_validity: Option<u32>, after_uid: u32, limit: u32) -> Result<MailboxPage, MailError> {
+        imports::with(|s| {
+            let validity = s.mailbox.0.max(1);
+            let after = if uid_validity == Some(validity) { after_uid } else { 0 };
+            let all: Vec<_> = s.mailbox.1.range(after + 1..).collect();
+            let messages: Vec<Fetched> =
+                all.iter().take(limit as usize).map(|(uid, raw)| Fetched { uid: **uid, size: raw.len() as u64, raw: raw.to_vec() }).collect();
+            Ok(MailboxPage { uid_validity: validity, more: all.len() > messages.len(), messages })
+        })
+    }
+    pub fn send(_account: &Account, sender: &str, recipients: &[String], raw: &[u8]) -> Result<(), MailError> {
+        imports::with(|s| s.sent_mail.push((sender.into(), recipients.to_vec(), raw.to_vec())));
+        Ok(())
+    }
 }
 
 impl Drop for Fake {
@@ -163,7 +204,7 @@ impl Drop for Fake {
 pub(crate) mod imports {
     use super::*;
 
-    fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
+    pub(super) fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
         CURRENT.with(|c| {
             let c = c.borrow();
             let state = c.as_ref().expect("no helpdesk_plugin_sdk::testing::Fake in this test: create one first (Fake::new())");

@@ -8,6 +8,7 @@ pub mod google;
 pub mod graph;
 pub mod line;
 pub mod linkedin;
+pub mod mail;
 pub mod server;
 pub mod traffic;
 pub mod twilio;

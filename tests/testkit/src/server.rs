@@ -23,16 +23,18 @@ pub struct Options {
     pub secret_key: Option<String>,
     /// `--log-format json`.
     pub json_logs: bool,
+    /// More environment for the server (`HELPDESK_MAIL_CA` for the test mail servers).
+    pub env: Vec<(String, String)>,
 }
 
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false }
+        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false, env: Vec::new() }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false }
+        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false, env: Vec::new() }
     }
 }
 
@@ -104,6 +106,9 @@ impl Server {
         }
         if let Some(store) = &opts.store {
             cmd.arg("--store").arg(store);
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
         }
         match &opts.secret_key {
             Some(key) => cmd.env("HELPDESK_SECRET_KEY", key),

@@ -490,3 +490,45 @@ pub async fn run_wechat(wechat: crate::wechat::WeChatEmulator, webhook_url: Stri
         let _ = wechat.deliver(&webhook_url, &xml, true, crate::wechat::TOKEN).await;
     }
 }
+
+/// The demo's customers' mailboxes on the real mail servers (`<first name>@customer.test`).
+pub fn email_people() -> Vec<(String, String)> {
+    PEOPLE.iter().map(|(id, first, ..)| (format!("{}{id}@customer.test", ascii(first)), format!("pw-{id}"))).collect()
+}
+
+fn ascii(name: &str) -> String {
+    name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+/// Customers emailing the support address through real SMTP: a new subject now and then, an
+/// answer in the same conversation otherwise (threaded by `In-Reply-To`/`References`).
+pub async fn run_email(mail: std::sync::Arc<crate::mail::MailServers>, support: String, every: Duration) {
+    let mut turns = Turns::new(PEOPLE.len());
+    let people = email_people();
+    let mut started: std::collections::HashMap<usize, (String, String)> = Default::default();
+    let mut n = 0u64;
+    loop {
+        tokio::time::sleep(every.mul_f64(2.0 + fastrand::f64())).await;
+        let Some(who) = turns.next(quiet(every)) else { continue };
+        let (_, first, last, _, lang) = PEOPLE[who];
+        let (address, _) = &people[who];
+        n += 1;
+        let id = format!("demo-{n}-{}@customer.test", fastrand::u32(..));
+        let name = format!("{first} {}", last.unwrap_or(""));
+        let (subject, threading) = match started.get(&who) {
+            Some((subject, root)) if fastrand::bool() => (format!("Re: {subject}"), format!("In-Reply-To: <{root}>\r\nReferences: <{root}>\r\n")),
+            _ => {
+                let subject = one(lines(lang).0).chars().take(40).collect::<String>();
+                started.insert(who, (subject.clone(), id.clone()));
+                (subject, String::new())
+            }
+        };
+        let raw = format!(
+            "From: {name} <{address}>\r\nTo: {support}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{threading}Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n\r\n-- \r\n{first}\r\n",
+            one(lines(lang).0)
+        );
+        if let Err(e) = mail.send(address, &[support.as_str()], raw.as_bytes()).await {
+            tracing::warn!("the demo's email did not go: {e}");
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The email channel end to end on real mail servers (Dovecot and Postfix from Debian, on
+//! loopback): a customer's email becomes a ticket, the answer reaches their mailbox threaded,
+//! their reply threads back into the same ticket with the quoted history folded; auto-replies
+//! and bounces change nothing; a 20 MB attachment downloads whole; hostile HTML stays text;
+//! a blocked sender is filtered out.
+
+mod support;
+
+use helpdesk_testkit::mail::MailServers;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+const SUPPORT: &str = "support@shop.test";
+
+fn parse(raw: &[u8]) -> (String, String) {
+    // The headers as one string and the body, enough for the checks below.
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (h, b) = text.split_once("\n\n").unwrap_or((&text, ""));
+    (h.replace("\n ", " ").replace("\n\t", " "), b.to_string())
+}
+
+fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+    headers.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+}
+
+async fn start() -> (MailServers, Server) {
+    let mail = MailServers::start(&[(SUPPORT, "support-pw"), ("ann@customer.test", "ann-pw"), ("bob@customer.test", "bob-pw")]).expect("the mail servers");
+    let opts = Options { env: vec![("HELPDESK_MAIL_CA".into(), mail.ca_file().display().to_string())], ..Options::memory() };
+    let server = Server::start_with(&mail.channel_toml("mail", SUPPORT), opts, None).await;
+    (mail, server)
+}
+
+#[tokio::test]
+async fn a_customers_email_becomes_a_ticket_and_the_conversation_threads_through_real_mailboxes() {
+    let (mail, server) = start().await;
+    let (s, b) = server.post("/api/v1/channels/mail/check", json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b.to_string().contains("support@shop.test reads INBOX"), "{b}");
+
+    let first = concat!(
+        "From: Ann Example <ann@customer.test>\r\nTo: support@shop.test\r\nSubject: Broken lamp\r\n",
+        "Message-ID: <ann-1@customer.test>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n",
+        "Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n",
+        "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMy lamp flickers since Monday.\r\n\r\n-- \r\nAnn\r\n",
+        "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>My lamp <b>flickers</b> since Monday.</p>\r\n--alt--\r\n"
+    );
+    mail.send("ann@customer.test", &[SUPPORT], first.as_bytes()).await.unwrap();
+    let t = server.wait_tickets("platform=email", 1, WAIT).await;
+    let id = t[0]["id"].as_str().unwrap().to_string();
+    let view = server.ticket(&id).await;
+    let m = &view["messages"][0];
+    assert_eq!(m["text"], "My lamp flickers since Monday.", "{m}");
+    assert_eq!(m["title"], "Broken lamp");
+    assert_eq!(m["folded"], "-- \nAnn", "the signature folds away");
+    assert_eq!((view["contact"]["author"]["id"].as_str(), view["contact"]["author"]["name"].as_str()), (Some("ann@customer.test"), Some("Ann Example")), "{view}");
+
+    // The answer reaches Ann's mailbox from the support address, threaded.
+    let (s, b) = action(&server, &id, json!({"type": "reply", "text": "Sorry to hear that. Does a new bulb help?"})).await;
+    assert_eq!(s, 200, "{b}");
+    let got = mail.wait_for_mail("ann@customer.test", 1, WAIT).await.unwrap();
+    let (h, body) = parse(&got[0]);
+    assert!(header(&h, "From").unwrap().contains("support@shop.test"), "{h}");
+    assert!(header(&h, "From").unwrap().contains("Shop support"), "{h}");
+    assert_eq!(header(&h, "Subject"), Some("Re: Broken lamp"));
+    assert_eq!(header(&h, "In-Reply-To"), Some("<ann-1@customer.test>"));
+    assert_eq!(header(&h, "References"), Some("<ann-1@customer.test>"));
+    assert!(body.contains("Does a new bulb help?"), "{body}");
+    let ours = header(&h, "Message-ID").unwrap().to_string();
+    assert_eq!(b["message"]["platform_id"].as_str().map(|p| format!("<{p}>")), Some(ours.clone()));
+
+    // Her answer names our reply: the same ticket, the quoted history folded. (Mail is dated
+    // to the second: she answers in the next one.)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let answer = format!(
+        "From: Ann Example <ann@customer.test>\r\nTo: Shop support <support@shop.test>\r\nSubject: Re: Broken lamp\r\n\
+         Message-ID: <ann-2@customer.test>\r\nIn-Reply-To: {ours}\r\nReferences: <ann-1@customer.test> {ours}\r\n\r\n\
+         It still flickers with a new bulb.\r\n\r\nOn Thu, 3 Dec 2026, Shop support <support@shop.test> wrote:\r\n> Sorry to hear that. Does a new bulb help?\r\n"
+    );
+    mail.send("ann@customer.test", &[SUPPORT], answer.as_bytes()).await.unwrap();
+    assert!(eventually(WAIT, || async { server.ticket(&id).await["messages"].as_array().unwrap().len() == 3 }).await, "one ticket");
+    let view = server.ticket(&id).await;
+    let m = &view["messages"][2];
+    let order: Vec<_> = view["messages"].as_array().unwrap().iter().map(|m| (m["text"].clone(), m["created_at"].clone(), m["ordinal"].clone())).collect();
+    assert_eq!(m["text"], "It still flickers with a new bulb.", "{order:?}");
+    assert!(m["folded"].as_str().unwrap().starts_with("On Thu, 3 Dec 2026"), "{m}");
+    assert_eq!(server.tickets("platform=email&view=all").await.len(), 1);
+
+    // Resolved; then her out-of-office answers something: recorded, nothing reopens.
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"queue": "resolved"})).await;
+    assert_eq!(s, 200);
+    let unseen = server.ticket(&id).await["ticket"]["unseen"].as_u64();
+    let away = format!(
+        "From: ann@customer.test\r\nTo: support@shop.test\r\nSubject: Automatic reply: Broken lamp\r\nAuto-Submitted: auto-replied\r\n\
+         Message-ID: <ann-ooo@customer.test>\r\nIn-Reply-To: {ours}\r\n\r\nI am away until Monday.\r\n"
+    );
+    mail.send("ann@customer.test", &[SUPPORT], away.as_bytes()).await.unwrap();
+    assert!(eventually(WAIT, || async { server.ticket(&id).await["messages"].as_array().unwrap().len() == 4 }).await, "the auto-reply is recorded");
+    let view = server.ticket(&id).await;
+    assert_eq!(view["messages"][3]["automated"], "auto_reply");
+    assert_eq!((view["ticket"]["queue"].as_str(), view["ticket"]["unseen"].as_u64()), (Some("resolved"), unseen), "{view}");
+    assert_eq!(view["contact"]["author"]["name"], "Ann Example", "a machine's From does not rename her");
+
+    // A customer whose mailbox does not exist: our answer bounces (Postfix's own DSN), the
+    // report lands on our message, and the ticket is not reopened.
+    let ghost = "From: Ghost <ghost@customer.test>\r\nTo: support@shop.test\r\nSubject: Where is my order?\r\nMessage-ID: <ghost-1@customer.test>\r\n\r\nOrder 4411?\r\n";
+    mail.send_via("bob@customer.test", "ghost@customer.test", &[SUPPORT], ghost.as_bytes()).await.unwrap();
+    let t = server.wait_tickets("platform=email&view=all", 2, WAIT).await;
+    let gid = by_text(&t, "Order 4411").get("id").and_then(|v| v.as_str()).unwrap().to_string();
+    let (s, b) = action(&server, &gid, json!({"type": "reply", "text": "It left on Tuesday."})).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        eventually(WAIT, || async {
+            let v = server.ticket(&gid).await;
+            v["messages"].as_array().unwrap().iter().any(|m| m["delivery"]["state"] == "failed")
+        })
+        .await,
+        "the bounce fails our reply: {}",
+        mail.log()
+    );
+    let view = server.ticket(&gid).await;
+    let failed = view["messages"].as_array().unwrap().iter().find(|m| m["delivery"]["state"] == "failed").unwrap();
+    assert!(failed["delivery"]["error"].as_str().unwrap().contains("ghost@customer.test"), "{failed}");
+    let bounce = view["messages"].as_array().unwrap().iter().find(|m| m["automated"] == "bounce").expect("the report is recorded");
+    assert!(bounce["text"].as_str().unwrap().starts_with("Delivery failed"), "{bounce}");
+    assert_eq!((view["ticket"]["queue"].as_str(), view["ticket"]["unseen"].as_u64()), (Some("pending"), Some(0)), "{view}");
+    // Nobody answers machines: no rule, no auto-reply back to the mail server.
+    assert_eq!(mail.mailbox("ann@customer.test").len(), 1);
+}
+
+#[tokio::test]
+async fn a_twenty_megabyte_attachment_downloads_whole_hostile_html_stays_text_and_a_blocked_sender_is_filtered() {
+    let (mail, server) = start().await;
+    let big: Vec<u8> = (0..20_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&big);
+    let lines: Vec<&str> = encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let raw = format!(
+        "From: Bob <bob@customer.test>\r\nTo: support@shop.test\r\nSubject: The video of the fault\r\nMessage-ID: <bob-1@customer.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nHere it is.\r\n\
+         --m\r\nContent-Type: video/mp4; name=\"fault.mp4\"\r\nContent-Disposition: attachment; filename=\"fault.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--m--\r\n",
+        lines.join("\r\n")
+    );
+    mail.send("bob@customer.test", &[SUPPORT], raw.as_bytes()).await.unwrap();
+    let t = server.wait_tickets("platform=email", 1, Duration::from_secs(60)).await;
+    let id = t[0]["id"].as_str().unwrap().to_string();
+    let view = server.ticket(&id).await;
+    let m = &view["messages"][0];
+    assert_eq!(m["text"], "Here it is.");
+    assert_eq!((m["attachments"][0]["name"].as_str(), m["attachments"][0]["kind"].as_str(), m["attachments"][0]["size"].as_u64()), (Some("fault.mp4"), Some("video"), Some(20_000_000)), "{m}");
+    let (s, _, bytes) = server.get_bytes(&format!("/api/v1/messages/{}/attachments/0", m["id"].as_str().unwrap())).await;
+    assert_eq!(s, 200);
+    assert_eq!(Sha256::digest(&bytes), Sha256::digest(&big), "the part, decoded, byte for byte");
+
+    // HTML only, with script, handlers and a javascript: link: the ticket shows words only.
+    let hostile = concat!(
+        "From: bob@customer.test\r\nTo: support@shop.test\r\nSubject: Click me\r\nMessage-ID: <bob-2@customer.test>\r\nContent-Type: text/html\r\n\r\n",
+        "<html><head><style>p{color:red}</style><script>fetch('/api/v1/users')</script></head><body>",
+        "<p onclick=\"steal()\">Totally <b>normal</b> message</p><img src=x onerror=alert(1)><a href=\"javascript:alert(2)\">win</a>",
+        "<iframe src=\"https://evil.example\"></iframe></body></html>\r\n"
+    );
+    mail.send("bob@customer.test", &[SUPPORT], hostile.as_bytes()).await.unwrap();
+    let t = server.wait_tickets("platform=email&view=all", 2, WAIT).await;
+    let hid = by_text(&t, "normal")["id"].as_str().unwrap().to_string();
+    let text = server.ticket(&hid).await["messages"][0]["text"].as_str().unwrap().to_string();
+    assert!(text.contains("Totally") && text.contains("normal") && text.contains("message"), "{text}");
+    for bad in ["<", "script", "onerror", "onclick", "javascript:", "iframe", "fetch("] {
+        assert!(!text.contains(bad), "`{bad}` in {text:?}");
+    }
+
+    // Blocked: Bob's next emails stay in the mailbox and become nothing.
+    let (s, b) = action(&server, &id, json!({"type": "block"})).await;
+    assert_eq!(s, 200, "{b}");
+    mail.send("bob@customer.test", &[SUPPORT], b"From: bob@customer.test\r\nSubject: again\r\nMessage-ID: <bob-3@customer.test>\r\n\r\nSpam spam\r\n").await.unwrap();
+    // Ann writes after him: once hers is in, his was read and filtered.
+    mail.send("ann@customer.test", &[SUPPORT], b"From: ann@customer.test\r\nSubject: Hello\r\nMessage-ID: <ann-9@customer.test>\r\n\r\nJust saying hi\r\n").await.unwrap();
+    let t = server.wait_tickets("platform=email&view=all", 3, WAIT).await;
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert!(t.iter().all(|t| !t["preview"].as_str().unwrap_or("").contains("Spam")));
+    assert_eq!(mail.mailbox(SUPPORT).len(), 4, "the blocked email is still in the mailbox");
+}
