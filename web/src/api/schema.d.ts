@@ -1272,6 +1272,11 @@ export interface components {
             name: string;
             profile_url?: string | null;
         };
+        /**
+         * @description What sent an interaction no person wrote.
+         * @enum {string}
+         */
+        Automated: "auto_reply" | "bounce";
         /** @description Someone's availability now, and the status they come back to. */
         Availability: {
             /** @description What they return to when they open the helpdesk again after being set Away for idling. */
@@ -1712,6 +1717,7 @@ export interface components {
         Interaction: {
             attachments: components["schemas"]["Attachment"][];
             author: components["schemas"]["Author"];
+            automated?: null | components["schemas"]["Automated"];
             /**
              * @description For public replies: the first post of the reply chain, where the platform's users read
              *     a chain as one conversation (X, Mastodon).
@@ -1720,6 +1726,8 @@ export interface components {
             created_at: components["schemas"]["i64"];
             direction: components["schemas"]["Direction"];
             edited_at?: null | components["schemas"]["i64"];
+            /** @description What the thread view folds away under it: an email's quoted history and signature. */
+            folded?: string | null;
             /** @description The listening term that found it (not a mention of the brand's account). */
             found_by?: string | null;
             from_ad: boolean;

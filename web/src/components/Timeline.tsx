@@ -294,6 +294,11 @@ function MessageItem({
             found by “{m.found_by}”
           </span>
         )}
+        {m.automated && (
+          <span class="badge" data-automated={m.automated} title="No person wrote this: it does not reopen the ticket and rules do not answer it">
+            {m.automated === 'bounce' ? 'Delivery report' : 'Auto-reply'}
+          </span>
+        )}
         {m.delivery && <span class={`delivery d-${m.delivery.state}`}>{m.delivery.state}{m.delivery.error ? `: ${m.delivery.error}` : ''}</span>}
         {m.permalink && /^https?:/.test(m.permalink) && (
           <a href={m.permalink} target="_blank" rel="noopener noreferrer">
@@ -304,6 +309,12 @@ function MessageItem({
       <p class="text">
         <Highlight text={m.text} words={words} />
       </p>
+      {m.folded && (
+        <details class="folded" data-folded>
+          <summary>Show the quoted text</summary>
+          <p class="text muted">{m.folded}</p>
+        </details>
+      )}
       <MessageTranslation m={m} />
       {(m.history ?? []).length > 0 && (
         <details class="history">
