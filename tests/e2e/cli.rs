@@ -83,7 +83,7 @@ fn plugin_check_refuses_another_contract_version_or_world() {
     };
     let v9 = check("wrongversion.wasm");
     assert!(
-        v9.contains("built against helpdesk:channel@0.9.0") && v9.contains("loads helpdesk:channel@0.1.0, helpdesk:channel@0.2.0, helpdesk:channel@0.3.0, helpdesk:channel@0.4.0, helpdesk:channel@0.5.0 and helpdesk:channel@0.6.0"),
+        v9.contains("built against helpdesk:channel@0.9.0") && v9.contains("loads helpdesk:channel@0.1.0, helpdesk:channel@0.2.0, helpdesk:channel@0.3.0, helpdesk:channel@0.4.0, helpdesk:channel@0.5.0, helpdesk:channel@0.6.0 and helpdesk:channel@0.7.0"),
         "{v9}"
     );
     let other = check("notachannel.wasm");

@@ -54,7 +54,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let server = Server::start(&telegram_channel("new", &emu, true, TOKEN)).await;
     let ch = server.channel("new").await;
-    assert_eq!(ch["contract"], "0.6.0", "{ch}");
+    assert_eq!(ch["contract"], "0.7.0", "{ch}");
     assert!(ch["declared_hosts"].as_array().unwrap().contains(&json!("https://api.telegram.org")), "{ch}");
     let token = ch["settings"].as_array().unwrap().iter().find(|s| s["name"] == "bot_token").cloned().unwrap();
     assert_eq!((token["secret"].as_bool(), token["required"].as_bool()), (Some(true), Some(true)), "{token}");
@@ -69,7 +69,7 @@ async fn the_host_names_each_plugins_contract_version() {
     let old = check(frozen("telegram-0.1.0.wasm"));
     assert!(old.contains("contract: helpdesk:channel@0.1.0"), "{old}");
     let new = check(plugin_dir().join("telegram.wasm"));
-    assert!(new.contains("contract: helpdesk:channel@0.6.0"), "{new}");
+    assert!(new.contains("contract: helpdesk:channel@0.7.0"), "{new}");
     assert!(new.contains("secret `bot_token` (Bot token, required)") && new.contains("asks to reach: https://api.telegram.org"), "{new}");
     assert!(new.contains("private_message: reply, like, unlike, react, delete"), "{new}");
     assert!(new.contains("replies carry up to 10 files (image, video, audio, file) of at most 10000000 bytes each"), "{new}");
@@ -218,7 +218,7 @@ async fn an_admin_upgrades_a_plugin_without_a_restart_and_a_broken_one_is_refuse
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = std::sync::Arc::new(Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await);
     let before = server.channel("tg").await;
-    assert_eq!(before["contract"], "0.6.0");
+    assert_eq!(before["contract"], "0.7.0");
     let upload = |name: &str, body: Vec<u8>| {
         let (url, cookie) = (server.url(&format!("/api/v1/plugins/{name}")), server.cookie.clone());
         async move {
@@ -345,7 +345,7 @@ async fn a_plugin_dropped_into_the_plugin_directory_is_swapped_in_and_a_broken_o
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
     let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("tg", &emu, false, TOKEN));
     let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
-    assert_eq!(server.channel("tg").await["contract"], "0.6.0");
+    assert_eq!(server.channel("tg").await["contract"], "0.7.0");
     // Renamed in whole, as deploy tools do.
     let staged = dir.path().join("telegram.wasm.new");
     std::fs::copy(frozen("telegram-0.1.0.wasm"), &staged).unwrap();
@@ -487,6 +487,32 @@ async fn a_plugin_built_against_contract_0_5_0_keeps_working_and_is_told_it_cann
     assert!(emu.calls("sendMessage").is_empty(), "nothing was sent");
     let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "Sorry!"})).await;
     assert_eq!(status, 200, "{out}");
+    let message = server.ticket(id).await["messages"][0]["id"].as_str().unwrap().to_string();
+    let (status, headers, _) = server.get_bytes(&format!("/api/v1/messages/{message}/attachments/0")).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"));
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_contract_0_6_0_keeps_receiving_and_sending_files() {
+    // The Telegram component as built before 0.7.0 and its mail import existed (0d5d663).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(frozen("telegram-0.6.0.wasm"), dir.path().join("telegram.wasm")).unwrap();
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let config = format!("plugin_dir = \"{}\"\n{}", dir.path().display(), telegram_channel("old", &emu, true, TOKEN));
+    let server = Server::spawn(bin().as_ref(), &config, &cache_dir(), Options::memory(), None).await;
+    assert_eq!(server.channel("old").await["contract"], "0.6.0");
+
+    emu.private_photo(&User::new(7006, "Eve", None, None), "the dent");
+    let t = server.wait_tickets("q=dent", 1, WAIT).await;
+    assert_eq!(t.len(), 1, "the old plugin's message became a ticket");
+    let id = t[0]["id"].as_str().unwrap();
+    let (_, detail) = server.get(&format!("/api/v1/tickets/{id}")).await;
+    assert!(detail["files"].as_array().unwrap().iter().any(|c| c["kind"] == "private_message"), "it still offers files: {}", detail["files"]);
+    let (_, file) = server.upload("label.pdf", "application/pdf", b"%PDF-1.7\n%%EOF\n".to_vec()).await;
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "Label attached", "files": [file["id"]]})).await;
+    assert_eq!(status, 200, "{out}");
+    let docs = emu.calls("sendDocument");
+    assert_eq!((docs.len(), docs[0].params["caption"].as_str()), (1, Some("Label attached")));
     let message = server.ticket(id).await["messages"][0]["id"].as_str().unwrap().to_string();
     let (status, headers, _) = server.get_bytes(&format!("/api/v1/messages/{message}/attachments/0")).await;
     assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "image/png"));

@@ -128,7 +128,7 @@ async fn the_example_channel_in_rust_typescript_and_python_works_in_a_running_he
         let ch = server.channel(id).await;
         // The Rust example follows the SDK; the TypeScript and Python ones stay on 0.3.0, which
         // the host still loads.
-        assert_eq!(ch["contract"], if *id == "rs" { "0.6.0" } else { "0.3.0" }, "{ch}");
+        assert_eq!(ch["contract"], if *id == "rs" { "0.7.0" } else { "0.3.0" }, "{ch}");
         emu.customer_writes("c1", "Ann", &format!("question via {id}"));
         let found = server.wait_tickets(&format!("q=question%20{id}"), 1, std::time::Duration::from_secs(30)).await;
         assert_eq!(found.len(), 1, "{id}: the message became a ticket: {}", server.channel(id).await);

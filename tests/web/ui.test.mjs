@@ -630,7 +630,7 @@ test('admins see channel health and can disable a channel; agents cannot', async
   await tg.locator('[data-health="ok"]').waitFor({ timeout: WAIT });
   // Which contract version its plugin was built against, where its webhooks go, and its own
   // connection test.
-  await tg.locator('[data-contract="0.6.0"]').waitFor();
+  await tg.locator('[data-contract="0.7.0"]').waitFor();
   assert.match(await tg.locator('.webhook-url').textContent(), /\/webhooks\/tg$/);
   // Its settings that are not secrets, as set (a verify token would be here); the token is not.
   assert.match(await tg.locator('[data-setting="long_poll_seconds"]').textContent(), /Long poll seconds:?\s*2/);

@@ -5,7 +5,7 @@
 
 use super::bindings::latest::helpdesk::channel::mail::{self, Account, Fetched, MailError, MailboxPage};
 use super::sandbox::HostState;
-use super::ChannelContext;
+use super::{ChannelContext, ChannelFailure};
 use futures::TryStreamExt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -47,19 +47,14 @@ struct Server {
 pub const CA_ENV: &str = "HELPDESK_MAIL_CA";
 
 fn roots() -> Arc<rustls::RootCertStore> {
-    static ROOTS: OnceLock<Arc<rustls::RootCertStore>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| {
-            let mut store = rustls::RootCertStore::empty();
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = store.add(cert);
-            }
-            for cert in extra_roots() {
-                let _ = store.add(cert);
-            }
-            Arc::new(store)
-        })
-        .clone()
+    let mut store = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = store.add(cert);
+    }
+    for cert in extra_roots() {
+        let _ = store.add(cert.clone());
+    }
+    Arc::new(store)
 }
 
 static TRUSTED: OnceLock<std::path::PathBuf> = OnceLock::new();
@@ -70,26 +65,35 @@ pub fn trust_mail_ca(pem: std::path::PathBuf) {
     let _ = TRUSTED.set(pem);
 }
 
-fn extra_roots() -> Vec<rustls::pki_types::CertificateDer<'static>> {
+/// Read once, at the first mail connection.
+fn extra_roots() -> &'static [rustls::pki_types::CertificateDer<'static>] {
     use rustls::pki_types::pem::PemObject;
-    let Some(path) = TRUSTED.get().map(|p| p.as_os_str().to_owned()).or_else(|| std::env::var_os(CA_ENV)) else { return Vec::new() };
-    match rustls::pki_types::CertificateDer::pem_file_iter(&path) {
-        Ok(certs) => certs.flatten().collect(),
-        Err(e) => {
-            tracing::warn!(path = %std::path::Path::new(&path).display(), "{CA_ENV} could not be read: {e}");
-            Vec::new()
+    static EXTRA: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
+    EXTRA.get_or_init(|| {
+        let Some(path) = TRUSTED.get().map(|p| p.as_os_str().to_owned()).or_else(|| std::env::var_os(CA_ENV)) else { return Vec::new() };
+        match rustls::pki_types::CertificateDer::pem_file_iter(&path) {
+            Ok(certs) => certs.flatten().collect(),
+            Err(e) => {
+                tracing::warn!(path = %std::path::Path::new(&path).display(), "{CA_ENV} could not be read: {e}");
+                Vec::new()
+            }
         }
-    }
+    })
 }
 
+/// One TLS configuration for every IMAP connection (the roots are read once).
 fn tls_connector() -> tokio_rustls::TlsConnector {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default versions")
-        .with_root_certificates(roots())
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_root_certificates(roots())
+            .with_no_client_auth();
+        Arc::new(config)
+    });
+    tokio_rustls::TlsConnector::from(config.clone())
 }
 
 /// `server` as granted to the channel, for `protocol`.
@@ -279,7 +283,7 @@ pub(crate) async fn send(ch: &ChannelContext, account: Account, sender: String, 
     let address = resolve(&server).await?[0];
     let mut params = TlsParameters::builder(server.host.clone());
     for cert in extra_roots() {
-        if let Ok(c) = lettre::transport::smtp::client::Certificate::from_der(cert.to_vec()) {
+        if let Ok(c) = lettre::transport::smtp::client::Certificate::from_der(cert.as_ref().to_vec()) {
             params = params.add_root_certificate(c);
         }
     }
@@ -363,8 +367,24 @@ pub(crate) fn is_mail_url(url: &str) -> bool {
 }
 
 /// Download the part an attachment's IMAP URL names, decoded from its transfer encoding, with
-/// its content type.
-pub(crate) async fn download_part(ch: &ChannelContext, url: &str, headers: &[(String, String)], max: usize) -> Result<(Option<String>, Vec<u8>), MailError> {
+/// its content type, in the words of a download's failures.
+pub(crate) async fn download_part(ch: &ChannelContext, url: &str, headers: &[(String, String)], max: usize) -> Result<(Option<String>, Vec<u8>), ChannelFailure> {
+    let too_large = || ChannelFailure::Permanent(format!("the file is larger than {} MiB; open it in the mailbox", max >> 20));
+    match fetch_part(ch, url, headers, max).await {
+        Ok(Some(part)) => Ok(part),
+        Ok(None) => Err(too_large()),
+        Err(e) => Err(match e {
+            MailError::NotAllowed(s) => ChannelFailure::InvalidConfig(format!("the file is on {s}, which this channel was not granted (allowed_hosts)")),
+            MailError::Auth(m) => ChannelFailure::Unauthorized(m),
+            MailError::Timeout => ChannelFailure::Transient("the mail server took too long to send the file".into()),
+            MailError::Connection(m) => ChannelFailure::Transient(ch.redact(&m)),
+            MailError::Rejected(m) | MailError::Invalid(m) => ChannelFailure::Permanent(ch.redact(&m)),
+        }),
+    }
+}
+
+/// The part, or `None` when it is larger than `max`.
+async fn fetch_part(ch: &ChannelContext, url: &str, headers: &[(String, String)], max: usize) -> Result<Option<(Option<String>, Vec<u8>)>, MailError> {
     let part = part_url(url).ok_or_else(|| MailError::Invalid("the attachment's IMAP URL is unreadable".into()))?;
     let secret = headers
         .iter()
@@ -387,14 +407,11 @@ pub(crate) async fn download_part(ch: &ChannelContext, url: &str, headers: &[(St
         let mime = f.section(&SectionPath::Part(numbers.clone(), Some(MessageSection::Mime))).unwrap_or_default();
         let body = f.section(&SectionPath::Part(numbers, None)).ok_or_else(|| MailError::Rejected("the server has no such part".into()))?;
         if body.len() > max * 2 {
-            return Err(MailError::Invalid("too large".into()));
+            return Ok(None);
         }
         let (content_type, encoding) = part_headers(mime);
         let bytes = decode(&encoding, body);
-        if bytes.len() > max {
-            return Err(MailError::Invalid("too large".into()));
-        }
-        Ok((content_type, bytes))
+        Ok((bytes.len() <= max).then_some((content_type, bytes)))
     }
     .await;
     let _ = within(Duration::from_secs(5), session.logout()).await;

@@ -40,8 +40,7 @@ async fn download(ch: &ChannelContext, mut request: wit::HttpRequest) -> Result<
     if super::mail::is_mail_url(&request.url) {
         return super::mail::download_part(ch, &request.url, &request.headers, MAX_MEDIA_BYTES)
             .await
-            .map(|(content_type, bytes)| Media { content_type, bytes })
-            .map_err(|e| mail_failure(ch, e));
+            .map(|(content_type, bytes)| Media { content_type, bytes });
     }
     for _ in 0..=MAX_REDIRECTS {
         let from = reqwest::Url::parse(&request.url).ok();
@@ -67,18 +66,6 @@ async fn download(ch: &ChannelContext, mut request: wit::HttpRequest) -> Result<
         }
     }
     Err(ChannelFailure::Permanent(format!("the download was redirected more than {MAX_REDIRECTS} times")))
-}
-
-fn mail_failure(ch: &ChannelContext, e: super::bindings::latest::helpdesk::channel::mail::MailError) -> ChannelFailure {
-    use super::bindings::latest::helpdesk::channel::mail::MailError as E;
-    match e {
-        E::Invalid(m) if m == "too large" => ChannelFailure::Permanent(format!("the file is larger than {} MiB; open it in the mailbox", MAX_MEDIA_BYTES >> 20)),
-        E::NotAllowed(s) => ChannelFailure::InvalidConfig(format!("the file is on {s}, which this channel was not granted (allowed_hosts)")),
-        E::Auth(m) => ChannelFailure::Unauthorized(m),
-        E::Timeout => ChannelFailure::Transient("the mail server took too long to send the file".into()),
-        E::Connection(m) => ChannelFailure::Transient(ch.redact(&m)),
-        E::Rejected(m) | E::Invalid(m) => ChannelFailure::Permanent(ch.redact(&m)),
-    }
 }
 
 fn failure(ch: &ChannelContext, e: HttpError) -> ChannelFailure {

@@ -97,7 +97,7 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a String>) -> 
 pub struct PluginInfo {
     pub platform: String,
     pub platform_name: String,
-    /// The contract version the plugin was built against (`0.1.0` to `0.6.0`).
+    /// The contract version the plugin was built against (`0.1.0` to `0.7.0`).
     pub contract: String,
     /// SHA-256 of the component file, hex (what `plugins.toml` may pin with `sha256`).
     pub sha256: String,

@@ -53,7 +53,8 @@ pub fn events(raw: &[u8], size: u64, place: &Place, ours: &str) -> Result<Vec<Ev
             || header("x-autorespond").is_some()
             || matches!(header("precedence").as_deref(), Some("auto_reply" | "bulk" | "junk")));
     let mut events = Vec::new();
-    let mut known_thread = threads::thread_of(references.iter().rev().chain(in_reply_to.iter()))?;
+    // The parent first, then the newest references: a few lookups, however long the chain.
+    let mut known_thread = threads::thread_of(in_reply_to.iter().chain(references.iter().rev()).take(10))?;
     if bounce {
         // The report names the message that could not be delivered: ours, in a ticket.
         let original = bounced_message_id(&message);
@@ -168,10 +169,9 @@ fn bounced_message_id(message: &Message) -> Option<String> {
         let is_headers = part.content_type().is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers")));
         if is_headers {
             let text = String::from_utf8_lossy(part.contents()).into_owned();
-            for line in text.lines() {
-                if let Some(v) = line.strip_prefix("Message-ID:").or_else(|| line.strip_prefix("Message-Id:")).or_else(|| line.strip_prefix("Message-id:")) {
-                    return Some(v.trim().trim_start_matches('<').trim_end_matches('>').to_string());
-                }
+            let id = text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("message-id")).map(|(_, v)| v.trim()));
+            if let Some(id) = id {
+                return Some(id.trim_start_matches('<').trim_end_matches('>').to_string());
             }
         }
     }
@@ -209,7 +209,8 @@ pub fn fold(body: &str) -> (String, String) {
             || (t.starts_with("Le ") && t.ends_with("a écrit :"))
             || (t.starts_with("Am ") && t.ends_with("schrieb:"));
         let quoted_from_here = t.starts_with('>') && lines[i..].iter().all(|l| l.starts_with('>') || l.trim().is_empty());
-        if t == "--" && line.ends_with(' ') || t == "-- " || quote_head || quoted_from_here {
+        // `-- ` (with its space) opens a signature.
+        if (t == "--" && line.ends_with(' ')) || quote_head || quoted_from_here {
             cut = i;
             break;
         }

@@ -67,10 +67,10 @@ fn reply(target: &Target, text: &str, files: Vec<OutgoingFile>) -> Result<Action
         return Err(err::permanent(format!("`{to}` is not an email address to answer")));
     }
     let subject = meta(target, "subject").unwrap_or("");
-    let subject = if inbound::normal_subject(subject) != subject.to_lowercase().trim() || subject.to_ascii_lowercase().starts_with("re:") {
-        if subject.to_ascii_lowercase().starts_with("re:") { subject.to_string() } else { format!("Re: {subject}") }
-    } else if subject.is_empty() {
+    let subject = if subject.is_empty() {
         "Re: your message".to_string()
+    } else if subject.to_ascii_lowercase().starts_with("re:") {
+        subject.to_string()
     } else {
         format!("Re: {subject}")
     };

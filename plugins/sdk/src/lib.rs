@@ -1,6 +1,6 @@
 //! The SDK for channel plugins: implement [`Channel`], call [`export_channel!`], and use the
 //! helpers here to talk to the platform through the host. It targets the contract bundled in
-//! this crate's `wit/` (`helpdesk:channel@0.6.0`).
+//! this crate's `wit/` (`helpdesk:channel@0.7.0`).
 //!
 //! ```ignore
 //! use helpdesk_plugin_sdk::prelude::*;
@@ -50,7 +50,7 @@ pub use bindings::helpdesk::channel::log::Level;
 pub use bindings::helpdesk::channel::types::*;
 
 /// The contract version this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.6.0";
+pub const CONTRACT_VERSION: &str = "0.7.0";
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {

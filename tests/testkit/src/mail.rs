@@ -11,6 +11,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use crate::server::free_port;
 
 /// The domains the servers keep mailboxes for: the brand's, its customers', its consultants'.
 pub const DOMAINS: [&str; 3] = ["shop.test", "customer.test", "consult.test"];
@@ -26,10 +27,6 @@ pub struct MailServers {
     pub smtps_port: u16,
     users: Vec<(String, String)>,
     dovecot: Child,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// The binaries, or how to get them.

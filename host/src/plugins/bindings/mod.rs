@@ -8,8 +8,9 @@ pub mod since_v0_3_0;
 pub mod since_v0_4_0;
 pub mod since_v0_5_0;
 pub mod since_v0_6_0;
+pub mod since_v0_7_0;
 
-pub use since_v0_6_0 as latest;
+pub use since_v0_7_0 as latest;
 pub use latest::files;
 pub use latest::wit;
 
@@ -26,19 +27,21 @@ pub enum ContractVersion {
     V0_4_0,
     V0_5_0,
     V0_6_0,
+    V0_7_0,
 }
 
 impl ContractVersion {
     /// Oldest first.
-    pub const ALL: [ContractVersion; 6] = [
+    pub const ALL: [ContractVersion; 7] = [
         ContractVersion::V0_1_0,
         ContractVersion::V0_2_0,
         ContractVersion::V0_3_0,
         ContractVersion::V0_4_0,
         ContractVersion::V0_5_0,
         ContractVersion::V0_6_0,
+        ContractVersion::V0_7_0,
     ];
-    pub const LATEST: ContractVersion = ContractVersion::V0_6_0;
+    pub const LATEST: ContractVersion = ContractVersion::V0_7_0;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,6 +51,7 @@ impl ContractVersion {
             ContractVersion::V0_4_0 => "0.4.0",
             ContractVersion::V0_5_0 => "0.5.0",
             ContractVersion::V0_6_0 => "0.6.0",
+            ContractVersion::V0_7_0 => "0.7.0",
         }
     }
 
@@ -81,6 +85,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     since_v0_4_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_5_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     since_v0_6_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    since_v0_7_0::Channel::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -92,6 +97,7 @@ pub enum ChannelPre {
     V0_4_0(since_v0_4_0::ChannelPre<HostState>),
     V0_5_0(since_v0_5_0::ChannelPre<HostState>),
     V0_6_0(since_v0_6_0::ChannelPre<HostState>),
+    V0_7_0(since_v0_7_0::ChannelPre<HostState>),
 }
 
 impl ChannelPre {
@@ -104,6 +110,7 @@ impl ChannelPre {
             ContractVersion::V0_4_0 => ChannelPre::V0_4_0(since_v0_4_0::ChannelPre::new(pre)?),
             ContractVersion::V0_5_0 => ChannelPre::V0_5_0(since_v0_5_0::ChannelPre::new(pre)?),
             ContractVersion::V0_6_0 => ChannelPre::V0_6_0(since_v0_6_0::ChannelPre::new(pre)?),
+            ContractVersion::V0_7_0 => ChannelPre::V0_7_0(since_v0_7_0::ChannelPre::new(pre)?),
         })
     }
 
@@ -115,6 +122,7 @@ impl ChannelPre {
             ChannelPre::V0_4_0(_) => ContractVersion::V0_4_0,
             ChannelPre::V0_5_0(_) => ContractVersion::V0_5_0,
             ChannelPre::V0_6_0(_) => ContractVersion::V0_6_0,
+            ChannelPre::V0_7_0(_) => ContractVersion::V0_7_0,
         }
     }
 
@@ -126,6 +134,7 @@ impl ChannelPre {
             ChannelPre::V0_4_0(p) => Channel::V0_4_0(p.instantiate_async(store).await?),
             ChannelPre::V0_5_0(p) => Channel::V0_5_0(p.instantiate_async(store).await?),
             ChannelPre::V0_6_0(p) => Channel::V0_6_0(p.instantiate_async(store).await?),
+            ChannelPre::V0_7_0(p) => Channel::V0_7_0(p.instantiate_async(store).await?),
         })
     }
 }
@@ -138,6 +147,7 @@ pub enum Channel {
     V0_4_0(since_v0_4_0::Channel),
     V0_5_0(since_v0_5_0::Channel),
     V0_6_0(since_v0_6_0::Channel),
+    V0_7_0(since_v0_7_0::Channel),
 }
 
 type Outcome<T> = wasmtime::Result<Result<T, wit::ChannelError>>;
@@ -151,6 +161,7 @@ impl Channel {
             Channel::V0_4_0(c) => c.call_describe(s).await,
             Channel::V0_5_0(c) => c.call_describe(s).await,
             Channel::V0_6_0(c) => c.call_describe(s).await,
+            Channel::V0_7_0(c) => c.call_describe(s).await,
         }
     }
 
@@ -165,6 +176,7 @@ impl Channel {
             Channel::V0_4_0(c) => c.call_check(s).await,
             Channel::V0_5_0(c) => c.call_check(s).await,
             Channel::V0_6_0(c) => c.call_check(s).await,
+            Channel::V0_7_0(c) => c.call_check(s).await,
         }
     }
 
@@ -176,6 +188,7 @@ impl Channel {
             Channel::V0_4_0(c) => c.call_fetch(s, cursor).await,
             Channel::V0_5_0(c) => c.call_fetch(s, cursor).await,
             Channel::V0_6_0(c) => c.call_fetch(s, cursor).await,
+            Channel::V0_7_0(c) => c.call_fetch(s, cursor).await,
         }
     }
 
@@ -190,6 +203,7 @@ impl Channel {
             Channel::V0_4_0(c) => c.call_handle_webhook(s, &path_only(req)).await,
             Channel::V0_5_0(c) => c.call_handle_webhook(s, req).await,
             Channel::V0_6_0(c) => c.call_handle_webhook(s, req).await,
+            Channel::V0_7_0(c) => c.call_handle_webhook(s, req).await,
         }
     }
 
@@ -217,6 +231,7 @@ impl Channel {
             Channel::V0_4_0(c) => c.call_perform(s, target, action).await,
             Channel::V0_5_0(c) => c.call_perform(s, target, action).await,
             Channel::V0_6_0(c) => c.call_perform(s, target, action).await,
+            Channel::V0_7_0(c) => c.call_perform(s, target, action).await,
         }
     }
 
@@ -226,6 +241,7 @@ impl Channel {
             Channel::V0_4_0(c) => c.call_media(s, target, attachment).await,
             Channel::V0_5_0(c) => c.call_media(s, target, attachment).await,
             Channel::V0_6_0(c) => c.call_media(s, target, attachment).await,
+            Channel::V0_7_0(c) => c.call_media(s, target, attachment).await,
             Channel::V0_3_0(c) => {
                 let (target, attachment) = (since_v0_2_0::target(target), attachment.clone().into());
                 Ok(c.call_media(s, &target, &attachment).await?.map(Into::into).map_err(Into::into))
@@ -242,6 +258,7 @@ impl Channel {
         match self {
             Channel::V0_5_0(c) => c.call_reply_note(s, target, text).await,
             Channel::V0_6_0(c) => c.call_reply_note(s, target, text).await,
+            Channel::V0_7_0(c) => c.call_reply_note(s, target, text).await,
             _ => Ok(None),
         }
     }
@@ -250,6 +267,7 @@ impl Channel {
     pub async fn file_capabilities(&self, s: &mut Store<HostState>) -> wasmtime::Result<Vec<files::FileCapability>> {
         match self {
             Channel::V0_6_0(c) => c.call_file_capabilities(s).await,
+            Channel::V0_7_0(c) => c.call_file_capabilities(s).await,
             _ => Ok(Vec::new()),
         }
     }
@@ -264,6 +282,7 @@ impl Channel {
     ) -> Outcome<wit::ActionOutcome> {
         match self {
             Channel::V0_6_0(c) => c.call_send_files(s, target, reply, private, files).await,
+            Channel::V0_7_0(c) => c.call_send_files(s, target, reply, private, files).await,
             _ => Ok(Err(wit::ChannelError::Unsupported(format!("this plugin was built against contract {}, which cannot send files", self.version())))),
         }
     }
@@ -276,6 +295,7 @@ impl Channel {
             Channel::V0_4_0(_) => ContractVersion::V0_4_0,
             Channel::V0_5_0(_) => ContractVersion::V0_5_0,
             Channel::V0_6_0(_) => ContractVersion::V0_6_0,
+            Channel::V0_7_0(_) => ContractVersion::V0_7_0,
         }
     }
 }
