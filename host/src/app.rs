@@ -105,6 +105,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     }
     let vault = seed.vault.take().map(Ok).unwrap_or_else(|| crate::sync::vault::Vault::load(None))?;
     let translator = Arc::new(crate::translation::Translator::new(store.clone(), vault.clone()));
+    let consultations = crate::consult::Consultations::spawn(inbox.clone(), vault.clone());
     let channels = Channels::start(&file, Arc::new(runtime), vault, inbox.clone(), store, events.clone()).await;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -160,7 +161,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     });
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
     let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
-    let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, translator, setup, public_origin };
+    let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, translator, consultations, setup, public_origin };
     let app = crate::api::router(state);
     // Scripts and tests read this line for the address (the port may have been 0).
     println!("helpdesk listening on http://{addr}");

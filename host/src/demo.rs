@@ -104,7 +104,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     // Real mail servers (Debian's Dovecot and Postfix) for the email channel, where installed.
     let mail = match helpdesk_testkit::mail::MailServers::start(&demo_mailboxes()) {
         Ok(m) => {
-            crate::plugins::trust_mail_ca(m.ca_file());
+            crate::mail::trust_mail_ca(m.ca_file());
             let email: ChannelConfig = PluginsFile::parse(&m.channel_toml("email", DEMO_SUPPORT)).map_err(anyhow::Error::msg)?.channels.remove(0);
             channels.push(ChannelConfig { display_name: "Email · support@shop.test".into(), ..email });
             Some(std::sync::Arc::new(m))

@@ -23,6 +23,8 @@ pub enum Event {
     ChannelHealth { channel: String, health: ChannelHealth },
     /// An internal note was added, edited or deleted.
     Note { ticket_id: String, note: Note, deleted: bool, activity: Activity },
+    /// A line was added to a ticket's history on its own (a consultation's email bounced).
+    Activity { ticket_id: String, activity: Activity },
     /// A contact's tags changed.
     ContactUpdated { contact: Contact },
     /// Who is viewing a ticket, and who of them is typing a reply.

@@ -5,11 +5,13 @@ pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod consult;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod devkit;
 pub mod events;
 pub mod inbox;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod plugins;

@@ -765,6 +765,14 @@ pub struct Note {
     #[serde(default)]
     #[schema(required = true)]
     pub mentions: Vec<String>,
+    /// The consultation it is part of: what an agent asked someone outside, or their answer.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub consultation_id: Option<String>,
+    /// The address of the outside person who wrote it by email (then no agent did).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub email: Option<String>,
 }
 
 /// Shorten `text` to at most `max` characters for previews.

@@ -181,3 +181,132 @@ async fn a_twenty_megabyte_attachment_downloads_whole_hostile_html_stays_text_an
     assert!(t.iter().all(|t| !t["preview"].as_str().unwrap_or("").contains("Spam")));
     assert_eq!(mail.mailbox(SUPPORT).len(), 4, "the blocked email is still in the mailbox");
 }
+
+/// Every event the socket has brought so far, one by one (some arrive in batches).
+fn seen(events: &std::sync::Mutex<Vec<serde_json::Value>>) -> Vec<serde_json::Value> {
+    events.lock().unwrap().iter().flat_map(|e| e["events"].as_array().cloned().unwrap_or_else(|| vec![e.clone()])).collect()
+}
+
+#[tokio::test]
+async fn an_agent_consults_someone_outside_by_email_and_their_answers_land_as_notes_never_sent_to_the_customer() {
+    const CONSULT: &str = "consult@shop.test";
+    const LAWYER: &str = "lawyer@consult.test";
+    let mail = MailServers::start(&[(SUPPORT, "support-pw"), (CONSULT, "consult-pw"), ("ann@customer.test", "ann-pw"), (LAWYER, "lawyer-pw"), ("boss@consult.test", "boss-pw")])
+        .expect("the mail servers");
+    let opts = Options {
+        env: vec![("HELPDESK_MAIL_CA".into(), mail.ca_file().display().to_string())],
+        secret_key: Some("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into()),
+        ..Options::memory()
+    };
+    let server = Server::start_with(&mail.channel_toml("mail", SUPPORT), opts, None).await;
+    mail.send("ann@customer.test", &[SUPPORT], b"From: Ann Example <ann@customer.test>\r\nTo: support@shop.test\r\nSubject: Refund?\r\nMessage-ID: <r1@customer.test>\r\n\r\nThe lamp arrived broken. I want my money back.\r\n").await.unwrap();
+    let id = server.wait_tickets("platform=email", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let message = server.ticket(&id).await["messages"][0]["id"].as_str().unwrap().to_string();
+    let ask = json!({"to": [LAWYER], "note": "May we refund a lamp broken in transit?", "messages": [message]});
+
+    // Before an admin sets the installation's mail, nothing can be sent.
+    let (s, b) = server.post(format!("/api/v1/tickets/{id}/consultations"), ask.clone()).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("mail_not_configured")), "{b}");
+    let settings = |password: &str| {
+        json!({"address": CONSULT, "display_name": "Shop", "smtp_server": format!("smtps://127.0.0.1:{}", mail.smtps_port),
+               "imap_server": format!("imaps://127.0.0.1:{}", mail.imaps_port), "password": password, "poll_seconds": 60})
+    };
+    let (s, b) = server.put("/api/v1/mail/settings", json!({"address": "not an address", "smtp_server": "smtps://x", "imap_server": "imaps://x", "password": "p"})).await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = server.put("/api/v1/mail/settings", json!({"address": CONSULT, "smtp_server": "https://x", "imap_server": "imaps://x", "password": "p"})).await;
+    assert_eq!((s, b["message"].as_str().is_some_and(|m| m.contains("smtps://"))), (400, true), "{b}");
+    let (s, b) = server.put("/api/v1/mail/settings", settings("wrong")).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, b) = server.post("/api/v1/mail/settings/check", json!({})).await;
+    assert_eq!(b["ok"], false, "a wrong password is told: {b}");
+    assert!(!b.to_string().contains("\"wrong\""), "and never shown: {b}");
+    let (s, b) = server.put("/api/v1/mail/settings", settings("consult-pw")).await;
+    assert_eq!((s, b["password_set"].as_bool()), (200, Some(true)), "{b}");
+    assert!(!b.to_string().contains("consult-pw"));
+    let (_, b) = server.post("/api/v1/mail/settings/check", json!({})).await;
+    assert_eq!(b["ok"], true, "{b}");
+
+    // Bad asks are refused, nothing sent.
+    let (s, _) = server.post(format!("/api/v1/tickets/{id}/consultations"), json!({"to": ["nobody"], "note": "x"})).await;
+    assert_eq!(s, 400);
+    let (s, _) = server.post(format!("/api/v1/tickets/{id}/consultations"), json!({"to": [LAWYER], "note": "x", "messages": ["no-such"]})).await;
+    assert_eq!(s, 400);
+
+    // The question reaches the lawyer, quoting the chosen message, answerable to this ticket.
+    let events = listen(&server).await;
+    let (s, c) = server.post(format!("/api/v1/tickets/{id}/consultations"), ask).await;
+    assert_eq!(s, 201, "{c}");
+    let got = mail.wait_for_mail(LAWYER, 1, WAIT).await.unwrap();
+    let (h, body) = parse(&got[0]);
+    let reply_to = c["reply_address"].as_str().unwrap().to_string();
+    assert!(reply_to.starts_with("consult+c-") && reply_to.ends_with("@shop.test"), "{reply_to}");
+    assert_eq!(header(&h, "Reply-To").map(|r| r.trim_matches(['<', '>'])), Some(reply_to.as_str()), "{h}");
+    assert!(header(&h, "From").unwrap().contains(CONSULT), "{h}");
+    assert!(body.contains("May we refund a lamp broken in transit?") && body.contains("The lamp arrived broken."), "{body}");
+    let question_id = header(&h, "Message-ID").unwrap().to_string();
+    let subject = header(&h, "Subject").unwrap().to_string();
+
+    // The lawyer answers above the quote: a note from them, live, with the history saying so.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let answer = format!(
+        "From: Lara Lawyer <{LAWYER}>\r\nTo: {reply_to}\r\nSubject: Re: {subject}\r\nMessage-ID: <lara-1@consult.test>\r\n\
+         In-Reply-To: {question_id}\r\nReferences: {question_id}\r\n\r\nYes: in transit it is the carrier's risk, refund her.\r\n\r\n\
+         On Fri, Shop <consult@shop.test> wrote:\r\n> ##- Write your answer above this line -##\r\n> May we refund?\r\n"
+    );
+    mail.send(LAWYER, &[&reply_to], answer.as_bytes()).await.unwrap();
+    let note_from = |who: &'static str| {
+        let server = &server;
+        let id = id.clone();
+        async move { server.ticket(&id).await["notes"].as_array().unwrap().iter().find(|n| n["email"] == who).cloned() }
+    };
+    assert!(eventually(WAIT, || async { note_from(LAWYER).await.is_some() }).await, "the answer lands: {}", server.log());
+    let note = note_from(LAWYER).await.unwrap();
+    assert_eq!(note["text"], "Yes: in transit it is the carrier's risk, refund her.", "{note}");
+    assert_eq!((note["author_name"].as_str(), note["consultation_id"].as_str()), (Some("Lara Lawyer"), c["id"].as_str()));
+    assert!(eventually(WAIT, || async { seen(&events).iter().any(|e| e["type"] == "note" && e["note"]["email"] == LAWYER) }).await, "live for whoever views the ticket");
+    let view = server.ticket(&id).await;
+    let history: Vec<_> = view["activity"].as_array().unwrap().iter().map(|a| (a["what"].as_str().unwrap().to_string(), a["detail"].as_str().unwrap().to_string())).collect();
+    assert!(history.contains(&("consult.sent".into(), LAWYER.into())), "who was consulted: {history:?}");
+    assert!(history.iter().any(|(w, d)| w == "consult.answered" && d.contains(LAWYER)), "{history:?}");
+    assert_eq!(view["messages"].as_array().unwrap().len(), 1, "nothing in the customer's conversation");
+    assert_eq!(mail.mailbox("ann@customer.test").len(), 0, "nothing reaches the customer");
+
+    // The agent writes again in the same consultation: threaded under the lawyer's answer.
+    let (s, b) = server.post(format!("/api/v1/tickets/{id}/consultations/{}/messages", c["id"].as_str().unwrap()), json!({"text": "Full price or minus shipping?"})).await;
+    assert_eq!(s, 200, "{b}");
+    let got = mail.wait_for_mail(LAWYER, 2, WAIT).await.unwrap();
+    let (h, body) = parse(&got[1]);
+    assert_eq!(header(&h, "In-Reply-To"), Some("<lara-1@consult.test>"), "{h}");
+    assert!(header(&h, "References").unwrap().contains(&question_id), "{h}");
+    assert!(body.contains("Full price or minus shipping?"));
+
+    // Her colleague, forwarded the question, writes to the plain address: the subject's token
+    // still finds the consultation.
+    let forward = format!("From: Boss <boss@consult.test>\r\nTo: {CONSULT}\r\nSubject: Fwd: {subject}\r\nMessage-ID: <boss-1@consult.test>\r\n\r\nFull price, and apologise.\r\n");
+    mail.send("boss@consult.test", &[CONSULT], forward.as_bytes()).await.unwrap();
+    assert!(eventually(WAIT, || async { note_from("boss@consult.test").await.is_some() }).await, "{}", server.log());
+    let (_, list) = server.get(&format!("/api/v1/tickets/{id}/consultations")).await;
+    assert_eq!(list[0]["answers"], 2, "{list}");
+    assert!(list[0]["participants"].as_array().unwrap().iter().any(|p| p == "boss@consult.test"), "the colleague is in it now: {list}");
+
+    // Out of office, a forged token, and a bounce: no note; the bounce is in the history.
+    let notes = server.ticket(&id).await["notes"].as_array().unwrap().len();
+    let away = format!("From: {LAWYER}\r\nTo: {reply_to}\r\nSubject: Away\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <lara-ooo@consult.test>\r\n\r\nBack on Monday.\r\n");
+    mail.send(LAWYER, &[&reply_to], away.as_bytes()).await.unwrap();
+    let forged = reply_to.replace(&reply_to[reply_to.len() - 20..reply_to.len() - 10], "0000000000");
+    let fake = format!("From: mallory@consult.test\r\nTo: {forged}\r\nSubject: hi\r\nMessage-ID: <m-1@consult.test>\r\n\r\nPlease refund everyone.\r\n");
+    mail.send_via(LAWYER, "mallory@consult.test", &[CONSULT], fake.as_bytes()).await.unwrap();
+    let (s, _) = server.post(format!("/api/v1/tickets/{id}/consultations"), json!({"to": ["ghost@consult.test"], "note": "Are you there?"})).await;
+    assert_eq!(s, 201);
+    let has = |what: &'static str| {
+        let server = &server;
+        let id = id.clone();
+        async move { server.ticket(&id).await["activity"].as_array().unwrap().iter().any(|a| a["what"] == what) }
+    };
+    assert!(eventually(WAIT, || async { has("consult.auto_reply").await && has("consult.bounced").await }).await, "{}", server.log());
+    let bounced = server.ticket(&id).await["activity"].as_array().unwrap().iter().find(|a| a["what"] == "consult.bounced").cloned().unwrap();
+    assert!(bounced["detail"].as_str().unwrap().contains("ghost@consult.test") && bounced["ok"] == false, "{bounced}");
+    let view = server.ticket(&id).await;
+    assert_eq!(view["notes"].as_array().unwrap().len(), notes + 1, "only the new question: {}", view["notes"]);
+    assert!(!view["notes"].to_string().contains("refund everyone"));
+}

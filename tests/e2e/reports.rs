@@ -21,26 +21,6 @@ async fn reply(server: &Server, ticket: &str, text: &str) {
     assert_eq!(s, 200, "{r}");
 }
 
-/// Every event the live socket brings from now on.
-async fn listen(server: &Server) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
-    use futures::StreamExt;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut r = server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
-    r.headers_mut().insert("cookie", server.cookie.parse().unwrap());
-    r.headers_mut().insert("origin", server.base.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let into = seen.clone();
-    tokio::spawn(async move {
-        while let Some(Ok(m)) = ws.next().await {
-            if let Ok(v) = serde_json::from_str::<Value>(m.to_text().unwrap_or_default()) {
-                into.lock().unwrap().push(v);
-            }
-        }
-    });
-    seen
-}
-
 fn ids(tickets: &[Value]) -> Vec<&str> {
     tickets.iter().map(|t| t["id"].as_str().unwrap()).collect()
 }

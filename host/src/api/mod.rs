@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod channels;
+mod consult;
 mod contacts;
 mod error;
 mod events;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub media: Arc<crate::inbox::MediaCache>,
     /// The translation provider admins configured.
     pub translator: Arc<crate::translation::Translator>,
+    /// The installation's mail and the consultations sent through it.
+    pub consultations: Arc<crate::consult::Consultations>,
     /// Required to create the first admin; `None` when the server started with users.
     pub setup: Option<Arc<crate::accounts::SetupCode>>,
     /// `scheme://host[:port]` the server is reached at (`--public-url`), when configured.
@@ -78,6 +81,7 @@ impl AppState {
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete, files::upload, files::get, ops::backup,
         targets::list, targets::create, targets::update, targets::delete,
         reports::get, reports::settings, reports::set_settings, audit::list, audit::settings, audit::set_settings,
+        consult::settings, consult::configure, consult::check, consult::list, consult::start, consult::follow_up,
         translation::settings, translation::configure, translation::my_prefs, translation::set_my_prefs, translation::translate_message, translation::translate_text,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
@@ -134,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}/translate", post(translation::translate_message))
         .route("/translate", post(translation::translate_text))
         .route("/translation/settings", get(translation::settings).put(translation::configure))
+        .route("/mail/settings", get(consult::settings).put(consult::configure))
+        .route("/mail/settings/check", post(consult::check))
+        .route("/tickets/{id}/consultations", get(consult::list).post(consult::start))
+        .route("/tickets/{id}/consultations/{consultation_id}/messages", post(consult::follow_up))
         .route("/me/translation", get(translation::my_prefs).put(translation::set_my_prefs))
         .route("/contacts/{id}", get(contacts::get).patch(contacts::update))
         .route("/contacts/{id}/attributes", put(contacts::set_attributes))

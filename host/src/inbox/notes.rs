@@ -55,10 +55,47 @@ impl Inbox {
             text,
             created_at: now,
             edited_at: None,
+            consultation_id: None,
+            email: None,
         };
         self.store.put("note", &note.id, &note).await?;
         self.note_changed(&note, "note.added", author.name, false).await?;
         Ok(note)
+    }
+
+    /// Keep `note` as it was written elsewhere (a consultation: the question an agent sent, or
+    /// an answer by email), once: a note already kept under its id is left as it is. `what`
+    /// and `detail` are the history's entry beside it.
+    pub async fn record_note(&self, note: Note, what: &str, detail: String) -> Result<Option<Note>, InboxError> {
+        let note = Note { text: check_text(&note.text)?, ..note };
+        self.ticket(&note.ticket_id).await?;
+        if !self.store.create("note", &note.id, &note).await? {
+            return Ok(None);
+        }
+        let activity = Activity {
+            id: stable_id(&note.ticket_id, &format!("activity:{what}:{}", note.id)),
+            ticket_id: note.ticket_id.clone(),
+            at: note.created_at,
+            actor: note.author_name.clone(),
+            what: what.to_string(),
+            detail,
+            ok: true,
+        };
+        self.store.put("activity", &activity.id, &activity).await?;
+        self.events.publish(Event::Note { ticket_id: note.ticket_id.clone(), note: note.clone(), deleted: false, activity });
+        Ok(Some(note))
+    }
+
+    /// A line in the ticket's history (`what`, as `consult.bounced`), published live; kept
+    /// once per `key` (an email's Message-ID read twice is one line).
+    pub async fn record_activity_once(&self, ticket_id: &str, key: &str, actor: &str, what: &str, detail: String, ok: bool) -> Result<Activity, InboxError> {
+        let activity = Activity { id: stable_id(ticket_id, &format!("activity:{what}:{key}")), ticket_id: ticket_id.into(), at: now_ms(), actor: actor.into(), what: what.into(), detail, ok };
+        if let Some(kept) = self.store.get::<Activity>("activity", &activity.id).await? {
+            return Ok(kept);
+        }
+        self.store.put("activity", &activity.id, &activity).await?;
+        self.events.publish(Event::Activity { ticket_id: ticket_id.into(), activity: activity.clone() });
+        Ok(activity)
     }
 
     pub async fn edit_note(&self, ticket_id: &str, note_id: &str, author: NoteAuthor<'_>, text: &str) -> Result<Note, InboxError> {

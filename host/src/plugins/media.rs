@@ -37,7 +37,7 @@ impl Plugin {
 /// Send `request`, following redirects (each checked against the granted hosts; the
 /// credentials stay with the host they were meant for).
 async fn download(ch: &ChannelContext, mut request: wit::HttpRequest) -> Result<Media, ChannelFailure> {
-    if super::mail::is_mail_url(&request.url) {
+    if crate::mail::is_mail_url(&request.url) {
         return super::mail::download_part(ch, &request.url, &request.headers, MAX_MEDIA_BYTES)
             .await
             .map(|(content_type, bytes)| Media { content_type, bytes });

@@ -13,7 +13,6 @@ mod validate;
 pub use bindings::ContractVersion;
 pub use error::{ChannelFailure, PluginError};
 pub use media::{Media, MAX_MEDIA_BYTES};
-pub use mail::{trust_mail_ca, CA_ENV as MAIL_CA_ENV};
 pub use validate::{MAX_FILE_BYTES, MAX_REPLY_FILES};
 pub use sandbox::Limits;
 
@@ -67,9 +66,20 @@ pub struct ChannelContext {
     http: reqwest::Client,
     kv: Arc<dyn KvBackend>,
     replay: Option<Arc<dyn Replay>>,
+    /// The mailbox the plugin last fetched from, which the poll loop watches with IDLE.
+    mailbox: std::sync::Mutex<Option<(crate::mail::Account, String)>>,
 }
 
 impl ChannelContext {
+    fn watch_mailbox(&self, account: crate::mail::Account, folder: String) {
+        *self.mailbox.lock().expect("not poisoned") = Some((account, folder));
+    }
+
+    /// The account and folder the plugin last read mail from, if it reads mail.
+    pub fn watched_mailbox(&self) -> Option<(crate::mail::Account, String)> {
+        self.mailbox.lock().expect("not poisoned").clone()
+    }
+
     fn host_allowed(&self, scheme: &str, host: &str, port: u16) -> bool {
         crate::config::host_allowed(&self.allowed_hosts, scheme, host, port)
     }
@@ -299,6 +309,7 @@ impl Runtime {
             http: self.http.clone(),
             kv: Arc::new(NoKv),
             replay: None,
+            mailbox: Default::default(),
         });
         let info = plugin.call(probe.clone(), "describe", Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
@@ -326,6 +337,7 @@ impl Runtime {
             http: self.http.clone(),
             kv,
             replay: None,
+            mailbox: Default::default(),
         })
     }
 
@@ -340,7 +352,7 @@ impl Runtime {
         kv: Arc<dyn KvBackend>,
         replay: Option<Arc<dyn Replay>>,
     ) -> Arc<ChannelContext> {
-        Arc::new(ChannelContext { id: id.into(), limits: Limits::default(), config, secrets, allowed_hosts, http: self.http.clone(), kv, replay })
+        Arc::new(ChannelContext { id: id.into(), limits: Limits::default(), config, secrets, allowed_hosts, http: self.http.clone(), kv, replay, mailbox: Default::default() })
     }
 
     /// The contract version a component was built against, from its import names

@@ -45,10 +45,11 @@ impl Store {
         Ok(())
     }
 
-    /// A note is part of its ticket's view (`Store::ticket_parts`): a change to one forgets
-    /// every opened ticket (notes are rare beside messages).
+    /// Notes and history are part of a ticket's view (`Store::ticket_parts`): a change to one
+    /// written on its own forgets every opened ticket (rare beside messages, which ingest
+    /// writes in batches that forget only their tickets).
     fn forget_opened_if(&self, table: &str) {
-        if table == "note" {
+        if table == "note" || table == "activity" {
             self.recent_parts.forget_where(|_, _| true);
         }
     }

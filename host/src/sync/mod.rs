@@ -2,7 +2,7 @@
 //! its webhooks, and keeps its health.
 
 mod health;
-mod poll;
+pub mod poll;
 pub mod automation;
 pub mod vault;
 

@@ -93,6 +93,21 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
                 d
             }
         };
+        pause(&ch, wait).await;
+    }
+}
+
+/// Wait `wait` before the next fetch; a channel that reads a mailbox wakes as soon as mail
+/// arrives there (IMAP IDLE), where its server offers that.
+async fn pause(ch: &ChannelRuntime, wait: Duration) {
+    let ctx = ch.ctx();
+    let Some((account, folder)) = ctx.watched_mailbox().filter(|_| wait >= IDLE_FLOOR) else {
         tokio::time::sleep(wait).await;
+        return;
+    };
+    let started = Instant::now();
+    match crate::mail::wait_for_new(&*ctx, &account, &folder, wait).await {
+        Ok(crate::mail::Woken::NewMail) => {}
+        Ok(_) | Err(_) => tokio::time::sleep(wait.saturating_sub(started.elapsed())).await,
     }
 }

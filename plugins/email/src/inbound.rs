@@ -4,7 +4,9 @@
 
 use crate::threads;
 use helpdesk_plugin_sdk::prelude::*;
-use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mailtext::mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mailtext::{bounced_message_id, delivery_reason, fold, is_reply_subject, normal_subject, Automated};
+pub use mailtext::domain;
 use std::collections::HashMap;
 
 /// Where a message is on the server, for its attachments' IMAP URLs.
@@ -28,8 +30,7 @@ pub fn events(raw: &[u8], size: u64, place: &Place, ours: &str) -> Result<Vec<Ev
     };
     let root = &message;
     let id = root.message_id().map(str::to_string).unwrap_or(fallback_id);
-    let from = root.from().and_then(|f| f.first().and_then(|m| m.address().map(|a| (a.to_ascii_lowercase(), m.name().map(str::to_string)))));
-    let (address, name) = from.unwrap_or_else(|| ("unknown".into(), None));
+    let (address, name) = mailtext::sender(root).unwrap_or_else(|| ("unknown".into(), None));
     if address.eq_ignore_ascii_case(ours) {
         // Our own mail come back (a copy to ourselves): the ticket has it already.
         return Ok(Vec::new());
@@ -39,19 +40,11 @@ pub fn events(raw: &[u8], size: u64, place: &Place, ours: &str) -> Result<Vec<Ev
         return Ok(Vec::new());
     }
     let subject = root.subject().unwrap_or("").trim().to_string();
-    let list = |v: &mail_parser::HeaderValue| -> Vec<String> {
-        v.as_text_list().map(|l| l.iter().map(|s| s.to_string()).collect()).or_else(|| v.as_text().map(|t| vec![t.to_string()])).unwrap_or_default()
-    };
-    let references = list(root.references());
-    let in_reply_to = list(root.in_reply_to());
-    let header = |name: &str| root.header_raw(name.to_string()).map(|h| h.trim().to_ascii_lowercase());
-    let report = root.content_type().is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")));
-    let bounce = report || address.starts_with("mailer-daemon@") || (header("return-path").as_deref() == Some("<>") && subject.to_ascii_lowercase().contains("undeliver"));
-    let auto_reply = !bounce
-        && (header("auto-submitted").is_some_and(|v| v != "no")
-            || header("x-autoreply").is_some()
-            || header("x-autorespond").is_some()
-            || matches!(header("precedence").as_deref(), Some("auto_reply" | "bulk" | "junk")));
+    let references = mailtext::ids(root.references());
+    let in_reply_to = mailtext::ids(root.in_reply_to());
+    let automated = mailtext::automated(root);
+    let bounce = automated == Some(Automated::Bounce);
+    let auto_reply = automated == Some(Automated::AutoReply);
     let mut events = Vec::new();
     // The parent first, then the newest references: a few lookups, however long the chain.
     let mut known_thread = threads::thread_of(in_reply_to.iter().chain(references.iter().rev()).take(10))?;
@@ -158,90 +151,8 @@ fn sections(message: &Message) -> HashMap<u32, String> {
     out
 }
 
-/// The Message-ID of the message a delivery report is about.
-fn bounced_message_id(message: &Message) -> Option<String> {
-    for part in &message.parts {
-        if let Some(nested) = part.message() {
-            if let Some(id) = nested.message_id() {
-                return Some(id.to_string());
-            }
-        }
-        let is_headers = part.content_type().is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers")));
-        if is_headers {
-            let text = String::from_utf8_lossy(part.contents()).into_owned();
-            let id = text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("message-id")).map(|(_, v)| v.trim()));
-            if let Some(id) = id {
-                return Some(id.trim_start_matches('<').trim_end_matches('>').to_string());
-            }
-        }
-    }
-    None
-}
-
-/// Who could not be reached and why, from the report's `message/delivery-status` part.
-fn delivery_reason(message: &Message) -> Option<String> {
-    let status = message.parts.iter().find(|p| p.content_type().is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))))?;
-    let text = String::from_utf8_lossy(status.contents()).into_owned();
-    let field = |name: &str| text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()));
-    let recipient = field("Final-Recipient").map(|r| r.split_once(';').map(|(_, a)| a.trim().to_string()).unwrap_or(r));
-    let why = field("Diagnostic-Code").map(|d| d.split_once(';').map(|(_, a)| a.trim().to_string()).unwrap_or(d));
-    match (recipient, why) {
-        (Some(r), Some(w)) => Some(format!("{r} could not be reached: {w}")),
-        (Some(r), None) => Some(format!("{r} could not be reached")),
-        (None, w) => w,
-    }
-}
-
 fn reason_text(message: &Message) -> Option<String> {
     delivery_reason(message).map(|r| format!("Delivery failed: {r}"))
-}
-
-/// The fresh part of a reply, and what folds away under it: the quoted history (`>` lines,
-/// "On … wrote:", Outlook's "-----Original Message-----") and the signature (`-- `).
-pub fn fold(body: &str) -> (String, String) {
-    let lines: Vec<&str> = body.lines().collect();
-    let mut cut = lines.len();
-    for (i, line) in lines.iter().enumerate() {
-        let t = line.trim_end();
-        let quote_head = (t.starts_with("On ") && t.ends_with("wrote:"))
-            || t.starts_with("-----Original Message-----")
-            || t.starts_with("________________________________")
-            || (t.starts_with("Le ") && t.ends_with("a écrit :"))
-            || (t.starts_with("Am ") && t.ends_with("schrieb:"));
-        let quoted_from_here = t.starts_with('>') && lines[i..].iter().all(|l| l.starts_with('>') || l.trim().is_empty());
-        // `-- ` (with its space) opens a signature.
-        if (t == "--" && line.ends_with(' ')) || quote_head || quoted_from_here {
-            cut = i;
-            break;
-        }
-    }
-    let fresh = lines[..cut].join("\n").trim_end().to_string();
-    let folded = lines[cut..].join("\n").trim().to_string();
-    if fresh.is_empty() {
-        // All quote: show it rather than nothing.
-        return (body.trim().to_string(), String::new());
-    }
-    (fresh, folded)
-}
-
-fn is_reply_subject(subject: &str) -> bool {
-    let s = subject.to_ascii_lowercase();
-    ["re:", "aw:", "sv:", "antw:", "r:"].iter().any(|p| s.starts_with(p))
-}
-
-/// A subject without its `Re:`/`Fwd:` prefixes, lower-case.
-pub fn normal_subject(subject: &str) -> String {
-    let mut s = subject.trim();
-    loop {
-        let lower = s.to_ascii_lowercase();
-        let Some(prefix) = ["re:", "aw:", "sv:", "antw:", "r:", "fwd:", "fw:", "wg:"].iter().find(|p| lower.starts_with(*p)) else { break };
-        s = s[prefix.len()..].trim_start();
-    }
-    s.to_lowercase()
-}
-
-pub fn domain(address: &str) -> &str {
-    address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
 }
 
 #[cfg(test)]
@@ -256,15 +167,6 @@ mod tests {
             Some(Event::Interaction(i)) => i,
             other => panic!("not an interaction: {other:?}"),
         }
-    }
-
-    #[test]
-    fn a_reply_keeps_its_fresh_words_and_folds_the_history_and_signature() {
-        let (fresh, folded) = fold("Thanks, that works.\n\n-- \nAnn\n\nOn Mon, Support wrote:\n> Try again\n");
-        assert_eq!(fresh, "Thanks, that works.");
-        assert!(folded.contains("Ann") && folded.contains("> Try again"));
-        let (fresh, folded) = fold("Hello\nOn Tue, 1 Dec 2026, Shop <support@shop.test> wrote:\n> hi\n");
-        assert_eq!((fresh.as_str(), folded.starts_with("On Tue")), ("Hello", true));
     }
 
     #[test]

@@ -244,8 +244,8 @@ mod tests {
         let out = Email::send_files(target, Reply { text: "Try a new bulb.".into(), tag: None }, false, vec![file]).unwrap().created.unwrap();
         let (from, to, raw) = f.sent_mail().remove(0);
         assert_eq!((from.as_str(), to), ("support@shop.test", vec!["ann.home@customer.test".to_string()]));
-        use mail_parser::MimeHeaders;
-        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        use mailtext::mail_parser::MimeHeaders;
+        let m = mailtext::mail_parser::MessageParser::default().parse(&raw).unwrap();
         assert_eq!(m.subject(), Some("Re: Broken lamp"));
         assert_eq!(m.in_reply_to().as_text(), Some("a1@customer.test"));
         assert_eq!(m.references().as_text(), Some("a1@customer.test"));

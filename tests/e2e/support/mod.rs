@@ -114,3 +114,24 @@ pub async fn action(server: &Server, ticket: &str, body: serde_json::Value) -> (
 pub fn by_text<'a>(tickets: &'a [serde_json::Value], text: &str) -> &'a serde_json::Value {
     tickets.iter().find(|t| t["preview"].as_str().unwrap_or_default().contains(text)).unwrap_or_else(|| panic!("no ticket with {text}: {tickets:#?}"))
 }
+
+/// Every event the live socket brings from now on.
+pub async fn listen(server: &Server) -> std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut r = server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+    r.headers_mut().insert("cookie", server.cookie.parse().unwrap());
+    r.headers_mut().insert("origin", server.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = seen.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(m.to_text().unwrap_or_default()) {
+                into.lock().unwrap().push(v);
+            }
+        }
+    });
+    seen
+}
+
