@@ -182,6 +182,23 @@ async fn a_twenty_megabyte_attachment_downloads_whole_hostile_html_stays_text_an
     assert_eq!(mail.mailbox(SUPPORT).len(), 4, "the blocked email is still in the mailbox");
 }
 
+#[tokio::test]
+async fn new_mail_wakes_a_channel_at_once_however_long_its_poll_interval() {
+    let mail = MailServers::start(&[(SUPPORT, "support-pw"), ("ann@customer.test", "ann-pw")]).expect("the mail servers");
+    let opts = Options { env: vec![("HELPDESK_MAIL_CA".into(), mail.ca_file().display().to_string())], ..Options::memory() };
+    // Five minutes between polls: only IMAP IDLE can bring these in within the wait.
+    let toml = mail.channel_toml("mail", SUPPORT).replace("poll_seconds = \"1\"", "poll_seconds = \"300\"");
+    let server = Server::start_with(&toml, opts, None).await;
+    server.wait_channel("mail", WAIT, |c| c["health"]["state"] == "ok").await;
+    for n in 1..=2 {
+        // Let the poll loop settle into its wait first.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let raw = format!("From: ann@customer.test\r\nTo: {SUPPORT}\r\nSubject: Question {n}\r\nMessage-ID: <idle-{n}@customer.test>\r\n\r\nHello {n}\r\n");
+        mail.send("ann@customer.test", &[SUPPORT], raw.as_bytes()).await.unwrap();
+        server.wait_tickets("platform=email", n, Duration::from_secs(20)).await;
+    }
+}
+
 /// Every event the socket has brought so far, one by one (some arrive in batches).
 fn seen(events: &std::sync::Mutex<Vec<serde_json::Value>>) -> Vec<serde_json::Value> {
     events.lock().unwrap().iter().flat_map(|e| e["events"].as_array().cloned().unwrap_or_else(|| vec![e.clone()])).collect()

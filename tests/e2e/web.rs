@@ -25,6 +25,20 @@ async fn agents_work_the_inbox_in_a_browser() {
         "playwright-core is not installed: run `npm install --prefix tests/web` (./dev test does it)"
     );
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    // Real mail servers: an email channel, the helpdesk's own mailbox for consultations, a
+    // customer and a consultant; the browser's tests send mail through an outbox directory.
+    let mail = std::sync::Arc::new(
+        helpdesk_testkit::mail::MailServers::start(&[
+            ("support@shop.test", "support-pw"),
+            ("consult@shop.test", "consult-pw"),
+            ("erin@customer.test", "erin-pw"),
+            ("lawyer@consult.test", "lawyer-pw"),
+        ])
+        .expect("the mail servers"),
+    );
+    let outbox = mail.path().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    let _outbox = mail.serve_outbox(outbox.clone());
     // With a secret key, so that the admin can reconnect the channel with a new token.
     // A public URL: Twilio signs the whole URL it calls.
     let port = free_port();
@@ -32,6 +46,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         secret_key: Some("9c".repeat(32)),
         listen: Some(format!("127.0.0.1:{port}")),
         public_url: Some(format!("http://127.0.0.1:{port}")),
+        env: vec![("HELPDESK_MAIL_CA".into(), mail.ca_file().display().to_string())],
         ..Options::memory()
     };
     // A shop on Google and a YouTube channel, quiet until the tests make their customers write.
@@ -50,6 +65,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         google.youtube_channel_toml("yt", 1_000_000),
         graph.facebook_channel_toml("fb", "1010101010"),
         twilio.channel_toml("sms", helpdesk_testkit::twilio::NUMBER, None),
+        mail.channel_toml("mail", "support@shop.test"),
     ]
     .concat();
     let server = Server::start_with(&toml, key, None).await;
@@ -78,6 +94,10 @@ async fn agents_work_the_inbox_in_a_browser() {
         .env("SCREENSHOT_DIR", &shots)
         .env("TRANSLATE_URL", translate.url())
         .env("TELEGRAM_WASM", plugin_dir().join("telegram.wasm"))
+        .env("MAIL_OUTBOX", &outbox)
+        .env("MAIL_DIR", mail.path().join("mail"))
+        .env("MAIL_SMTPS", format!("smtps://127.0.0.1:{}", mail.smtps_port))
+        .env("MAIL_IMAPS", format!("imaps://127.0.0.1:{}", mail.imaps_port))
         .output()
         .await
         .expect("run node (./dev test installs it)");

@@ -3,7 +3,7 @@
 // agent would notice; screenshots go to SCREENSHOT_DIR for a person to look at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -1273,4 +1273,98 @@ test('an admin attaches a picture to a saved reply; an agent inserts it into a T
   assert.equal(await pane.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
   await pane.getByRole('button', { name: 'Remove label.pdf' }).click();
   assert.equal(await pane.getByRole('button', { name: 'Send', exact: true }).isDisabled(), false);
+});
+
+// Mail goes through the real servers: a file in MAIL_OUTBOX is sent over SMTP by the harness,
+// and mailboxes are read where Dovecot keeps them.
+let outboxN = 0;
+function sendMail(login, to, raw) {
+  const f = `${env('MAIL_OUTBOX')}/${Date.now()}-${outboxN++}`;
+  writeFileSync(`${f}.tmp`, `${login} ${login} ${to}\n${raw}`);
+  renameSync(`${f}.tmp`, `${f}.eml`);
+}
+function mailbox(user) {
+  const [name, domain] = user.split('@');
+  const base = `${env('MAIL_DIR')}/${domain}/${name}/Maildir`;
+  return ['new', 'cur'].flatMap((d) => {
+    try {
+      return readdirSync(`${base}/${d}`).sort().map((f) => readFileSync(`${base}/${d}/${f}`, 'utf8'));
+    } catch {
+      return [];
+    }
+  });
+}
+async function waitForMail(user, n) {
+  const deadline = Date.now() + WAIT;
+  while (mailbox(user).length < n) {
+    if (Date.now() > deadline) throw new Error(`${user} has ${mailbox(user).length} emails, not ${n}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return mailbox(user);
+}
+const headerOf = (raw, name) => raw.replace(/\r\n[ \t]/g, ' ').split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim();
+
+test('an email folds its quoted text and marks an auto-reply; an admin sets the helpdesk\'s mail; an agent consults a lawyer about a message and the answer appears live as a note', async () => {
+  const admin = await signIn(sam, { email: AGENT.email, password: 'a-fresh-password-for-sam' });
+  sendMail('erin@customer.test', 'support@shop.test', 'From: Erin Example <erin@customer.test>\r\nTo: support@shop.test\r\nSubject: Wrong size\r\nMessage-ID: <erin-1@customer.test>\r\n\r\nThe shoes are a size too small.\r\n\r\nOn Mon, Shop wrote:\r\n> Your order has shipped.\r\n');
+  await showsDana(admin, `${BASE}/?view=all&platform=email`, 'Erin Example');
+  sendMail('erin@customer.test', 'support@shop.test', 'From: erin@customer.test\r\nTo: support@shop.test\r\nSubject: Automatic reply: Wrong size\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <erin-ooo@customer.test>\r\nIn-Reply-To: <erin-1@customer.test>\r\n\r\nI am away until Monday.\r\n');
+  await row(admin, 'Erin Example').click();
+  const pane = admin.getByRole('region', { name: 'Ticket', exact: true });
+  const first = pane.locator('.message', { hasText: 'The shoes are a size too small.' });
+  await first.waitFor({ timeout: WAIT });
+  const quoted = first.locator('[data-folded]');
+  assert.equal(await quoted.locator('.text').isVisible(), false, 'the quoted history is folded away');
+  await quoted.getByText('Show the quoted text').click();
+  await quoted.getByText('> Your order has shipped.').waitFor({ timeout: WAIT });
+  await pane.locator('.message', { hasText: 'I am away until Monday.' }).locator('[data-automated="auto_reply"]', { hasText: 'Auto-reply' }).waitFor({ timeout: WAIT });
+
+  // Without the helpdesk's own mail, consulting says what is missing.
+  await first.locator('[data-consult]').click();
+  const ask = pane.getByRole('form', { name: 'Consult by email' });
+  await ask.getByLabel('To').fill('lawyer@consult.test');
+  await ask.getByLabel('Question').fill('Can we swap them without a return label?');
+  await ask.getByRole('button', { name: 'Send' }).click();
+  await ask.getByRole('alert').filter({ hasText: 'Settings → Email' }).waitFor({ timeout: WAIT });
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+
+  await admin.getByRole('link', { name: 'Email', exact: true }).click();
+  const form = admin.getByRole('form', { name: 'Mail settings' });
+  await form.getByLabel('Address').fill('consult@shop.test');
+  await form.getByLabel('Sender name').fill('Shop');
+  await form.getByLabel('SMTP server').fill(env('MAIL_SMTPS'));
+  await form.getByLabel('IMAP server').fill(env('MAIL_IMAPS'));
+  await form.getByLabel('Password').fill('consult-pw');
+  await form.getByRole('button', { name: 'Save and check' }).click();
+  await admin.getByRole('status').filter({ hasText: 'Saved and checked' }).waitFor({ timeout: WAIT });
+  await admin.screenshot({ path: `${SHOTS}/mail-settings.png` });
+
+  await showsDana(admin, `${BASE}/?view=all&platform=email`, 'Erin Example');
+  await row(admin, 'Erin Example').click();
+  await first.locator('[data-consult]').click();
+  await ask.getByLabel('To').fill('lawyer@consult.test');
+  await ask.getByLabel('Question').fill('Can we swap them without a return label?');
+  await ask.getByRole('button', { name: 'Send' }).click();
+  await pane.getByRole('status').filter({ hasText: 'Sent to lawyer@consult.test' }).waitFor({ timeout: WAIT });
+  await pane.locator('.note [data-consult-question]').waitFor({ timeout: WAIT });
+  await pane.locator('[data-activity="consult.sent"]', { hasText: 'consulted lawyer@consult.test by email' }).waitFor({ timeout: WAIT });
+
+  // The lawyer gets the question with Erin's words quoted, and answers: live, as a note.
+  const [question] = await waitForMail('lawyer@consult.test', 1);
+  assert.match(question, /The shoes are a size too small\./);
+  const replyTo = headerOf(question, 'Reply-To').replace(/[<>]/g, '');
+  const id = headerOf(question, 'Message-ID');
+  sendMail('lawyer@consult.test', replyTo, `From: Lara Lawyer <lawyer@consult.test>\r\nTo: ${replyTo}\r\nSubject: Re: ${headerOf(question, 'Subject')}\r\nMessage-ID: <lara-web@consult.test>\r\nIn-Reply-To: ${id}\r\n\r\nYes, swap them; no label needed.\r\n\r\nOn Fri, Shop wrote:\r\n> ##- Write your answer above this line -##\r\n`);
+  const answer = pane.locator('.note[data-note-id]', { has: admin.locator('[data-by-email="lawyer@consult.test"]') });
+  await answer.getByText('Yes, swap them; no label needed.').waitFor({ timeout: WAIT });
+  assert.equal(await answer.getByText('Write your answer above').count(), 0, 'our quoted question is cut away');
+  await admin.screenshot({ path: `${SHOTS}/consultation.png` });
+
+  // And the agent writes again in the same consultation.
+  await answer.getByRole('button', { name: 'Write again' }).click();
+  await answer.getByLabel('Your message').fill('Thanks! Should we refund the shipping too?');
+  await answer.getByRole('button', { name: 'Send by email' }).click();
+  const both = await waitForMail('lawyer@consult.test', 2);
+  assert.equal(headerOf(both[1], 'In-Reply-To'), '<lara-web@consult.test>');
+  assert.equal(mailbox('erin@customer.test').length, 0, 'nothing of it reached the customer');
 });

@@ -15,6 +15,7 @@ import { Reports } from './pages/Reports';
 import { Targets } from './pages/Targets';
 import { Audit } from './pages/Audit';
 import { Translation } from './pages/Translation';
+import { MailSettings } from './pages/MailSettings';
 import { ContactPage } from './pages/ContactPage';
 import { ContactAttributesAdmin } from './pages/ContactAttributesAdmin';
 import { Sidebar } from './components/Sidebar';
@@ -53,6 +54,7 @@ function App() {
   else if (route.path === '/admin/targets' && me.role === 'admin') page = <Targets />;
   else if (route.path === '/admin/audit' && me.role === 'admin') page = <Audit route={route} />;
   else if (route.path === '/admin/translation' && me.role === 'admin') page = <Translation />;
+  else if (route.path === '/admin/email' && me.role === 'admin') page = <MailSettings />;
   else if (route.path === '/admin/contact-attributes' && me.role === 'admin') page = <ContactAttributesAdmin />;
   else if (route.path.startsWith('/contacts/')) page = <ContactPage id={decodeURIComponent(route.path.slice('/contacts/'.length))} me={me} />;
   else if (route.path === '/saved-replies') page = <SavedRepliesPage me={me} />;

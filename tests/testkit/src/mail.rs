@@ -225,6 +225,33 @@ message_size_limit = 52428800
         Ok(())
     }
 
+    /// Send, over SMTP, every `*.eml` file that appears in `dir` for as long as the servers run:
+    /// for tests in another language (the browser's), which write a file whose first line is
+    /// `login from to` and the rest the message. Each file is removed once sent.
+    pub fn serve_outbox(self: &std::sync::Arc<Self>, dir: PathBuf) -> tokio::task::JoinHandle<()> {
+        let me = std::sync::Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let Some(servers) = me.upgrade() else { return };
+                let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+                files.sort();
+                for f in files {
+                    let Ok(bytes) = std::fs::read(&f) else { continue };
+                    let _ = std::fs::remove_file(&f);
+                    let text = String::from_utf8_lossy(&bytes);
+                    let Some((head, raw)) = text.split_once('\n') else { continue };
+                    let parts: Vec<&str> = head.split_whitespace().collect();
+                    if let [login, from, to] = parts[..] {
+                        if let Err(e) = servers.send_via(login, from, &[to], raw.as_bytes()).await {
+                            eprintln!("the outbox could not send {}: {e}", f.display());
+                        }
+                    }
+                }
+            }
+        })
+    }
+
     /// Every message delivered to `user` (`name@domain`), oldest first, as stored.
     pub fn mailbox(&self, user: &str) -> Vec<Vec<u8>> {
         let (name, domain) = user.split_once('@').unwrap_or((user, ""));

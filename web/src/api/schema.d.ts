@@ -508,6 +508,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["mail_settings"];
+        put: operations["mail_configure"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail/settings/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["mail_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -935,6 +967,38 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["tickets_action"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{id}/consultations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["consultations_list"];
+        put?: never;
+        post: operations["consultations_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{id}/consultations/{consultation_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["consultations_follow_up"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1485,6 +1549,25 @@ export interface components {
             error?: string | null;
             ok: boolean;
         };
+        /** @description A question sent outside from a ticket, and its answers. */
+        Consultation: {
+            /** Format: int32 */
+            answers: number;
+            created_at: components["schemas"]["i64"];
+            id: string;
+            last_at: components["schemas"]["i64"];
+            /** @description The emails' Message-IDs, oldest first: the next one references them. */
+            message_ids: string[];
+            /** @description Who is written to: those consulted, and whoever answered since. */
+            participants: string[];
+            /** @description The address answers go to (`consult+<token>@…`). */
+            reply_address: string;
+            /** @description The agent who asked (user id and name). */
+            started_by: string;
+            started_by_name: string;
+            subject: string;
+            ticket_id: string;
+        };
         /** @description A person writing to the brand on one channel. */
         Contact: {
             /**
@@ -1638,6 +1721,11 @@ export interface components {
             /** @enum {string} */
             type: "note";
         } | {
+            activity: components["schemas"]["Activity"];
+            ticket_id: string;
+            /** @enum {string} */
+            type: "activity";
+        } | {
             contact: components["schemas"]["Contact"];
             /** @enum {string} */
             type: "contact_updated";
@@ -1694,6 +1782,9 @@ export interface components {
             password: string;
             /** @description The one-time code the server printed at start. */
             setup_code: string;
+        };
+        FollowUp: {
+            text: string;
         };
         /**
          * @description How a report groups its lines.
@@ -1787,6 +1878,57 @@ export interface components {
             /** @description The contact (with the rest of its person) to link to this one's person. */
             contact: string;
         };
+        MailCheck: {
+            detail: string;
+            ok: boolean;
+        };
+        /** @description What an admin sets. */
+        MailInput: {
+            address: string;
+            display_name?: string | null;
+            folder?: string | null;
+            imap_server: string;
+            /** @description A new password; absent keeps the stored one. */
+            password?: string | null;
+            /** Format: int32 */
+            poll_seconds?: number | null;
+            smtp_server: string;
+            username?: string | null;
+        };
+        /** @description The installation's mail, as everyone may see it (the password never). */
+        MailSettings: {
+            /**
+             * @description The installation's address (`consult@shop.test`): mail is sent from it and answers come
+             *     back to it (as `consult+<token>@shop.test`). A mailbox of its own, not a channel's.
+             */
+            address: string;
+            /** @description The name mail is sent under (`Shop support`). */
+            display_name: string;
+            folder: string;
+            /** @description `imaps://mail.example.com:993` (TLS) or `imap://mail.example.com:143` (STARTTLS). */
+            imap_server: string;
+            password_set: boolean;
+            /**
+             * Format: int32
+             * @description How often the mailbox is read when its server has no IDLE.
+             */
+            poll_seconds: number;
+            /** @description `smtps://mail.example.com:465` (TLS) or `smtp://mail.example.com:587` (STARTTLS). */
+            smtp_server: string;
+            /** @description The login for both (the address when not set). */
+            username: string;
+        };
+        /** @description How reading the mailbox goes, for the admin page. */
+        MailStatus: {
+            /** @description The last failure, while it lasts. */
+            error?: string | null;
+            read_at?: null | components["schemas"]["i64"];
+        };
+        /** @description The settings with how reading the mailbox goes. */
+        MailView: {
+            settings?: null | components["schemas"]["MailSettings"];
+            status: components["schemas"]["MailStatus"];
+        };
         /** @description One message of a ticket: the interaction as delivered, and where it is filed. */
         Message: components["schemas"]["Interaction"] & {
             channel: string;
@@ -1871,8 +2013,12 @@ export interface components {
         Note: {
             author_id: string;
             author_name: string;
+            /** @description The consultation it is part of: what an agent asked someone outside, or their answer. */
+            consultation_id: string | null;
             created_at: components["schemas"]["i64"];
             edited_at?: null | components["schemas"]["i64"];
+            /** @description The address of the outside person who wrote it by email (then no agent did). */
+            email: string | null;
             id: string;
             /** @description The teammates it @mentions (user ids): each is told. */
             mentions: string[];
@@ -2232,6 +2378,15 @@ export interface components {
         Span: {
             from: string;
             to: string;
+        };
+        /** @description What an agent sends. */
+        StartConsultation: {
+            /** @description The messages to quote (ids); none or absent: the whole conversation. */
+            messages?: string[] | null;
+            /** @description The question, above the quoted messages. */
+            note: string;
+            /** @description One or more outside addresses. */
+            to: string[];
         };
         /** @description Counts that show the store and the search index agree. */
         Status: {
@@ -3874,6 +4029,101 @@ export interface operations {
             };
         };
     };
+    mail_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `settings` is `null` until an admin configures mail */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailView"];
+                };
+            };
+        };
+    };
+    mail_configure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mail_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether both servers took the login, in words */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailCheck"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -5356,6 +5606,144 @@ export interface operations {
                 };
             };
             /** @description The platform refused */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consultations_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consultation"][];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consultations_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartConsultation"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consultation"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No mail is configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The mail server refused or could not be reached */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consultations_follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowUp"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consultation"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             502: {
                 headers: {
                     [name: string]: unknown;

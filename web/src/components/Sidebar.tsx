@@ -120,6 +120,11 @@ export function Sidebar({ me, route, onSignOut }: { me: User; route: Route; onSi
               Translation
             </a>
           </li>
+          <li>
+            <a href="/admin/email" class={route.path === '/admin/email' ? 'active' : ''} onClick={(e) => (e.preventDefault(), navigate('/admin/email'))}>
+              Email
+            </a>
+          </li>
         </ul>
       )}
       <div class="me">

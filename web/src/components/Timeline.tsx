@@ -8,8 +8,10 @@ import { ago, stars, when } from '../format';
 import { Attachments } from './Attachments';
 import { Highlight, matchesAny, searchWords } from './Highlight';
 import { useLanguages } from '../languages';
+import { FollowUp, openConsult } from './Consult';
 
-const QUIET = ['action.reply', 'action.private_reply'];
+// The note itself shows an answer; the history keeps who was consulted.
+const QUIET = ['action.reply', 'action.private_reply', 'consult.answered'];
 /** Runs of more agent changes than this in a row show only their newest ones, the rest folded. */
 const RUN = 3;
 
@@ -201,6 +203,8 @@ function describe(a: Activity, users: User[]): string {
   if (what === 'team') return arg === 'none' ? 'back to its channel\'s team' : `routed to team ${arg}`;
   if (what === 'snoozed') return `snoozed until ${when(Number(arg))}`;
   if (what === 'snooze') return `back in New: ${arg.replace(/^ended:/, '')}`;
+  if (a.what === 'consult.sent') return `consulted ${a.detail} by email`;
+  if (what === 'consult') return a.detail;
   return a.what;
 }
 
@@ -336,7 +340,7 @@ function MessageItem({
         </div>
       )}
       <Attachments message={m} />
-      {actions.length > 0 && (
+      {(actions.length > 0 || !m.removed) && (
         <div class="message-actions" aria-label="Message actions">
           {shown.map((a) => (
             <button class="small" data-action={a} title={notes[a]?.join('; ')} onClick={() => confirmAndAct(a)}>
@@ -353,6 +357,9 @@ function MessageItem({
               ))}
             </details>
           )}
+          <button class="small" data-consult title="Ask someone outside the helpdesk about this message, by email" onClick={() => openConsult(m)}>
+            Consult…
+          </button>
         </div>
       )}
     </article>
@@ -363,6 +370,7 @@ function NoteItem({ note, mine, ticketId, onChanged }: { note: Note; mine: boole
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(note.text);
   const [error, setError] = useState('');
+  const [writing, setWriting] = useState(false);
   const path = { params: { path: { id: ticketId, note_id: note.id } } };
   const save = async () => {
     try {
@@ -383,12 +391,28 @@ function NoteItem({ note, mine, ticketId, onChanged }: { note: Note; mine: boole
     }
   };
   return (
-    <article class="note" data-note-id={note.id}>
+    <article class={`note ${note.email ? 'consultant' : ''}`} data-note-id={note.id} data-consultation={note.consultation_id ?? undefined}>
       <header>
-        <span class="author">{note.author_name}</span> <span class="muted">internal note</span>
+        <span class="author">{note.author_name}</span>{' '}
+        {note.email ? (
+          <span class="badge" data-by-email={note.email} title="An answer by email to a consultation: only the team sees it">
+            answered by email · {note.email}
+          </span>
+        ) : note.consultation_id ? (
+          <span class="badge" data-consult-question title="Sent by email to someone outside the helpdesk">
+            asked by email
+          </span>
+        ) : (
+          <span class="muted">internal note</span>
+        )}
         <Ago at={note.created_at} />
         {note.edited_at && <span class="muted">edited</span>}
-        {mine && !editing && (
+        {note.consultation_id && !writing && (
+          <button class="link" onClick={() => setWriting(true)}>
+            Write again
+          </button>
+        )}
+        {mine && !editing && !note.consultation_id && (
           <>
             <button class="link" onClick={() => setEditing(true)}>
               Edit
@@ -407,6 +431,7 @@ function NoteItem({ note, mine, ticketId, onChanged }: { note: Note; mine: boole
       ) : (
         <p class="text">{note.text}</p>
       )}
+      {writing && note.consultation_id && <FollowUp ticketId={ticketId} consultationId={note.consultation_id} onDone={() => (setWriting(false), onChanged())} />}
       {error && <p class="error">{error}</p>}
     </article>
   );

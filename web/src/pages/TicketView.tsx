@@ -12,6 +12,7 @@ import { Tags } from '../components/Tags';
 import { Timeline } from '../components/Timeline';
 import { Attachments } from '../components/Attachments';
 import { ReplyBox } from '../components/ReplyBox';
+import { ConsultDialog, openConsult, type ConsultAbout } from '../components/Consult';
 
 interface Props {
   id: string;
@@ -30,6 +31,8 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   // Pages of older messages the agent scrolled back to, and the page before them.
   const [older, setOlder] = useState<Message[]>([]);
   const [olderPage, setOlderPage] = useState<number | null | undefined>(undefined);
+  const [consulting, setConsulting] = useState<ConsultAbout | null>(null);
+  const [consulted, setConsulted] = useState('');
 
   // Reloads can overlap (a live event, then an action's answer): only the newest one's answer
   // is shown, so a slow, older one never puts back what was just changed.
@@ -51,6 +54,14 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
   };
 
   useEffect(() => {
+    const ask = (e: Event) => (setConsulted(''), setConsulting((e as CustomEvent<ConsultAbout>).detail));
+    window.addEventListener('helpdesk:consult', ask);
+    return () => window.removeEventListener('helpdesk:consult', ask);
+  }, []);
+
+  useEffect(() => {
+    setConsulting(null);
+    setConsulted('');
     setOlder([]);
     setOlderPage(undefined);
     reload();
@@ -68,7 +79,7 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
           }
           reload();
         }
-        if (e.type === 'note' && e.ticket_id === id) reload();
+        if ((e.type === 'note' || e.type === 'activity') && e.ticket_id === id) reload();
         if (e.type === 'contact_updated' && e.contact.id === detail?.contact?.id) reload();
         if (e.type === 'resync') reload();
       }),
@@ -175,6 +186,9 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
           {t.flagged ? '⚑ Flagged' : 'Flag'}
         </button>
         <SentimentSelect value={t.sentiment} marked={t.sentiment_marked} label="Ticket sentiment" onMark={(s) => patch({ sentiment: s })} />
+        <button onClick={() => openConsult(null)} title="Ask someone outside the helpdesk about this conversation, by email">
+          Consult by email
+        </button>
         <label>
           Assignee{' '}
           <select aria-label="Assign to" value={t.assignee ?? ''} onChange={(e) => patch({ assignee: (e.target as HTMLSelectElement).value })}>
@@ -221,6 +235,20 @@ export function TicketView({ id, me, users, channels, onClose }: Props) {
       {error && (
         <p class="error" role="alert">
           {error}
+        </p>
+      )}
+
+      {consulting && (
+        <ConsultDialog
+          ticketId={id}
+          about={consulting}
+          onClose={() => setConsulting(null)}
+          onSent={(to) => (setConsulting(null), setConsulted(`Sent to ${to}. Their answer will appear here as a note.`), reload())}
+        />
+      )}
+      {consulted && (
+        <p class="saved" role="status">
+          {consulted}
         </p>
       )}
 
