@@ -71,6 +71,8 @@ pub struct Seed {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The key for the secrets admins enter (none: they cannot enter any).
     pub vault: Option<crate::sync::vault::Vault>,
+    /// The installation's mail, set as an admin would (the demo's).
+    pub mail: Option<crate::consult::MailInput>,
 }
 
 /// Connections served at once; past this, new ones wait in the kernel's backlog.
@@ -105,7 +107,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     }
     let vault = seed.vault.take().map(Ok).unwrap_or_else(|| crate::sync::vault::Vault::load(None))?;
     let translator = Arc::new(crate::translation::Translator::new(store.clone(), vault.clone()));
-    let consultations = crate::consult::Consultations::spawn(inbox.clone(), vault.clone());
+    let vault_for_mail = vault.clone();
     let channels = Channels::start(&file, Arc::new(runtime), vault, inbox.clone(), store, events.clone()).await;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -159,6 +161,10 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
             }
         }
     });
+    let consultations = crate::consult::Consultations::spawn(inbox.clone(), vault_for_mail, accounts.clone(), public_origin.clone());
+    if let Some(mail) = seed.mail.take() {
+        consultations.configure(mail).await.context("cannot set the installation's mail")?;
+    }
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
     let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
     let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, translator, consultations, setup, public_origin };

@@ -18,9 +18,16 @@ const DEMO_AGENT: &str = "sam@demo.example";
 const DEMO_PASSWORD: &str = "demo-password";
 /// The email channel's mailbox on the demo's mail servers.
 const DEMO_SUPPORT: &str = "support@shop.test";
+/// The helpdesk's own mailbox (consultations, digests) and the outside person it consults.
+const DEMO_CONSULT: &str = "consult@shop.test";
+const DEMO_CONSULTANT: &str = "lara@consult.test";
 
 fn demo_mailboxes() -> Vec<(String, String)> {
-    let mut boxes = vec![(DEMO_SUPPORT.to_string(), "demo-support-pw".to_string())];
+    let mut boxes = vec![
+        (DEMO_SUPPORT.to_string(), "demo-support-pw".to_string()),
+        (DEMO_CONSULT.to_string(), "demo-consult-pw".to_string()),
+        (DEMO_CONSULTANT.to_string(), "demo-lara-pw".to_string()),
+    ];
     boxes.extend(traffic::email_people());
     boxes
 }
@@ -143,7 +150,9 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     tokio::spawn(traffic::run_x(x_emu, Duration::from_secs_f64(every * 1.5)));
     if let Some(mail) = &mail {
         tokio::spawn(traffic::run_email(mail.clone(), DEMO_SUPPORT.into(), Duration::from_secs_f64(every * 2.0)));
+        tokio::spawn(traffic::run_consultant(mail.clone(), DEMO_CONSULTANT.into()));
         println!("Email: customers write to {DEMO_SUPPORT}; their mailboxes are Maildirs under {}", mail.path().join("mail").display());
+        println!("Consult by email: {DEMO_CONSULTANT} answers whatever an agent asks them (\"Consult…\" on a message)");
     }
     tokio::spawn(traffic::run_google(google, vec!["4001".into(), "4002".into()], "dQw4acmeT01".into(), Duration::from_secs_f64(every)));
     println!(
@@ -160,5 +169,17 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
     ];
     // A key of its own, so that the demo's admin can reconnect channels from the UI.
     let vault = crate::sync::vault::Vault::generate();
-    app::serve(file, paths, listen, app::Seed { users, vault: Some(vault), public_url: Some(public_url), ..Default::default() }).await
+    // The helpdesk's own mail on the demo's servers, as an admin would set it.
+    let mail_settings = mail.as_ref().map(|m| crate::consult::MailInput {
+        address: DEMO_CONSULT.into(),
+        display_name: Some("Acme support".into()),
+        smtp_server: format!("smtps://127.0.0.1:{}", m.smtps_port),
+        imap_server: format!("imaps://127.0.0.1:{}", m.imaps_port),
+        username: None,
+        folder: None,
+        poll_seconds: None,
+        digest_minutes: None,
+        password: Some("demo-consult-pw".into()),
+    });
+    app::serve(file, paths, listen, app::Seed { users, vault: Some(vault), public_url: Some(public_url), mail: mail_settings, ..Default::default() }).await
 }

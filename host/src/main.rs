@@ -218,7 +218,7 @@ async fn run() -> anyhow::Result<()> {
                 None => None,
             };
             let vault = helpdesk::sync::vault::Vault::load(secret_key_file.as_deref())?;
-            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies, vault: Some(vault) }).await
+            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies, mail: None, vault: Some(vault) }).await
         }
         #[cfg(feature = "demo")]
         Command::Demo { listen, plugin_dir, every, data } => helpdesk::demo::run(listen, plugin_dir, every, data.paths()).await,

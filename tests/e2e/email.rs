@@ -327,3 +327,55 @@ async fn an_agent_consults_someone_outside_by_email_and_their_answers_land_as_no
     assert_eq!(view["notes"].as_array().unwrap().len(), notes + 1, "only the new question: {}", view["notes"]);
     assert!(!view["notes"].to_string().contains("refund everyone"));
 }
+
+#[tokio::test]
+async fn an_away_agent_who_asked_for_digests_gets_one_email_of_what_they_missed() {
+    const CONSULT: &str = "consult@shop.test";
+    const SAM: &str = "sam@shop.test";
+    let mail = MailServers::start(&[(SUPPORT, "support-pw"), (CONSULT, "consult-pw"), (SAM, "sam-mail-pw"), ("ann@customer.test", "ann-pw")]).expect("the mail servers");
+    let opts = Options {
+        env: vec![("HELPDESK_MAIL_CA".into(), mail.ca_file().display().to_string())],
+        secret_key: Some("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into()),
+        public_url: Some("https://help.shop.test".into()),
+        ..Options::memory()
+    };
+    let server = Server::start_with(&mail.channel_toml("mail", SUPPORT), opts, None).await;
+    let (s, b) = server
+        .put("/api/v1/mail/settings", json!({"address": CONSULT, "smtp_server": format!("smtps://127.0.0.1:{}", mail.smtps_port), "imap_server": format!("imaps://127.0.0.1:{}", mail.imaps_port), "password": "consult-pw"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, sam) = server.post("/api/v1/users", json!({"email": SAM, "name": "Sam Agent", "role": "agent", "password": "sam-password"})).await;
+    assert_eq!(s, 201, "{sam}");
+    let sam_id = sam["id"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let cookie = helpdesk_testkit::server::sign_in(&http, &server.base, SAM, "sam-password").await;
+    let as_sam = |path: &str, body: serde_json::Value| http.put(server.url(path)).header("cookie", &cookie).header("origin", &server.base).json(&body).send();
+    let prefs = json!({"assigned": true, "customer_message": true, "mention": true, "breach": true, "sound": true, "muted_channels": [], "email_digest": true});
+    assert_eq!(as_sam("/api/v1/me/notifications", prefs).await.unwrap().status(), 200);
+    assert_eq!(as_sam("/api/v1/availability/me", json!({"status": "away"})).await.unwrap().status(), 200);
+
+    // While Sam is away: a ticket is handed to them and a note mentions them.
+    mail.send("ann@customer.test", &[SUPPORT], b"From: Ann <ann@customer.test>\r\nTo: support@shop.test\r\nSubject: Order 1182\r\nMessage-ID: <d1@customer.test>\r\n\r\nWhere is order 1182?\r\n").await.unwrap();
+    let id = server.wait_tickets("platform=email", 1, WAIT).await[0]["id"].as_str().unwrap().to_string();
+    let (s, _) = server.patch(&format!("/api/v1/tickets/{id}"), json!({"assignee": sam_id})).await;
+    assert_eq!(s, 200);
+    let (s, _) = server.post(format!("/api/v1/tickets/{id}/notes"), json!({"text": "@Sam Agent she called twice"})).await;
+    assert_eq!(s, 201);
+
+    let (s, b) = server.post("/api/v1/mail/digests", json!({})).await;
+    assert_eq!((s, b["sent"].as_u64()), (200, Some(1)), "{b}");
+    let got = mail.wait_for_mail(SAM, 1, WAIT).await.unwrap();
+    let (h, body) = parse(&got[0]);
+    let body = String::from_utf8(quoted_printable::decode(body.as_bytes(), quoted_printable::ParseMode::Robust).unwrap()).unwrap();
+    assert_eq!(header(&h, "Subject"), Some("What you missed: 1 assigned, 1 mention"), "{h}");
+    assert!(body.contains("Handed to you") && body.contains(&format!("https://help.shop.test/?ticket={id}")), "{body}");
+    assert!(body.contains("she called twice"), "{body}");
+    // Nothing new since: nothing sent; back at work: none either.
+    let (_, b) = server.post("/api/v1/mail/digests", json!({})).await;
+    assert_eq!(b["sent"], 0, "{b}");
+    assert_eq!(as_sam("/api/v1/availability/me", json!({"status": "available"})).await.unwrap().status(), 200);
+    let (s, _) = server.post(format!("/api/v1/tickets/{id}/notes"), json!({"text": "@Sam Agent one more"})).await;
+    assert_eq!(s, 201);
+    let (_, b) = server.post("/api/v1/mail/digests", json!({})).await;
+    assert_eq!(b["sent"], 0, "an available agent hears it live: {b}");
+}

@@ -1337,7 +1337,15 @@ test('an email folds its quoted text and marks an auto-reply; an admin sets the 
   await form.getByLabel('Password').fill('consult-pw');
   await form.getByRole('button', { name: 'Save and check' }).click();
   await admin.getByRole('status').filter({ hasText: 'Saved and checked' }).waitFor({ timeout: WAIT });
+  // Saved again as loaded (the password kept): the same answer.
+  await form.getByRole('button', { name: 'Save and check' }).click();
+  await admin.getByRole('status').filter({ hasText: 'Saved and checked' }).waitFor({ timeout: WAIT });
   await admin.screenshot({ path: `${SHOTS}/mail-settings.png` });
+  // An agent asks for digests while away.
+  await admin.getByRole('button', { name: 'Notifications' }).click();
+  await admin.locator('[data-pref="email_digest"]').check();
+  await admin.waitForFunction(async () => (await (await fetch('/api/v1/me/notifications')).json()).email_digest === true, null, { timeout: WAIT, polling: 200 });
+  await admin.getByRole('button', { name: 'Notifications' }).click();
 
   await showsDana(admin, `${BASE}/?view=all&platform=email`, 'Erin Example');
   await row(admin, 'Erin Example').click();

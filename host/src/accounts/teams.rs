@@ -282,6 +282,10 @@ pub struct NotificationPrefs {
     #[serde(default)]
     #[schema(required = true)]
     pub muted_channels: Vec<String>,
+    /// While I am away, an email now and then of what I missed (the installation's mail).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub email_digest: bool,
 }
 
 fn on() -> bool {
@@ -290,7 +294,7 @@ fn on() -> bool {
 
 impl Default for NotificationPrefs {
     fn default() -> Self {
-        NotificationPrefs { assigned: true, customer_message: true, mention: true, breach: true, sound: true, muted_channels: Vec::new() }
+        NotificationPrefs { assigned: true, customer_message: true, mention: true, breach: true, sound: true, muted_channels: Vec::new(), email_digest: false }
     }
 }
 

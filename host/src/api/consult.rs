@@ -86,3 +86,16 @@ pub async fn follow_up(
 ) -> Result<Json<Consultation>, ApiError> {
     Ok(Json(state.consultations.follow_up(&id, &consultation_id, (&user.id, &user.name), &req.text).await?))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct DigestsSent {
+    pub sent: usize,
+}
+
+#[utoipa::path(operation_id = "mail_send_digests", post, path = "/api/v1/mail/digests",
+    responses((status = 200, body = DigestsSent, description = "Digests sent now to every away agent who asked for them and missed something since their last"),
+        (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn send_digests(State(state): State<AppState>, _: AdminUser) -> Result<Json<DigestsSent>, ApiError> {
+    let sent = state.consultations.send_digests(&state.accounts, state.public_origin.as_deref(), None).await?;
+    Ok(Json(DigestsSent { sent }))
+}

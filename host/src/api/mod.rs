@@ -81,7 +81,7 @@ impl AppState {
         saved_replies::list, saved_replies::create, saved_replies::update, saved_replies::delete, files::upload, files::get, ops::backup,
         targets::list, targets::create, targets::update, targets::delete,
         reports::get, reports::settings, reports::set_settings, audit::list, audit::settings, audit::set_settings,
-        consult::settings, consult::configure, consult::check, consult::list, consult::start, consult::follow_up,
+        consult::settings, consult::configure, consult::check, consult::list, consult::start, consult::follow_up, consult::send_digests,
         translation::settings, translation::configure, translation::my_prefs, translation::set_my_prefs, translation::translate_message, translation::translate_text,
         teams::list, teams::set_mine, teams::settings, teams::teams, teams::create, teams::update, teams::delete, teams::channel_hours, teams::set_channel_hours, teams::my_notifications, teams::set_my_notifications,
         users::list, users::create, users::update, users::tokens, users::create_token, users::revoke_token,
@@ -140,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/translation/settings", get(translation::settings).put(translation::configure))
         .route("/mail/settings", get(consult::settings).put(consult::configure))
         .route("/mail/settings/check", post(consult::check))
+        .route("/mail/digests", post(consult::send_digests))
         .route("/tickets/{id}/consultations", get(consult::list).post(consult::start))
         .route("/tickets/{id}/consultations/{consultation_id}/messages", post(consult::follow_up))
         .route("/me/translation", get(translation::my_prefs).put(translation::set_my_prefs))

@@ -4,6 +4,7 @@
 //! ticket as an internal note from that person, never sent to the customer. The installation's
 //! mail settings (an admin's: SMTP out, IMAP in, the password sealed) serve this and digests.
 
+pub mod digest;
 pub mod letter;
 
 use crate::inbox::{Inbox, InboxError};
@@ -33,6 +34,10 @@ pub struct MailSettings {
     pub folder: String,
     /// How often the mailbox is read when its server has no IDLE.
     pub poll_seconds: u32,
+    /// How often an away agent who asked for digests gets one (minutes).
+    #[serde(default = "hourly")]
+    #[schema(required = true)]
+    pub digest_minutes: u32,
     #[serde(default)]
     #[schema(required = true)]
     pub password_set: bool,
@@ -53,6 +58,8 @@ pub struct MailInput {
     pub folder: Option<String>,
     #[serde(default)]
     pub poll_seconds: Option<u32>,
+    #[serde(default)]
+    pub digest_minutes: Option<u32>,
     /// A new password; absent keeps the stored one.
     #[serde(default)]
     pub password: Option<String>,
@@ -123,6 +130,10 @@ pub enum ConsultError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+}
+
+fn hourly() -> u32 {
+    60
 }
 
 const SETTINGS_ID: &str = "mail";
@@ -208,10 +219,12 @@ pub struct Consultations {
 }
 
 impl Consultations {
-    /// The service, with its reader of the mailbox running for as long as the server does.
-    pub fn spawn(inbox: Arc<Inbox>, vault: Vault) -> Arc<Self> {
+    /// The service, with its reader of the mailbox and its sender of digests running for as
+    /// long as the server does.
+    pub fn spawn(inbox: Arc<Inbox>, vault: Vault, accounts: crate::accounts::Accounts, public_origin: Option<String>) -> Arc<Self> {
         let me = Arc::new(Consultations { inbox, vault, status: Mutex::default(), changed: tokio::sync::Notify::new() });
         tokio::spawn(read_mailbox(Arc::downgrade(&me)));
+        tokio::spawn(send_digests(Arc::downgrade(&me), accounts, public_origin));
         me
     }
 
@@ -239,6 +252,10 @@ impl Consultations {
         if !(5..=3600).contains(&poll_seconds) {
             return Err(ConsultError::BadRequest("poll_seconds is 5 to 3600".into()));
         }
+        let digest_minutes = input.digest_minutes.unwrap_or(60);
+        if !(5..=10_080).contains(&digest_minutes) {
+            return Err(ConsultError::BadRequest("digest_minutes is 5 to 10080 (a week)".into()));
+        }
         let has_password = self.store().get::<SealedSecret>("channel_secret", PASSWORD_SCOPE).await?.is_some();
         match input.password.as_deref() {
             Some(p) if !p.is_empty() => {
@@ -258,6 +275,7 @@ impl Consultations {
             smtp_server,
             imap_server,
             poll_seconds,
+            digest_minutes,
             password_set: true,
         };
         let before = self.settings().await?;
@@ -563,6 +581,21 @@ impl Consultations {
 
     fn read_failed(&self, e: &ConsultError) {
         self.status.lock().expect("not poisoned").error = Some(e.to_string());
+    }
+}
+
+/// Every few minutes, the digests that are due.
+async fn send_digests(me: std::sync::Weak<Consultations>, accounts: crate::accounts::Accounts, public_origin: Option<String>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        let Some(c) = me.upgrade() else { return };
+        let every = match c.settings().await {
+            Ok(Some(s)) => Duration::from_secs(u64::from(s.digest_minutes) * 60),
+            _ => continue,
+        };
+        if let Err(e) = c.send_digests(&accounts, public_origin.as_deref(), Some(every)).await {
+            tracing::warn!(error = %e, "sending notification digests failed");
+        }
     }
 }
 

@@ -77,6 +77,18 @@ impl Store {
         decode(r.take::<Vec<Value>>(0)?)
     }
 
+    /// Notes written since `since` that @mention `user`, oldest first.
+    pub async fn notes_mentioning(&self, user: &str, since: i64) -> Result<Vec<crate::model::Note>> {
+        let mut r = self
+            .db
+            .query("SELECT *, record::id(id) AS id FROM note WHERE created_at >= $since AND mentions CONTAINS $u ORDER BY created_at")
+            .bind(("since", since))
+            .bind(("u", user.to_string()))
+            .await?
+            .check()?;
+        decode(r.take::<Vec<Value>>(0)?)
+    }
+
     /// Remember whether an admin enabled or disabled a channel (overrides plugins.toml).
     pub async fn set_channel_enabled(&self, channel: &str, enabled: bool) -> Result<()> {
         self.db

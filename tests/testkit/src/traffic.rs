@@ -500,6 +500,32 @@ fn ascii(name: &str) -> String {
     name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
+/// The demo's consultant: someone outside the helpdesk who answers each consultation emailed to
+/// them a little later, above the quoted question, to its reply address.
+pub async fn run_consultant(mail: std::sync::Arc<crate::mail::MailServers>, me: String) {
+    let mut answered = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let inbox = mail.mailbox(&me);
+        for raw in inbox.iter().skip(answered) {
+            answered += 1;
+            let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+            let headers = text.split("\n\n").next().unwrap_or("").replace("\n ", " ");
+            let header = |name: &str| headers.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()));
+            let (Some(reply_to), Some(id)) = (header("Reply-To"), header("Message-ID")) else { continue };
+            let reply_to = reply_to.trim_matches(['<', '>']).to_string();
+            let subject = header("Subject").unwrap_or_default();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let answer = ["Yes, go ahead: that is covered.", "No, we cannot do that; offer a voucher instead.", "I checked the stock: we have it, ship it tomorrow."][answered % 3];
+            let raw = format!(
+                "From: Lara Consultant <{me}>\r\nTo: {reply_to}\r\nSubject: Re: {subject}\r\nMessage-ID: <lara-{answered}-{}@consult.test>\r\nIn-Reply-To: {id}\r\nReferences: {id}\r\n\r\n{answer}\r\n\r\nLara\r\n",
+                fastrand::u32(..)
+            );
+            let _ = mail.send(&me, &[&reply_to], raw.as_bytes()).await;
+        }
+    }
+}
+
 /// Customers emailing the support address through real SMTP: a new subject now and then, an
 /// answer in the same conversation otherwise (threaded by `In-Reply-To`/`References`).
 pub async fn run_email(mail: std::sync::Arc<crate::mail::MailServers>, support: String, every: Duration) {

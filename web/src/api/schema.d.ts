@@ -508,6 +508,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/digests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["mail_send_digests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mail/settings": {
         parameters: {
             query?: never;
@@ -1675,6 +1691,9 @@ export interface components {
          * @enum {string}
          */
         DeliveryState: "sent" | "delivered" | "read" | "failed";
+        DigestsSent: {
+            sent: number;
+        };
         /** @enum {string} */
         Direction: "inbound" | "outbound";
         /** @description A reply as the agent is writing it, for the channel's note on it. */
@@ -1885,6 +1904,8 @@ export interface components {
         /** @description What an admin sets. */
         MailInput: {
             address: string;
+            /** Format: int32 */
+            digest_minutes?: number | null;
             display_name?: string | null;
             folder?: string | null;
             imap_server: string;
@@ -1902,6 +1923,11 @@ export interface components {
              *     back to it (as `consult+<token>@shop.test`). A mailbox of its own, not a channel's.
              */
             address: string;
+            /**
+             * Format: int32
+             * @description How often an away agent who asked for digests gets one (minutes).
+             */
+            digest_minutes: number;
             /** @description The name mail is sent under (`Shop support`). */
             display_name: string;
             folder: string;
@@ -2039,6 +2065,8 @@ export interface components {
             breach: boolean;
             /** @description A customer's new message in my ticket. */
             customer_message: boolean;
+            /** @description While I am away, an email now and then of what I missed (the installation's mail). */
+            email_digest: boolean;
             /** @description A note that @mentions me. */
             mention: boolean;
             /** @description Channels (ids) whose tickets notify me of nothing. */
@@ -4025,6 +4053,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Language"][];
+                };
+            };
+        };
+    };
+    mail_send_digests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Digests sent now to every away agent who asked for them and missed something since their last */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestsSent"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

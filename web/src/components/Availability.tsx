@@ -24,7 +24,7 @@ export function Availability({ me }: { me: User }) {
   const seenAt = useRef(new Map<string, number>());
   // Each ticket's channel, for muted channels (a note's event names only its ticket).
   const channelOf = useRef(new Map<string, string>());
-  const [prefs, setPrefs] = useState<Prefs>({ assigned: true, customer_message: true, mention: true, breach: true, sound: true, muted_channels: [] });
+  const [prefs, setPrefs] = useState<Prefs>({ assigned: true, customer_message: true, mention: true, breach: true, sound: true, muted_channels: [], email_digest: false });
   const prefsRef = useRef(prefs);
   prefsRef.current = prefs;
   const [channels, setChannels] = useState<{ id: string; display_name: string }[]>([]);
@@ -125,6 +125,10 @@ export function Availability({ me }: { me: User }) {
               {{ assigned: 'Tickets assigned to me', customer_message: 'New messages in my tickets', mention: 'Mentions of me', breach: 'My tickets breaching their response target soon', sound: 'With a sound' }[k]}
             </label>
           ))}
+          <label title="Sent through the helpdesk's own mail (Settings → Email) to your sign-in address">
+            <input type="checkbox" checked={prefs.email_digest} data-pref="email_digest" onChange={(e) => savePrefs({ ...prefs, email_digest: (e.target as HTMLInputElement).checked })} />{' '}
+            While I am away, email me a digest of what I missed
+          </label>
           <TranslationPrefs />
           {channels.length > 1 && <span class="hint">Nothing from:</span>}
           {channels.length > 1 && channels.map((c) => (

@@ -1,24 +1,27 @@
 // Admins: the installation's own mail (not a channel's): the address agents consult people
 // from and their answers come back to, its SMTP and IMAP servers, the password (sealed, never
-// shown again), and how reading the mailbox goes.
+// shown again), how reading the mailbox goes, and how often away agents get their digests.
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../api/client';
 
 export function MailSettings() {
   const [view, setView] = useState<Schemas['MailView'] | null>(null);
-  const [form, setForm] = useState({ address: '', display_name: '', smtp_server: 'smtps://', imap_server: 'imaps://', username: '', folder: 'INBOX', poll_seconds: 30 });
+  const [form, setForm] = useState({ address: '', display_name: '', smtp_server: 'smtps://', imap_server: 'imaps://', username: '', folder: 'INBOX', poll_seconds: 30, digest_minutes: 60 });
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [saved, setSaved] = useState('');
   const load = () =>
     call(api.GET('/api/v1/mail/settings')).then((v) => {
       setView(v);
-      if (v.settings) setForm({ ...v.settings });
+      if (v.settings) {
+        const { address, display_name, smtp_server, imap_server, username, folder, poll_seconds, digest_minutes } = v.settings;
+        setForm({ address, display_name, smtp_server, imap_server, username, folder, poll_seconds, digest_minutes });
+      }
     }, (e) => setError(e.message));
   useEffect(() => void load(), []);
   const field = (name: keyof typeof form) => ({
     value: String(form[name]),
-    onInput: (e: Event) => setForm({ ...form, [name]: name === 'poll_seconds' ? Number((e.target as HTMLInputElement).value) : (e.target as HTMLInputElement).value }),
+    onInput: (e: Event) => setForm({ ...form, [name]: name === 'poll_seconds' || name === 'digest_minutes' ? Number((e.target as HTMLInputElement).value) : (e.target as HTMLInputElement).value }),
   });
   const save = async (e: Event) => {
     e.preventDefault();
@@ -59,6 +62,7 @@ export function MailSettings() {
         </label>
         <label>Folder <input {...field('folder')} /></label>
         <label>Check every (seconds, when the server has no IDLE) <input type="number" min={5} max={3600} {...field('poll_seconds')} /></label>
+        <label>Digests to away agents who ask for them, every (minutes) <input type="number" min={5} max={10080} {...field('digest_minutes')} /></label>
         <button class="primary" type="submit">Save and check</button>
       </form>
     </main>
