@@ -372,21 +372,7 @@ impl Consultations {
             message_ids: Vec::new(),
         };
         let text = letter::question(agent.1, &brand, note, &ticket.platform, &quoted, left_out);
-        self.mail(&inst, &mut c, &token, text).await?;
-        self.store().put("consultation", &c.id, &c).await?;
-        let n = Note {
-            id: stable_id(ticket_id, &format!("consult-question:{}", c.message_ids[0])),
-            ticket_id: ticket_id.into(),
-            author_id: agent.0.into(),
-            author_name: agent.1.into(),
-            text: note.into(),
-            created_at: now,
-            edited_at: None,
-            mentions: Vec::new(),
-            consultation_id: Some(c.id.clone()),
-            email: None,
-        };
-        self.inbox.record_note(n, "consult.sent", c.participants.join(", ")).await?;
+        self.send_and_note(&inst, &mut c, &token, text, agent, note).await?;
         Ok(c)
     }
 
@@ -400,12 +386,19 @@ impl Consultations {
         let inst = self.installation().await?;
         let token = letter::token(&self.token_key().await?, &c.id);
         let body = letter::follow_up(agent.1, &inst.settings.display_name, text);
-        self.mail(&inst, &mut c, &token, body).await?;
+        self.send_and_note(&inst, &mut c, &token, body, agent, text).await?;
+        Ok(c)
+    }
+
+    /// Send the next email of `c` (`body`), keep `c`, and keep what the agent wrote (`text`) as
+    /// their note in the ticket, with who was written to in the history.
+    async fn send_and_note(&self, inst: &Installation, c: &mut Consultation, token: &str, body: String, agent: (&str, &str), text: &str) -> Result<(), ConsultError> {
+        self.mail(inst, c, token, body).await?;
         c.last_at = now_ms();
-        self.store().put("consultation", &c.id, &c).await?;
+        self.store().put("consultation", &c.id, &*c).await?;
         let n = Note {
-            id: stable_id(ticket_id, &format!("consult-question:{}", c.message_ids.last().cloned().unwrap_or_default())),
-            ticket_id: ticket_id.into(),
+            id: stable_id(&c.ticket_id, &format!("consult-question:{}", c.message_ids.last().cloned().unwrap_or_default())),
+            ticket_id: c.ticket_id.clone(),
             author_id: agent.0.into(),
             author_name: agent.1.into(),
             text: text.into(),
@@ -416,7 +409,7 @@ impl Consultations {
             email: None,
         };
         self.inbox.record_note(n, "consult.sent", c.participants.join(", ")).await?;
-        Ok(c)
+        Ok(())
     }
 
     async fn consultation(&self, ticket_id: &str, id: &str) -> Result<Consultation, ConsultError> {
