@@ -312,6 +312,14 @@ async fn fetch_in(ch: &dyn MailAccess, session: &mut ImapSession, folder: &str, 
     Ok(MailboxPage { uid_validity: validity, messages, more })
 }
 
+/// Log in to `account`'s IMAP server and open `folder`, reading nothing: how many messages it holds.
+pub async fn check_imap(ch: &dyn MailAccess, account: &Account, folder: &str) -> Result<u32, MailError> {
+    let mut session = imap_session(ch, account).await?;
+    let opened = within(TIMEOUT, session.examine(folder)).await?.map_err(|e| imap_error(ch, &format!("opening {folder}"), e));
+    let _ = within(Duration::from_secs(5), session.logout()).await;
+    Ok(opened?.exists)
+}
+
 /// How an IDLE wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Woken {

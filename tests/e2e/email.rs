@@ -242,6 +242,8 @@ async fn an_agent_consults_someone_outside_by_email_and_their_answers_land_as_no
     assert!(!b.to_string().contains("consult-pw"));
     let (_, b) = server.post("/api/v1/mail/settings/check", json!({})).await;
     assert_eq!(b["ok"], true, "{b}");
+    let (s, b) = server.get("/api/v1/mail/settings").await;
+    assert_eq!((s, b["status"]["error"].is_null()), (200, true), "{b}");
 
     // Bad asks are refused, nothing sent.
     let (s, _) = server.post(format!("/api/v1/tickets/{id}/consultations"), json!({"to": ["nobody"], "note": "x"})).await;
@@ -352,6 +354,8 @@ async fn an_away_agent_who_asked_for_digests_gets_one_email_of_what_they_missed(
     let as_sam = |path: &str, body: serde_json::Value| http.put(server.url(path)).header("cookie", &cookie).header("origin", &server.base).json(&body).send();
     let prefs = json!({"assigned": true, "customer_message": true, "mention": true, "breach": true, "sound": true, "muted_channels": [], "email_digest": true});
     assert_eq!(as_sam("/api/v1/me/notifications", prefs).await.unwrap().status(), 200);
+    let refused = as_sam("/api/v1/mail/settings", json!({"address": SAM, "smtp_server": "smtps://x", "imap_server": "imaps://x", "password": "p"})).await.unwrap();
+    assert_eq!(refused.status(), 403, "only admins set the helpdesk's mail");
     assert_eq!(as_sam("/api/v1/availability/me", json!({"status": "away"})).await.unwrap().status(), 200);
 
     // While Sam is away: a ticket is handed to them and a note mentions them.

@@ -30,8 +30,8 @@ impl From<ConsultError> for ApiError {
 }
 
 #[utoipa::path(operation_id = "mail_settings", get, path = "/api/v1/mail/settings",
-    responses((status = 200, body = MailView, description = "`settings` is `null` until an admin configures mail")))]
-pub async fn settings(State(state): State<AppState>, _: CurrentUser) -> Result<Json<MailView>, ApiError> {
+    responses((status = 200, body = MailView, description = "`settings` is `null` until an admin configures mail"), (status = 403, body = ErrorBody)))]
+pub async fn settings(State(state): State<AppState>, _: AdminUser) -> Result<Json<MailView>, ApiError> {
     Ok(Json(state.consultations.view().await?))
 }
 

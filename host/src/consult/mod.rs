@@ -313,9 +313,9 @@ impl Consultations {
     pub async fn check(&self) -> Result<String, ConsultError> {
         let inst = self.installation().await?;
         let s = &inst.settings;
-        mail::fetch(&inst, inst.account(&s.imap_server), s.folder.clone(), None, u32::MAX - 1, 1).await.map_err(ConsultError::Mail)?;
+        let held = mail::check_imap(&inst, &inst.account(&s.imap_server), &s.folder).await.map_err(ConsultError::Mail)?;
         mail::check_smtp(&inst, &inst.account(&s.smtp_server)).await.map_err(ConsultError::Mail)?;
-        Ok(format!("{} reads {} and sends through {}", s.username, s.folder, s.smtp_server))
+        Ok(format!("{} reads {} ({held} emails) and sends through {}", s.username, s.folder, s.smtp_server))
     }
 
     /// Send `raw` from the installation's address: a consultation, a digest.

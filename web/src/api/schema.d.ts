@@ -4111,6 +4111,14 @@ export interface operations {
                     "application/json": components["schemas"]["MailView"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     mail_configure: {
