@@ -32,7 +32,8 @@ struct DataArgs {
     /// Data directory (store, search index, compiled plugins).
     #[arg(long, env = "HELPDESK_DATA", default_value = "data")]
     data: PathBuf,
-    /// SurrealDB URL instead of the embedded store: `mem://`, `surrealkv://DIR`, `ws://HOST:PORT`.
+    /// SurrealDB URL instead of the embedded store: `mem://` or `surrealkv://DIR` (a SurrealDB server
+    /// over `ws://` needs a client this build does not have yet: docs/DEPLOYMENT.md).
     #[arg(long, env = "HELPDESK_STORE")]
     store: Option<String>,
     /// Where compiled plugins are cached (default: DATA/cache).
