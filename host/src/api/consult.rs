@@ -24,6 +24,7 @@ impl From<ConsultError> for ApiError {
             ConsultError::Mail(MailError::Connection(_) | MailError::Timeout) => ApiError::new(StatusCode::BAD_GATEWAY, "mail_unreachable", message),
             ConsultError::Vault(_) => ApiError::new(StatusCode::CONFLICT, "no_secret_key", message),
             ConsultError::Inbox(e) => e.into(),
+            ConsultError::Accounts(e) => e.into(),
             ConsultError::Store(e) => e.into(),
         }
     }

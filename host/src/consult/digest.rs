@@ -92,11 +92,11 @@ impl Consultations {
         let Some(settings) = self.settings().await? else { return Ok(0) };
         let now = now_ms();
         let mut sent = 0;
-        for user in accounts.users().await.map_err(|e| ConsultError::BadRequest(e.to_string()))? {
+        for user in accounts.users().await? {
             if user.disabled {
                 continue;
             }
-            let prefs = accounts.notification_prefs(&user.id).await.map_err(|e| ConsultError::BadRequest(e.to_string()))?;
+            let prefs = accounts.notification_prefs(&user.id).await?;
             if !prefs.email_digest {
                 continue;
             }

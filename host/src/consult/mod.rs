@@ -101,6 +101,16 @@ pub struct Consultation {
     pub message_ids: Vec<String>,
 }
 
+impl Consultation {
+    /// Another email of the consultation, for the next one's `References`: the first and the
+    /// newest 20 are kept (RFC 5322 allows trimming the middle).
+    fn remember(&mut self, message_id: String) {
+        self.message_ids.push(message_id);
+        let extra = self.message_ids.len().saturating_sub(21);
+        self.message_ids.drain(1..1 + extra);
+    }
+}
+
 /// What an agent sends.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +140,8 @@ pub enum ConsultError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
 }
 
 fn hourly() -> u32 {
@@ -216,13 +228,15 @@ pub struct Consultations {
     status: Mutex<MailStatus>,
     /// Settings changed: read the mailbox again now.
     changed: tokio::sync::Notify,
+    /// The key tokens are signed with, once read or made.
+    key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl Consultations {
     /// The service, with its reader of the mailbox and its sender of digests running for as
     /// long as the server does.
     pub fn spawn(inbox: Arc<Inbox>, vault: Vault, accounts: crate::accounts::Accounts, public_origin: Option<String>) -> Arc<Self> {
-        let me = Arc::new(Consultations { inbox, vault, status: Mutex::default(), changed: tokio::sync::Notify::new() });
+        let me = Arc::new(Consultations { inbox, vault, status: Mutex::default(), changed: tokio::sync::Notify::new(), key: tokio::sync::OnceCell::new() });
         tokio::spawn(read_mailbox(Arc::downgrade(&me)));
         tokio::spawn(send_digests(Arc::downgrade(&me), accounts, public_origin));
         me
@@ -289,18 +303,30 @@ impl Consultations {
         Ok(settings)
     }
 
-    /// The key tokens are signed with: made once, sealed like a secret.
-    async fn token_key(&self) -> Result<Vec<u8>, ConsultError> {
-        if let Some(s) = self.store().get::<SealedSecret>("channel_secret", KEY_SCOPE).await? {
-            return Ok(hex::decode(self.vault.open(&s)?).unwrap_or_default());
-        }
-        use chacha20poly1305::aead::rand_core::RngCore;
-        let mut bytes = [0u8; 32];
-        chacha20poly1305::aead::OsRng.fill_bytes(&mut bytes);
-        let key = hex::encode(bytes);
-        let sealed = SealedSecret { channel: KEY_SCOPE.into(), name: "key".into(), sealed: self.vault.seal(KEY_SCOPE, "key", &key)?, updated_at: now_ms() };
-        self.store().put("channel_secret", KEY_SCOPE, &sealed).await?;
-        Ok(hex::decode(key).unwrap_or_default())
+    /// The key tokens are signed with: made once, sealed like a secret, read once per process.
+    async fn token_key(&self) -> Result<&[u8], ConsultError> {
+        let key = self
+            .key
+            .get_or_try_init(|| async {
+                let hex_key = match self.store().get::<SealedSecret>("channel_secret", KEY_SCOPE).await? {
+                    Some(s) => self.vault.open(&s)?,
+                    None => {
+                        use chacha20poly1305::aead::rand_core::RngCore;
+                        let mut bytes = [0u8; 32];
+                        chacha20poly1305::aead::OsRng.fill_bytes(&mut bytes);
+                        let key = hex::encode(bytes);
+                        let sealed = SealedSecret { channel: KEY_SCOPE.into(), name: "key".into(), sealed: self.vault.seal(KEY_SCOPE, "key", &key)?, updated_at: now_ms() };
+                        self.store().put("channel_secret", KEY_SCOPE, &sealed).await?;
+                        key
+                    }
+                };
+                match hex::decode(hex_key) {
+                    Ok(k) if k.len() == 32 => Ok(k),
+                    _ => Err(ConsultError::Vault(VaultError::WrongKey("the consultations' signing key".into()))),
+                }
+            })
+            .await?;
+        Ok(key)
     }
 
     async fn installation(&self) -> Result<Installation, ConsultError> {
@@ -348,13 +374,16 @@ impl Consultations {
         if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS {
             return Err(ConsultError::BadRequest(format!("the question is 1 to {MAX_NOTE_CHARS} characters")));
         }
+        let chosen = req.messages.as_deref().unwrap_or_default();
+        if chosen.len() > MAX_QUOTED {
+            return Err(ConsultError::BadRequest(format!("a consultation quotes at most {MAX_QUOTED} messages; send none to quote the conversation")));
+        }
         let ticket = self.inbox.ticket(ticket_id).await?;
         let inst = self.installation().await?;
-        let (quoted, left_out) = self.quoted(&ticket, req.messages.as_deref().unwrap_or_default()).await?;
+        let (quoted, left_out) = self.quoted(&ticket, chosen).await?;
         let now = now_ms();
         let id = stable_id(ticket_id, &format!("consultation:{now}:{}", fastrand::u64(..)));
-        let key = self.token_key().await?;
-        let token = letter::token(&key, &id);
+        let token = letter::token(self.token_key().await?, &id);
         let brand = inst.settings.display_name.clone();
         let title = crate::model::preview(ticket.preview.lines().next().unwrap_or(""), 60);
         let subject = format!("Question about {}'s {} [{token}]", ticket.contact.name, if title.is_empty() { "message".to_string() } else { format!("message \"{title}\"") });
@@ -384,7 +413,7 @@ impl Consultations {
         }
         let mut c = self.consultation(ticket_id, id).await?;
         let inst = self.installation().await?;
-        let token = letter::token(&self.token_key().await?, &c.id);
+        let token = letter::token(self.token_key().await?, &c.id);
         let body = letter::follow_up(agent.1, &inst.settings.display_name, text);
         self.send_and_note(&inst, &mut c, &token, body, agent, text).await?;
         Ok(c)
@@ -439,7 +468,7 @@ impl Consultations {
         .map_err(ConsultError::BadRequest)?;
         // Bounces come back to the reply address, so they are matched to the consultation too.
         mail::send(inst, inst.account(&inst.settings.smtp_server), c.reply_address.clone(), c.participants.clone(), raw).await.map_err(ConsultError::Mail)?;
-        c.message_ids.push(message_id);
+        c.remember(message_id);
         Ok(())
     }
 
@@ -491,7 +520,7 @@ impl Consultations {
         let key = self.token_key().await?;
         let mut next = Cursor { validity: Some(page.uid_validity), uid: if cursor.validity == Some(page.uid_validity) { cursor.uid } else { 0 } };
         for m in page.messages {
-            self.receive(&key, &m.raw, m.uid).await?;
+            self.receive(key, &m.raw, m.uid).await?;
             next.uid = next.uid.max(m.uid);
         }
         self.store().put("settings", CURSOR_ID, &next).await?;
@@ -557,9 +586,7 @@ impl Consultations {
                         c.participants.push(r.from.clone());
                     }
                     if let Some(id) = r.message_id {
-                        c.message_ids.push(id);
-                        let keep = c.message_ids.len().saturating_sub(20);
-                        c.message_ids.drain(1..keep.max(1));
+                        c.remember(id);
                     }
                     self.store().put("consultation", &c.id, &c).await?;
                 }
@@ -596,6 +623,8 @@ async fn send_digests(me: std::sync::Weak<Consultations>, accounts: crate::accou
 /// every `poll_seconds`; after a failure, again with backoff.
 async fn read_mailbox(me: std::sync::Weak<Consultations>) {
     let mut backoff = crate::sync::poll::Backoff::new();
+    // Until a server says it has no IDLE (asked again when the settings change).
+    let mut idle = true;
     loop {
         let Some(c) = me.upgrade() else { return };
         let inst = match c.installation().await {
@@ -623,22 +652,53 @@ async fn read_mailbox(me: std::sync::Weak<Consultations>) {
             },
         };
         let changed = c.changed.notified();
-        let idle = async {
+        let idle_wait = async {
             match &inst {
-                Some(inst) if c.status.lock().expect("not poisoned").error.is_none() => {
+                Some(inst) if idle && c.status.lock().expect("not poisoned").error.is_none() => {
                     let s = &inst.settings;
                     let started = std::time::Instant::now();
-                    match mail::wait_for_new(inst, &inst.account(&s.imap_server), &s.folder, wait).await {
-                        Ok(mail::Woken::NewMail) => {}
-                        _ => tokio::time::sleep(wait.saturating_sub(started.elapsed())).await,
+                    let woken = mail::wait_for_new(inst, &inst.account(&s.imap_server), &s.folder, wait).await;
+                    if woken != Ok(mail::Woken::NewMail) {
+                        tokio::time::sleep(wait.saturating_sub(started.elapsed())).await;
                     }
+                    woken
                 }
-                _ => tokio::time::sleep(wait).await,
+                _ => {
+                    tokio::time::sleep(wait).await;
+                    Ok(mail::Woken::Quiet)
+                }
             }
         };
         tokio::select! {
-            _ = changed => {}
-            _ = idle => {}
+            _ = changed => idle = true,
+            woken = idle_wait => idle &= woken != Ok(mail::Woken::Unsupported),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_consultation_references_its_first_email_and_its_newest_twenty() {
+        let mut c = Consultation {
+            id: "c".into(),
+            ticket_id: "t".into(),
+            subject: "s".into(),
+            participants: vec![],
+            started_by: "u".into(),
+            started_by_name: "U".into(),
+            created_at: 0,
+            last_at: 0,
+            answers: 0,
+            reply_address: "r@x".into(),
+            message_ids: vec![],
+        };
+        for n in 0..30 {
+            c.remember(format!("m{n}"));
+        }
+        assert_eq!(c.message_ids.len(), 21);
+        assert_eq!((c.message_ids[0].as_str(), c.message_ids[1].as_str(), c.message_ids[20].as_str()), ("m0", "m10", "m29"));
     }
 }

@@ -68,6 +68,8 @@ pub struct ChannelContext {
     replay: Option<Arc<dyn Replay>>,
     /// The mailbox the plugin last fetched from, which the poll loop watches with IDLE.
     mailbox: std::sync::Mutex<Option<(crate::mail::Account, String)>>,
+    /// Its server said it has no IDLE: the poll loop sleeps instead of asking at every wait.
+    no_idle: std::sync::atomic::AtomicBool,
 }
 
 impl ChannelContext {
@@ -75,9 +77,18 @@ impl ChannelContext {
         *self.mailbox.lock().expect("not poisoned") = Some((account, folder));
     }
 
-    /// The account and folder the plugin last read mail from, if it reads mail.
+    /// The account and folder the plugin last read mail from, if it reads mail from a server
+    /// with IDLE.
     pub fn watched_mailbox(&self) -> Option<(crate::mail::Account, String)> {
+        if self.no_idle.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         self.mailbox.lock().expect("not poisoned").clone()
+    }
+
+    /// The watched mailbox's server has no IDLE.
+    pub fn mailbox_has_no_idle(&self) {
+        self.no_idle.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn host_allowed(&self, scheme: &str, host: &str, port: u16) -> bool {
@@ -310,6 +321,7 @@ impl Runtime {
             kv: Arc::new(NoKv),
             replay: None,
             mailbox: Default::default(),
+            no_idle: Default::default(),
         });
         let info = plugin.call(probe.clone(), "describe", Duration::from_secs(10), |b, s| Box::pin(async move { b.describe(s).await })).await?;
         validate_info(&info).map_err(PluginError::Malformed)?;
@@ -338,6 +350,7 @@ impl Runtime {
             kv,
             replay: None,
             mailbox: Default::default(),
+            no_idle: Default::default(),
         })
     }
 
@@ -352,7 +365,7 @@ impl Runtime {
         kv: Arc<dyn KvBackend>,
         replay: Option<Arc<dyn Replay>>,
     ) -> Arc<ChannelContext> {
-        Arc::new(ChannelContext { id: id.into(), limits: Limits::default(), config, secrets, allowed_hosts, http: self.http.clone(), kv, replay, mailbox: Default::default() })
+        Arc::new(ChannelContext { id: id.into(), limits: Limits::default(), config, secrets, allowed_hosts, http: self.http.clone(), kv, replay, mailbox: Default::default(), no_idle: Default::default() })
     }
 
     /// The contract version a component was built against, from its import names

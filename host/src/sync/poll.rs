@@ -108,6 +108,10 @@ async fn pause(ch: &ChannelRuntime, wait: Duration) {
     let started = Instant::now();
     match crate::mail::wait_for_new(&*ctx, &account, &folder, wait).await {
         Ok(crate::mail::Woken::NewMail) => {}
-        Ok(_) | Err(_) => tokio::time::sleep(wait.saturating_sub(started.elapsed())).await,
+        Ok(crate::mail::Woken::Unsupported) => {
+            ctx.mailbox_has_no_idle();
+            tokio::time::sleep(wait.saturating_sub(started.elapsed())).await
+        }
+        Ok(crate::mail::Woken::Quiet) | Err(_) => tokio::time::sleep(wait.saturating_sub(started.elapsed())).await,
     }
 }

@@ -507,7 +507,7 @@ pub async fn run_consultant(mail: std::sync::Arc<crate::mail::MailServers>, me: 
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let inbox = mail.mailbox(&me);
-        for raw in inbox.iter().skip(answered) {
+        for raw in &inbox[answered.min(inbox.len())..] {
             answered += 1;
             let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
             let headers = text.split("\n\n").next().unwrap_or("").replace("\n ", " ");
