@@ -24,6 +24,8 @@ pub struct Paths {
     pub cache: Option<PathBuf>,
     /// The embedded store's block cache, in MiB (`DEFAULT_STORE_CACHE_MIB`).
     pub store_cache_mib: u64,
+    /// How to sign in to a SurrealDB server (`ws://`, `wss://`).
+    pub store_login: Option<crate::store::StoreLogin>,
 }
 
 /// SurrealKV would otherwise size its block cache to half the machine's memory: 11 GiB here,
@@ -53,7 +55,7 @@ impl Paths {
 
 pub async fn open_store(paths: &Paths) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&paths.data).with_context(|| format!("cannot create data dir {}", paths.data.display()))?;
-    Ok(Store::open(&paths.store_url()).await?)
+    Ok(Store::open_as(&paths.store_url(), paths.store_login.as_ref()).await?)
 }
 
 /// Users to create at start, and how the server is reached.
@@ -123,6 +125,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
         })))
     };
     let presence = Arc::new(Presence::new(events.clone()));
+    presence.share(inbox.store().clone());
     let media = Arc::new(
         crate::inbox::MediaCache::open(paths.data.join("media"), crate::inbox::DEFAULT_MEDIA_CACHE_BYTES)
             .with_context(|| format!("cannot create the attachment cache in {}", paths.data.display()))?,
@@ -165,6 +168,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     if let Some(mail) = seed.mail.take() {
         consultations.configure(mail).await.context("cannot set the installation's mail")?;
     }
+    inbox.follow_other_hosts();
     let router = crate::inbox::routing::Router::spawn(inbox.clone(), accounts.clone(), events.clone());
     let automation = crate::sync::automation::Automation::spawn(inbox.clone(), channels.clone(), accounts.clone(), events.clone());
     let state = crate::api::AppState { inbox, channels, events, accounts, presence, automation, router, media, translator, consultations, setup, public_origin };
@@ -356,7 +360,7 @@ pub async fn backup(source: BackupSource, file: &std::path::Path) -> anyhow::Res
 /// Restore a backup into an empty store and rebuild the search index from it.
 pub async fn restore(paths: &Paths, file: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&paths.data).with_context(|| format!("cannot create data dir {}", paths.data.display()))?;
-    let store = Store::restore(&paths.store_url(), file).await?;
+    let store = Store::restore(&paths.store_url(), paths.store_login.as_ref(), file).await?;
     println!("restored {} tickets and {} messages from {}", store.count("ticket").await?, store.count("message").await?, file.display());
     // The index of whatever was here before describes other tickets: rebuilt from the store.
     let index = paths.index_dir();

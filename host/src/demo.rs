@@ -128,6 +128,7 @@ pub async fn run(listen: SocketAddr, plugin_dir: PathBuf, every: f64, paths: Pat
         store: Some(paths.store.unwrap_or_else(|| "mem://".into())),
         cache: Some(paths.cache.unwrap_or_else(|| paths.data.join("cache"))),
         store_cache_mib: paths.store_cache_mib,
+        store_login: paths.store_login,
     };
     let _ = std::fs::remove_dir_all(paths.index_dir());
     tokio::spawn(traffic::run(telegram.clone(), Duration::from_secs_f64(every)));

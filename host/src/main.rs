@@ -32,10 +32,17 @@ struct DataArgs {
     /// Data directory (store, search index, compiled plugins).
     #[arg(long, env = "HELPDESK_DATA", default_value = "data")]
     data: PathBuf,
-    /// SurrealDB URL instead of the embedded store: `mem://` or `surrealkv://DIR` (a SurrealDB server
-    /// over `ws://` needs a client this build does not have yet: docs/DEPLOYMENT.md).
+    /// SurrealDB URL instead of the embedded store: `mem://`, `surrealkv://DIR`, or a SurrealDB
+    /// server, `ws://HOST:PORT` or `wss://HOST` (several hosts may share one: docs/DEPLOYMENT.md).
     #[arg(long, env = "HELPDESK_STORE")]
     store: Option<String>,
+    /// The SurrealDB server's user (a root user) the helpdesk signs in as.
+    #[arg(long, env = "HELPDESK_STORE_USER", default_value = "root")]
+    store_user: String,
+    /// A file holding that user's password (a secret mounted by systemd or the container
+    /// runtime; one line, trailing newline ignored). Needed with a `ws://` or `wss://` store.
+    #[arg(long, env = "HELPDESK_STORE_PASSWORD_FILE")]
+    store_password_file: Option<PathBuf>,
     /// Where compiled plugins are cached (default: DATA/cache).
     #[arg(long, env = "HELPDESK_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -46,8 +53,17 @@ struct DataArgs {
 }
 
 impl DataArgs {
-    fn paths(&self) -> app::Paths {
-        app::Paths { data: self.data.clone(), store: self.store.clone(), cache: self.cache_dir.clone(), store_cache_mib: self.store_cache_mib }
+    fn paths(&self) -> anyhow::Result<app::Paths> {
+        let store_login = match &self.store_password_file {
+            Some(file) => {
+                let password = std::fs::read_to_string(file).with_context(|| format!("cannot read the store's password from {}", file.display()))?;
+                let password = password.trim_end_matches(['\r', '\n']).to_string();
+                anyhow::ensure!(!password.is_empty(), "the store's password file {} is empty", file.display());
+                Some(helpdesk::store::StoreLogin { user: self.store_user.clone(), password })
+            }
+            None => None,
+        };
+        Ok(app::Paths { data: self.data.clone(), store: self.store.clone(), cache: self.cache_dir.clone(), store_cache_mib: self.store_cache_mib, store_login })
     }
 }
 
@@ -219,15 +235,15 @@ async fn run() -> anyhow::Result<()> {
                 None => None,
             };
             let vault = helpdesk::sync::vault::Vault::load(secret_key_file.as_deref())?;
-            app::serve(file, data.paths(), listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies, mail: None, vault: Some(vault) }).await
+            app::serve(file, data.paths()?, listen, app::Seed { first_admin, users: Vec::new(), public_url, trusted_proxies, mail: None, vault: Some(vault) }).await
         }
         #[cfg(feature = "demo")]
-        Command::Demo { listen, plugin_dir, every, data } => helpdesk::demo::run(listen, plugin_dir, every, data.paths()).await,
+        Command::Demo { listen, plugin_dir, every, data } => helpdesk::demo::run(listen, plugin_dir, every, data.paths()?).await,
         #[cfg(not(feature = "demo"))]
         Command::Demo { .. } => {
             anyhow::bail!("this build has no demo: its emulated platforms are test code, left out of a release. Run `./dev demo` (it builds with `--features demo`)")
         }
-        Command::Reindex { data } => app::reindex(&data.paths()).await,
+        Command::Reindex { data } => app::reindex(&data.paths()?).await,
         Command::Backup { file, server, token_file, data } => {
             let source = match server {
                 Some(url) => {
@@ -237,13 +253,13 @@ async fn run() -> anyhow::Result<()> {
                     };
                     app::BackupSource::Server { url, token: token.trim().to_string() }
                 }
-                None => app::BackupSource::Store(data.paths()),
+                None => app::BackupSource::Store(data.paths()?),
             };
             let bytes = app::backup(source, &file).await.context("the backup failed")?;
             println!("backed up {bytes} bytes to {}", file.display());
             Ok(())
         }
-        Command::Restore { file, data } => app::restore(&data.paths(), &file).await.context("the restore failed"),
+        Command::Restore { file, data } => app::restore(&data.paths()?, &file).await.context("the restore failed"),
         Command::Plugin { command: PluginCommand::Check { wasm } } => {
             helpdesk::devkit::check_plugin(&wasm).await.context("plugin check failed")
         }
@@ -269,7 +285,7 @@ async fn run() -> anyhow::Result<()> {
             } else {
                 None
             };
-            app::add_user(&data.paths(), email, name, role, password).await.context("cannot add the user")
+            app::add_user(&data.paths()?, email, name, role, password).await.context("cannot add the user")
         }
         Command::Openapi => {
             println!("{}", helpdesk::api::openapi_json());

@@ -16,6 +16,7 @@ pub const HTTP_REQUESTS: &str = "helpdesk_http_requests_total";
 pub const HTTP_SECONDS: &str = "helpdesk_http_request_seconds";
 pub const INDEX_LAG: &str = "helpdesk_index_lag_changes";
 pub const STORE_SEQ: &str = "helpdesk_store_change_number";
+pub const STORE_RETRIES: &str = "helpdesk_store_write_retries_total";
 
 /// Latency buckets from 1 ms to 30 s (plugin calls wait on platforms; requests are mostly fast).
 const BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -61,6 +62,7 @@ fn describe() {
     describe_histogram!(HTTP_SECONDS, Unit::Seconds, "HTTP request latency by route and method");
     describe_gauge!(INDEX_LAG, "Store changes the search index has not taken in yet");
     describe_gauge!(STORE_SEQ, "The store's newest change number");
+    describe_counter!(STORE_RETRIES, "Writes planned again after losing to another writer on a shared store");
 }
 
 /// The text a scrape gets.

@@ -45,7 +45,7 @@ pub struct ReplyNote {
 }
 
 /// Internal changes to a ticket; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 pub struct TicketPatch {
     pub queue: Option<Queue>,
     pub tags: Option<Vec<String>>,
@@ -358,6 +358,30 @@ impl Inbox {
         let result = if outcome.is_ok() { "done" } else { "failed" };
         metrics::counter!(crate::metrics::ACTIONS, "action" => req.kind.as_str(), "result" => result).increment(1);
 
+        let recorded = self.planned_again(|| self.record_outcome(ch, ticket_id, &req, actor, &ticket, &target_message, reply_text.as_ref(), &files, &outcome)).await?;
+        let (ticket, message, activity) = recorded;
+        match outcome {
+            Ok(_) => Ok(ActionResult { ticket, message, activity }),
+            Err(e) => Err(map_plugin_error(e)),
+        }
+    }
+
+    /// Record what an action did on the ticket: the message it created or removed, its marks,
+    /// its history line and audit entry.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_outcome(
+        &self,
+        ch: &ActionChannel,
+        ticket_id: &str,
+        req: &ActionRequest,
+        actor: &str,
+        ticket: &Ticket,
+        target_message: &Message,
+        reply_text: Option<&(String, Kind)>,
+        files: &[super::files::StoredFile],
+        outcome: &Result<Option<Interaction>, PluginError>,
+    ) -> Result<(Ticket, Option<Message>, Activity), InboxError> {
+        let target = &target_message.interaction;
         let _write = self.write_lock.lock().await;
         let removed = req.kind == ActionKind::Delete && outcome.is_ok();
         let events = if removed {
@@ -367,11 +391,11 @@ impl Inbox {
         };
         // The created message may be stored already: its webhook echo can beat this answer.
         let mut probe = events.clone();
-        if let Ok(Some(i)) = &outcome {
+        if let Ok(Some(i)) = outcome {
             probe.push(crate::model::ChannelEvent::Interaction(i.clone()));
         }
         let (mut w, before) = self.load_working(&[(ch.id.as_str(), probe.as_slice())], &[ticket_id.to_string()]).await?;
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         for e in events {
             w.apply(&ch.id, &ch.platform, e, seq);
         }
@@ -384,9 +408,9 @@ impl Inbox {
                 w.changed_messages.insert(target_message.id.clone());
             }
         }
-        let (ok, detail, created) = match &outcome {
+        let (ok, detail, created) = match outcome {
             Ok(created) => {
-                let created = match (created.clone(), reply_text) {
+                let created = match (created.clone(), reply_text.cloned()) {
                     // A platform that does not say when it sent: now.
                     (Some(i), _) if i.created_at == 0 => Some(Interaction { created_at: now_ms(), ..i }),
                     (Some(i), _) => Some(i),
@@ -425,16 +449,17 @@ impl Inbox {
         });
         let message = created.and_then(|id| w.messages.get(&id).cloned());
         w.touch(ticket_id, seq);
-        let ticket = w.tickets.get(ticket_id).cloned().unwrap_or(ticket);
-        self.commit(w, &before, Vec::new(), vec![activity.clone()], seq).await?;
-        match outcome {
-            Ok(_) => Ok(ActionResult { ticket, message, activity }),
-            Err(e) => Err(map_plugin_error(e)),
-        }
+        let ticket = w.tickets.get(ticket_id).cloned().unwrap_or_else(|| ticket.clone());
+        self.commit(w, &before, Vec::new(), Vec::new(), vec![activity.clone()], seq).await?;
+        Ok((ticket, message, activity))
     }
 
     /// Change a ticket's queue, tags, assignee or flag.
     pub async fn update(&self, ticket_id: &str, patch: TicketPatch, actor: &str) -> Result<Ticket, InboxError> {
+        self.planned_again(|| self.update_once(ticket_id, patch.clone(), actor)).await
+    }
+
+    async fn update_once(&self, ticket_id: &str, patch: TicketPatch, actor: &str) -> Result<Ticket, InboxError> {
         let tags = patch.tags.map(clean_tags).transpose()?;
         let _write = self.write_lock.lock().await;
         let ticket = self.ticket(ticket_id).await?;
@@ -505,7 +530,7 @@ impl Inbox {
         }
         // Only a change takes a number: one taken and never written would leave the index's
         // watermark a step behind the store for good.
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         let activities = changes
             .iter()
             .enumerate()
@@ -521,7 +546,7 @@ impl Inbox {
             .collect();
         w.touch(ticket_id, seq);
         let updated = w.tickets[ticket_id].clone();
-        self.commit(w, &before, Vec::new(), activities, seq).await?;
+        self.commit(w, &before, Vec::new(), Vec::new(), activities, seq).await?;
         Ok(updated)
     }
 }
@@ -539,7 +564,7 @@ impl Inbox {
             let Some(t) = w.tickets.get_mut(&id).filter(|t| t.snoozed_until.is_some_and(|u| u <= now)) else { continue };
             t.snoozed_until = None;
             t.queue = Queue::New;
-            let seq = self.store.next_seq();
+            let seq = self.store.next_seq().await?;
             let activity = Activity {
                 id: stable_id(&id, &format!("activity:{seq}:snooze")),
                 ticket_id: id.clone(),
@@ -550,7 +575,7 @@ impl Inbox {
                 ok: true,
             };
             w.touch(&id, seq);
-            self.commit(w, &before, Vec::new(), vec![activity], seq).await?;
+            self.commit(w, &before, Vec::new(), Vec::new(), vec![activity], seq).await?;
         }
         Ok(())
     }
@@ -558,17 +583,21 @@ impl Inbox {
     /// An agent opened the ticket: its customer messages are seen. Not history (opening is
     /// not a change of the work), but a change every agent's list shows.
     pub async fn mark_seen(&self, ticket_id: &str) -> Result<Ticket, InboxError> {
+        self.planned_again(|| self.mark_seen_once(ticket_id)).await
+    }
+
+    async fn mark_seen_once(&self, ticket_id: &str) -> Result<Ticket, InboxError> {
         let _write = self.write_lock.lock().await;
         let ticket = self.ticket(ticket_id).await?;
         if ticket.unseen == 0 {
             return Ok(ticket);
         }
         let (mut w, before) = self.load_working(&[], &[ticket_id.to_string()]).await?;
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         w.tickets.get_mut(ticket_id).expect("loaded above").unseen = 0;
         w.touch(ticket_id, seq);
         let updated = w.tickets[ticket_id].clone();
-        self.commit(w, &before, Vec::new(), Vec::new(), seq).await?;
+        self.commit(w, &before, Vec::new(), Vec::new(), Vec::new(), seq).await?;
         Ok(updated)
     }
 }

@@ -18,6 +18,8 @@ pub struct IndexJob {
     /// Every message the write stored or changed, as the index reads it.
     pub lines: Vec<Line>,
     pub seq: i64,
+    /// Written by another host on a shared store: the pages held for these tickets are stale.
+    pub elsewhere: bool,
 }
 
 /// A message as its page's search document holds it.
@@ -98,6 +100,16 @@ impl PageTexts {
         }
     }
 
+    /// Drop the pages held of these tickets (changed where this host did not see the lines).
+    fn forget(&mut self, tickets: &BTreeSet<String>) {
+        let gone: Vec<(String, u32)> = self.pages.iter().filter(|((t, _), _)| tickets.contains(t)).map(|(k, _)| k.clone()).collect();
+        for key in gone {
+            if let Some(lines) = self.pages.pop(&key) {
+                self.bytes -= lines.iter().map(size).sum::<usize>();
+            }
+        }
+    }
+
     fn clear(&mut self) {
         self.pages.clear();
         self.bytes = 0;
@@ -166,7 +178,13 @@ pub fn spawn(store: Store, search: Arc<SearchIndex>) -> Indexer {
             let mut pages: BTreeSet<(String, u32)> = first.pages.into_iter().collect();
             let mut lines = first.lines;
             let mut seq = first.seq;
+            if first.elsewhere {
+                held.forget(&ids);
+            }
             while let Ok(job) = rx.try_recv() {
+                if job.elsewhere {
+                    held.forget(&job.tickets.iter().cloned().collect());
+                }
                 ids.extend(job.tickets);
                 pages.extend(job.pages);
                 lines.extend(job.lines);

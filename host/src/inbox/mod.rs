@@ -3,6 +3,7 @@
 //! planned against what is stored and lands in one transaction.
 
 mod actions;
+mod follow;
 pub mod assign;
 pub mod routing;
 pub mod saved_replies;
@@ -84,6 +85,8 @@ const MAX_WAITING: usize = 1_000;
 
 /// Deliveries written in one transaction at most.
 const MAX_TOGETHER: usize = 200;
+/// Times a write that lost to another host's is planned again before the error is the answer.
+const CONFLICT_RETRIES: u32 = 50;
 
 /// A delivery waiting to be written (`Inbox::ingest`).
 struct Delivery {
@@ -91,6 +94,8 @@ struct Delivery {
     platform: String,
     events: Vec<ChannelEvent>,
     cursor: Option<String>,
+    /// The poll lease's epoch the page was fetched under (shared stores).
+    lease: Option<i64>,
     done: tokio::sync::oneshot::Sender<Result<IngestReport, InboxError>>,
 }
 
@@ -259,6 +264,7 @@ impl Inbox {
         platform: &str,
         events: Vec<ChannelEvent>,
         cursor: Option<String>,
+        lease: Option<i64>,
     ) -> Result<IngestReport, InboxError> {
         if events.is_empty() && cursor.is_none() {
             return Ok(IngestReport::default());
@@ -274,6 +280,7 @@ impl Inbox {
                 platform: platform.to_string(),
                 events,
                 cursor,
+                lease,
                 done,
             });
         }
@@ -316,9 +323,35 @@ impl Inbox {
 
     /// One transaction for these deliveries; a report for each.
     async fn ingest_together(&self, group: &[Delivery]) -> Result<Vec<IngestReport>, InboxError> {
+        self.planned_again(|| self.ingest_together_once(group)).await
+    }
+
+    /// Run `plan_and_write` again, from what the store holds now, while its write loses to
+    /// another host's (`StoreError::Conflict`): the tickets' rules are planned again each time.
+    pub(crate) async fn planned_again<T, Fut>(&self, mut plan_and_write: impl FnMut() -> Fut) -> Result<T, InboxError>
+    where
+        Fut: std::future::Future<Output = Result<T, InboxError>>,
+    {
+        let mut tries = 0u32;
+        loop {
+            match plan_and_write().await {
+                Err(InboxError::Store(crate::store::StoreError::Conflict(why))) if tries < CONFLICT_RETRIES => {
+                    tries += 1;
+                    metrics::counter!(crate::metrics::STORE_RETRIES).increment(1);
+                    tracing::debug!("planning a write again ({tries}): {why}");
+                    // Apart, so that two hosts on the same tickets do not collide again in step.
+                    let spread = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos() % 5_000;
+                    tokio::time::sleep(std::time::Duration::from_micros(u64::from(spread) * u64::from(tries.min(8)))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest_together_once(&self, group: &[Delivery]) -> Result<Vec<IngestReport>, InboxError> {
         let touched: Vec<(&str, &[ChannelEvent])> = group.iter().map(|d| (d.channel.as_str(), d.events.as_slice())).collect();
         let (mut w, stored) = self.load_working(&touched, &[]).await?;
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         let mut reports = Vec::with_capacity(group.len());
         for d in group {
             let before = w.new_messages.len();
@@ -340,7 +373,8 @@ impl Inbox {
                 cursors.push((d.channel.clone(), c.clone()));
             }
         }
-        self.commit(w, &stored, cursors, Vec::new(), seq).await?;
+        let fences = group.iter().filter_map(|d| d.lease.map(|epoch| (d.channel.clone(), epoch))).collect();
+        self.commit(w, &stored, cursors, fences, Vec::new(), seq).await?;
         Ok(reports)
     }
 
@@ -380,6 +414,7 @@ impl Inbox {
         mut w: Working,
         before: &HashMap<String, Ticket>,
         cursors: Vec<(String, String)>,
+        fences: Vec<(String, i64)>,
         activities: Vec<Activity>,
         seq: i64,
     ) -> Result<(), InboxError> {
@@ -409,6 +444,9 @@ impl Inbox {
             reports: report_rows.iter().map(|r| serde_json::json!({ "id": r.id(), "day": r.day, "dim": r.dim, "value": r.value, "tallies": r.tallies })).collect(),
             audit: std::mem::take(&mut w.audit),
             contact_merges: Vec::new(),
+            fences,
+            read_tickets: stored_tickets.iter().filter_map(|id| before.get(id).map(|t| (id.clone(), t.seq))).collect(),
+            seq,
         };
         if let Err(e) = self.store.write(&batch).await {
             self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -437,6 +475,7 @@ impl Inbox {
                 pages: pages.into_iter().collect(),
                 lines: batch.new_messages.iter().chain(&batch.messages).map(indexing::Line::of).collect(),
                 seq,
+                elsewhere: false,
             });
         }
         for ticket in batch.new_tickets.into_iter().chain(batch.tickets) {

@@ -118,7 +118,7 @@ impl Inbox {
         }
         let ids: Vec<String> = changes.iter().map(|(id, _, _)| id.clone()).collect();
         let (mut w, before) = self.load_working(&[], &ids).await?;
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         let now = now_ms();
         let mut activities = Vec::new();
         for (n, (id, agent, why)) in changes.into_iter().enumerate() {
@@ -138,7 +138,7 @@ impl Inbox {
                 ok: true,
             });
         }
-        self.commit(w, &before, Vec::new(), activities, seq).await
+        self.commit(w, &before, Vec::new(), Vec::new(), activities, seq).await
     }
 }
 

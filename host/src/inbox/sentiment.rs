@@ -41,7 +41,7 @@ impl super::Inbox {
         }
         let ticket_id = stored.ticket_id.clone();
         let (mut w, before) = self.load_working(&[], std::slice::from_ref(&ticket_id)).await?;
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         let mut m = stored;
         m.sentiment = mark.or_else(|| suggest(&m.interaction.text, m.language.as_deref()));
         m.sentiment_marked = mark.is_some();
@@ -63,7 +63,7 @@ impl super::Inbox {
             detail: String::new(),
             ok: true,
         };
-        self.commit(w, &before, Vec::new(), vec![activity], seq).await?;
+        self.commit(w, &before, Vec::new(), Vec::new(), vec![activity], seq).await?;
         Ok(m)
     }
 }

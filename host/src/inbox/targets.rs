@@ -237,7 +237,7 @@ impl super::Inbox {
             }
             let _write = self.write_lock.lock().await;
             let (mut w, before) = self.load_working(&[], &stale).await?;
-            let seq = self.store.next_seq();
+            let seq = self.store.next_seq().await?;
             for id in &stale {
                 if let Some(t) = w.tickets.get_mut(id) {
                     t.seq = seq;
@@ -245,7 +245,7 @@ impl super::Inbox {
                 }
             }
             moved += stale.len() as u64;
-            self.commit(w, &before, Vec::new(), Vec::new(), seq).await?;
+            self.commit(w, &before, Vec::new(), Vec::new(), Vec::new(), seq).await?;
         }
         Ok(moved)
     }

@@ -8,14 +8,14 @@ impl super::Inbox {
         let mut m = self.store.messages(&[message_id.to_string()]).await?.pop().ok_or_else(|| super::InboxError::NotFound(format!("no message `{message_id}`")))?;
         let ticket_id = m.ticket_id.clone();
         let (mut w, before) = self.load_working(&[], std::slice::from_ref(&ticket_id)).await?;
-        let seq = self.store.next_seq();
+        let seq = self.store.next_seq().await?;
         m.translations.retain(|x| x.language != t.language);
         m.translations.push(t);
         m.seq = seq;
         w.messages.insert(m.id.clone(), m.clone());
         w.changed_messages.insert(m.id.clone());
         w.touch(&ticket_id, seq);
-        self.commit(w, &before, Vec::new(), Vec::new(), seq).await?;
+        self.commit(w, &before, Vec::new(), Vec::new(), Vec::new(), seq).await?;
         Ok(m)
     }
 

@@ -16,14 +16,13 @@ impl Store {
     }
 
     /// Restore `file` (a backup) into the store at `url`, which must be empty, and open it.
-    pub async fn restore(url: &str, file: &Path) -> Result<Store> {
+    pub async fn restore(url: &str, login: Option<&super::StoreLogin>, file: &Path) -> Result<Store> {
         let refuse = |message: String| StoreError::Open { url: url.to_string(), message };
         if !file.is_file() {
             return Err(refuse(format!("there is no backup file `{}`", file.display())));
         }
         // One connection throughout: an embedded store stays locked a while after one closes.
-        let db = surrealdb::engine::any::connect(url).await.map_err(|e| refuse(e.to_string()))?;
-        db.use_ns("helpdesk").use_db("helpdesk").await.map_err(|e| refuse(e.to_string()))?;
+        let db = super::connect(url, login).await?;
         let mut r = db.query("INFO FOR DB").await?.check()?;
         let info: Option<serde_json::Value> = r.take(0)?;
         let tables = info.as_ref().and_then(|i| i["tables"].as_object()).cloned().unwrap_or_default();
@@ -35,6 +34,6 @@ impl Store {
             }
         }
         db.import(file).await.map_err(|e| refuse(format!("`{}` could not be restored: {e}", file.display())))?;
-        Store::with_db(db, url).await
+        Store::with_db(db, url, super::is_server_url(url)).await
     }
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod kv;
+mod lease;
 pub mod migrate;
 pub mod backup;
 mod recent;
@@ -24,6 +25,13 @@ use surrealdb::Surreal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Another writer (another host on the same store) changed what this write was planned
+    /// from, or committed a later change first: nothing was written; plan again and retry.
+    #[error("the write conflicted with another: {0}")]
+    Conflict(String),
+    /// The channel's poll lease passed to another host: this host's page is not written.
+    #[error("{0}")]
+    Fenced(String),
     #[error("database error: {0}")]
     Db(#[from] surrealdb::Error),
     #[error("stored data could not be read: {0}")]
@@ -60,6 +68,8 @@ DEFINE INDEX IF NOT EXISTS contact_merge_moved ON contact_merge FIELDS moved.*.c
 DEFINE TABLE IF NOT EXISTS activity SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS activity_ticket ON activity FIELDS ticket_id;
 DEFINE TABLE IF NOT EXISTS channel_state SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS lease SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS presence SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS kv SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS kv_channel ON kv FIELDS channel;
 DEFINE TABLE IF NOT EXISTS user SCHEMALESS;
@@ -120,6 +130,14 @@ pub struct WriteBatch {
     pub audit: Vec<crate::model::AuditEntry>,
     /// Contacts linked into a person (or a link undone), replaced whole.
     pub contact_merges: Vec<crate::model::ContactMerge>,
+    /// The change number its tickets and messages carry (`Store::next_seq`; 0: none).
+    pub seq: i64,
+    /// The poll leases (channel, epoch) its cursors were fetched under: the write fails
+    /// (`StoreError::Fenced`) if another host has taken one over since.
+    pub fences: Vec<(String, i64)>,
+    /// The stored tickets it rewrites, with the change number each had when read: on a shared
+    /// store the write fails (`StoreError::Conflict`) if another host changed one since.
+    pub read_tickets: Vec<(String, i64)>,
 }
 
 impl WriteBatch {
@@ -137,9 +155,70 @@ impl WriteBatch {
     }
 }
 
+/// Credentials for a SurrealDB server (`ws://`, `wss://`): a root user's, from a secret file.
+#[derive(Clone)]
+pub struct StoreLogin {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for StoreLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreLogin({}, <password>)", self.user)
+    }
+}
+
+/// Whether `url` names a SurrealDB server rather than an embedded store.
+pub fn is_server_url(url: &str) -> bool {
+    ["ws://", "wss://"].iter().any(|s| url.starts_with(s))
+}
+
+/// A connection to `url` in the helpdesk's namespace and database, signed in when it is a server.
+async fn connect(url: &str, login: Option<&StoreLogin>) -> Result<Surreal<Any>> {
+    let open_err = |message: String| StoreError::Open { url: url.to_string(), message };
+    let db = surrealdb::engine::any::connect(url).await.map_err(|e| open_err(e.to_string()))?;
+    if is_server_url(url) {
+        let Some(login) = login else {
+            return Err(open_err("a SurrealDB server needs a user and a password (`--store-user`, `--store-password-file`)".into()));
+        };
+        let root = surrealdb::opt::auth::Root { username: login.user.clone(), password: login.password.clone() };
+        db.signin(root).await.map_err(|e| open_err(format!("the server refused the sign-in as `{}`: {e}", login.user)))?;
+    }
+    db.use_ns("helpdesk").use_db("helpdesk").await.map_err(|e| open_err(e.to_string()))?;
+    Ok(db)
+}
+
+/// `check`, answering with the statement that failed a transaction rather than the first of
+/// those it left unexecuted (which say only "not executed due to a failed transaction").
+fn checked(mut r: surrealdb::IndexedResults) -> std::result::Result<surrealdb::IndexedResults, surrealdb::Error> {
+    let mut errors: Vec<(usize, surrealdb::Error)> = r.take_errors().into_iter().collect();
+    if errors.is_empty() {
+        return Ok(r);
+    }
+    errors.sort_by_key(|(n, _)| *n);
+    let knock_on = |e: &surrealdb::Error| e.query_details().is_some_and(|d| matches!(d, surrealdb::types::QueryError::NotExecuted | surrealdb::types::QueryError::Cancelled));
+    let at = errors.iter().position(|(_, e)| !knock_on(e)).unwrap_or(0);
+    Err(errors.swap_remove(at).1)
+}
+
+/// A transaction that lost to another (SurrealDB's conflict, or our own check's `THROW`):
+/// retrying it may succeed.
+fn is_conflict(e: &surrealdb::Error) -> bool {
+    e.query_details().is_some_and(|d| matches!(d, surrealdb::types::QueryError::TransactionConflict))
+        || (e.is_thrown() && e.to_string().contains("conflict:"))
+}
+
 #[derive(Clone)]
 pub struct Store {
-    db: Surreal<Any>,
+    /// One handle for every clone of the store: SurrealDB's client opens a new server session
+    /// per clone of a `Surreal`, replaying the sign-in on each.
+    db: std::sync::Arc<Surreal<Any>>,
+    /// A SurrealDB server other hosts may write to as well: change numbers come from the store,
+    /// writes check what they were planned from, and nothing is kept in memory.
+    shared: bool,
+    /// On a shared store, the change numbers this host committed that its follower has not
+    /// passed yet (`inbox::follow`): its own changes it does not take in twice.
+    written_here: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>,
     seq: std::sync::Arc<AtomicI64>,
     /// The plugins' kv usage per channel, for its quotas (`kv.rs`).
     kv_usage: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, kv::Usage>>>,
@@ -204,23 +283,52 @@ const RECENT_PARTS: usize = 500;
 impl Store {
     /// Open `url`: `surrealkv://DIR` (embedded, on disk), `mem://` (tests), or a server.
     pub async fn open(url: &str) -> Result<Self> {
-        let open_err = |e: surrealdb::Error| StoreError::Open { url: url.to_string(), message: e.to_string() };
-        let db = surrealdb::engine::any::connect(url).await.map_err(open_err)?;
-        db.use_ns("helpdesk").use_db("helpdesk").await.map_err(open_err)?;
-        Self::with_db(db, url).await
+        Self::open_as(url, None).await
+    }
+
+    /// `open`, signing in to a SurrealDB server with `login`.
+    pub async fn open_as(url: &str, login: Option<&StoreLogin>) -> Result<Self> {
+        Self::with_db(connect(url, login).await?, url, is_server_url(url)).await
+    }
+
+    /// An in-memory store that behaves as one shared by several hosts (tests).
+    #[cfg(test)]
+    pub async fn shared_in_memory() -> Store {
+        Store::with_db(connect("mem://", None).await.unwrap(), "mem://", true).await.unwrap()
+    }
+
+    /// Another host's handle on the same shared store: the same data, its own memory (tests).
+    #[cfg(test)]
+    pub fn as_another_host(&self) -> Store {
+        Store {
+            written_here: Default::default(),
+            seq: std::sync::Arc::new(AtomicI64::new(self.current_seq())),
+            kv_usage: Default::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether other hosts may write to this store too.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// The store on a connection already in `helpdesk/helpdesk`: its schema, its layout, its
     /// change counter.
-    async fn with_db(db: Surreal<Any>, url: &str) -> Result<Self> {
+    async fn with_db(db: Surreal<Any>, url: &str, shared: bool) -> Result<Self> {
         db.query(SCHEMA).await?.check()?;
+        fn recent<T: Clone>(shared: bool, n: usize) -> std::sync::Arc<recent::Recent<T>> {
+            std::sync::Arc::new(if shared { recent::Recent::off() } else { recent::Recent::new(n) })
+        }
         let store = Store {
-            db,
+            db: std::sync::Arc::new(db),
+            shared,
+            written_here: Default::default(),
             seq: Default::default(),
             kv_usage: Default::default(),
-            recent_tickets: std::sync::Arc::new(recent::Recent::new(RECENT)),
-            recent_contacts: std::sync::Arc::new(recent::Recent::new(RECENT)),
-            recent_parts: std::sync::Arc::new(recent::Recent::new(RECENT_PARTS)),
+            recent_tickets: recent(shared, RECENT),
+            recent_contacts: recent(shared, RECENT),
+            recent_parts: recent(shared, RECENT_PARTS),
         };
         store.migrate(url).await?;
         // Every write that changes a message touches its ticket with the same change number,
@@ -229,6 +337,16 @@ impl Store {
         let newest: Vec<Value> = r.take(0)?;
         let max = newest.first().and_then(Value::as_i64).unwrap_or(0);
         store.seq.store(max, Ordering::SeqCst);
+        if shared {
+            // The counters hosts share: handed out (`meta:seq`) and committed (`meta:committed`),
+            // from the tickets' newest for a store written before it had them.
+            store
+                .db
+                .query("UPSERT meta:seq SET n = math::max([n ?? 0, $max]) RETURN NONE; UPSERT meta:committed SET n = math::max([n ?? 0, $max]) RETURN NONE;")
+                .bind(("max", max))
+                .await?
+                .check()?;
+        }
         Ok(store)
     }
 
@@ -237,12 +355,42 @@ impl Store {
         &self.db
     }
 
-    /// The next change number. Writers take one per batch.
-    pub fn next_seq(&self) -> i64 {
-        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    /// The next change number. Writers take one per batch. On a shared store it comes from
+    /// the store, so that no two hosts hand out the same (ids derive from it).
+    pub async fn next_seq(&self) -> Result<i64> {
+        if !self.shared {
+            return Ok(self.seq.fetch_add(1, Ordering::SeqCst) + 1);
+        }
+        let mut tries = 0;
+        loop {
+            let answer = self.db.query("UPSERT ONLY meta:seq SET n += 1 RETURN VALUE n").await.and_then(checked);
+            match answer {
+                Ok(mut r) => {
+                    let n: Option<i64> = r.take(0)?;
+                    let n = n.ok_or_else(|| StoreError::Conflict("the store handed out no change number".into()))?;
+                    self.seq.fetch_max(n, Ordering::SeqCst);
+                    return Ok(n);
+                }
+                // Two hosts taking one at the same moment: one of them takes the next.
+                Err(e) if is_conflict(&e) && tries < 100 => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
-    /// The newest change number handed out.
+    /// Whether this host committed the change numbered `seq` (shared stores).
+    pub fn wrote_here(&self, seq: i64) -> bool {
+        self.written_here.lock().expect("not poisoned").contains(&seq)
+    }
+
+    /// The follower has taken in every change up to `seq`.
+    pub fn saw(&self, seq: i64) {
+        self.seq.fetch_max(seq, Ordering::SeqCst);
+        let mut own = self.written_here.lock().expect("not poisoned");
+        *own = own.split_off(&(seq + 1));
+    }
+
+    /// The newest change number handed out (on a shared store: by this host, or seen).
     pub fn current_seq(&self) -> i64 {
         self.seq.load(Ordering::SeqCst)
     }
@@ -260,6 +408,22 @@ impl Store {
         // update.
         let mut q = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
+        if self.shared && batch.seq > 0 {
+            // Changes commit in the order of their numbers, whichever host wrote them: a host
+            // following the store reads every change after the last one it saw. Every write
+            // reads and moves `meta:committed`, so two at once conflict and one plans again.
+            q.push_str("IF (SELECT VALUE n FROM ONLY meta:committed) >= $seq { THROW 'conflict: a later change was committed first' };\n");
+            q.push_str("UPSERT meta:committed SET n = $seq RETURN NONE;\n");
+            vars.insert("seq".into(), json!(batch.seq));
+        }
+        if !batch.fences.is_empty() {
+            q.push_str("FOR $f IN $fences { IF (SELECT VALUE epoch FROM ONLY type::record('lease', $f[0])) != $f[1] { THROW 'fenced: channel ' + $f[0] + ' is polled by another host now' } };\n");
+            vars.insert("fences".into(), json!(batch.fences));
+        }
+        if self.shared && !batch.read_tickets.is_empty() {
+            q.push_str("FOR $t IN $read_tickets { IF (SELECT VALUE seq FROM ONLY type::record('ticket', $t[0])) != $t[1] { THROW 'conflict: ticket ' + $t[0] + ' was changed by another writer' } };\n");
+            vars.insert("read_tickets".into(), json!(batch.read_tickets));
+        }
         // Contacts and activities may or may not be stored yet: those are upserted.
         let tables: [(&str, Vec<Value>, Vec<Value>, &str); 7] = [
             ("message", docs(&batch.new_messages)?, docs(&batch.messages)?, "UPDATE"),
@@ -288,11 +452,17 @@ impl Store {
         q.push_str("COMMIT TRANSACTION;");
         let vars = Value::Object(vars);
         let db = self.db.clone();
-        let written = match writer().spawn(async move { db.query(q).bind(vars).await.and_then(|r| r.check()).map(drop) }).await {
+        let written = match writer().spawn(async move { db.query(q).bind(vars).await.and_then(checked).map(drop) }).await {
             Ok(answer) => answer,
             Err(e) => Err(surrealdb::Error::internal(format!("the write was interrupted: {e}"))),
         };
         self.forget_parts(batch);
+        if written.is_ok() && batch.seq > 0 {
+            self.seq.fetch_max(batch.seq, Ordering::SeqCst);
+            if self.shared {
+                self.written_here.lock().expect("not poisoned").insert(batch.seq);
+            }
+        }
         if written.is_ok() {
             self.recent_tickets.written(batch.new_tickets.iter().chain(&batch.tickets).map(|t| (t.id.clone(), t.clone())));
             self.recent_contacts.written(batch.contacts.iter().map(|c| (c.id.clone(), c.clone())));
@@ -301,7 +471,13 @@ impl Store {
             self.recent_tickets.forget(batch.new_tickets.iter().chain(&batch.tickets).map(|t| t.id.as_str()));
             self.recent_contacts.forget(batch.contacts.iter().map(|c| c.id.as_str()));
         }
-        written?;
+        written.map_err(|e| match () {
+            _ if is_conflict(&e) => StoreError::Conflict(e.to_string()),
+            // Another host stored the same new ticket or message first: plan again from it.
+            _ if self.shared && e.is_already_exists() => StoreError::Conflict(e.to_string()),
+            _ if e.is_thrown() && e.to_string().contains("fenced:") => StoreError::Fenced(e.to_string()),
+            _ => e.into(),
+        })?;
         Ok(())
     }
 

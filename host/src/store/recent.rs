@@ -10,7 +10,8 @@
 //! inbox's write lock), so the last kept is the last committed. Keeping what was written matters
 //! as much as keeping what was read: the lists agents look at most are of the tickets that just
 //! changed.
-//! Several hosts on one store must forget what the others write (from the change feed).
+//! Several hosts on one store keep nothing (`Recent::off`): another host's write would leave
+//! them stale.
 
 use lru::LruCache;
 use std::num::NonZeroUsize;
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 
 pub struct Recent<T> {
     inner: Mutex<Inner<T>>,
+    on: bool,
 }
 
 struct Inner<T> {
@@ -29,13 +31,21 @@ struct Inner<T> {
 impl<T: Clone> Recent<T> {
     pub fn new(capacity: usize) -> Self {
         let records = LruCache::new(NonZeroUsize::new(capacity.max(1)).expect("not zero"));
-        Recent { inner: Mutex::new(Inner { records, generation: 0 }) }
+        Recent { inner: Mutex::new(Inner { records, generation: 0 }), on: true }
+    }
+
+    /// One that keeps nothing: every read goes to the store.
+    pub fn off() -> Self {
+        Recent { on: false, ..Self::new(1) }
     }
 
     /// The records held, in the order of `ids` (`None` where not held), and the generation to
     /// hand back to `keep` with what is read for the others.
     pub fn get(&self, ids: &[String]) -> (Vec<Option<T>>, u64) {
         let mut inner = self.inner.lock().expect("not poisoned");
+        if !self.on {
+            return (vec![None; ids.len()], inner.generation);
+        }
         let found = ids.iter().map(|id| inner.records.get(id).cloned()).collect();
         (found, inner.generation)
     }
@@ -43,7 +53,7 @@ impl<T: Clone> Recent<T> {
     /// Keep records read from the store, unless something was forgotten since `generation`.
     pub fn keep(&self, generation: u64, read: impl IntoIterator<Item = (String, T)>) {
         let mut inner = self.inner.lock().expect("not poisoned");
-        if inner.generation == generation {
+        if self.on && inner.generation == generation {
             for (id, record) in read {
                 inner.records.put(id, record);
             }
@@ -54,6 +64,9 @@ impl<T: Clone> Recent<T> {
     pub fn written(&self, records: impl IntoIterator<Item = (String, T)>) {
         let mut inner = self.inner.lock().expect("not poisoned");
         inner.generation += 1;
+        if !self.on {
+            return;
+        }
         for (id, record) in records {
             inner.records.put(id, record);
         }
@@ -111,6 +124,15 @@ mod tests {
         recent.written([("t".to_string(), "v2")]);
         recent.keep(generation, [("t".to_string(), "v1 read before the write")]);
         assert_eq!(recent.get(&ids).0, vec![Some("v2")]);
+    }
+
+    #[test]
+    fn one_that_is_off_keeps_neither_reads_nor_writes() {
+        let recent = Recent::off();
+        let ids = ["t".to_string()];
+        recent.keep(0, [("t".to_string(), "read")]);
+        recent.written([("t".to_string(), "written")]);
+        assert_eq!(recent.get(&ids).0, vec![None]);
     }
 
     #[test]

@@ -65,6 +65,14 @@ impl HealthCell {
         });
     }
 
+    /// Another host sharing the store polls this channel now; this one stands by to take over.
+    pub fn standby(&self) {
+        self.update(|h| {
+            h.state = HealthState::Ok;
+            h.notice = Some("polled by another host on the same store; this one takes over if it stops".into());
+        });
+    }
+
     /// The platform's call budget as the plugin counted it; none keeps the last one.
     pub fn quota(&self, quota: Option<crate::model::Quota>) {
         if let Some(q) = quota {

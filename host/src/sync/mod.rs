@@ -806,7 +806,7 @@ impl Channels {
         if !events.is_empty() {
             let report = self
                 .inbox
-                .ingest(id, &plugin.info().platform, events, None)
+                .ingest(id, &plugin.info().platform, events, None, None)
                 .await
                 .map_err(|e| SyncError::Store(id.into(), e))?;
             ch.health.ok(report.new_messages > 0);

@@ -1,5 +1,7 @@
 //! One poll loop per channel: fetch with the saved cursor, store the page with its cursor,
 //! wait as the plugin asks; back off on failures and pause as long as a rate limit says.
+//! On a store shared by several hosts, a channel is polled under a lease (`store::lease`):
+//! one host at a time, the others ready to take over when it stops renewing.
 
 use super::ChannelRuntime;
 use crate::inbox::Inbox;
@@ -32,10 +34,72 @@ impl Backoff {
     }
 }
 
+/// How long a poll lease lasts unless renewed (`HELPDESK_LEASE_SECONDS`, default 10): a
+/// stopped host's channels are polled again by another within two of these.
+pub fn lease_period() -> Duration {
+    static PERIOD: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *PERIOD.get_or_init(|| {
+        let secs = std::env::var("HELPDESK_LEASE_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s >= 0.5 && *s <= 600.0);
+        Duration::from_secs_f64(secs.unwrap_or(10.0))
+    })
+}
+
+/// This process among the hosts sharing a store: the holder named in its leases.
+pub fn host_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
+        format!("{name}-{}-{:08x}", std::process::id(), fastrand::u32(..))
+    })
+}
+
+/// Hold the channel's lease for a round of polling: its epoch, or `None` (after a wait) while
+/// another host polls it. An unshared store needs none.
+async fn lease(ch: &ChannelRuntime, inbox: &Inbox, backoff: &mut Backoff) -> Option<Option<i64>> {
+    let store = inbox.store();
+    if !store.is_shared() {
+        return Some(None);
+    }
+    match store.take_lease(&ch.config.id, host_id(), lease_period()).await {
+        Ok(Some(epoch)) => Some(Some(epoch)),
+        Ok(None) => {
+            ch.health.standby();
+            tokio::time::sleep(lease_period() / 2).await;
+            None
+        }
+        Err(e) => {
+            let d = backoff.next_delay();
+            ch.health.failed(crate::model::HealthState::Degraded, format!("cannot take the poll lease: {e}"), Some(d));
+            tokio::time::sleep(d).await;
+            None
+        }
+    }
+}
+
+/// Renew the lease every third of its period while `work` runs (a long poll outlasts it).
+async fn renewing<T>(ch: &ChannelRuntime, inbox: &Inbox, epoch: Option<i64>, work: impl std::future::Future<Output = T>) -> T {
+    if epoch.is_none() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(lease_period() / 3);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tick.tick() => {
+                // A lease lost meanwhile fences this round's write; the next round finds out.
+                let _ = inbox.store().take_lease(&ch.config.id, host_id(), lease_period()).await;
+            }
+        }
+    }
+}
+
 pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
     let id = ch.config.id.clone();
     let mut backoff = Backoff::new();
     while ch.keep_polling() {
+        let Some(epoch) = lease(&ch, &inbox, &mut backoff).await else { continue };
         // Each round with the plugin and secrets of now: an upgrade or a reconnect applies from
         // the next fetch, the one under way finishes as it began.
         let Some(plugin) = ch.plugin() else { return };
@@ -50,13 +114,15 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
             }
         };
         let started = Instant::now();
-        let wait = match plugin.fetch(ch.ctx(), cursor).await {
+        let fetched = renewing(&ch, &inbox, epoch, plugin.fetch(ch.ctx(), cursor)).await;
+        let wait = match fetched {
             Ok(mut page) => {
                 let found = page.events.len();
                 ch.health.quota(page.quota.take());
                 ch.health.notice(page.notice.take());
                 let fetched = started.elapsed();
-                match inbox.ingest(&id, &platform, ch.ticket_rules(page.events), page.next_cursor).await {
+                let stored = renewing(&ch, &inbox, epoch, inbox.ingest(&id, &platform, ch.ticket_rules(page.events), page.next_cursor, epoch)).await;
+                match stored {
                     Ok(report) => {
                         tracing::debug!(
                             channel = %id,
@@ -73,6 +139,11 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
                         } else {
                             page.poll_after
                         }
+                    }
+                    // Another host polls it now: this page is its to fetch again.
+                    Err(crate::inbox::InboxError::Store(crate::store::StoreError::Fenced(why))) => {
+                        tracing::info!(channel = %id, "{why}");
+                        Duration::ZERO
                     }
                     Err(e) => {
                         let d = backoff.next_delay();
@@ -94,6 +165,9 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
             }
         };
         pause(&ch, wait).await;
+    }
+    if inbox.store().is_shared() {
+        let _ = inbox.store().release_lease(&id, host_id()).await;
     }
 }
 

@@ -47,5 +47,5 @@ pub async fn settled(server: &Server, messages: u64, timeout: Duration) -> bool 
 /// The store in `dir/store` as the server opens it, with its default cache sizes (SurrealKV's
 /// own default is half the machine).
 pub fn store_url(dir: &std::path::Path) -> String {
-    helpdesk::app::Paths { data: dir.into(), store: None, cache: None, store_cache_mib: helpdesk::app::DEFAULT_STORE_CACHE_MIB }.store_url()
+    helpdesk::app::Paths { data: dir.into(), store: None, cache: None, store_cache_mib: helpdesk::app::DEFAULT_STORE_CACHE_MIB, store_login: None }.store_url()
 }

@@ -10,6 +10,7 @@ pub mod line;
 pub mod linkedin;
 pub mod mail;
 pub mod server;
+pub mod surreal;
 pub mod traffic;
 pub mod twilio;
 pub mod translate;

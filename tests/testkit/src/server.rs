@@ -9,8 +9,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub struct Options {
-    /// `mem://` or None for the embedded on-disk store in the data dir.
+    /// `mem://`, a SurrealDB server's `ws://` URL, or None for the embedded on-disk store in the data dir.
     pub store: Option<String>,
+    /// `--store-password-file`, for a SurrealDB server.
+    pub store_password_file: Option<PathBuf>,
     /// A fixed listen address (for webhooks that must find the server after a restart).
     pub listen: Option<String>,
     /// Start with the test admin (signed in); without, a fresh install waiting for its setup code.
@@ -30,11 +32,15 @@ pub struct Options {
 impl Options {
     /// The embedded on-disk store, as in production.
     pub fn disk() -> Self {
-        Options { store: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false, env: Vec::new() }
+        Options { store: None, store_password_file: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false, env: Vec::new() }
     }
     /// The in-memory store.
     pub fn memory() -> Self {
-        Options { store: Some("mem://".into()), listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false, env: Vec::new() }
+        Options { store: Some("mem://".into()), store_password_file: None, listen: None, first_admin: true, public_url: None, trusted_proxies: Vec::new(), secret_key: None, json_logs: false, env: Vec::new() }
+    }
+    /// The store on a SurrealDB server (`surreal::SurrealServer`), signed in as its root user.
+    pub fn server(store: &crate::surreal::SurrealServer) -> Self {
+        Options { store: Some(store.url.clone()), store_password_file: Some(store.password_file.clone()), ..Self::disk() }
     }
 }
 
@@ -106,6 +112,9 @@ impl Server {
         }
         if let Some(store) = &opts.store {
             cmd.arg("--store").arg(store);
+        }
+        if let Some(file) = &opts.store_password_file {
+            cmd.arg("--store-password-file").arg(file);
         }
         for (k, v) in &opts.env {
             cmd.env(k, v);

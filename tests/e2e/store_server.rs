@@ -1,0 +1,247 @@
+//! The helpdesk on a real SurrealDB server (`--store ws://…`) instead of its embedded store:
+//! signed in with a password from a secret file, the product working as it does embedded, and
+//! clear refusals when the server or its credentials are wrong.
+
+mod support;
+
+use helpdesk_testkit::surreal::{self, SurrealServer};
+use serde_json::json;
+use std::time::Duration;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn store_server() -> SurrealServer {
+    SurrealServer::start(&surreal::binary(bin().as_ref())).await
+}
+
+#[tokio::test]
+async fn a_host_on_a_surrealdb_server_ingests_answers_searches_and_keeps_it_all_across_a_restart() {
+    let store = store_server().await;
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channels = telegram_channel("tg", &emu, true, TOKEN);
+    let mut server = Server::start_with(&channels, Options::server(&store), None).await;
+    let ann = User::new(9001, "Ann", Some("Lee"), Some("annlee"));
+    let first = emu.private_text(&ann, "Where is my parcel? Order 4821 is late");
+
+    let found = server.wait_tickets("q=parcel", 1, WAIT).await;
+    assert_eq!(found.len(), 1, "the polled message is a searchable ticket");
+    let id = found[0]["id"].as_str().unwrap().to_string();
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/actions"), json!({"type": "reply", "text": "It ships today!"})).await;
+    assert_eq!(status, 200, "{out}");
+    let sent = emu.calls("sendMessage");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].params["reply_parameters"]["message_id"], json!(first));
+    let (status, out) = server.post(&format!("/api/v1/tickets/{id}/notes"), json!({"text": "Courier called"})).await;
+    assert_eq!(status, 201, "{out}");
+    for n in 0..30 {
+        emu.private_text(&User::new(9100 + n, &format!("Customer{n}"), None, None), &format!("refund for order {n}"));
+    }
+    assert_eq!(server.wait_tickets("q=refund", 30, WAIT).await.len(), 30);
+
+    // A new process on the same store (its own index directory is new: rebuilt from the store).
+    server.terminate().await;
+    let server = Server::start_with(&channels, Options::server(&store), None).await;
+    let view = server.ticket(&id).await;
+    assert_eq!(view["ticket"]["queue"], "pending");
+    assert_eq!(view["messages"].as_array().unwrap().len(), 2, "{view}");
+    assert_eq!(view["notes"][0]["text"], "Courier called");
+    assert!(eventually(WAIT, || async { server.tickets("q=refund").await.len() == 30 }).await, "the new host's index has every ticket");
+    assert_eq!(server.tickets("queue=all").await.len(), 31);
+    // The channel's cursor was in the store: nothing polled twice.
+    emu.private_text(&ann, "Thanks!");
+    assert!(eventually(WAIT, || async { server.ticket(&id).await["messages"].as_array().unwrap().len() == 3 }).await);
+    assert_eq!(server.tickets("queue=all").await.len(), 31);
+}
+
+/// `helpdesk` with these store arguments, and what it printed when it gave up.
+async fn refused(args: &[&str]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        WAIT,
+        tokio::process::Command::new(bin())
+            .args(["reindex", "--data"])
+            .arg(data.path())
+            .args(args)
+            .env_remove("HELPDESK_STORE")
+            .env_remove("HELPDESK_STORE_PASSWORD_FILE")
+            .output(),
+    )
+    .await
+    .expect("gave up within 30 s")
+    .unwrap();
+    assert!(!out.status.success(), "{args:?} should be refused");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[tokio::test]
+async fn a_wrong_password_a_missing_secret_or_no_server_is_refused_with_a_reason() {
+    let store = store_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not-the-password\n").unwrap();
+    let err = refused(&["--store", &store.url, "--store-password-file", wrong.to_str().unwrap()]).await;
+    assert!(err.contains("refused the sign-in as `root`"), "{err}");
+    let err = refused(&["--store", &store.url]).await;
+    assert!(err.contains("needs a user and a password"), "{err}");
+    let err = refused(&["--store", &store.url, "--store-password-file", "/nonexistent/secret"]).await;
+    assert!(err.contains("cannot read the store's password from /nonexistent/secret"), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let err = refused(&["--store", &store.url, "--store-password-file", empty.to_str().unwrap()]).await;
+    assert!(err.contains("is empty"), "{err}");
+    let err = refused(&["--store", &format!("ws://127.0.0.1:{}", free_port()), "--store-password-file", store.password_file.to_str().unwrap()]).await;
+    assert!(err.contains("cannot open the store"), "{err}");
+}
+
+/// A poll lease of this long in the tests (`HELPDESK_LEASE_SECONDS`).
+const LEASE_SECONDS: f64 = 3.0;
+
+fn host_options(store: &SurrealServer) -> Options {
+    Options { env: vec![("HELPDESK_LEASE_SECONDS".into(), LEASE_SECONDS.to_string())], ..Options::server(store) }
+}
+
+/// Whether this host says another one polls `channel` (its channel list, as admins see it).
+async fn standing_by(server: &Server, channel: &str) -> bool {
+    let (_, channels) = call(server, reqwest::Method::GET, "/api/v1/channels", Some(&server.cookie), None).await;
+    let ch = channels.as_array().and_then(|all| all.iter().find(|c| c["id"] == channel).cloned()).unwrap_or_default();
+    ch["health"]["notice"].as_str().is_some_and(|n| n.contains("polled by another host"))
+}
+
+/// The one host of `hosts` polling `channel` once the others stand by.
+async fn poller(hosts: &[&Server], channel: &str) -> usize {
+    let started = std::time::Instant::now();
+    loop {
+        let mut polling = Vec::new();
+        for (n, h) in hosts.iter().enumerate() {
+            if !standing_by(h, channel).await {
+                polling.push(n);
+            }
+        }
+        if polling.len() == 1 {
+            return polling[0];
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "exactly one host polls `{channel}`: {polling:?} do");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn all(hosts: &[Option<Server>]) -> Vec<&Server> {
+    hosts.iter().flatten().collect()
+}
+
+/// The events of a socket frame: itself, or those of a batch.
+fn events_of(frame: &serde_json::Value) -> Vec<serde_json::Value> {
+    match frame["events"].as_array() {
+        Some(events) if frame["type"] == "batch" => events.clone(),
+        _ => vec![frame.clone()],
+    }
+}
+
+fn telegram_update(n: u64, text: &str) -> Vec<u8> {
+    let update = json!({"update_id": n, "message": {"message_id": n, "from": {"id": 7000 + n, "is_bot": false, "first_name": format!("Hooked{n}")},
+        "chat": {"id": 7000 + n, "type": "private", "first_name": format!("Hooked{n}")}, "date": 1_700_000_000, "text": text}});
+    serde_json::to_vec(&update).unwrap()
+}
+
+#[tokio::test]
+async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_another_paused() {
+    let store = store_server().await;
+    let polled = TelegramEmulator::start(TOKEN).await.unwrap();
+    let hooked = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channels = format!("{}{}", telegram_channel("tg", &polled, true, TOKEN), telegram_channel("hook", &hooked, false, TOKEN));
+    // The first host creates the admin; the other two find it in the store.
+    let a = Server::start_with(&channels, host_options(&store), None).await;
+    let (b, c) = tokio::join!(Server::start_with(&channels, host_options(&store), None), Server::start_with(&channels, host_options(&store), None));
+    let mut hosts = vec![Some(a), Some(b), Some(c)];
+    let holder = poller(&all(&hosts), "tg").await;
+
+    // An agent on another host than the one a webhook reaches sees its ticket.
+    let (taker, watcher) = ((holder + 1) % 3, (holder + 2) % 3);
+    let seen = listen(hosts[watcher].as_ref().unwrap()).await;
+    let posted = std::time::Instant::now();
+    assert_eq!(hosts[taker].as_ref().unwrap().webhook("hook", telegram_update(1, "webhook message on one host"), Some(SECRET)).await, 200);
+    assert!(
+        eventually(WAIT, || async { seen.lock().unwrap().iter().flat_map(events_of).any(|e| e["type"] == "ticket_updated" && e["ticket"]["preview"] == "webhook message on one host") }).await,
+        "the watching host's agent got the other host's ticket"
+    );
+    eprintln!("another host's webhook reached this host's socket in {:?}", posted.elapsed());
+    // How long that takes (the figure in docs/benchmarks.md, "Several hosts").
+    let mut took = Vec::new();
+    for n in 0..40u64 {
+        let text = format!("latency probe {n}");
+        let at = std::time::Instant::now();
+        assert_eq!(hosts[taker].as_ref().unwrap().webhook("hook", telegram_update(1000 + n, &text), Some(SECRET)).await, 200);
+        while !seen.lock().unwrap().iter().flat_map(events_of).any(|e| e["ticket"]["preview"] == text.as_str()) {
+            assert!(at.elapsed() < WAIT, "the probe reached the other host");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        took.push(at.elapsed());
+    }
+    took.sort();
+    eprintln!("webhook on one host -> event on another host's socket: p50 {:?} p99 {:?}", took[took.len() / 2], took[took.len() * 99 / 100]);
+
+    // Traffic through all three: polled messages, and webhooks spread over the hosts.
+    let mut posted = 1;
+    let probes = 40;
+    let mut sent_polled = 0;
+    let send = |sent: &mut u64| {
+        *sent += 1;
+        polled.private_text(&User::new(9000 + *sent as i64, &format!("Polled{sent}"), None, None), &format!("polled message number{sent}"));
+    };
+    for _ in 0..20 {
+        send(&mut sent_polled);
+    }
+    for h in 0..3 {
+        for _ in 0..10 {
+            posted += 1;
+            assert_eq!(hosts[h].as_ref().unwrap().webhook("hook", telegram_update(posted, &format!("hooked message number{posted}")), Some(SECRET)).await, 200);
+        }
+    }
+
+    // The poller is killed mid-ingest and another host is paused (SIGSTOP); customers go on
+    // writing. The third host takes the channel over within two lease periods.
+    let killed = hosts[holder].take().unwrap();
+    for _ in 0..10 {
+        send(&mut sent_polled);
+    }
+    let paused = (holder + 1) % 3;
+    let survivor = (holder + 2) % 3;
+    let pause_pid = hosts[paused].as_ref().unwrap().pid().to_string();
+    std::process::Command::new("kill").args(["-STOP", &pause_pid]).status().unwrap();
+    let killed_at = std::time::Instant::now();
+    drop(killed.kill().await);
+    for _ in 0..20 {
+        send(&mut sent_polled);
+    }
+    let expected = sent_polled as usize + posted as usize + probes;
+    let s = hosts[survivor].as_ref().unwrap();
+    let newest = format!("q=number{sent_polled}");
+    assert!(
+        eventually(Duration::from_secs_f64(LEASE_SECONDS * 2.0 + 3.0), || async { s.tickets(&newest).await.len() == 1 }).await,
+        "the surviving host polls the channel within two lease periods"
+    );
+    eprintln!("the killed poller's channel was polled again by another host after {:?}", killed_at.elapsed());
+    assert!(!standing_by(s, "tg").await, "the survivor polls the channel now");
+    assert!(
+        eventually(WAIT, || async { s.tickets("queue=all&limit=200").await.len() == expected }).await,
+        "the surviving host has every ticket: {} of {expected}",
+        s.tickets("queue=all&limit=200").await.len()
+    );
+
+    // The paused host comes back: fenced out of polling, it stands by, and its index catches up.
+    std::process::Command::new("kill").args(["-CONT", &pause_pid]).status().unwrap();
+    let p = hosts[paused].as_ref().unwrap();
+    assert!(eventually(Duration::from_secs(20), || async { standing_by(p, "tg").await }).await, "the resumed host stands by");
+    for _ in 0..5 {
+        send(&mut sent_polled);
+    }
+    let expected = sent_polled as usize + posted as usize + probes;
+    for h in all(&hosts) {
+        assert!(eventually(WAIT, || async { h.tickets("queue=all&limit=200").await.len() == expected }).await, "every host lists every ticket");
+        // Every message once: one ticket per customer, each with its one message.
+        let tickets = h.tickets("queue=all&limit=200").await;
+        assert!(tickets.iter().all(|t| t["message_count"] == 1), "no message doubled");
+        assert!(eventually(WAIT, || async { h.tickets("q=number35").await.len() == 1 && h.tickets("q=message&limit=200").await.len() == expected - probes }).await, "every host's search has every ticket");
+    }
+}
