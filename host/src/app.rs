@@ -97,8 +97,12 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     let accounts = Accounts::new(store.clone());
     if let Some(admin) = seed.first_admin.filter(|_| seed.users.is_empty()) {
         if !accounts.has_users().await? {
-            let admin = accounts.add_user(NewUser { role: Role::Admin, ..admin }).await.context("cannot create the first admin")?;
-            println!("created the first admin: {}", admin.email);
+            match accounts.add_user(NewUser { role: Role::Admin, ..admin }).await {
+                Ok(admin) => println!("created the first admin: {}", admin.email),
+                // Another host on the same store created it a moment before.
+                Err(crate::accounts::AccountError::Conflict(_)) if store.is_shared() => {}
+                Err(e) => return Err(anyhow::Error::from(e).context("cannot create the first admin")),
+            }
         }
     }
     for user in seed.users {

@@ -150,9 +150,12 @@ async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_ano
     let polled = TelegramEmulator::start(TOKEN).await.unwrap();
     let hooked = TelegramEmulator::start(TOKEN).await.unwrap();
     let channels = format!("{}{}", telegram_channel("tg", &polled, true, TOKEN), telegram_channel("hook", &hooked, false, TOKEN));
-    // The first host creates the admin; the other two find it in the store.
-    let a = Server::start_with(&channels, host_options(&store), None).await;
-    let (b, c) = tokio::join!(Server::start_with(&channels, host_options(&store), None), Server::start_with(&channels, host_options(&store), None));
+    // All three at once on the new store: one of them creates the admin, the others find it.
+    let (a, b, c) = tokio::join!(
+        Server::start_with(&channels, host_options(&store), None),
+        Server::start_with(&channels, host_options(&store), None),
+        Server::start_with(&channels, host_options(&store), None),
+    );
     let mut hosts = vec![Some(a), Some(b), Some(c)];
     let holder = poller(&all(&hosts), "tg").await;
 

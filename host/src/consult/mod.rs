@@ -609,6 +609,10 @@ async fn send_digests(me: std::sync::Weak<Consultations>, accounts: crate::accou
     loop {
         tokio::time::sleep(Duration::from_secs(300)).await;
         let Some(c) = me.upgrade() else { return };
+        // One host of several on a store sends them (the lease outlasts two rounds).
+        if !c.inbox.store().runs_here("digests", crate::sync::poll::host_id(), Duration::from_secs(900)).await {
+            continue;
+        }
         let every = match c.settings().await {
             Ok(Some(s)) => Duration::from_secs(u64::from(s.digest_minutes) * 60),
             _ => continue,
@@ -618,6 +622,9 @@ async fn send_digests(me: std::sync::Weak<Consultations>, accounts: crate::accou
         }
     }
 }
+
+/// How long a host reading the consultations' mailbox keeps it from the others between rounds.
+const MAILBOX_LEASE: Duration = Duration::from_secs(120);
 
 /// Read the mailbox for as long as the service lives: at once when mail arrives (IDLE), else
 /// every `poll_seconds`; after a failure, again with backoff.
@@ -635,8 +642,11 @@ async fn read_mailbox(me: std::sync::Weak<Consultations>) {
                 None
             }
         };
+        // One host of several on a store reads the mailbox; the others stand by.
+        let here = inst.is_some() && c.inbox.store().runs_here("consult-mailbox", crate::sync::poll::host_id(), MAILBOX_LEASE).await;
         let wait = match &inst {
             None => Duration::from_secs(30),
+            Some(_) if !here => MAILBOX_LEASE / 4,
             Some(inst) => match c.read_once(inst).await {
                 Ok(true) => continue,
                 Ok(false) => {
@@ -654,7 +664,7 @@ async fn read_mailbox(me: std::sync::Weak<Consultations>) {
         let changed = c.changed.notified();
         let idle_wait = async {
             match &inst {
-                Some(inst) if idle && c.status.lock().expect("not poisoned").error.is_none() => {
+                Some(inst) if here && idle && c.status.lock().expect("not poisoned").error.is_none() => {
                     let s = &inst.settings;
                     let started = std::time::Instant::now();
                     let woken = mail::wait_for_new(inst, &inst.account(&s.imap_server), &s.folder, wait).await;

@@ -38,6 +38,21 @@ impl Store {
         }
     }
 
+    /// Whether this host is the one to run `task` (a mailbox read, the digests) for now: on an
+    /// unshared store always; on a shared one while it holds the task's lease.
+    pub async fn runs_here(&self, task: &str, holder: &str, period: Duration) -> bool {
+        if !self.shared {
+            return true;
+        }
+        match self.take_lease(&format!("task:{task}"), holder, period).await {
+            Ok(held) => held.is_some(),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot take the lease of {task}");
+                false
+            }
+        }
+    }
+
     /// Give up the lease (a host stopping), so that another takes over at once.
     pub async fn release_lease(&self, channel: &str, holder: &str) -> Result<()> {
         self.db

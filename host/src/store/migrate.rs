@@ -36,14 +36,14 @@ pub fn pending(stored: i64) -> std::result::Result<&'static [Step], String> {
 impl Store {
     /// The layout version the store is at: 0 before versions were kept.
     pub async fn layout(&self) -> Result<i64> {
-        let mut r = self.db.query("SELECT VALUE version FROM type::record('meta', 'schema')").await?.check()?;
+        let mut r = self.db.query("SELECT VALUE version FROM type::record('meta', 'schema')").await.and_then(super::checked)?;
         let version: Vec<Value> = r.take(0)?;
         Ok(version.first().and_then(Value::as_i64).unwrap_or(0))
     }
 
     /// Nothing in it yet that a step could change.
     async fn is_new(&self) -> Result<bool> {
-        let mut r = self.db.query("SELECT VALUE id FROM ticket LIMIT 1; SELECT VALUE id FROM message LIMIT 1; SELECT VALUE id FROM saved_reply LIMIT 1").await?.check()?;
+        let mut r = self.db.query("SELECT VALUE id FROM ticket LIMIT 1; SELECT VALUE id FROM message LIMIT 1; SELECT VALUE id FROM saved_reply LIMIT 1").await.and_then(super::checked)?;
         for n in 0..3 {
             let any: Vec<Value> = r.take(n)?;
             if !any.is_empty() {
@@ -59,7 +59,7 @@ impl Store {
         let steps = pending(stored).map_err(|message| StoreError::Open { url: url.to_string(), message })?;
         if stored == 0 && !steps.is_empty() && self.is_new().await? {
             // A new store: nothing older to bring along, it starts at this layout.
-            self.db.query("UPSERT type::record('meta', 'schema') SET version = $v").bind(("v", LAYOUT)).await?.check()?;
+            self.db.query("UPSERT type::record('meta', 'schema') SET version = $v").bind(("v", LAYOUT)).await.and_then(super::checked)?;
             return Ok(());
         }
         for step in steps {
@@ -67,8 +67,8 @@ impl Store {
             self.db
                 .query(format!("BEGIN; {} UPSERT type::record('meta', 'schema') SET version = $v; COMMIT;", step.sql))
                 .bind(("v", step.to))
-                .await?
-                .check()?;
+                .await
+                .and_then(super::checked)?;
         }
         Ok(())
     }

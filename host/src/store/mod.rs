@@ -316,12 +316,28 @@ impl Store {
     /// The store on a connection already in `helpdesk/helpdesk`: its schema, its layout, its
     /// change counter.
     async fn with_db(db: Surreal<Any>, url: &str, shared: bool) -> Result<Self> {
-        db.query(SCHEMA).await?.check()?;
+        let db = std::sync::Arc::new(db);
+        // Hosts starting at once on a new shared store define the same schema and counters:
+        // each step is idempotent, so one that lost to another's is run again.
+        let mut tries = 0;
+        loop {
+            match Self::prepare(db.clone(), url, shared).await {
+                Err(StoreError::Db(e)) if is_conflict(&e) && tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 + fastrand::u64(..200))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn prepare(db: std::sync::Arc<Surreal<Any>>, url: &str, shared: bool) -> Result<Self> {
+        db.query(SCHEMA).await.and_then(checked)?;
         fn recent<T: Clone>(shared: bool, n: usize) -> std::sync::Arc<recent::Recent<T>> {
             std::sync::Arc::new(if shared { recent::Recent::off() } else { recent::Recent::new(n) })
         }
         let store = Store {
-            db: std::sync::Arc::new(db),
+            db,
             shared,
             written_here: Default::default(),
             seq: Default::default(),
@@ -344,8 +360,8 @@ impl Store {
                 .db
                 .query("UPSERT meta:seq SET n = math::max([n ?? 0, $max]) RETURN NONE; UPSERT meta:committed SET n = math::max([n ?? 0, $max]) RETURN NONE;")
                 .bind(("max", max))
-                .await?
-                .check()?;
+                .await
+                .and_then(checked)?;
         }
         Ok(store)
     }
