@@ -248,3 +248,34 @@ async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_ano
         assert!(eventually(WAIT, || async { h.tickets("q=number35").await.len() == 1 && h.tickets("q=message&limit=200").await.len() == expected - probes }).await, "every host's search has every ticket");
     }
 }
+
+async fn channel_state(server: &Server, channel: &str) -> String {
+    let (_, channels) = call(server, reqwest::Method::GET, "/api/v1/channels", Some(&server.cookie), None).await;
+    let ch = channels.as_array().and_then(|all| all.iter().find(|c| c["id"] == channel).cloned()).unwrap_or_default();
+    ch["health"]["state"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_channel_an_admin_disables_on_one_host_stops_on_every_host_and_comes_back_from_another() {
+    let store = store_server().await;
+    let emu = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channels = telegram_channel("tg", &emu, true, TOKEN);
+    let (a, b) = tokio::join!(Server::start_with(&channels, host_options(&store), None), Server::start_with(&channels, host_options(&store), None));
+    emu.private_text(&User::new(1, "First", None, None), "before the change");
+    assert_eq!(a.wait_tickets("q=before", 1, WAIT).await.len(), 1);
+
+    let (status, out) = call(&a, reqwest::Method::PATCH, "/api/v1/channels/tg", Some(&a.cookie), Some(json!({"enabled": false}))).await;
+    assert_eq!(status, 200, "{out}");
+    assert!(eventually(WAIT, || async { channel_state(&b, "tg").await == "disabled" }).await, "the other host disabled it too");
+    // A long poll under way when it was disabled (2 s here) ends as it began.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    emu.private_text(&User::new(2, "Second", None, None), "while it is off");
+    tokio::time::sleep(Duration::from_secs_f64(LEASE_SECONDS * 2.0)).await;
+    assert!(a.tickets("q=while").await.is_empty() && b.tickets("q=while").await.is_empty(), "no host polled the disabled channel");
+
+    let (status, out) = call(&b, reqwest::Method::PATCH, "/api/v1/channels/tg", Some(&b.cookie), Some(json!({"enabled": true}))).await;
+    assert_eq!(status, 200, "{out}");
+    assert!(eventually(WAIT, || async { channel_state(&a, "tg").await != "disabled" }).await, "enabled again on the first host");
+    assert_eq!(a.wait_tickets("q=while", 1, WAIT).await.len(), 1, "polled again once enabled");
+    assert_eq!(b.wait_tickets("q=while", 1, WAIT).await.len(), 1);
+}

@@ -105,6 +105,7 @@ DEFINE INDEX IF NOT EXISTS channel_secret_channel ON channel_secret FIELDS chann
 DEFINE TABLE IF NOT EXISTS channel_config SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS channel_change SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS channel_change_channel ON channel_change FIELDS channel;
+DEFINE INDEX IF NOT EXISTS channel_change_at ON channel_change FIELDS at;
 -- Files agents send with replies: the record, and its bytes in chunks (`inbox::files`).
 DEFINE TABLE IF NOT EXISTS file SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS file_chunk SCHEMALESS;

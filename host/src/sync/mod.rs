@@ -120,6 +120,41 @@ pub struct InstalledPlugin {
 /// How often the plugin directory is looked at for files dropped in.
 const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How often a host on a shared store looks for the channel changes admins made on the others.
+const CHANNEL_CHANGES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// On a shared store: run each channel another host's admin changed as it is now. Every change
+/// is in the channels' history (`Channels::record`); hosts' clocks may differ a little, so the
+/// entries of the last minute are read again and those already seen skipped.
+async fn follow_other_hosts(channels: std::sync::Weak<Channels>) {
+    let mut seen: std::collections::HashMap<String, i64> = Default::default();
+    let mut since = crate::model::now_ms();
+    loop {
+        tokio::time::sleep(CHANNEL_CHANGES_EVERY).await;
+        let Some(channels) = channels.upgrade() else { return };
+        let q = "SELECT record::id(id) AS key, channel, at FROM channel_change WHERE at > $since";
+        let rows: Vec<serde_json::Value> = match channels.store.select_where(q, serde_json::json!({"since": since - 60_000})).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::debug!("cannot read the channels' changes: {e}");
+                continue;
+            }
+        };
+        let mut changed = std::collections::BTreeSet::new();
+        for row in rows {
+            let (Some(key), Some(channel), Some(at)) = (row["key"].as_str(), row["channel"].as_str(), row["at"].as_i64()) else { continue };
+            if seen.insert(key.to_string(), at).is_none() && !channels.recorded_here.lock().expect("not poisoned").contains(key) {
+                changed.insert(channel.to_string());
+            }
+            since = since.max(at);
+        }
+        seen.retain(|_, at| *at > since - 120_000);
+        for id in changed {
+            channels.resync(&id).await;
+        }
+    }
+}
+
 /// A `.wasm` dropped into the plugin directory (copied over, or renamed in) is installed as an
 /// upload is: checked, then swapped in; a broken one is refused (in the log and the channels'
 /// history) and the running version goes on. Ends with the channels.
@@ -259,6 +294,8 @@ pub struct Channels {
     events: EventBus,
     /// One admin change of a channel's secrets at a time.
     reconnecting: tokio::sync::Mutex<()>,
+    /// The history entries this host recorded (on a shared store the others' are followed).
+    recorded_here: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// One change an admin made to a channel, as its history shows it.
@@ -290,6 +327,7 @@ impl Channels {
             file: file.clone(),
             events,
             reconnecting: Default::default(),
+            recorded_here: Default::default(),
         });
         let mut configs = file.channels.clone();
         match store.all::<ConnectedChannel>("channel_config", "id").await {
@@ -312,7 +350,36 @@ impl Channels {
             ch.start_polling(&inbox);
         }
         tokio::spawn(watch_plugin_dir(Arc::downgrade(&channels)));
+        if store.is_shared() {
+            tokio::spawn(follow_other_hosts(Arc::downgrade(&channels)));
+        }
         channels
+    }
+
+    /// Run channel `id` as the store and plugins.toml have it now: a change another host made
+    /// (connected, removed, enabled or disabled, new settings or secrets).
+    async fn resync(&self, id: &str) {
+        let _one = self.reconnecting.lock().await;
+        let config = match self.file.channels.iter().find(|c| c.id == id) {
+            Some(c) => Some(c.clone()),
+            None => match self.store.get::<ConnectedChannel>("channel_config", id).await {
+                Ok(stored) => stored.map(|c| c.to_config()),
+                Err(e) => {
+                    tracing::warn!(channel = %id, "cannot read the channel another host changed: {e}");
+                    return;
+                }
+            },
+        };
+        let old = self.map.write().expect("not poisoned").remove(id);
+        if let Some(old) = old {
+            old.retired.store(true, Ordering::SeqCst);
+        }
+        if let Some(config) = config {
+            let ch = self.build(config).await;
+            self.map.write().expect("not poisoned").insert(ch.config.id.clone(), ch.clone());
+            ch.start_polling(&self.inbox);
+        }
+        tracing::info!(channel = %id, "changed on another host: running it as the store has it now");
     }
 
     /// A channel's runtime: its plugin loaded with its settings and secrets, or the reason it
@@ -643,6 +710,7 @@ impl Channels {
         let at = crate::model::now_ms();
         let entry = ChannelChange { id: String::new(), channel: id.into(), at, by: by.into(), change };
         let key = crate::model::stable_id(id, &format!("change:{at}:{}", fastrand::u64(..)));
+        self.recorded_here.lock().expect("not poisoned").insert(key.clone());
         if let Err(e) = self.store.put("channel_change", &key, &entry).await {
             tracing::warn!(channel = %id, "the change could not be recorded in its history: {e}");
         }
