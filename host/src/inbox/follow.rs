@@ -13,6 +13,8 @@ use std::time::Duration;
 const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 /// Tickets read per round.
 const FOLLOW_PAGE: usize = 500;
+/// How often at most the report rows are read again while other hosts write.
+const REPORTS_EVERY: Duration = Duration::from_secs(2);
 
 impl Inbox {
     /// Follow the other hosts' changes to a shared store, from what this host has indexed.
@@ -57,6 +59,13 @@ impl Inbox {
         }
         // Counted again from the index: what a ticket was before another host's change is not known here.
         self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The reports' rows as the other hosts moved them, every few seconds at most.
+        if self.reports_read_at.lock().expect("not poisoned").is_none_or(|at| at.elapsed() >= REPORTS_EVERY) {
+            *self.reports_read_at.lock().expect("not poisoned") = Some(std::time::Instant::now());
+            if let Err(e) = self.reload_reports().await {
+                tracing::debug!(error = %e, "reading the report rows again failed");
+            }
+        }
         self.indexer.send(indexing::IndexJob {
             tickets: theirs.iter().map(|t| t.id.clone()).collect(),
             // The page a conversation's newest messages may just have filled.
@@ -108,6 +117,10 @@ mod tests {
         let tickets = store.tickets_changed_since(0, 100).await.unwrap();
         assert_eq!(tickets.len(), 1, "one conversation, one ticket");
         assert_eq!(tickets[0].message_count, 40, "no message lost to a concurrent rewrite of the ticket");
+        // The day's report rows, which both hosts add to, count every message once.
+        let rows: Vec<serde_json::Value> = store.select_where("SELECT dim, tallies FROM report", serde_json::json!({})).await.unwrap();
+        let counted: u64 = rows.iter().filter(|r| r["dim"] == "all").map(|r| r["tallies"]["messages_in"].as_u64().unwrap_or(0)).sum();
+        assert_eq!(counted, 40, "{rows:?}");
         // Each host's index finds what the other wrote.
         for inbox in [&a, &b] {
             let q = crate::search::TicketQuery { q: Some("word39".into()), ..Default::default() };

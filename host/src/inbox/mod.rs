@@ -183,6 +183,8 @@ pub struct Inbox {
     reports_stale: std::sync::atomic::AtomicBool,
     /// The time zone the reports count days in.
     report_zone: std::sync::RwLock<chrono_tz::Tz>,
+    /// When the follower last read the report rows again (shared stores).
+    reports_read_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Every queue's count as the index has it (caught up, with no write under way).
@@ -244,6 +246,7 @@ impl Inbox {
             reports: std::sync::Mutex::new(rows),
             reports_stale: Default::default(),
             report_zone: std::sync::RwLock::new(zone),
+            reports_read_at: Default::default(),
         })
     }
 
@@ -428,7 +431,7 @@ impl Inbox {
                 t.due = policy.due(t);
             }
         }
-        let report_rows = self.report_rows(&w, before, &activities, &policy, now).await?;
+        let (report_rows, reports_read) = self.report_rows(&w, before, &activities, &policy, now).await?;
         let stored_messages: std::collections::BTreeSet<String> =
             w.changed_messages.iter().filter(|id| !w.created_messages.contains(*id)).cloned().collect();
         let stored_tickets: std::collections::BTreeSet<String> =
@@ -445,6 +448,7 @@ impl Inbox {
             audit: std::mem::take(&mut w.audit),
             contact_merges: Vec::new(),
             fences,
+            reports_read,
             read_tickets: stored_tickets.iter().filter_map(|id| before.get(id).map(|t| (id.clone(), t.seq))).collect(),
             seq,
         };

@@ -584,7 +584,9 @@ impl super::Inbox {
 
     /// The day rows a write changes (to write in its transaction): the facts of every ticket
     /// it changed, added to the rows as stored.
-    pub(super) async fn report_rows(&self, w: &super::Working, before: &HashMap<String, Ticket>, activities: &[crate::model::Activity], policy: &Policy, now: Millis) -> Result<Vec<Row>, super::InboxError> {
+    /// On a shared store, also each row's tallies as read (`null`: none yet), for the write to check.
+    #[allow(clippy::type_complexity)]
+    pub(super) async fn report_rows(&self, w: &super::Working, before: &HashMap<String, Ticket>, activities: &[crate::model::Activity], policy: &Policy, now: Millis) -> Result<(Vec<Row>, Vec<(String, serde_json::Value)>), super::InboxError> {
         if self.reports_stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
             match Self::load_reports(&self.store).await {
                 Ok((rows, _)) => *self.reports.lock().expect("not poisoned") = rows,
@@ -610,10 +612,40 @@ impl super::Inbox {
             .filter(|(_, f)| !f.is_empty())
             .collect();
         if noted.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let zone = *self.report_zone.read().expect("not poisoned");
-        Ok(self.reports.lock().expect("not poisoned").with(&noted, policy, zone))
+        let rows = self.reports.lock().expect("not poisoned").with(&noted, policy, zone);
+        if !self.store.is_shared() {
+            return Ok((rows, Vec::new()));
+        }
+        // Other hosts write these rows too: they are added to as stored now, and the write
+        // checks that they still are (else it is planned again).
+        let ids: Vec<String> = rows.iter().map(Row::id).collect();
+        let stored: Vec<serde_json::Value> = self
+            .store
+            .select_where("SELECT record::id(id) AS id, day, dim, value, tallies FROM $ids.map(|$i| type::record('report', $i))", serde_json::json!({ "ids": ids }))
+            .await?;
+        let read: Vec<(String, serde_json::Value)> = ids
+            .iter()
+            .map(|id| (id.clone(), stored.iter().find(|r| r["id"] == id.as_str()).map(|r| r["tallies"].clone()).unwrap_or(serde_json::Value::Null)))
+            .collect();
+        {
+            let mut held = self.reports.lock().expect("not poisoned");
+            for row in &rows {
+                held.0.remove(&(row.day, row.dim, row.value.clone()));
+            }
+            held.written(stored.into_iter().filter_map(|r| serde_json::from_value::<Row>(r).ok()).collect());
+        }
+        let rows = self.reports.lock().expect("not poisoned").with(&noted, policy, zone);
+        Ok((rows, read))
+    }
+
+    /// Take in the rows as stored now, other hosts' counts included (a shared store's follower).
+    pub(super) async fn reload_reports(&self) -> Result<(), crate::store::StoreError> {
+        let (rows, _) = Self::load_reports(&self.store).await?;
+        *self.reports.lock().expect("not poisoned") = rows;
+        Ok(())
     }
 
     /// Count the stored tickets and messages into the report rows again, from nothing (the

@@ -136,6 +136,9 @@ pub struct WriteBatch {
     /// The poll leases (channel, epoch) its cursors were fetched under: the write fails
     /// (`StoreError::Fenced`) if another host has taken one over since.
     pub fences: Vec<(String, i64)>,
+    /// The report rows it replaces, with their tallies as read (`null`: none): on a shared
+    /// store the write fails (`StoreError::Conflict`) if another host changed one since.
+    pub reports_read: Vec<(String, Value)>,
     /// The stored tickets it rewrites, with the change number each had when read: on a shared
     /// store the write fails (`StoreError::Conflict`) if another host changed one since.
     pub read_tickets: Vec<(String, i64)>,
@@ -436,6 +439,10 @@ impl Store {
         if !batch.fences.is_empty() {
             q.push_str("FOR $f IN $fences { IF (SELECT VALUE epoch FROM ONLY type::record('lease', $f[0])) != $f[1] { THROW 'fenced: channel ' + $f[0] + ' is polled by another host now' } };\n");
             vars.insert("fences".into(), json!(batch.fences));
+        }
+        if self.shared && !batch.reports_read.is_empty() {
+            q.push_str("FOR $r IN $reports_read { IF ((SELECT VALUE tallies FROM ONLY type::record('report', $r[0])) ?? NULL) != $r[1] { THROW 'conflict: report row ' + $r[0] + ' was changed by another writer' } };\n");
+            vars.insert("reports_read".into(), json!(batch.reports_read));
         }
         if self.shared && !batch.read_tickets.is_empty() {
             q.push_str("FOR $t IN $read_tickets { IF (SELECT VALUE seq FROM ONLY type::record('ticket', $t[0])) != $t[1] { THROW 'conflict: ticket ' + $t[0] + ' was changed by another writer' } };\n");
