@@ -100,7 +100,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
             match accounts.add_user(NewUser { role: Role::Admin, ..admin }).await {
                 Ok(admin) => println!("created the first admin: {}", admin.email),
                 // Another host on the same store created it a moment before.
-                Err(crate::accounts::AccountError::Conflict(_)) if store.is_shared() => {}
+                Err(_) if store.is_shared() && accounts.has_users().await.unwrap_or(false) => {}
                 Err(e) => return Err(anyhow::Error::from(e).context("cannot create the first admin")),
             }
         }

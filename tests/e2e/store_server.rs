@@ -145,7 +145,7 @@ fn telegram_update(n: u64, text: &str) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_another_paused() {
+async fn three_hosts_share_one_store_and_lose_nothing_when_the_poller_is_paused_and_the_next_killed() {
     let store = store_server().await;
     let polled = TelegramEmulator::start(TOKEN).await.unwrap();
     let hooked = TelegramEmulator::start(TOKEN).await.unwrap();
@@ -190,7 +190,7 @@ async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_ano
     let mut sent_polled = 0;
     let send = |sent: &mut u64| {
         *sent += 1;
-        polled.private_text(&User::new(9000 + *sent as i64, &format!("Polled{sent}"), None, None), &format!("polled message number{sent}"));
+        polled.private_text(&User::new(9000 + *sent as i64, &format!("Polled{sent}"), None, None), &format!("polled message polledno{sent}"));
     };
     for _ in 0..20 {
         send(&mut sent_polled);
@@ -202,24 +202,37 @@ async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_ano
         }
     }
 
-    // The poller is killed mid-ingest and another host is paused (SIGSTOP); customers go on
-    // writing. The third host takes the channel over within two lease periods.
-    let killed = hosts[holder].take().unwrap();
+    // The poller is paused (SIGSTOP) while customers go on writing: another host takes the
+    // channel over within two lease periods.
+    let expected = |sent: u64| sent as usize + posted as usize + probes;
+    let paused = poller(&all(&hosts), "tg").await;
+    eprintln!("host {paused} polls now (host {holder} did at the start)");
+    let pause_pid = hosts[paused].as_ref().unwrap().pid().to_string();
+    std::process::Command::new("kill").args(["-STOP", &pause_pid]).status().unwrap();
+    let stopped_at = std::time::Instant::now();
     for _ in 0..10 {
         send(&mut sent_polled);
     }
-    let paused = (holder + 1) % 3;
-    let survivor = (holder + 2) % 3;
-    let pause_pid = hosts[paused].as_ref().unwrap().pid().to_string();
-    std::process::Command::new("kill").args(["-STOP", &pause_pid]).status().unwrap();
-    let killed_at = std::time::Instant::now();
-    drop(killed.kill().await);
+    let running: Vec<usize> = (0..3).filter(|h| *h != paused).collect();
+    let newest = format!("q=polledno{sent_polled}");
+    let running_hosts: Vec<&Server> = running.iter().map(|h| hosts[*h].as_ref().unwrap()).collect();
+    assert!(
+        eventually(Duration::from_secs_f64(LEASE_SECONDS * 2.0 + 3.0), || async { running_hosts[0].tickets(&newest).await.len() == 1 }).await,
+        "another host polls the paused host's channel within two lease periods"
+    );
+    eprintln!("the paused poller's channel was polled by another host after {:?}", stopped_at.elapsed());
+    let second = running[poller(&running_hosts, "tg").await];
+
+    // The new poller is killed mid-ingest: the last running host takes over.
+    let killed = hosts[second].take().unwrap();
     for _ in 0..20 {
         send(&mut sent_polled);
     }
-    let expected = sent_polled as usize + posted as usize + probes;
+    let killed_at = std::time::Instant::now();
+    drop(killed.kill().await);
+    let survivor = *running.iter().find(|h| **h != second).unwrap();
     let s = hosts[survivor].as_ref().unwrap();
-    let newest = format!("q=number{sent_polled}");
+    let newest = format!("q=polledno{sent_polled}");
     assert!(
         eventually(Duration::from_secs_f64(LEASE_SECONDS * 2.0 + 3.0), || async { s.tickets(&newest).await.len() == 1 }).await,
         "the surviving host polls the channel within two lease periods"
@@ -227,25 +240,27 @@ async fn three_hosts_share_one_store_and_lose_nothing_when_one_is_killed_and_ano
     eprintln!("the killed poller's channel was polled again by another host after {:?}", killed_at.elapsed());
     assert!(!standing_by(s, "tg").await, "the survivor polls the channel now");
     assert!(
-        eventually(WAIT, || async { s.tickets("queue=all&limit=200").await.len() == expected }).await,
-        "the surviving host has every ticket: {} of {expected}",
-        s.tickets("queue=all&limit=200").await.len()
+        eventually(WAIT, || async { s.tickets("queue=all&limit=200").await.len() == expected(sent_polled) }).await,
+        "the surviving host has every ticket: {} of {}",
+        s.tickets("queue=all&limit=200").await.len(),
+        expected(sent_polled)
     );
 
-    // The paused host comes back: fenced out of polling, it stands by, and its index catches up.
+    // The first poller comes back: its lease is gone (two takeovers moved its epoch), so it is
+    // fenced out of writing a cursor and stands by; its index catches up.
     std::process::Command::new("kill").args(["-CONT", &pause_pid]).status().unwrap();
     let p = hosts[paused].as_ref().unwrap();
     assert!(eventually(Duration::from_secs(20), || async { standing_by(p, "tg").await }).await, "the resumed host stands by");
     for _ in 0..5 {
         send(&mut sent_polled);
     }
-    let expected = sent_polled as usize + posted as usize + probes;
+    let expected = expected(sent_polled);
     for h in all(&hosts) {
         assert!(eventually(WAIT, || async { h.tickets("queue=all&limit=200").await.len() == expected }).await, "every host lists every ticket");
         // Every message once: one ticket per customer, each with its one message.
         let tickets = h.tickets("queue=all&limit=200").await;
         assert!(tickets.iter().all(|t| t["message_count"] == 1), "no message doubled");
-        assert!(eventually(WAIT, || async { h.tickets("q=number35").await.len() == 1 && h.tickets("q=message&limit=200").await.len() == expected - probes }).await, "every host's search has every ticket");
+        assert!(eventually(WAIT, || async { h.tickets("q=polledno35").await.len() == 1 && h.tickets("q=message&limit=200").await.len() == expected - probes }).await, "every host's search has every ticket");
     }
 }
 
