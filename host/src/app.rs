@@ -95,6 +95,7 @@ pub async fn serve(file: PluginsFile, paths: Paths, listen: SocketAddr, mut seed
     tokio::spawn(wake_snoozed(Arc::downgrade(&inbox)));
     let runtime = Runtime::new(Some(paths.cache_dir()))?;
     let accounts = Accounts::new(store.clone());
+    accounts.follow_other_hosts();
     if let Some(admin) = seed.first_admin.filter(|_| seed.users.is_empty()) {
         if !accounts.has_users().await? {
             match accounts.add_user(NewUser { role: Role::Admin, ..admin }).await {

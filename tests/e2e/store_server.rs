@@ -294,3 +294,47 @@ async fn a_channel_an_admin_disables_on_one_host_stops_on_every_host_and_comes_b
     assert_eq!(a.wait_tickets("q=while", 1, WAIT).await.len(), 1, "polled again once enabled");
     assert_eq!(b.wait_tickets("q=while", 1, WAIT).await.len(), 1);
 }
+
+/// A socket on `server` with `cookie`: the close code it ends with.
+async fn close_code_of_socket(server: &Server, cookie: &str) -> std::sync::Arc<std::sync::Mutex<Option<u16>>> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let mut r = server.url("/api/v1/events").replacen("http", "ws", 1).into_client_request().unwrap();
+    r.headers_mut().insert("cookie", cookie.parse().unwrap());
+    r.headers_mut().insert("origin", server.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(r).await.unwrap();
+    let closed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let into = closed.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Close(Some(frame)) = m {
+                *into.lock().unwrap() = Some(u16::from(frame.code));
+            }
+        }
+    });
+    closed
+}
+
+#[tokio::test]
+async fn signing_out_through_one_host_ends_the_session_on_every_host_at_once() {
+    let store = store_server().await;
+    let (a, b) = tokio::join!(Server::start_with("", host_options(&store), None), Server::start_with("", host_options(&store), None));
+    // A session opened through host B, remembered there, with a socket open on it.
+    let cookie = helpdesk_testkit::server::sign_in(&reqwest::Client::new(), &b.base, helpdesk_testkit::server::ADMIN_EMAIL, helpdesk_testkit::server::ADMIN_PASSWORD).await;
+    let (status, _) = call(&b, reqwest::Method::GET, "/api/v1/me", Some(&cookie), None).await;
+    assert_eq!(status, 200);
+    let closed = close_code_of_socket(&b, &cookie).await;
+
+    // Signed out through host A.
+    let (status, _) = call(&a, reqwest::Method::DELETE, "/api/v1/session", Some(&cookie), None).await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert!(
+        eventually(Duration::from_secs(5), || async { call(&b, reqwest::Method::GET, "/api/v1/me", Some(&cookie), None).await.0 == 401 }).await,
+        "host B refuses the session within seconds, not after its minute of remembering it"
+    );
+    assert!(
+        eventually(Duration::from_secs(8), || async { *closed.lock().unwrap() == Some(4001) }).await,
+        "host B's socket on that session was closed as signed out: {:?}",
+        closed.lock().unwrap()
+    );
+}

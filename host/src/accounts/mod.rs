@@ -180,8 +180,45 @@ impl Accounts {
     }
 
     fn changed(&self) {
+        self.changed_here();
+        if self.store.is_shared() {
+            // The other hosts' sockets and remembered sign-ins follow (`follow_other_hosts`).
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.bump("accounts").await {
+                    tracing::warn!(error = %e, "cannot tell the other hosts that a sign-in may have ended");
+                }
+            });
+        }
+    }
+
+    fn changed_here(&self) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.known.lock().expect("known sign-ins").clear();
+    }
+
+    /// On a shared store: when a host signs someone out, disables, demotes or removes a user or
+    /// revokes a token, this host's sockets check again and its remembered sign-ins are dropped,
+    /// within a second.
+    pub fn follow_other_hosts(&self) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let accounts = self.clone();
+        tokio::spawn(async move {
+            let mut seen = accounts.store.counter("accounts").await.unwrap_or(0);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                match accounts.store.counter("accounts").await {
+                    Ok(now) if now != seen => {
+                        seen = now;
+                        accounts.changed_here();
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "cannot read the accounts' counter"),
+                }
+            }
+        });
     }
 
     pub async fn has_users(&self) -> Result<bool, AccountError> {

@@ -87,6 +87,24 @@ impl Store {
         Ok(r.take::<Vec<serde_json::Value>>(0)?)
     }
 
+    /// Move a counter other hosts watch (`meta:<name>`): something they hold in memory changed.
+    pub async fn bump(&self, name: &str) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            let answer = self.db.query("UPSERT type::record('meta', $n) SET n += 1 RETURN NONE").bind(("n", name.to_string())).await.and_then(super::checked);
+            match answer {
+                Err(e) if super::is_conflict(&e) && tries < 20 => tries += 1,
+                other => return other.map(drop).map_err(Into::into),
+            }
+        }
+    }
+
+    /// A counter's value (0 before its first move).
+    pub async fn counter(&self, name: &str) -> Result<i64> {
+        let mut r = self.db.query("SELECT VALUE n FROM ONLY type::record('meta', $n)").bind(("n", name.to_string())).await?.check()?;
+        Ok(r.take::<Option<i64>>(0)?.unwrap_or(0))
+    }
+
     /// Who holds the lease on `channel` now, and with which epoch (for status and tests).
     pub async fn lease_holder(&self, channel: &str) -> Result<Option<(String, i64)>> {
         let mut r = self
