@@ -61,7 +61,9 @@ async fn a_rule_hides_spam_comments_and_another_welcomes_new_conversations() {
     let (s, would) = server.post(format!("/api/v1/rules/{}/dry-run", spam["id"].as_str().unwrap()), json!({"from": 0, "to": i64::MAX / 2})).await;
     assert_eq!(s, 200, "{would}");
     let texts: Vec<&str> = would.as_array().unwrap().iter().map(|w| w["text"].as_str().unwrap()).collect();
-    assert!(texts.contains(&"Free money here, earlier") && texts.contains(&"Get FREE MONEY with cryptocoins!"), "{texts:?}");
+    // Messages from before the rule was made: the earlier one, and the cryptocoins comment when
+    // it came within the rule's second (Facebook stamps comments in whole seconds).
+    assert!(texts.contains(&"Free money here, earlier") && texts.iter().all(|t| t.to_lowercase().contains("money")), "{texts:?}");
 
     // A new conversation is welcomed once, with one of the two saved replies; our reply does
     // not trigger anything, nor does the customer's second message.

@@ -18,7 +18,8 @@ pub struct IndexJob {
     /// Every message the write stored or changed, as the index reads it.
     pub lines: Vec<Line>,
     pub seq: i64,
-    /// Written by another host on a shared store: the pages held for these tickets are stale.
+    /// The pages held for these tickets may be stale (another host on a shared store wrote
+    /// to them): read again from the store.
     pub elsewhere: bool,
 }
 

@@ -444,7 +444,15 @@ impl Inbox {
             contacts: pick(&w.changed_contacts, &w.contacts),
             activities,
             cursors,
-            reports: report_rows.iter().map(|r| serde_json::json!({ "id": r.id(), "day": r.day, "dim": r.dim, "value": r.value, "tallies": r.tallies })).collect(),
+            // A row's version moves with each write of it (other hosts check it: `reports_read`).
+            reports: report_rows
+                .iter()
+                .map(|r| {
+                    let id = r.id();
+                    let v = reports_read.iter().find(|(read, _)| *read == id).map_or(0, |(_, v)| v + 1);
+                    serde_json::json!({ "id": id, "day": r.day, "dim": r.dim, "value": r.value, "tallies": r.tallies, "v": v })
+                })
+                .collect(),
             audit: std::mem::take(&mut w.audit),
             contact_merges: Vec::new(),
             fences,
@@ -458,6 +466,11 @@ impl Inbox {
             return Err(e.into());
         }
         self.reports.lock().expect("not poisoned").written(report_rows);
+        // A ticket this write changed held another host's change the follower will not report
+        // (its latest change is this host's now): the counts cannot move by this write alone.
+        if before.values().any(|b| self.store.unseen_change(b.seq)) {
+            self.tally_stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         {
             let mut tally = self.tally.lock().expect("not poisoned");
             for t in batch.new_tickets.iter().chain(&batch.tickets) {
@@ -479,7 +492,9 @@ impl Inbox {
                 pages: pages.into_iter().collect(),
                 lines: batch.new_messages.iter().chain(&batch.messages).map(indexing::Line::of).collect(),
                 seq,
-                elsewhere: false,
+                // On a shared store the pages held may lack another host's newest messages:
+                // the follower skips a ticket whose latest change is this host's own.
+                elsewhere: self.store.is_shared(),
             });
         }
         for ticket in batch.new_tickets.into_iter().chain(batch.tickets) {

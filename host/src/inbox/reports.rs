@@ -584,9 +584,9 @@ impl super::Inbox {
 
     /// The day rows a write changes (to write in its transaction): the facts of every ticket
     /// it changed, added to the rows as stored.
-    /// On a shared store, also each row's tallies as read (`null`: none yet), for the write to check.
+    /// On a shared store, also each row's version as read (0: none yet), for the write to check.
     #[allow(clippy::type_complexity)]
-    pub(super) async fn report_rows(&self, w: &super::Working, before: &HashMap<String, Ticket>, activities: &[crate::model::Activity], policy: &Policy, now: Millis) -> Result<(Vec<Row>, Vec<(String, serde_json::Value)>), super::InboxError> {
+    pub(super) async fn report_rows(&self, w: &super::Working, before: &HashMap<String, Ticket>, activities: &[crate::model::Activity], policy: &Policy, now: Millis) -> Result<(Vec<Row>, Vec<(String, i64)>), super::InboxError> {
         if self.reports_stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
             match Self::load_reports(&self.store).await {
                 Ok((rows, _)) => *self.reports.lock().expect("not poisoned") = rows,
@@ -620,16 +620,13 @@ impl super::Inbox {
             return Ok((rows, Vec::new()));
         }
         // Other hosts write these rows too: they are added to as stored now, and the write
-        // checks that they still are (else it is planned again).
+        // checks that each is still at the version read (else it is planned again).
         let ids: Vec<String> = rows.iter().map(Row::id).collect();
         let stored: Vec<serde_json::Value> = self
             .store
-            .select_where("SELECT record::id(id) AS id, day, dim, value, tallies FROM $ids.map(|$i| type::record('report', $i))", serde_json::json!({ "ids": ids }))
+            .select_where("SELECT record::id(id) AS id, v ?? 0 AS v, day, dim, value, tallies FROM $ids.map(|$i| type::record('report', $i))", serde_json::json!({ "ids": ids }))
             .await?;
-        let read: Vec<(String, serde_json::Value)> = ids
-            .iter()
-            .map(|id| (id.clone(), stored.iter().find(|r| r["id"] == id.as_str()).map(|r| r["tallies"].clone()).unwrap_or(serde_json::Value::Null)))
-            .collect();
+        let read: Vec<(String, i64)> = ids.iter().map(|id| (id.clone(), stored.iter().find(|r| r["id"] == id.as_str()).and_then(|r| r["v"].as_i64()).unwrap_or(0))).collect();
         {
             let mut held = self.reports.lock().expect("not poisoned");
             for row in &rows {

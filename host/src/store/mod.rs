@@ -136,9 +136,9 @@ pub struct WriteBatch {
     /// The poll leases (channel, epoch) its cursors were fetched under: the write fails
     /// (`StoreError::Fenced`) if another host has taken one over since.
     pub fences: Vec<(String, i64)>,
-    /// The report rows it replaces, with their tallies as read (`null`: none): on a shared
+    /// The report rows it replaces, with the version each had when read (0: none): on a shared
     /// store the write fails (`StoreError::Conflict`) if another host changed one since.
-    pub reports_read: Vec<(String, Value)>,
+    pub reports_read: Vec<(String, i64)>,
     /// The stored tickets it rewrites, with the change number each had when read: on a shared
     /// store the write fails (`StoreError::Conflict`) if another host changed one since.
     pub read_tickets: Vec<(String, i64)>,
@@ -188,8 +188,19 @@ async fn connect(url: &str, login: Option<&StoreLogin>) -> Result<Surreal<Any>> 
         let root = surrealdb::opt::auth::Root { username: login.user.clone(), password: login.password.clone() };
         db.signin(root).await.map_err(|e| open_err(format!("the server refused the sign-in as `{}`: {e}", login.user)))?;
     }
-    db.use_ns("helpdesk").use_db("helpdesk").await.map_err(|e| open_err(e.to_string()))?;
-    Ok(db)
+    // Hosts starting at once on a new server each create the namespace and database: one of
+    // them may lose that race, and tries again.
+    let mut tries = 0;
+    loop {
+        match db.use_ns("helpdesk").use_db("helpdesk").await {
+            Ok(_) => return Ok(db),
+            Err(e) if is_conflict(&e) && tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 + fastrand::u64(..200))).await;
+            }
+            Err(e) => return Err(open_err(e.to_string())),
+        }
+    }
 }
 
 /// `check`, answering with the statement that failed a transaction rather than the first of
@@ -223,6 +234,8 @@ pub struct Store {
     /// On a shared store, the change numbers this host committed that its follower has not
     /// passed yet (`inbox::follow`): its own changes it does not take in twice.
     written_here: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>,
+    /// The change number the follower has taken in every change up to.
+    followed: std::sync::Arc<AtomicI64>,
     seq: std::sync::Arc<AtomicI64>,
     /// The plugins' kv usage per channel, for its quotas (`kv.rs`).
     kv_usage: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, kv::Usage>>>,
@@ -306,6 +319,7 @@ impl Store {
     pub fn as_another_host(&self) -> Store {
         Store {
             written_here: Default::default(),
+            followed: std::sync::Arc::new(AtomicI64::new(self.current_seq())),
             seq: std::sync::Arc::new(AtomicI64::new(self.current_seq())),
             kv_usage: Default::default(),
             ..self.clone()
@@ -344,6 +358,7 @@ impl Store {
             db,
             shared,
             written_here: Default::default(),
+            followed: Default::default(),
             seq: Default::default(),
             kv_usage: Default::default(),
             recent_tickets: recent(shared, RECENT),
@@ -357,6 +372,7 @@ impl Store {
         let newest: Vec<Value> = r.take(0)?;
         let max = newest.first().and_then(Value::as_i64).unwrap_or(0);
         store.seq.store(max, Ordering::SeqCst);
+        store.followed.store(max, Ordering::SeqCst);
         if shared {
             // The counters hosts share: handed out (`meta:seq`) and committed (`meta:committed`),
             // from the tickets' newest for a store written before it had them.
@@ -398,6 +414,12 @@ impl Store {
         }
     }
 
+    /// Whether a record read with change number `seq` holds another host's change that the
+    /// follower has not taken in yet (shared stores).
+    pub fn unseen_change(&self, seq: i64) -> bool {
+        self.shared && seq > self.followed.load(Ordering::SeqCst) && !self.wrote_here(seq)
+    }
+
     /// Whether this host committed the change numbered `seq` (shared stores).
     pub fn wrote_here(&self, seq: i64) -> bool {
         self.written_here.lock().expect("not poisoned").contains(&seq)
@@ -406,6 +428,7 @@ impl Store {
     /// The follower has taken in every change up to `seq`.
     pub fn saw(&self, seq: i64) {
         self.seq.fetch_max(seq, Ordering::SeqCst);
+        self.followed.fetch_max(seq, Ordering::SeqCst);
         let mut own = self.written_here.lock().expect("not poisoned");
         *own = own.split_off(&(seq + 1));
     }
@@ -441,7 +464,7 @@ impl Store {
             vars.insert("fences".into(), json!(batch.fences));
         }
         if self.shared && !batch.reports_read.is_empty() {
-            q.push_str("FOR $r IN $reports_read { IF ((SELECT VALUE tallies FROM ONLY type::record('report', $r[0])) ?? NULL) != $r[1] { THROW 'conflict: report row ' + $r[0] + ' was changed by another writer' } };\n");
+            q.push_str("FOR $r IN $reports_read { IF ((SELECT VALUE v FROM ONLY type::record('report', $r[0])) ?? 0) != $r[1] { THROW 'conflict: report row ' + $r[0] + ' was changed by another writer' } };\n");
             vars.insert("reports_read".into(), json!(batch.reports_read));
         }
         if self.shared && !batch.read_tickets.is_empty() {
