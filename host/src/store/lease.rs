@@ -21,20 +21,27 @@ impl Store {
             };
             RETURN IF $mine OR $free { (SELECT VALUE epoch FROM ONLY type::record('lease', $c)) } ELSE { NONE };
             COMMIT TRANSACTION;";
-        let answer = self
-            .db
-            .query(q)
-            .bind(("c", channel.to_string()))
-            .bind(("h", holder.to_string()))
-            .bind(("p", format!("{}ms", period.as_millis())))
-            .await
-            .and_then(super::checked);
-        match answer {
-            // The `RETURN`, before the `COMMIT` (which has an answer of its own).
-            Ok(mut r) => Ok(r.take::<Option<i64>>(r.num_statements() - 2)?),
-            // Two hosts taking it at once: the other one has it.
-            Err(e) if super::is_conflict(&e) => Ok(None),
-            Err(e) => Err(e.into()),
+        // A conflict is another transaction on the same lease at the same moment (another host
+        // taking it, this host's own renewal, a page's write checking its epoch): ask again.
+        let mut tries = 0;
+        loop {
+            let answer = self
+                .db
+                .query(q)
+                .bind(("c", channel.to_string()))
+                .bind(("h", holder.to_string()))
+                .bind(("p", format!("{}ms", period.as_millis())))
+                .await
+                .and_then(super::checked);
+            match answer {
+                // The `RETURN`, before the `COMMIT` (which has an answer of its own).
+                Ok(mut r) => return Ok(r.take::<Option<i64>>(r.num_statements() - 2)?),
+                Err(e) if super::is_conflict(&e) && tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(5 + fastrand::u64(..20))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 
