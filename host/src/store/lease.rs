@@ -23,26 +23,18 @@ impl Store {
             COMMIT TRANSACTION;";
         // A conflict is another transaction on the same lease at the same moment (another host
         // taking it, this host's own renewal, a page's write checking its epoch): ask again.
-        let mut tries = 0;
-        loop {
-            let answer = self
-                .db
+        let mut r = super::again_on_conflict(|| async {
+            self.db
                 .query(q)
                 .bind(("c", channel.to_string()))
                 .bind(("h", holder.to_string()))
                 .bind(("p", format!("{}ms", period.as_millis())))
                 .await
-                .and_then(super::checked);
-            match answer {
-                // The `RETURN`, before the `COMMIT` (which has an answer of its own).
-                Ok(mut r) => return Ok(r.take::<Option<i64>>(r.num_statements() - 2)?),
-                Err(e) if super::is_conflict(&e) && tries < 20 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(5 + fastrand::u64(..20))).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+                .and_then(super::checked)
+        })
+        .await?;
+        // The `RETURN`, before the `COMMIT` (which has an answer of its own).
+        Ok(r.take::<Option<i64>>(r.num_statements() - 2)?)
     }
 
     /// Whether this host is the one to run `task` (a mailbox read, the digests) for now: on an
@@ -96,14 +88,8 @@ impl Store {
 
     /// Move a counter other hosts watch (`meta:<name>`): something they hold in memory changed.
     pub async fn bump(&self, name: &str) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            let answer = self.db.query("UPSERT type::record('meta', $n) SET n += 1 RETURN NONE").bind(("n", name.to_string())).await.and_then(super::checked);
-            match answer {
-                Err(e) if super::is_conflict(&e) && tries < 20 => tries += 1,
-                other => return other.map(drop).map_err(Into::into),
-            }
-        }
+        super::again_on_conflict(|| async { self.db.query("UPSERT type::record('meta', $n) SET n += 1 RETURN NONE").bind(("n", name.to_string())).await.and_then(super::checked) }).await?;
+        Ok(())
     }
 
     /// A counter's value (0 before its first move).

@@ -190,15 +190,24 @@ async fn connect(url: &str, login: Option<&StoreLogin>) -> Result<Surreal<Any>> 
     }
     // Hosts starting at once on a new server each create the namespace and database: one of
     // them may lose that race, and tries again.
+    again_on_conflict(|| db.use_ns("helpdesk").use_db("helpdesk").into_future()).await.map_err(|e| open_err(e.to_string()))?;
+    Ok(db)
+}
+
+/// Run `attempt` again, a moment later, while it loses to a transaction of another host (or of
+/// this one) on the same records: each use is a step that is right to repeat whole.
+async fn again_on_conflict<T, Fut>(mut attempt: impl FnMut() -> Fut) -> std::result::Result<T, surrealdb::Error>
+where
+    Fut: std::future::Future<Output = std::result::Result<T, surrealdb::Error>>,
+{
     let mut tries = 0;
     loop {
-        match db.use_ns("helpdesk").use_db("helpdesk").await {
-            Ok(_) => return Ok(db),
+        match attempt().await {
             Err(e) if is_conflict(&e) && tries < 20 => {
                 tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20 + fastrand::u64(..200))).await;
+                tokio::time::sleep(std::time::Duration::from_millis(5 + fastrand::u64(..50 * tries))).await;
             }
-            Err(e) => return Err(open_err(e.to_string())),
+            other => return other,
         }
     }
 }
@@ -342,7 +351,7 @@ impl Store {
             match Self::prepare(db.clone(), url, shared).await {
                 Err(StoreError::Db(e)) if is_conflict(&e) && tries < 20 => {
                     tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 + fastrand::u64(..200))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 + fastrand::u64(..50 * tries))).await;
                 }
                 other => return other,
             }
@@ -397,21 +406,12 @@ impl Store {
         if !self.shared {
             return Ok(self.seq.fetch_add(1, Ordering::SeqCst) + 1);
         }
-        let mut tries = 0;
-        loop {
-            let answer = self.db.query("UPSERT ONLY meta:seq SET n += 1 RETURN VALUE n").await.and_then(checked);
-            match answer {
-                Ok(mut r) => {
-                    let n: Option<i64> = r.take(0)?;
-                    let n = n.ok_or_else(|| StoreError::Conflict("the store handed out no change number".into()))?;
-                    self.seq.fetch_max(n, Ordering::SeqCst);
-                    return Ok(n);
-                }
-                // Two hosts taking one at the same moment: one of them takes the next.
-                Err(e) if is_conflict(&e) && tries < 100 => tries += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        // Two hosts taking one at the same moment: one of them takes the next.
+        let mut r = again_on_conflict(|| async { self.db.query("UPSERT ONLY meta:seq SET n += 1 RETURN VALUE n").await.and_then(checked) }).await?;
+        let n: Option<i64> = r.take(0)?;
+        let n = n.ok_or_else(|| StoreError::Conflict("the store handed out no change number".into()))?;
+        self.seq.fetch_max(n, Ordering::SeqCst);
+        Ok(n)
     }
 
     /// Whether a record read with change number `seq` holds another host's change that the
