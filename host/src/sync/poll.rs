@@ -76,7 +76,8 @@ async fn lease(ch: &ChannelRuntime, inbox: &Inbox, backoff: &mut Backoff) -> Opt
     }
 }
 
-/// Renew the lease every third of its period while `work` runs (a long poll outlasts it).
+/// Renew the lease every third of its period while `work` runs (a long poll, or the wait the
+/// platform asks for, outlasts it).
 async fn renewing<T>(ch: &ChannelRuntime, inbox: &Inbox, epoch: Option<i64>, work: impl std::future::Future<Output = T>) -> T {
     if epoch.is_none() {
         return work.await;
@@ -164,7 +165,8 @@ pub async fn run(ch: Arc<ChannelRuntime>, inbox: Arc<Inbox>) {
                 d
             }
         };
-        pause(&ch, wait).await;
+        // Held through the wait too: another host taking over would poll sooner than asked.
+        renewing(&ch, &inbox, epoch, pause(&ch, wait)).await;
     }
     if inbox.store().is_shared() {
         let _ = inbox.store().release_lease(&id, host_id()).await;
