@@ -338,3 +338,53 @@ async fn signing_out_through_one_host_ends_the_session_on_every_host_at_once() {
         closed.lock().unwrap()
     );
 }
+
+#[tokio::test]
+async fn work_arriving_through_two_hosts_is_handed_out_once_within_each_agents_capacity() {
+    let store = store_server().await;
+    let hooked = TelegramEmulator::start(TOKEN).await.unwrap();
+    let channels = telegram_channel("hook", &hooked, false, TOKEN);
+    let (a, b) = tokio::join!(Server::start_with(&channels, host_options(&store), None), Server::start_with(&channels, host_options(&store), None));
+    let mut agents = Vec::new();
+    for (email, name) in [("ann@x.example", "Ann"), ("bob@x.example", "Bob")] {
+        let (s, u) = a.post("/api/v1/users", json!({"email": email, "name": name, "role": "agent", "password": "agent-password"})).await;
+        assert_eq!(s, 201, "{u}");
+        agents.push(u["id"].as_str().unwrap().to_string());
+    }
+    let (s, t) = b.post("/api/v1/teams", json!({"name": "Support", "members": agents, "channels": ["hook"], "auto_assign": true, "capacity": 3})).await;
+    assert_eq!(s, 201, "{t}");
+    // Ten customers at once, their webhooks spread over both hosts.
+    let posts = (0..10u64).map(|n| {
+        let host = if n % 2 == 0 { &a } else { &b };
+        host.webhook("hook", telegram_update(100 + n, &format!("need help {n}")), Some(SECRET))
+    });
+    assert!(futures::future::join_all(posts).await.iter().all(|s| *s == 200));
+    let held = || async {
+        let tickets = a.tickets("channel=hook&queue=all&limit=200").await;
+        let mut per_agent = std::collections::BTreeMap::<String, usize>::new();
+        for t in &tickets {
+            if let Some(who) = t["assignee"].as_str() {
+                *per_agent.entry(who.to_string()).or_default() += 1;
+            }
+        }
+        (tickets.len(), per_agent)
+    };
+    assert!(
+        eventually(WAIT, || async {
+            let (n, per_agent) = held().await;
+            n == 10 && per_agent.values().sum::<usize>() == 6
+        })
+        .await,
+        "six of the ten handed out: {:?}",
+        held().await
+    );
+    // And no more than that a moment later: nobody went past their capacity of 3.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, per_agent) = held().await;
+    assert_eq!(per_agent.values().copied().collect::<Vec<_>>(), [3, 3], "{per_agent:?}");
+    let (_, on_b) = {
+        let tickets = b.tickets("channel=hook&queue=all&limit=200").await;
+        (0, tickets.iter().filter(|t| t["assignee"].is_string()).count())
+    };
+    assert_eq!(on_b, 6, "the other host shows the same assignments");
+}

@@ -44,7 +44,7 @@ impl Presence {
         }
         let presence = self.clone();
         tokio::spawn(async move {
-            let host = crate::sync::poll::host_id();
+            let host = crate::store::host_id();
             let mut published_at = std::time::Instant::now() - SEATS_LAST;
             loop {
                 tokio::time::sleep(SHARE_EVERY).await;

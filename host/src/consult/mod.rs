@@ -610,7 +610,7 @@ async fn send_digests(me: std::sync::Weak<Consultations>, accounts: crate::accou
         tokio::time::sleep(Duration::from_secs(300)).await;
         let Some(c) = me.upgrade() else { return };
         // One host of several on a store sends them (the lease outlasts two rounds).
-        if !c.inbox.store().runs_here("digests", crate::sync::poll::host_id(), Duration::from_secs(900)).await {
+        if !c.inbox.store().runs_here("digests", crate::store::host_id(), Duration::from_secs(900)).await {
             continue;
         }
         let every = match c.settings().await {
@@ -643,7 +643,7 @@ async fn read_mailbox(me: std::sync::Weak<Consultations>) {
             }
         };
         // One host of several on a store reads the mailbox; the others stand by.
-        let here = inst.is_some() && c.inbox.store().runs_here("consult-mailbox", crate::sync::poll::host_id(), MAILBOX_LEASE).await;
+        let here = inst.is_some() && c.inbox.store().runs_here("consult-mailbox", crate::store::host_id(), MAILBOX_LEASE).await;
         let wait = match &inst {
             None => Duration::from_secs(30),
             Some(_) if !here => MAILBOX_LEASE / 4,

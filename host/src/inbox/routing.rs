@@ -304,7 +304,15 @@ impl Router {
     }
 }
 
+/// How long the host handing out work on a shared store keeps that job between rounds.
+const ROUTER_LEASE: Duration = Duration::from_secs(40);
+
 async fn drain(inbox: &Inbox, accounts: &Accounts, all: bool, asked: &BTreeSet<String>) -> Result<(), InboxError> {
+    // One host of several on a store hands out work, from the tickets and loads all of them
+    // wrote; the others' wake-ups reach it through its follower (`inbox::follow`) and its ticks.
+    if !inbox.store().runs_here("router", crate::store::host_id(), ROUTER_LEASE).await {
+        return Ok(());
+    }
     let teams = accounts.teams().await.map_err(|e| InboxError::Conflict(e.to_string()))?;
     let available: Vec<String> = accounts.availabilities().await.map_err(|e| InboxError::Conflict(e.to_string()))?.into_iter().filter(|a| a.status.is_available()).map(|a| a.user_id).collect();
     for team in teams.iter().filter(|t| t.auto_assign && (all || asked.contains(&t.id))) {

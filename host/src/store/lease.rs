@@ -7,6 +7,15 @@
 use super::{Result, Store};
 use std::time::Duration;
 
+/// This process among the hosts sharing a store: the holder named in its leases.
+pub fn host_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
+        format!("{name}-{}-{:08x}", std::process::id(), fastrand::u32(..))
+    })
+}
+
 impl Store {
     /// Take or renew the lease on `channel` for `holder` for `period`: its epoch, or `None`
     /// while another host holds it. A renewal keeps the epoch; a takeover raises it.

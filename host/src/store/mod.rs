@@ -14,6 +14,7 @@ mod recent;
 mod records;
 
 pub use audit::AuditFilter;
+pub use lease::host_id;
 use crate::model::{Activity, Contact, Message, Note, Ticket};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

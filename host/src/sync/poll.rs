@@ -5,6 +5,7 @@
 
 use super::ChannelRuntime;
 use crate::inbox::Inbox;
+use crate::store::host_id;
 use crate::plugins::{ChannelFailure, PluginError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,15 +42,6 @@ pub fn lease_period() -> Duration {
     *PERIOD.get_or_init(|| {
         let secs = std::env::var("HELPDESK_LEASE_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| *s >= 0.5 && *s <= 600.0);
         Duration::from_secs_f64(secs.unwrap_or(10.0))
-    })
-}
-
-/// This process among the hosts sharing a store: the holder named in its leases.
-pub fn host_id() -> &'static str {
-    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ID.get_or_init(|| {
-        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
-        format!("{name}-{}-{:08x}", std::process::id(), fastrand::u32(..))
     })
 }
 
