@@ -1,6 +1,8 @@
 //! The helpdesk on a real SurrealDB server (`--store ws://…`) instead of its embedded store:
-//! signed in with a password from a secret file, the product working as it does embedded, and
-//! clear refusals when the server or its credentials are wrong.
+//! signed in with a password from a secret file, the product working as it does embedded, clear
+//! refusals when the server or its credentials are wrong; and several hosts on one server:
+//! polling under leases through a pause and a kill, webhooks and agents on any host, admins'
+//! changes, sign-outs and auto-assignment shared.
 
 mod support;
 
