@@ -341,6 +341,7 @@ pub async fn backup(source: BackupSource, file: &std::path::Path) -> anyhow::Res
             }
             BackupSource::Store(paths) => {
                 let store = open_store(&paths).await?;
+                anyhow::ensure!(!store.is_shared(), crate::store::backup::SERVER_BACKUP);
                 let mut chunks = store.export().await?;
                 while let Some(chunk) = chunks.next().await {
                     let chunk = chunk.context("the export failed")?;

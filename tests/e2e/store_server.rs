@@ -41,6 +41,22 @@ async fn a_host_on_a_surrealdb_server_ingests_answers_searches_and_keeps_it_all_
     }
     assert_eq!(server.wait_tickets("q=refund", 30, WAIT).await.len(), 30);
 
+    // A backup of a server store is SurrealDB's to take: refused in words, by the API and the CLI.
+    let (status, body) = server.get("/api/v1/backup").await;
+    assert_eq!((status, body["code"].as_str()), (501, Some("backup_unsupported")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("surreal export"), "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(bin())
+        .arg("backup")
+        .arg(dir.path().join("b.surql"))
+        .args(["--store", &store.url, "--store-password-file", store.password_file.to_str().unwrap(), "--data"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("surreal export"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dir.path().join("b.surql").exists(), "no partial backup is left");
+
     // A new process on the same store (its own index directory is new: rebuilt from the store).
     server.terminate().await;
     let server = Server::start_with(&channels, Options::server(&store), None).await;

@@ -54,6 +54,9 @@ pub async fn track(request: Request, next: Next) -> Response {
 #[utoipa::path(operation_id = "ops_backup", get, path = "/api/v1/backup",
     responses((status = 200, description = "The store as SurrealQL", content_type = "application/sql"), (status = 403, body = super::error::ErrorBody)))]
 pub async fn backup(State(state): State<AppState>, super::auth::AdminUser(admin): super::auth::AdminUser) -> Result<Response, super::error::ApiError> {
+    if state.inbox.store().is_shared() {
+        return Err(super::error::ApiError::new(axum::http::StatusCode::NOT_IMPLEMENTED, "backup_unsupported", crate::store::backup::SERVER_BACKUP));
+    }
     let chunks = state.inbox.store().export().await.map_err(crate::inbox::InboxError::from)?;
     tracing::info!(by = %admin.name, "a backup was taken");
     let name = format!("attachment; filename=\"helpdesk-{}.surql\"", chrono::Utc::now().format("%Y%m%d-%H%M%S"));

@@ -6,6 +6,10 @@ use super::{Result, Store, StoreError};
 use futures::Stream;
 use std::path::Path;
 
+/// Why a store on a SurrealDB server is not backed up by the helpdesk, and how it is.
+pub const SERVER_BACKUP: &str = "this store is on a SurrealDB server, which SurrealDB's client cannot export over WebSocket: \
+back it up on the database machine with `surreal export --endpoint http://HOST:PORT --ns helpdesk --db helpdesk FILE` (docs/DEPLOYMENT.md, section 2)";
+
 /// Tables a store holds something in once anyone used it: a restore refuses a store that has any.
 const IN_USE: [&str; 4] = ["ticket", "user", "contact", "saved_reply"];
 
