@@ -1,7 +1,5 @@
 //! The web UI in a real browser: tests/web/ui.test.mjs drives Debian's Chromium through
-//! playwright-core against the real server and the Telegram emulator started here. The server
-//! keeps its store on a real SurrealDB server (`--store ws://`), as several hosts would: the
-//! other tests use the embedded store, so the whole product is proven on both.
+//! playwright-core against the real server and the Telegram emulator started here.
 
 mod support;
 
@@ -27,7 +25,6 @@ async fn agents_work_the_inbox_in_a_browser() {
         "playwright-core is not installed: run `npm install --prefix tests/web` (./dev test does it)"
     );
     let emu = TelegramEmulator::start(TOKEN).await.unwrap();
-    let store = helpdesk_testkit::surreal::SurrealServer::start(&helpdesk_testkit::surreal::binary(bin().as_ref())).await;
     // Real mail servers: an email channel, the helpdesk's own mailbox for consultations, a
     // customer and a consultant; the browser's tests send mail through an outbox directory.
     let mail = std::sync::Arc::new(
@@ -50,7 +47,7 @@ async fn agents_work_the_inbox_in_a_browser() {
         listen: Some(format!("127.0.0.1:{port}")),
         public_url: Some(format!("http://127.0.0.1:{port}")),
         env: vec![("HELPDESK_MAIL_CA".into(), mail.ca_file().display().to_string())],
-        ..Options::server(&store)
+        ..Options::memory()
     };
     // A shop on Google and a YouTube channel, quiet until the tests make their customers write.
     let google = GoogleEmulator::start().await.unwrap();
