@@ -233,10 +233,10 @@ fn is_conflict(e: &surrealdb::Error) -> bool {
         || (e.is_thrown() && e.to_string().contains("conflict:"))
 }
 
-#[derive(Clone)]
 pub struct Store {
-    /// One handle for every clone of the store: SurrealDB's client opens a new server session
-    /// per clone of a `Surreal`, replaying the sign-in on each.
+    /// On a server, one handle for every clone of the store: SurrealDB's client opens a new
+    /// server session per clone of a `Surreal`, replaying the sign-in on each. Embedded, a
+    /// session per clone, as before: queries of one session wait for each other.
     db: std::sync::Arc<Surreal<Any>>,
     /// A SurrealDB server other hosts may write to as well: change numbers come from the store,
     /// writes check what they were planned from, and nothing is kept in memory.
@@ -304,6 +304,22 @@ fn writer() -> &'static tokio::runtime::Runtime {
 /// Tickets and contacts each kept in memory once read (`recent.rs`): a few MiB each.
 const RECENT: usize = 10_000;
 
+impl Clone for Store {
+    fn clone(&self) -> Self {
+        Store {
+            db: self.handle(),
+            shared: self.shared,
+            written_here: self.written_here.clone(),
+            followed: self.followed.clone(),
+            seq: self.seq.clone(),
+            kv_usage: self.kv_usage.clone(),
+            recent_tickets: self.recent_tickets.clone(),
+            recent_contacts: self.recent_contacts.clone(),
+            recent_parts: self.recent_parts.clone(),
+        }
+    }
+}
+
 /// Opened tickets kept (`recent_parts`): up to two pages of messages each.
 const RECENT_PARTS: usize = 500;
 
@@ -334,6 +350,11 @@ impl Store {
             kv_usage: Default::default(),
             ..self.clone()
         }
+    }
+
+    /// The database handle for a task of its own (see `db`).
+    fn handle(&self) -> std::sync::Arc<Surreal<Any>> {
+        if self.shared { self.db.clone() } else { std::sync::Arc::new((*self.db).clone()) }
     }
 
     /// Whether other hosts may write to this store too.
@@ -499,7 +520,7 @@ impl Store {
         }
         q.push_str("COMMIT TRANSACTION;");
         let vars = Value::Object(vars);
-        let db = self.db.clone();
+        let db = self.handle();
         let written = match writer().spawn(async move { db.query(q).bind(vars).await.and_then(checked).map(drop) }).await {
             Ok(answer) => answer,
             Err(e) => Err(surrealdb::Error::internal(format!("the write was interrupted: {e}"))),
