@@ -121,9 +121,14 @@ fn host_options(store: &SurrealServer) -> Options {
 
 /// Whether this host says another one polls `channel` (its channel list, as admins see it).
 async fn standing_by(server: &Server, channel: &str) -> bool {
+    health(server, channel).await["notice"].as_str().is_some_and(|n| n.contains("polled by another host"))
+}
+
+/// A channel's health as the host's channel list shows it to admins.
+async fn health(server: &Server, channel: &str) -> serde_json::Value {
     let (_, channels) = call(server, reqwest::Method::GET, "/api/v1/channels", Some(&server.cookie), None).await;
     let ch = channels.as_array().and_then(|all| all.iter().find(|c| c["id"] == channel).cloned()).unwrap_or_default();
-    ch["health"]["notice"].as_str().is_some_and(|n| n.contains("polled by another host"))
+    ch["health"].clone()
 }
 
 /// The one host of `hosts` polling `channel` once the others stand by.
@@ -283,9 +288,7 @@ async fn three_hosts_share_one_store_and_lose_nothing_when_the_poller_is_paused_
 }
 
 async fn channel_state(server: &Server, channel: &str) -> String {
-    let (_, channels) = call(server, reqwest::Method::GET, "/api/v1/channels", Some(&server.cookie), None).await;
-    let ch = channels.as_array().and_then(|all| all.iter().find(|c| c["id"] == channel).cloned()).unwrap_or_default();
-    ch["health"]["state"].as_str().unwrap_or_default().to_string()
+    health(server, channel).await["state"].as_str().unwrap_or_default().to_string()
 }
 
 #[tokio::test]
